@@ -1,0 +1,58 @@
+// Recurrent cell kinds and their parameter layouts: the contract between the autograd op
+// (engine), the kernels (kernels/cpu, kernels/cuda) and the models.
+//
+// Every layer of a stack owns rnn_weights_per_layer(cell) tensors, in this order:
+//
+//  Cell::GruTf1  ("gru", TF1 GRUCell, the original TimeGAN's cell; reset before the matmul)
+//    0 W_gates [in+H, 2H]  rows 0..in-1 multiply x, rows in..in+H-1 multiply h;
+//                          columns 0..H-1 give r, H..2H-1 give u
+//    1 b_gates [2H]        initialised to 1.0
+//    2 W_cand  [in+H, H]   rows as W_gates; multiplies [x, r*h]
+//    3 b_cand  [H]         initialised to 0.0
+//    [r,u] = sigmoid([x,h] W_gates + b_gates); c = tanh([x, r*h] W_cand + b_cand)
+//    h' = u*h + (1-u)*c
+//
+//  Cell::GruResetAfter ("gru_ra", cuDNN / PyTorch / Keras-2 form; gate order r, z, n)
+//    0 W_ih [3H, in]   1 W_hh [3H, H]   2 b_ih [3H]   3 b_hh [3H]
+//    r = sigmoid(W_ir x + b_ir + W_hr h + b_hr); z = sigmoid(W_iz x + b_iz + W_hz h + b_hz)
+//    n = tanh(W_in x + b_in + r*(W_hn h + b_hn)); h' = (1-z)*n + z*h
+//
+//  Cell::Lstm ("lstm", TF1 BasicLSTMCell, forget_bias 1.0 added inside, state (c, h))
+//    0 W [in+H, 4H]  columns: i, j, f, o      1 b [4H]  initialised to 0.0
+//    c' = c*sigmoid(f + 1) + sigmoid(i)*tanh(j); h' = tanh(c')*sigmoid(o)
+//
+//  Cell::LstmLn ("lstm_ln", TF1 contrib LayerNormBasicLSTMCell, forget_bias 1.0, no dropout)
+//    0 W [in+H, 4H] (no bias)  1 gamma [4H] (1.0)  2 beta [4H] (0.0)  3 gamma_c [H] (1.0)
+//    4 beta_c [H] (0.0)
+//    each of i, j, f, o (blocks of H columns) is layer-normalised over its H units with its
+//    own slice of gamma/beta (epsilon kLstmLnEpsilon); c' = LN_c(c*sigmoid(f+1) +
+//    sigmoid(i)*tanh(j)); h' = tanh(c')*sigmoid(o); the state carries the normalised c'.
+//
+// Layer 0 has input width `input`; layers 1..L-1 have input width H.
+// Sequences are batch-major [B, T, F]. With per-sequence lengths, outputs at t >= len[b]
+// are zero and the state is carried unchanged (TF dynamic_rnn semantics).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tg {
+
+enum class Cell : uint8_t { GruTf1 = 0, GruResetAfter = 1, Lstm = 2, LstmLn = 3 };
+
+constexpr double kLstmForgetBias = 1.0;
+constexpr double kLstmLnEpsilon = 1e-12;  // tf.contrib.layers.layer_norm's variance epsilon
+
+/// "gru", "gru_ra", "lstm", "lstm_ln" (also accepts "lstmLN" as the original spells it).
+Cell parse_cell(const std::string& name);
+const char* cell_name(Cell c);
+/// Whether the cell has a second state (c) besides h.
+inline bool cell_has_c(Cell c) { return c == Cell::Lstm || c == Cell::LstmLn; }
+int rnn_weights_per_layer(Cell c);
+/// Shapes of one layer's weights, in the order above.
+std::vector<std::vector<int64_t>> rnn_weight_shapes(Cell c, int64_t in, int64_t hidden);
+/// Parameter count of one layer.
+int64_t rnn_layer_params(Cell c, int64_t in, int64_t hidden);
+
+}  // namespace tg
