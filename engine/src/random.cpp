@@ -34,7 +34,8 @@ uint64_t Rng::next_below(uint64_t n) {
   const uint64_t threshold = (0 - n) % n;
   for (;;) {
     const uint64_t x = next_u64();
-    const unsigned __int128 m = static_cast<unsigned __int128>(x) * n;
+    __extension__ using u128 = unsigned __int128;
+    const u128 m = static_cast<u128>(x) * n;
     if (static_cast<uint64_t>(m) >= threshold) return static_cast<uint64_t>(m >> 64);
   }
 }

@@ -81,8 +81,10 @@ class Tensor {
   template <typename T>
   T* data() const;  // checks dtype
 
-  /// Same storage, new shape with the same element count. One dim may be -1.
+  /// Same storage, new shape with the same element count.
   Tensor reshape(const Shape& s) const;
+  /// reshape() where one dimension may be -1 (inferred).
+  Tensor view(std::vector<int64_t> dims) const;
   /// Deep copy on the same device.
   Tensor clone() const;
   /// Explicit copy to another device (a clone when dev == device()).

@@ -1,0 +1,133 @@
+// The backend interface: every op of the engine goes through one of these.
+//
+// A backend owns the memory of its device and implements a small set of primitive kernels
+// (elementwise, broadcast, reductions, GEMM, strided copies, losses, Adam, random fills) plus
+// fused ops with their own forward and backward: the recurrent stacks. The differentiable ops
+// in ops.h only compute shapes, allocate outputs and call these; the CUDA backend (its own
+// issue) implements the same interface, so models never see which device they run on.
+//
+// Conventions: output tensors are allocated by the caller with the right shape, dtype and
+// device; `accumulate` = add into the output instead of overwriting it. All tensors of one
+// call share dtype and device (checked by the ops layer).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tg/random.h"
+#include "tg/rnn_spec.h"
+#include "tg/tensor.h"
+
+namespace tg {
+
+enum class UnaryOp : uint8_t { Neg, Sigmoid, Tanh, Sqrt, Abs, Square, Exp, Log };
+enum class BinaryOp : uint8_t { Add, Sub, Mul, Div };
+const char* unary_name(UnaryOp op);
+const char* binary_name(BinaryOp op);
+
+/// The shape of one fused recurrent-stack call.
+struct RnnCall {
+  Cell cell = Cell::GruTf1;
+  int layers = 1;
+  int batch = 0;
+  int seq = 0;
+  int input = 0;
+  int hidden = 0;
+};
+
+/// Fused Adam update: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= step * m / (sqrt(v) + eps_hat).
+/// Both Adam forms reduce to this (see optim.cpp).
+struct AdamStep {
+  double beta1 = 0.9, beta2 = 0.999, step_size = 1e-3, eps_hat = 1e-8;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual Device device() const = 0;
+  virtual std::string name() const = 0;
+
+  // ---- memory --------------------------------------------------------------------------
+  virtual void* allocate(size_t bytes) = 0;
+  virtual void deallocate(void* p, size_t bytes) noexcept = 0;
+  virtual void copy(void* dst, const void* src, size_t bytes) = 0;  // both on this device
+  virtual void to_host(void* host_dst, const void* src, size_t bytes) = 0;
+  virtual void from_host(void* dst, const void* host_src, size_t bytes) = 0;
+  virtual void synchronize() {}
+
+  // ---- elementwise ---------------------------------------------------------------------
+  virtual void fill(Tensor& out, double value) = 0;
+  virtual void cast(const Tensor& x, Tensor& out) = 0;
+  virtual void unary(UnaryOp op, const Tensor& x, Tensor& out) = 0;
+  /// gx (+)= gy * f'(x); y = f(x) is passed too (sigmoid/tanh/sqrt use it).
+  virtual void unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& gy,
+                              Tensor& gx, bool accumulate) = 0;
+  /// out = a (op) b with numpy broadcasting (shapes right-aligned; out has the broadcast shape).
+  virtual void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) = 0;
+  /// out = alpha * x + beta * out (same shape). beta = 0 overwrites (even NaN in out).
+  virtual void axpby(double alpha, const Tensor& x, double beta, Tensor& out) = 0;
+  /// out (+)= x summed over the axes that out broadcasts along (out's shape broadcasts to x's).
+  virtual void sum_to(const Tensor& x, Tensor& out, bool accumulate) = 0;
+
+  // ---- reductions over the batch axis (axis 0) -----------------------------------------
+  virtual void mean_axis0(const Tensor& x, Tensor& out) = 0;
+  /// Population variance (divide by n) over axis 0.
+  virtual void var_axis0(const Tensor& x, Tensor& out) = 0;
+  /// gx (+)= gy * 2 (x - mean) / n for out = var_axis0(x).
+  virtual void var_axis0_backward(const Tensor& x, const Tensor& gy, Tensor& gx, bool accumulate) = 0;
+
+  // ---- linear algebra ------------------------------------------------------------------
+  /// C = alpha op(A) op(B) + beta C on row-major matrices: op(A) is m x k, op(B) is k x n.
+  /// A, B, C are read as dense row-major matrices of the given sizes, whatever their rank.
+  virtual void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha,
+                    const Tensor& a, const Tensor& b, double beta, Tensor& c) = 0;
+  /// out[r, :] (+)= b for every row r of out viewed as [rows, b.numel()].
+  virtual void add_row_vector(const Tensor& b, Tensor& out) = 0;
+
+  // ---- strided block copies: slicing, concatenation ------------------------------------
+  /// For r in [0, rows): dst[dst_off + r*dst_stride + c] (+)= src[src_off + r*src_stride + c],
+  /// c in [0, cols). Offsets and strides in elements.
+  virtual void copy_rows(Tensor& dst, int64_t dst_off, int64_t dst_stride, const Tensor& src,
+                         int64_t src_off, int64_t src_stride, int64_t rows, int64_t cols,
+                         bool accumulate) = 0;
+
+  // ---- losses --------------------------------------------------------------------------
+  /// out = max(z,0) - z*label + log(1 + exp(-|z|)), elementwise.
+  virtual void sigmoid_ce(const Tensor& z, double label, Tensor& out) = 0;
+  /// gz (+)= gy * (sigmoid(z) - label).
+  virtual void sigmoid_ce_backward(const Tensor& z, double label, const Tensor& gy, Tensor& gz,
+                                   bool accumulate) = 0;
+
+  // ---- fused recurrent stacks (see rnn_spec.h for cells and weight layouts) -------------
+  /// Elements the forward saves for the backward (same dtype as the data).
+  virtual int64_t rnn_reserve_elems(const RnnCall& call) = 0;
+  /// lengths: host array of `batch` ints or nullptr (all full). h0/c0: [L,B,H] or undefined.
+  /// reserve: undefined for inference, else rnn_reserve_elems elements. hT/cT optional.
+  virtual void rnn_forward(const RnnCall& call, const std::vector<Tensor>& weights,
+                           const Tensor& x, const int32_t* lengths, const Tensor& h0,
+                           const Tensor& c0, Tensor& y, Tensor& hT, Tensor& cT,
+                           Tensor& reserve) = 0;
+  /// gx written; gweights accumulated; gh0/gc0 written when defined.
+  virtual void rnn_backward(const RnnCall& call, const std::vector<Tensor>& weights,
+                            const Tensor& x, const int32_t* lengths, const Tensor& h0,
+                            const Tensor& c0, const Tensor& reserve, const Tensor& gy,
+                            Tensor& gx, std::vector<Tensor>& gweights, Tensor& gh0,
+                            Tensor& gc0) = 0;
+
+  // ---- optimiser and random numbers ----------------------------------------------------
+  virtual void adam_update(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v,
+                           const AdamStep& step) = 0;
+  /// out[i] = lo + (hi-lo) * u_i, u_i the i-th uniform of rng's stream from block `counter`
+  /// (lane i%4 of block counter + i/4), exactly as Rng::fill_uniform.
+  virtual void fill_uniform(Tensor& out, const Rng& rng, uint64_t counter, double lo, double hi) = 0;
+};
+
+/// The backend of a device. Throws std::runtime_error with the reason when the device is
+/// unavailable (CUDA backend not built, or no usable GPU).
+Backend& backend_for(Device d);
+/// Whether a CUDA device can be used; `why` receives the reason when not.
+bool cuda_available(std::string* why = nullptr);
+
+}  // namespace tg

@@ -1,0 +1,87 @@
+// Differentiable ops. Each computes its output through the backend of its inputs' device and,
+// when grad mode is on and an input requires a gradient, records a node whose backward
+// formula is in ops.cpp (all backward formulas of the engine live in that one file).
+//
+// Shape rules: binary ops broadcast numpy-style (shapes right-aligned, size-1 axes stretch);
+// the batch axis is axis 0 and the time axis is axis 1 of [B, T, F] sequences. Every shape,
+// dtype or device mistake throws std::invalid_argument naming the op and the shapes.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "tg/autograd.h"
+#include "tg/rnn_spec.h"
+
+namespace tg {
+
+// ---- elementwise -------------------------------------------------------------------------
+Var add(const Var& a, const Var& b);
+Var sub(const Var& a, const Var& b);
+Var mul(const Var& a, const Var& b);
+Var div(const Var& a, const Var& b);
+Var scale(const Var& x, double s);       // x * s
+Var add_scalar(const Var& x, double s);  // x + s
+Var neg(const Var& x);
+Var sigmoid(const Var& x);
+Var tanh(const Var& x);
+Var sqrt(const Var& x);
+Var abs(const Var& x);
+Var square(const Var& x);
+Var exp(const Var& x);
+Var log(const Var& x);
+
+inline Var operator+(const Var& a, const Var& b) { return add(a, b); }
+inline Var operator-(const Var& a, const Var& b) { return sub(a, b); }
+inline Var operator*(const Var& a, const Var& b) { return mul(a, b); }
+inline Var operator/(const Var& a, const Var& b) { return div(a, b); }
+inline Var operator*(const Var& a, double s) { return scale(a, s); }
+inline Var operator*(double s, const Var& a) { return scale(a, s); }
+inline Var operator+(const Var& a, double s) { return add_scalar(a, s); }
+
+// ---- reductions --------------------------------------------------------------------------
+Var sum(const Var& x);          // over everything -> shape []
+Var mean(const Var& x);         // over everything -> shape []
+Var mean_batch(const Var& x);   // over axis 0: [B, ...] -> [...]
+Var var_batch(const Var& x);    // population variance over axis 0: [B, ...] -> [...]
+
+// ---- layout ------------------------------------------------------------------------------
+Var reshape(const Var& x, const Shape& s);
+/// x[:, start:end] along axis 1 of a rank >= 2 tensor (negative indices count from the end).
+Var slice_time(const Var& x, int64_t start, int64_t end);
+/// x[start:end] along axis 0.
+Var slice_batch(const Var& x, int64_t start, int64_t end);
+/// Concatenation along axis 0 (all other axes equal).
+Var concat_batch(const std::vector<Var>& xs);
+/// y[b, lengths[b]-1, :] of a [B, T, F] tensor -> [B, F] (the state at each sequence's end).
+Var last_valid_step(const Var& y, const std::vector<int32_t>& lengths);
+
+// ---- layers ------------------------------------------------------------------------------
+/// Time-distributed dense layer: x [..., in] W [in, out] + b [out] (b may be undefined).
+Var linear(const Var& x, const Var& w, const Var& b);
+
+/// A fused stack of `layers` recurrent layers of one cell kind (rnn_spec.h).
+struct RnnSpec {
+  Cell cell = Cell::GruTf1;
+  int layers = 1;
+  int hidden = 0;
+};
+/// x [B, T, in]; weights: layers * rnn_weights_per_layer(cell), layer-major (rnn_spec.h);
+/// lengths: B values in [0, T], or empty for all T; h0 (and c0 for LSTM cells): [L, B, H] or
+/// undefined for zeros. Returns the top layer's outputs [B, T, H] (zero past each length).
+Var rnn(const RnnSpec& spec, const Var& x, const std::vector<Var>& weights,
+        const std::vector<int32_t>& lengths = {}, const Var& h0 = Var(), const Var& c0 = Var());
+
+// ---- losses ------------------------------------------------------------------------------
+/// Elementwise max(z,0) - z*label + log(1 + exp(-|z|)) (sigmoid cross-entropy on logits).
+Var sigmoid_cross_entropy(const Var& logits, double label);
+/// mean((a - b)^2) over every element.
+Var mse(const Var& a, const Var& b);
+/// mean(|a - b|) over every element.
+Var l1(const Var& a, const Var& b);
+
+// ---- plain tensor helpers (no autograd) ----------------------------------------------------
+/// Broadcast shape of a and b, or std::invalid_argument naming `op` and both shapes.
+Shape broadcast_shape(const Shape& a, const Shape& b, const char* op);
+
+}  // namespace tg

@@ -1,0 +1,472 @@
+// CPU backend: every primitive of backend.h for float32 and float64.
+//
+// Elementwise kernels are plain loops over contiguous memory that the compiler vectorises
+// (-O3 -march=native); GEMMs are Eigen products on row-major maps; the fused recurrent ops
+// call rnn_cpu.h. Nothing here starts threads except the recurrent kernels (batch split over
+// the pool); at TimeGAN's sizes (<= 10^5 elements) threading elementwise ops does not pay.
+#include "tg/kernels/cpu_backend.h"
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+
+#include "tg/kernels/rnn_cpu.h"
+
+namespace tg::kernels::cpu {
+namespace {
+
+template <typename T>
+using MatR = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+template <typename Fn>
+void dispatch(DType dt, Fn&& fn) {
+  if (dt == DType::F32)
+    fn(float{});
+  else
+    fn(double{});
+}
+
+template <typename T>
+inline T sigmoid(T x) {
+  return T(1) / (T(1) + std::exp(-x));
+}
+
+// Strides (in elements) of `s` right-aligned against a rank-4 index space `out`, with 0 for
+// broadcast axes.
+std::array<int64_t, 4> broadcast_strides(const Shape& s, const Shape& out) {
+  std::array<int64_t, 4> st{0, 0, 0, 0};
+  int64_t stride = 1;
+  const int off = 4 - out.rank();
+  for (int i = s.rank() - 1, j = out.rank() - 1; i >= 0; --i, --j) {
+    st[static_cast<size_t>(j + off)] = (s[i] == 1 && out[j] != 1) ? 0 : stride;
+    stride *= s[i];
+  }
+  return st;
+}
+
+std::array<int64_t, 4> dims4(const Shape& s) {
+  std::array<int64_t, 4> d{1, 1, 1, 1};
+  const int off = 4 - s.rank();
+  for (int i = 0; i < s.rank(); ++i) d[static_cast<size_t>(i + off)] = s[i];
+  return d;
+}
+
+template <typename T, typename F>
+void binary_loop(const Tensor& a, const Tensor& b, Tensor& out, F f) {
+  const T* pa = a.data<T>();
+  const T* pb = b.data<T>();
+  T* po = out.data<T>();
+  const int64_t n = out.numel();
+  if (a.shape() == out.shape() && b.shape() == out.shape()) {
+    for (int64_t i = 0; i < n; ++i) po[i] = f(pa[i], pb[i]);
+    return;
+  }
+  if (a.shape() == out.shape() && b.numel() == 1) {
+    const T s = pb[0];
+    for (int64_t i = 0; i < n; ++i) po[i] = f(pa[i], s);
+    return;
+  }
+  if (b.shape() == out.shape() && a.numel() == 1) {
+    const T s = pa[0];
+    for (int64_t i = 0; i < n; ++i) po[i] = f(s, pb[i]);
+    return;
+  }
+  // Trailing-block broadcast: b's shape equals out's last dims (a row vector / [T,F] block).
+  const int64_t bn = b.numel();
+  if (a.shape() == out.shape() && bn > 0 && n % bn == 0) {
+    bool suffix = b.rank() <= out.rank();
+    for (int i = 1; suffix && i <= b.rank(); ++i) suffix = b.shape()[-i] == out.shape()[-i];
+    if (suffix) {
+      for (int64_t r = 0; r < n / bn; ++r) {
+        const T* ar = pa + r * bn;
+        T* orow = po + r * bn;
+        for (int64_t i = 0; i < bn; ++i) orow[i] = f(ar[i], pb[i]);
+      }
+      return;
+    }
+  }
+  // General 4-D broadcast.
+  const auto d = dims4(out.shape());
+  const auto sa = broadcast_strides(a.shape(), out.shape());
+  const auto sb = broadcast_strides(b.shape(), out.shape());
+  int64_t o = 0;
+  for (int64_t i0 = 0; i0 < d[0]; ++i0)
+    for (int64_t i1 = 0; i1 < d[1]; ++i1)
+      for (int64_t i2 = 0; i2 < d[2]; ++i2) {
+        const int64_t ba = i0 * sa[0] + i1 * sa[1] + i2 * sa[2];
+        const int64_t bb = i0 * sb[0] + i1 * sb[1] + i2 * sb[2];
+        for (int64_t i3 = 0; i3 < d[3]; ++i3) po[o++] = f(pa[ba + i3 * sa[3]], pb[bb + i3 * sb[3]]);
+      }
+}
+
+class CpuBackend final : public Backend {
+ public:
+  Device device() const override { return Device::CPU; }
+  std::string name() const override { return "cpu"; }
+
+  void* allocate(size_t bytes) override {
+    const size_t rounded = (bytes + 63) / 64 * 64;
+    void* p = std::aligned_alloc(64, rounded);
+    if (!p) throw std::bad_alloc();
+    return p;
+  }
+  void deallocate(void* p, size_t) noexcept override { std::free(p); }
+  void copy(void* dst, const void* src, size_t bytes) override { std::memcpy(dst, src, bytes); }
+  void to_host(void* dst, const void* src, size_t bytes) override { std::memcpy(dst, src, bytes); }
+  void from_host(void* dst, const void* src, size_t bytes) override { std::memcpy(dst, src, bytes); }
+
+  void fill(Tensor& out, double value) override {
+    dispatch(out.dtype(), [&](auto z) {
+      using T = decltype(z);
+      std::fill_n(out.data<T>(), out.numel(), static_cast<T>(value));
+    });
+  }
+
+  void cast(const Tensor& x, Tensor& out) override {
+    const int64_t n = x.numel();
+    if (x.dtype() == out.dtype()) {
+      std::memcpy(out.raw(), x.raw(), x.nbytes());
+    } else if (x.dtype() == DType::F32) {
+      const float* s = x.data<float>();
+      double* d = out.data<double>();
+      for (int64_t i = 0; i < n; ++i) d[i] = s[i];
+    } else {
+      const double* s = x.data<double>();
+      float* d = out.data<float>();
+      for (int64_t i = 0; i < n; ++i) d[i] = static_cast<float>(s[i]);
+    }
+  }
+
+  void unary(UnaryOp op, const Tensor& x, Tensor& out) override {
+    dispatch(x.dtype(), [&](auto z) {
+      using T = decltype(z);
+      const T* s = x.data<T>();
+      T* d = out.data<T>();
+      const int64_t n = x.numel();
+      switch (op) {
+        case UnaryOp::Neg: for (int64_t i = 0; i < n; ++i) d[i] = -s[i]; break;
+        case UnaryOp::Sigmoid: for (int64_t i = 0; i < n; ++i) d[i] = sigmoid(s[i]); break;
+        case UnaryOp::Tanh: for (int64_t i = 0; i < n; ++i) d[i] = std::tanh(s[i]); break;
+        case UnaryOp::Sqrt: for (int64_t i = 0; i < n; ++i) d[i] = std::sqrt(s[i]); break;
+        case UnaryOp::Abs: for (int64_t i = 0; i < n; ++i) d[i] = std::abs(s[i]); break;
+        case UnaryOp::Square: for (int64_t i = 0; i < n; ++i) d[i] = s[i] * s[i]; break;
+        case UnaryOp::Exp: for (int64_t i = 0; i < n; ++i) d[i] = std::exp(s[i]); break;
+        case UnaryOp::Log: for (int64_t i = 0; i < n; ++i) d[i] = std::log(s[i]); break;
+      }
+    });
+  }
+
+  void unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& gy, Tensor& gx,
+                      bool acc) override {
+    dispatch(x.dtype(), [&](auto z) {
+      using T = decltype(z);
+      const T* xs = x.data<T>();
+      const T* ys = y.data<T>();
+      const T* g = gy.data<T>();
+      T* d = gx.data<T>();
+      const int64_t n = x.numel();
+      auto run = [&](auto deriv) {
+        if (acc)
+          for (int64_t i = 0; i < n; ++i) d[i] += g[i] * deriv(i);
+        else
+          for (int64_t i = 0; i < n; ++i) d[i] = g[i] * deriv(i);
+      };
+      switch (op) {
+        case UnaryOp::Neg: run([&](int64_t) { return T(-1); }); break;
+        case UnaryOp::Sigmoid: run([&](int64_t i) { return ys[i] * (T(1) - ys[i]); }); break;
+        case UnaryOp::Tanh: run([&](int64_t i) { return T(1) - ys[i] * ys[i]; }); break;
+        case UnaryOp::Sqrt: run([&](int64_t i) { return T(0.5) / ys[i]; }); break;
+        case UnaryOp::Abs:
+          run([&](int64_t i) { return xs[i] > T(0) ? T(1) : (xs[i] < T(0) ? T(-1) : T(0)); });
+          break;
+        case UnaryOp::Square: run([&](int64_t i) { return T(2) * xs[i]; }); break;
+        case UnaryOp::Exp: run([&](int64_t i) { return ys[i]; }); break;
+        case UnaryOp::Log: run([&](int64_t i) { return T(1) / xs[i]; }); break;
+      }
+    });
+  }
+
+  void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) override {
+    dispatch(a.dtype(), [&](auto z) {
+      using T = decltype(z);
+      switch (op) {
+        case BinaryOp::Add: binary_loop<T>(a, b, out, [](T p, T q) { return p + q; }); break;
+        case BinaryOp::Sub: binary_loop<T>(a, b, out, [](T p, T q) { return p - q; }); break;
+        case BinaryOp::Mul: binary_loop<T>(a, b, out, [](T p, T q) { return p * q; }); break;
+        case BinaryOp::Div: binary_loop<T>(a, b, out, [](T p, T q) { return p / q; }); break;
+      }
+    });
+  }
+
+  void axpby(double alpha, const Tensor& x, double beta, Tensor& out) override {
+    dispatch(x.dtype(), [&](auto z) {
+      using T = decltype(z);
+      const T* s = x.data<T>();
+      T* d = out.data<T>();
+      const T al = static_cast<T>(alpha), be = static_cast<T>(beta);
+      const int64_t n = x.numel();
+      if (beta == 0.0)
+        for (int64_t i = 0; i < n; ++i) d[i] = al * s[i];
+      else if (alpha == 1.0 && beta == 1.0)
+        for (int64_t i = 0; i < n; ++i) d[i] += s[i];
+      else
+        for (int64_t i = 0; i < n; ++i) d[i] = al * s[i] + be * d[i];
+    });
+  }
+
+  void sum_to(const Tensor& x, Tensor& out, bool acc) override {
+    dispatch(x.dtype(), [&](auto z) {
+      using T = decltype(z);
+      const T* s = x.data<T>();
+      T* d = out.data<T>();
+      if (!acc) std::fill_n(d, out.numel(), T(0));
+      const int64_t n = x.numel(), on = out.numel();
+      if (on == n) {
+        for (int64_t i = 0; i < n; ++i) d[i] += s[i];
+        return;
+      }
+      if (on == 1) {
+        T sum = 0;
+        for (int64_t i = 0; i < n; ++i) sum += s[i];
+        d[0] += sum;
+        return;
+      }
+      bool suffix = out.rank() <= x.rank();
+      for (int i = 1; suffix && i <= out.rank(); ++i) suffix = out.shape()[-i] == x.shape()[-i];
+      if (suffix) {
+        for (int64_t r = 0; r < n / on; ++r) {
+          const T* row = s + r * on;
+          for (int64_t i = 0; i < on; ++i) d[i] += row[i];
+        }
+        return;
+      }
+      const auto dd = dims4(x.shape());
+      const auto so = broadcast_strides(out.shape(), x.shape());
+      int64_t o = 0;
+      for (int64_t i0 = 0; i0 < dd[0]; ++i0)
+        for (int64_t i1 = 0; i1 < dd[1]; ++i1)
+          for (int64_t i2 = 0; i2 < dd[2]; ++i2) {
+            const int64_t base = i0 * so[0] + i1 * so[1] + i2 * so[2];
+            for (int64_t i3 = 0; i3 < dd[3]; ++i3) d[base + i3 * so[3]] += s[o++];
+          }
+    });
+  }
+
+  void mean_axis0(const Tensor& x, Tensor& out) override {
+    dispatch(x.dtype(), [&](auto z) {
+      using T = decltype(z);
+      const int64_t n0 = x.dim(0), inner = x.numel() / std::max<int64_t>(n0, 1);
+      const T* s = x.data<T>();
+      T* d = out.data<T>();
+      std::fill_n(d, inner, T(0));
+      for (int64_t b = 0; b < n0; ++b)
+        for (int64_t i = 0; i < inner; ++i) d[i] += s[b * inner + i];
+      const T inv = T(1) / static_cast<T>(n0);
+      for (int64_t i = 0; i < inner; ++i) d[i] *= inv;
+    });
+  }
+
+  void var_axis0(const Tensor& x, Tensor& out) override {
+    dispatch(x.dtype(), [&](auto z) {
+      using T = decltype(z);
+      const int64_t n0 = x.dim(0), inner = x.numel() / std::max<int64_t>(n0, 1);
+      const T* s = x.data<T>();
+      T* d = out.data<T>();
+      std::vector<T> mean(static_cast<size_t>(inner), T(0));
+      for (int64_t b = 0; b < n0; ++b)
+        for (int64_t i = 0; i < inner; ++i) mean[static_cast<size_t>(i)] += s[b * inner + i];
+      const T inv = T(1) / static_cast<T>(n0);
+      for (auto& m : mean) m *= inv;
+      std::fill_n(d, inner, T(0));
+      for (int64_t b = 0; b < n0; ++b)
+        for (int64_t i = 0; i < inner; ++i) {
+          const T c = s[b * inner + i] - mean[static_cast<size_t>(i)];
+          d[i] += c * c;
+        }
+      for (int64_t i = 0; i < inner; ++i) d[i] *= inv;
+    });
+  }
+
+  void var_axis0_backward(const Tensor& x, const Tensor& gy, Tensor& gx, bool acc) override {
+    dispatch(x.dtype(), [&](auto z) {
+      using T = decltype(z);
+      const int64_t n0 = x.dim(0), inner = x.numel() / std::max<int64_t>(n0, 1);
+      const T* s = x.data<T>();
+      const T* g = gy.data<T>();
+      T* d = gx.data<T>();
+      std::vector<T> mean(static_cast<size_t>(inner), T(0));
+      for (int64_t b = 0; b < n0; ++b)
+        for (int64_t i = 0; i < inner; ++i) mean[static_cast<size_t>(i)] += s[b * inner + i];
+      const T inv = T(1) / static_cast<T>(n0);
+      for (auto& m : mean) m *= inv;
+      for (int64_t b = 0; b < n0; ++b)
+        for (int64_t i = 0; i < inner; ++i) {
+          const T v = T(2) * inv * (s[b * inner + i] - mean[static_cast<size_t>(i)]) * g[i];
+          if (acc)
+            d[b * inner + i] += v;
+          else
+            d[b * inner + i] = v;
+        }
+    });
+  }
+
+  void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const Tensor& a,
+            const Tensor& b, double beta, Tensor& c) override {
+    dispatch(a.dtype(), [&](auto z) {
+      using T = decltype(z);
+      using Map = Eigen::Map<MatR<T>>;
+      using CMap = Eigen::Map<const MatR<T>>;
+      Map C(c.data<T>(), m, n);
+      const T al = static_cast<T>(alpha);
+      if (beta == 0.0)
+        C.setZero();
+      else if (beta != 1.0)
+        C *= static_cast<T>(beta);
+      // A is stored m x k (or k x m when transposed); B is k x n (or n x k).
+      if (!ta && !tb)
+        C.noalias() += al * CMap(a.data<T>(), m, k) * CMap(b.data<T>(), k, n);
+      else if (ta && !tb)
+        C.noalias() += al * CMap(a.data<T>(), k, m).transpose() * CMap(b.data<T>(), k, n);
+      else if (!ta && tb)
+        C.noalias() += al * CMap(a.data<T>(), m, k) * CMap(b.data<T>(), n, k).transpose();
+      else
+        C.noalias() += al * CMap(a.data<T>(), k, m).transpose() * CMap(b.data<T>(), n, k).transpose();
+    });
+  }
+
+  void add_row_vector(const Tensor& b, Tensor& out) override {
+    dispatch(out.dtype(), [&](auto z) {
+      using T = decltype(z);
+      const int64_t cols = b.numel(), rows = out.numel() / cols;
+      const T* pb = b.data<T>();
+      T* po = out.data<T>();
+      for (int64_t r = 0; r < rows; ++r) {
+        T* row = po + r * cols;
+        for (int64_t i = 0; i < cols; ++i) row[i] += pb[i];
+      }
+    });
+  }
+
+  void copy_rows(Tensor& dst, int64_t dst_off, int64_t dst_stride, const Tensor& src,
+                 int64_t src_off, int64_t src_stride, int64_t rows, int64_t cols, bool acc) override {
+    dispatch(dst.dtype(), [&](auto z) {
+      using T = decltype(z);
+      T* d = dst.data<T>() + dst_off;
+      const T* s = src.data<T>() + src_off;
+      for (int64_t r = 0; r < rows; ++r) {
+        T* dr = d + r * dst_stride;
+        const T* sr = s + r * src_stride;
+        if (acc)
+          for (int64_t c = 0; c < cols; ++c) dr[c] += sr[c];
+        else
+          std::memcpy(dr, sr, static_cast<size_t>(cols) * sizeof(T));
+      }
+    });
+  }
+
+  void sigmoid_ce(const Tensor& zt, double label, Tensor& out) override {
+    dispatch(zt.dtype(), [&](auto zz) {
+      using T = decltype(zz);
+      const T* z = zt.data<T>();
+      T* d = out.data<T>();
+      const T y = static_cast<T>(label);
+      for (int64_t i = 0; i < zt.numel(); ++i)
+        d[i] = std::max(z[i], T(0)) - z[i] * y + std::log1p(std::exp(-std::abs(z[i])));
+    });
+  }
+
+  void sigmoid_ce_backward(const Tensor& zt, double label, const Tensor& gy, Tensor& gz,
+                           bool acc) override {
+    dispatch(zt.dtype(), [&](auto zz) {
+      using T = decltype(zz);
+      const T* z = zt.data<T>();
+      const T* g = gy.data<T>();
+      T* d = gz.data<T>();
+      const T y = static_cast<T>(label);
+      for (int64_t i = 0; i < zt.numel(); ++i) {
+        const T v = g[i] * (sigmoid(z[i]) - y);
+        if (acc)
+          d[i] += v;
+        else
+          d[i] = v;
+      }
+    });
+  }
+
+  int64_t rnn_reserve_elems(const RnnCall& c) override { return cpu::rnn_reserve_elems(shape_of(c)); }
+
+  void rnn_forward(const RnnCall& c, const std::vector<Tensor>& w, const Tensor& x,
+                   const int32_t* lengths, const Tensor& h0, const Tensor& c0, Tensor& y,
+                   Tensor& hT, Tensor& cT, Tensor& reserve) override {
+    dispatch(x.dtype(), [&](auto z) {
+      using T = decltype(z);
+      std::vector<const T*> wp(w.size());
+      for (size_t i = 0; i < w.size(); ++i) wp[i] = w[i].data<T>();
+      cpu::rnn_forward<T>(shape_of(c), wp.data(), x.data<T>(), lengths, ptr<T>(h0), ptr<T>(c0),
+                          y.data<T>(), ptr<T>(hT), ptr<T>(cT), ptr<T>(reserve));
+    });
+  }
+
+  void rnn_backward(const RnnCall& c, const std::vector<Tensor>& w, const Tensor& x,
+                    const int32_t* lengths, const Tensor& h0, const Tensor& c0,
+                    const Tensor& reserve, const Tensor& gy, Tensor& gx,
+                    std::vector<Tensor>& gw, Tensor& gh0, Tensor& gc0) override {
+    dispatch(x.dtype(), [&](auto z) {
+      using T = decltype(z);
+      std::vector<const T*> wp(w.size());
+      std::vector<T*> gp(gw.size());
+      for (size_t i = 0; i < w.size(); ++i) wp[i] = w[i].data<T>();
+      for (size_t i = 0; i < gw.size(); ++i) gp[i] = gw[i].data<T>();
+      cpu::rnn_backward<T>(shape_of(c), wp.data(), x.data<T>(), lengths, ptr<T>(h0), ptr<T>(c0),
+                           reserve.data<T>(), gy.data<T>(), gx.data<T>(), gp.data(), ptr<T>(gh0),
+                           ptr<T>(gc0));
+    });
+  }
+
+  void adam_update(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, const AdamStep& st) override {
+    dispatch(p.dtype(), [&](auto z) {
+      using T = decltype(z);
+      T* pp = p.data<T>();
+      const T* gg = g.data<T>();
+      T* mm = m.data<T>();
+      T* vv = v.data<T>();
+      const T b1 = static_cast<T>(st.beta1), b2 = static_cast<T>(st.beta2);
+      const T lr = static_cast<T>(st.step_size), eps = static_cast<T>(st.eps_hat);
+      for (int64_t i = 0; i < p.numel(); ++i) {
+        mm[i] = b1 * mm[i] + (T(1) - b1) * gg[i];
+        vv[i] = b2 * vv[i] + (T(1) - b2) * gg[i] * gg[i];
+        pp[i] -= lr * mm[i] / (std::sqrt(vv[i]) + eps);
+      }
+    });
+  }
+
+  void fill_uniform(Tensor& out, const Rng& rng, uint64_t counter, double lo, double hi) override {
+    Rng r = rng;
+    r.set_counter(counter);
+    if (out.dtype() == DType::F32)
+      r.fill_uniform(out.data<float>(), out.numel(), static_cast<float>(lo), static_cast<float>(hi));
+    else
+      r.fill_uniform(out.data<double>(), out.numel(), lo, hi);
+  }
+
+ private:
+  static RnnShape shape_of(const RnnCall& c) {
+    return RnnShape{c.cell, c.layers, c.batch, c.seq, c.input, c.hidden};
+  }
+  template <typename T>
+  static T* ptr(const Tensor& t) {
+    return t.defined() ? t.data<T>() : nullptr;
+  }
+};
+
+}  // namespace
+
+Backend& cpu_backend() {
+  static Backend* b = new CpuBackend();  // intentionally leaked: outlives static tensors
+  return *b;
+}
+
+}  // namespace tg::kernels::cpu

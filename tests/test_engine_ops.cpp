@@ -1,0 +1,272 @@
+// Engine core: tensors, broadcasting, every op's gradient (finite differences in float64),
+// shape errors that name the op and shapes, Adam against hand-computed values, Philox.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+#include "gradcheck.h"
+#include "tg/engine.h"
+
+using namespace tg;
+using tgtest::gradcheck;
+using tgtest::param;
+using tgtest::weighted_sum;
+
+TEST_CASE("tensor basics: shapes, reshape, copies, casts") {
+  Tensor t = Tensor::from_vector(Shape{2, 3}, {1, 2, 3, 4, 5, 6});
+  CHECK(t.shape() == Shape{2, 3});
+  CHECK(t.numel() == 6);
+  CHECK(t.dtype() == DType::F32);
+  Tensor r = t.view({3, -1});
+  CHECK(r.shape() == Shape{3, 2});
+  CHECK(r.same_storage(t));
+  Tensor c = t.clone();
+  CHECK_FALSE(c.same_storage(t));
+  CHECK(c.to_vector() == t.to_vector());
+  Tensor d = t.cast(DType::F64);
+  CHECK(d.dtype() == DType::F64);
+  CHECK(d.to_vector() == t.to_vector());
+  CHECK(Shape{2, 3, 4, 5}.numel() == 120);
+  CHECK_THROWS_WITH_AS(Shape({1, 2, 3, 4, 5}), doctest::Contains("rank 5 exceeds 4"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(t.reshape(Shape{4, 2}), doctest::Contains("cannot view [2, 3] as [4, 2]"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(t.data<double>(), doctest::Contains("float32"), std::logic_error);
+  CHECK(Tensor::full(Shape{}, 2.5).item() == 2.5);
+}
+
+TEST_CASE("CUDA: a device that is absent or unusable is reported, not a crash") {
+  std::string why;
+  if (!cuda_available(&why)) {
+    MESSAGE("no CUDA device here (" << why << "); CUDA tensors skipped");
+    CHECK_THROWS_WITH_AS(Tensor::zeros(Shape{2}, DType::F32, Device::CUDA), doctest::Contains("CUDA device unavailable"),
+                         std::runtime_error);
+    CHECK(!why.empty());
+  }
+}
+
+TEST_CASE("broadcasting values") {
+  Var a(Tensor::from_vector(Shape{2, 3}, {1, 2, 3, 4, 5, 6}));
+  Var b(Tensor::from_vector(Shape{3}, {10, 20, 30}));
+  CHECK(add(a, b).value().to_vector() == std::vector<double>{11, 22, 33, 14, 25, 36});
+  Var col(Tensor::from_vector(Shape{2, 1}, {2, 3}));
+  CHECK(mul(a, col).value().to_vector() == std::vector<double>{2, 4, 6, 12, 15, 18});
+  CHECK(sub(b, a).value().to_vector() == std::vector<double>{9, 18, 27, 6, 15, 24});
+  Var s(Tensor::full(Shape{}, 2.0));
+  CHECK(div(a, s).value().to_vector() == std::vector<double>{0.5, 1, 1.5, 2, 2.5, 3});
+  CHECK(broadcast_shape(Shape{4, 1, 3}, Shape{5, 1}, "x") == Shape{4, 5, 3});
+}
+
+TEST_CASE("shape mistakes name the op and the shapes") {
+  Var a(Tensor::zeros(Shape{2, 3})), b(Tensor::zeros(Shape{4}));
+  CHECK_THROWS_WITH_AS(add(a, b), "add: shapes [2, 3] and [4] do not broadcast", std::invalid_argument);
+  CHECK_THROWS_WITH_AS(mul(a, b), "mul: shapes [2, 3] and [4] do not broadcast", std::invalid_argument);
+  Var w(Tensor::zeros(Shape{4, 5}));
+  CHECK_THROWS_WITH_AS(linear(a, w, Var()), "linear: input [2, 3] does not end in 4 for weight [4, 5]",
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(mse(a, Var(Tensor::zeros(Shape{3, 2}))), "mse: shapes [2, 3] and [3, 2] differ",
+                       std::invalid_argument);
+  Var x3(Tensor::zeros(Shape{2, 4, 3}));
+  CHECK_THROWS_WITH_AS(slice_time(x3, 2, 6), doctest::Contains("slice_time: range [2, 6) outside axis 1 of [2, 4, 3]"),
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(concat_batch({x3, a}), doctest::Contains("concat_batch"), std::invalid_argument);
+  Var d64(Tensor::zeros(Shape{2, 3}, DType::F64));
+  CHECK_THROWS_WITH_AS(add(a, d64), doctest::Contains("add: dtype mismatch float32 [2, 3] vs float64 [2, 3]"),
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(rnn(RnnSpec{Cell::GruTf1, 2, 3}, x3, {}), doctest::Contains("rnn: gru stack of 2 layers needs 8 weights, got 0"),
+                       std::invalid_argument);
+}
+
+TEST_CASE("gradients of elementwise ops (finite differences, float64)") {
+  using V = std::vector<Var>;
+  auto a = param(Shape{3, 4, 2}, 1), b = param(Shape{3, 4, 2}, 2);
+  auto row = param(Shape{2}, 3), blk = param(Shape{4, 2}, 4), sc = param(Shape{}, 5);
+  auto pos = param(Shape{3, 4, 2}, 6, 0.5, 2.0);
+  SUBCASE("add/sub/mul/div, same shape") {
+    gradcheck([](const V& v) { return weighted_sum(add(v[0], v[1])); }, {a, b});
+    gradcheck([](const V& v) { return weighted_sum(sub(v[0], v[1])); }, {a, b});
+    gradcheck([](const V& v) { return weighted_sum(mul(v[0], v[1])); }, {a, b});
+    gradcheck([](const V& v) { return weighted_sum(div(v[0], v[1])); }, {a, pos});
+  }
+  SUBCASE("broadcast: bias row, [T,F] block, scalar, both sides") {
+    for (const Var& bb : {row, blk, sc}) {
+      gradcheck([](const V& v) { return weighted_sum(add(v[0], v[1])); }, {a, bb});
+      gradcheck([](const V& v) { return weighted_sum(sub(v[1], v[0])); }, {a, bb});
+      gradcheck([](const V& v) { return weighted_sum(mul(v[0], v[1])); }, {a, bb});
+    }
+    auto posrow = param(Shape{2}, 8, 0.5, 2.0);
+    gradcheck([](const V& v) { return weighted_sum(div(v[0], v[1])); }, {a, posrow});
+    gradcheck([](const V& v) { return weighted_sum(div(v[1], v[0])); }, {pos, row});
+    auto col = param(Shape{3, 1, 1}, 9);
+    gradcheck([](const V& v) { return weighted_sum(mul(v[0], v[1])); }, {a, col});
+  }
+  SUBCASE("unary") {
+    gradcheck([](const V& v) { return weighted_sum(sigmoid(v[0])); }, {a});
+    gradcheck([](const V& v) { return weighted_sum(tanh(v[0])); }, {a});
+    gradcheck([](const V& v) { return weighted_sum(sqrt(v[0])); }, {pos});
+    gradcheck([](const V& v) { return weighted_sum(abs(v[0])); }, {a});
+    gradcheck([](const V& v) { return weighted_sum(square(v[0])); }, {a});
+    gradcheck([](const V& v) { return weighted_sum(exp(v[0])); }, {a});
+    gradcheck([](const V& v) { return weighted_sum(log(v[0])); }, {pos});
+    gradcheck([](const V& v) { return weighted_sum(neg(v[0])); }, {a});
+    gradcheck([](const V& v) { return weighted_sum(scale(v[0], -2.5)); }, {a});
+    gradcheck([](const V& v) { return weighted_sum(add_scalar(v[0], 0.3)); }, {a});
+  }
+}
+
+TEST_CASE("gradients of reductions, layout ops and losses") {
+  using V = std::vector<Var>;
+  auto a = param(Shape{5, 4, 3}, 11), b = param(Shape{5, 4, 3}, 12);
+  gradcheck([](const V& v) { return sum(v[0]); }, {a});
+  gradcheck([](const V& v) { return mean(v[0]); }, {a});
+  gradcheck([](const V& v) { return weighted_sum(mean_batch(v[0])); }, {a});
+  gradcheck([](const V& v) { return weighted_sum(var_batch(v[0])); }, {a});
+  gradcheck([](const V& v) { return weighted_sum(slice_time(v[0], 1, 4)); }, {a});
+  gradcheck([](const V& v) { return weighted_sum(slice_time(v[0], 0, -1)); }, {a});
+  gradcheck([](const V& v) { return weighted_sum(slice_batch(v[0], 1, 3)); }, {a});
+  gradcheck([](const V& v) { return weighted_sum(concat_batch({v[0], v[1], v[0]})); }, {a, b});
+  gradcheck([](const V& v) { return weighted_sum(reshape(v[0], Shape{20, 3})); }, {a});
+  gradcheck([](const V& v) { return weighted_sum(last_valid_step(v[0], {4, 1, 2, 4, 3})); }, {a});
+  gradcheck([](const V& v) { return weighted_sum(sigmoid_cross_entropy(v[0], 1.0)); }, {a});
+  gradcheck([](const V& v) { return weighted_sum(sigmoid_cross_entropy(v[0], 0.0)); }, {a});
+  gradcheck([](const V& v) { return mse(v[0], v[1]); }, {a, b});
+  gradcheck([](const V& v) { return l1(v[0], v[1]); }, {a, b});
+  auto w = param(Shape{3, 6}, 13), bias = param(Shape{6}, 14);
+  gradcheck([](const V& v) { return weighted_sum(linear(v[0], v[1], v[2])); }, {a, w, bias});
+  gradcheck([](const V& v) { return weighted_sum(linear(v[0], v[1], Var())); }, {a, w});
+  // The TimeGAN moment loss: |sqrt(var + 1e-6) - sqrt(var' + 1e-6)| averaged.
+  gradcheck(
+      [](const V& v) {
+        return mean(abs(sub(sqrt(add_scalar(var_batch(v[0]), 1e-6)), sqrt(add_scalar(var_batch(v[1]), 1e-6)))));
+      },
+      {a, b});
+}
+
+TEST_CASE("known values: losses and moments on hand-built tensors") {
+  // CE(z, y) = max(z,0) - z y + log(1 + e^-|z|): z = 0 -> ln 2; z = 2, y = 1 -> ln(1 + e^-2).
+  Var z(Tensor::from_vector(Shape{2}, {0.0, 2.0}, DType::F64));
+  auto ce = sigmoid_cross_entropy(z, 1.0).value().to_vector();
+  CHECK(ce[0] == doctest::Approx(std::log(2.0)).epsilon(1e-14));
+  CHECK(ce[1] == doctest::Approx(std::log1p(std::exp(-2.0))).epsilon(1e-14));
+  // Large logits stay finite (stable form): z = -1000, y = 1 -> 1000.
+  Var big(Tensor::from_vector(Shape{1}, {-1000.0}, DType::F64));
+  CHECK(sigmoid_cross_entropy(big, 1.0).value().item() == doctest::Approx(1000.0));
+  // Population variance over the batch: values {1, 3} -> mean 2, var 1 (not 2).
+  Var x(Tensor::from_vector(Shape{2, 1}, {1.0, 3.0}, DType::F64));
+  CHECK(var_batch(x).value().item() == 1.0);
+  CHECK(mean_batch(x).value().item() == 2.0);
+  Var p(Tensor::from_vector(Shape{2, 2}, {1, 2, 3, 4}, DType::F64)), q(Tensor::from_vector(Shape{2, 2}, {0, 0, 0, 8}, DType::F64));
+  CHECK(mse(p, q).value().item() == doctest::Approx((1 + 4 + 9 + 16) / 4.0));
+  CHECK(l1(p, q).value().item() == doctest::Approx((1 + 2 + 3 + 4) / 4.0));
+}
+
+TEST_CASE("autograd: accumulation across uses and calls, no-grad scope, detach") {
+  Var a(Tensor::from_vector(Shape{2}, {1.0, 2.0}, DType::F64), true);
+  // f = sum(a*a + a) -> grad 2a + 1, used twice in the graph.
+  backward(sum(add(mul(a, a), a)));
+  CHECK(a.grad().to_vector() == std::vector<double>{3.0, 5.0});
+  backward(sum(a));  // accumulates
+  CHECK(a.grad().to_vector() == std::vector<double>{4.0, 6.0});
+  a.zero_grad();
+  CHECK_FALSE(a.has_grad());
+  {
+    NoGradGuard ng;
+    Var y = mul(a, a);
+    CHECK_FALSE(y.requires_grad());
+  }
+  Var y = mul(a.detach(), a);
+  backward(sum(y));
+  CHECK(a.grad().to_vector() == std::vector<double>{1.0, 2.0});
+  Var c(Tensor::zeros(Shape{2}, DType::F64));
+  CHECK_THROWS_WITH_AS(backward(sum(c)), doctest::Contains("does not require a gradient"), std::invalid_argument);
+}
+
+TEST_CASE("Adam, TF1 form, against hand-computed values") {
+  ParamGroup g;
+  g.name = "net";
+  Var p = g.add("w", Tensor::from_vector(Shape{2}, {1.0, -2.0}, DType::F64));
+  Adam opt(g);
+  // Step 1 with grad {0.5, -1}: m = 0.1 g, v = 0.001 g^2, lr_1 = 1e-3 * sqrt(0.001) / 0.1.
+  // update = lr_1 * m / (sqrt(v) + 1e-8) = 1e-3*sqrt(.001)/.1 * 0.05/(sqrt(.001)*0.5 + 1e-8)
+  p.mutable_value();
+  {
+    Var loss = sum(mul(p, Var(Tensor::from_vector(Shape{2}, {0.5, -1.0}, DType::F64))));
+    backward(loss);
+  }
+  opt.step();
+  const double lr1 = 1e-3 * std::sqrt(1 - 0.999) / (1 - 0.9);
+  const double u0 = lr1 * 0.05 / (std::sqrt(0.001 * 0.25) + 1e-8);
+  const double u1 = lr1 * -0.1 / (std::sqrt(0.001 * 1.0) + 1e-8);
+  auto v = p.value().to_vector();
+  CHECK(v[0] == doctest::Approx(1.0 - u0).epsilon(1e-15));
+  CHECK(v[1] == doctest::Approx(-2.0 - u1).epsilon(1e-15));
+  // Step 2 with grad {1, 1}: m = 0.9*0.05 + 0.1 = 0.145 (and 0.9*-0.1+0.1 = 0.01),
+  // v = 0.999*0.00025 + 0.001 (and 0.999*0.001 + 0.001).
+  opt.zero_grad();
+  backward(sum(p));
+  opt.step();
+  const double lr2 = 1e-3 * std::sqrt(1 - 0.999 * 0.999) / (1 - 0.81);
+  const double w0 = 1.0 - u0 - lr2 * 0.145 / (std::sqrt(0.999 * 0.00025 + 0.001) + 1e-8);
+  const double w1 = -2.0 - u1 - lr2 * 0.01 / (std::sqrt(0.999 * 0.001 + 0.001) + 1e-8);
+  v = p.value().to_vector();
+  CHECK(v[0] == doctest::Approx(w0).epsilon(1e-14));
+  CHECK(v[1] == doctest::Approx(w1).epsilon(1e-14));
+  CHECK(opt.steps() == 2);
+}
+
+TEST_CASE("Adam, PyTorch form, against hand-computed values; untouched params stay put") {
+  ParamGroup g;
+  Var p = g.add("w", Tensor::from_vector(Shape{1}, {0.5}, DType::F64));
+  Var idle = g.add("idle", Tensor::from_vector(Shape{1}, {7.0}, DType::F64));
+  AdamOptions o;
+  o.form = AdamOptions::Form::PyTorch;
+  o.lr = 0.01;
+  o.eps = 1e-3;  // large eps so that the two forms differ visibly
+  Adam opt(g, o);
+  backward(sum(scale(p, 2.0)));  // grad 2
+  opt.step();
+  // PyTorch: mhat = 2, vhat = 4 -> p -= 0.01 * 2 / (2 + 1e-3)
+  CHECK(p.value().item() == doctest::Approx(0.5 - 0.01 * 2.0 / (2.0 + 1e-3)).epsilon(1e-14));
+  CHECK(idle.value().item() == 7.0);
+  // The TF1 form with the same eps: p -= lr*sqrt(.001)/.1 * 0.2 / (sqrt(.004) + 1e-3)
+  ParamGroup g2;
+  Var p2 = g2.add("w", Tensor::from_vector(Shape{1}, {0.5}, DType::F64));
+  o.form = AdamOptions::Form::Tf1;
+  Adam tf(g2, o);
+  backward(sum(scale(p2, 2.0)));
+  tf.step();
+  CHECK(p2.value().item() == doctest::Approx(0.5 - 0.01 * std::sqrt(0.001) / 0.1 * 0.2 / (std::sqrt(0.004) + 1e-3)).epsilon(1e-14));
+}
+
+TEST_CASE("Philox4x32-10 known answers and counter-based streams") {
+  // Known-answer vectors of the Random123 distribution (kat_vectors): philox4x32 10 rounds.
+  auto r0 = philox4x32({0, 0, 0, 0}, {0, 0});
+  CHECK(r0 == std::array<uint32_t, 4>{0x6627e8d5u, 0xe169c58du, 0xbc57ac4cu, 0x9b00dbd8u});
+  auto r1 = philox4x32({0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu}, {0xffffffffu, 0xffffffffu});
+  CHECK(r1 == std::array<uint32_t, 4>{0x408f276du, 0x41c83b0eu, 0xa20bc7c6u, 0x6d5451fdu});
+  auto r2 = philox4x32({0x243f6a88u, 0x85a308d3u, 0x13198a2eu, 0x03707344u}, {0xa4093822u, 0x299f31d0u});
+  CHECK(r2 == std::array<uint32_t, 4>{0xd16cfe09u, 0x94fdccebu, 0x5001e420u, 0x24126ea1u});
+  // A bulk fill equals element-wise draws from the same counter, and advances ceil(n/4).
+  Rng a(42, 1), b(42, 1);
+  std::vector<float> v(10);
+  a.fill_uniform(v.data(), 10);
+  CHECK(a.counter() == 3);
+  auto blk = b.block(2);
+  CHECK(v[9] == u32_to_unit_float(blk[1]));
+  for (float x : v) CHECK((x >= 0.f && x < 1.f));
+  // Tensor fill through the backend equals Rng::fill_uniform.
+  Rng c(42, 1);
+  Tensor t = Tensor::empty(Shape{10});
+  fill_uniform(t, c, 0.0, 1.0);
+  CHECK(t.to_vector() == std::vector<double>(v.begin(), v.end()));
+  // Sampling without replacement: distinct, in range; permutations are permutations.
+  Rng s(3, 2);
+  auto idx = s.sample_without_replacement(100, 30);
+  std::sort(idx.begin(), idx.end());
+  CHECK(std::unique(idx.begin(), idx.end()) == idx.end());
+  CHECK(idx.front() >= 0);
+  CHECK(idx.back() < 100);
+  auto perm = s.permutation(50);
+  std::sort(perm.begin(), perm.end());
+  for (int i = 0; i < 50; ++i) CHECK(perm[static_cast<size_t>(i)] == i);
+}
