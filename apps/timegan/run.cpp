@@ -1,0 +1,202 @@
+#include "run.h"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+
+#include "tg/backend.h"
+#include "tg/io/checkpoint.h"
+#include "tg/io/csv.h"
+#include "tg/io/error.h"
+#include "tg/io/fs.h"
+#include "tg/io/npy.h"
+
+namespace tgcli {
+
+using tg::io::Json;
+
+std::vector<OptionSpec> data_option_specs() {
+  return {
+      {"data", "FILE|sine", "sine", "training data: a CSV file with a header, an NPY file of windows [n, T, d], or 'sine'"},
+      {"columns", "A,B,...", "", "CSV columns to use, in order (default: every numeric column)"},
+      {"id-column", "NAME", "", "long-format CSV: column holding a sequence id (each id is one sequence)"},
+      {"preset", "NAME", "default", "preprocessing: 'default' (scale once, keep time order, every window, output in the CSV's units) or 'original' (the reference's flip, double min-max and shuffle)"},
+      {"seq-len", "N", "24", "window length (long format: 0 = the longest sequence)"},
+      {"stride", "N", "1", "step between windows (default preset)"},
+      {"sine-n", "N", "10000", "number of sine sequences (--data sine)"},
+      {"sine-dim", "N", "5", "features of the sine data (--data sine)"},
+  };
+}
+
+Json data_options_json(const Args& a) {
+  Json j = Json::object();
+  j["data"] = a.str("data");
+  j["columns"] = a.str("columns");
+  j["id_column"] = a.str("id-column");
+  j["preset"] = a.choice("preset", {"default", "original"});
+  j["seq_len"] = static_cast<long long>(a.integer("seq-len", a.str("id-column").empty() ? 2 : 0, 100000));
+  j["stride"] = static_cast<long long>(a.integer("stride", 1, 1000000));
+  j["sine_n"] = static_cast<long long>(a.integer("sine-n", 1, 100000000));
+  j["sine_dim"] = static_cast<long long>(a.integer("sine-dim", 1, 100000));
+  j["seed"] = static_cast<unsigned long long>(a.u64("seed"));
+  return j;
+}
+
+static std::vector<std::string> split_commas(const std::string& s) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : s) {
+    if (c == ',') {
+      if (!cur.empty()) out.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  if (!cur.empty()) out.push_back(cur);
+  return out;
+}
+
+static bool ends_with(const std::string& s, const std::string& suf) {
+  return s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0;
+}
+
+tg::io::Prepared load_data(const Json& o, bool quiet) {
+  const std::string data = o.at("data").as_string();
+  tg::io::PrepOptions p;
+  p.preset = o.at("preset").as_string();
+  p.seq_len = o.at("seq_len").as_int64();
+  p.stride = o.at("stride").as_int64();
+  const uint64_t seed = o.at("seed").as_uint64();
+  tg::Rng rng(seed, 5);  // the data stream: sine generation and the original preset's shuffle
+  if (data == "sine") {
+    tg::io::Windows w = tg::io::sine_data(o.at("sine_n").as_int64(), p.seq_len, o.at("sine_dim").as_int64(), rng);
+    return tg::io::prepare(std::move(w), p);
+  }
+  if (ends_with(data, ".npy")) {
+    tg::io::NpyArray a = tg::io::read_npy(data);
+    if (a.shape.size() != 3)
+      throw tg::io::InputError(data + ": expected windows of shape [n, T, d], found rank " + std::to_string(a.shape.size()));
+    for (double v : a.data)
+      if (!std::isfinite(v)) throw tg::io::InputError(data + ": contains NaN or infinite values");
+    tg::io::Windows w;
+    w.n = a.shape[0];
+    w.seq = a.shape[1];
+    w.dim = a.shape[2];
+    w.data = std::move(a.data);
+    for (int64_t k = 0; k < w.dim; ++k) w.columns.push_back("feature_" + std::to_string(k + 1));
+    if (w.n < 1 || w.seq < 2 || w.dim < 1) throw tg::io::InputError(data + ": needs at least 1 window of 2 steps and 1 feature");
+    // Scale per feature over all windows and steps; the map returns outputs to these units.
+    tg::io::MinMaxScaler sc = tg::io::MinMaxScaler::fit_default(w.data.data(), w.n * w.seq, w.dim);
+    sc.transform(w.data.data(), w.n * w.seq);
+    tg::io::Prepared prep = tg::io::prepare(std::move(w), p);
+    prep.map.has_outer = true;
+    prep.map.outer = sc;
+    return prep;
+  }
+  tg::io::CsvOptions co;
+  co.columns = split_commas(o.at("columns").as_string());
+  co.id_column = o.at("id_column").as_string();
+  tg::io::Table t = tg::io::read_csv(data, co);
+  if (!quiet)
+    for (const auto& s : t.skipped) std::fprintf(stderr, "note: %s: skipping date/time column '%s'\n", data.c_str(), s.c_str());
+  return tg::io::prepare(t, p, rng);
+}
+
+std::string join_path(const std::string& dir, const std::string& file) {
+  if (dir.empty()) return file;
+  return dir.back() == '/' ? dir + file : dir + "/" + file;
+}
+
+LoadedRun load_run(const std::string& dir) {
+  LoadedRun r;
+  const std::string cfg_path = join_path(dir, "config.json");
+  if (!tg::io::file_exists(cfg_path))
+    throw tg::io::InputError(dir + ": not a timegan run directory (no config.json)");
+  r.config = Json::parse(tg::io::read_file(cfg_path), cfg_path);
+  try {
+    r.model_cfg = tg::models::TimeGanConfig::from_json(r.config.at("model"));
+    r.map = tg::io::OutputMap::from_json(r.config.at("output_map"));
+  } catch (const tg::io::InputError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw tg::io::InputError(cfg_path + ": " + e.what());
+  }
+  const std::string ck = join_path(dir, "model.ckpt");
+  if (!tg::io::file_exists(ck)) throw tg::io::InputError(dir + ": no model.ckpt (training never checkpointed)");
+  r.ckpt = tg::io::load_checkpoint(ck);
+  return r;
+}
+
+tg::Device parse_device(const Args& a) {
+  const std::string d = a.choice("device", {"cpu", "cuda"});
+  if (d == "cpu") return tg::Device::CPU;
+  std::string why;
+  if (!tg::cuda_available(&why)) a.fail("device", "cuda requested but " + why);
+  return tg::Device::CUDA;
+}
+
+std::string format_seconds(double s) {
+  char b[64];
+  if (s < 60) std::snprintf(b, sizeof b, "%.1fs", s);
+  else if (s < 3600) std::snprintf(b, sizeof b, "%dm%02ds", static_cast<int>(s) / 60, static_cast<int>(s) % 60);
+  else std::snprintf(b, sizeof b, "%dh%02dm", static_cast<int>(s) / 3600, (static_cast<int>(s) % 3600) / 60);
+  return b;
+}
+
+Progress::Progress(bool quiet, int64_t every) : quiet_(quiet), tty_(isatty(fileno(stderr)) != 0), every_(every) {}
+
+void Progress::update(const tg::models::StepLosses& l, int64_t done, int64_t total) {
+  if (quiet_) return;
+  const auto now = std::chrono::steady_clock::now();
+  const std::string ph = tg::models::phase_name(l.phase);
+  if (ph != current_phase_) {
+    current_phase_ = ph;
+    phase_start_ = now;
+    phase_first_ = done - 1;
+    last_draw_ = now - std::chrono::seconds(1);
+  }
+  const double el = std::chrono::duration<double>(now - phase_start_).count();
+  const double rate = el > 0 ? static_cast<double>(done - phase_first_) / el : 0.0;
+  const double eta = rate > 0 ? static_cast<double>(total - done) / rate : 0.0;
+  char losses[160];
+  if (l.phase == tg::models::Phase::Embedding)
+    std::snprintf(losses, sizeof losses, "e_loss_t0 %.4f", l.e_loss_t0);
+  else if (l.phase == tg::models::Phase::Supervised)
+    std::snprintf(losses, sizeof losses, "g_loss_s %.5f", l.g_loss_s);
+  else
+    std::snprintf(losses, sizeof losses, "d %.3f g_u %.3f g_s %.4f g_v %.4f e_t0 %.4f", l.d_loss, l.g_loss_u,
+                  std::sqrt(l.g_loss_s), l.g_loss_v, std::sqrt(l.e_loss_t0));
+  if (tty_) {
+    if (std::chrono::duration<double>(now - last_draw_).count() < 0.1 && done != total) return;
+    last_draw_ = now;
+    const int width = 24;
+    const int fill = total > 0 ? static_cast<int>(width * done / total) : width;
+    std::string bar(static_cast<size_t>(fill), '#');
+    bar.resize(width, '.');
+    std::fprintf(stderr, "\r\033[K%-10s %7lld/%-7lld [%s] %6.1f it/s ETA %-7s %s", ph.c_str(),
+                 static_cast<long long>(done), static_cast<long long>(total), bar.c_str(), rate,
+                 format_seconds(eta).c_str(), losses);
+    std::fflush(stderr);
+  } else if (done % every_ == 0 || done == total) {
+    std::fprintf(stderr, "%s %lld/%lld  %.1f it/s  ETA %s  %s\n", ph.c_str(), static_cast<long long>(done),
+                 static_cast<long long>(total), rate, format_seconds(eta).c_str(), losses);
+  }
+}
+
+void Progress::finish_phase(const char* phase, double seconds, int64_t iters) {
+  if (quiet_) return;
+  if (tty_) std::fputs("\n", stderr);
+  std::fprintf(stderr, "%s phase: %lld iterations in %s (%.2f ms/iteration)\n", phase, static_cast<long long>(iters),
+               format_seconds(seconds).c_str(), iters ? 1000.0 * seconds / static_cast<double>(iters) : 0.0);
+  current_phase_.clear();
+}
+
+void Progress::note(const std::string& s) {
+  if (quiet_) return;
+  if (tty_ && !current_phase_.empty()) std::fputs("\n", stderr);
+  std::fprintf(stderr, "%s\n", s.c_str());
+}
+
+}  // namespace tgcli

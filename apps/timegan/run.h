@@ -1,0 +1,54 @@
+// Shared pieces of the timegan subcommands: loading data as `train` does, run directories
+// (config.json, model.ckpt), and a progress display.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "args.h"
+#include "tg/io/dataset.h"
+#include "tg/io/json.h"
+#include "tg/models/timegan.h"
+
+namespace tgcli {
+
+/// The data options common to train and evaluate (as stored in config.json "data").
+std::vector<OptionSpec> data_option_specs();
+tg::io::Json data_options_json(const Args& a);
+/// Loads and preprocesses data as `train` does: "sine" or a CSV or an NPY file of windows.
+/// Prints notes (skipped date columns) to stderr unless quiet.
+tg::io::Prepared load_data(const tg::io::Json& data_opts, bool quiet);
+
+/// A trained model read back from a run directory.
+struct LoadedRun {
+  tg::io::Json config;  // config.json
+  tg::models::TimeGanConfig model_cfg;
+  tg::io::OutputMap map;
+  tg::io::Checkpoint ckpt;
+};
+LoadedRun load_run(const std::string& dir);
+
+std::string join_path(const std::string& dir, const std::string& file);
+/// Parses "cpu" / "cuda" and checks that CUDA is usable when asked for.
+tg::Device parse_device(const Args& a);
+
+/// Progress on a terminal (one redrawn line) or plain periodic lines when not a terminal.
+class Progress {
+ public:
+  Progress(bool quiet, int64_t plain_every);
+  void update(const tg::models::StepLosses& l, int64_t done_in_phase, int64_t phase_total);
+  void finish_phase(const char* phase, double seconds, int64_t iters);
+  void note(const std::string& s);
+
+ private:
+  bool quiet_, tty_;
+  int64_t every_;
+  std::chrono::steady_clock::time_point phase_start_, last_draw_;
+  int64_t phase_first_ = -1;
+  std::string current_phase_;
+};
+
+std::string format_seconds(double s);
+
+}  // namespace tgcli

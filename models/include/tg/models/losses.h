@@ -1,0 +1,38 @@
+// TimeGAN's losses exactly as the reference codes them (timegan.md §3). Every `mean` is over
+// all elements (batch x time x features). With a mask (sequences of unequal length), means
+// run over the valid steps only; without one the numbers equal the unmasked reference.
+#pragma once
+
+#include "tg/ops.h"
+
+namespace tg::models {
+
+/// Valid-step mask [B, T, 1] (1 where t < length) for lengths; undefined when all are T.
+Var length_mask(const std::vector<int32_t>& lengths, int64_t T, DType dtype, Device device);
+
+/// mean((a - b)^2) over valid steps (mask [B,T,1] or undefined).
+Var masked_mse(const Var& a, const Var& b, const Var& mask);
+/// mean of sigmoid cross-entropy of logits against a constant label, over valid steps.
+Var masked_ce(const Var& logits, double label, const Var& mask);
+
+/// E_loss_T0 = mse(X, X_tilde).
+Var reconstruction_loss(const Var& x, const Var& x_tilde, const Var& mask);
+/// G_loss_S = mse(H[:,1:], H_hat_supervise[:,:-1]).
+Var supervised_loss(const Var& h, const Var& h_hat_supervise, const Var& mask);
+/// G_loss_V = mean|sqrt(Var_b(X_hat)+1e-6) - sqrt(Var_b(X)+1e-6)| + mean|Mean_b(X_hat) - Mean_b(X)|
+/// (population variance over the batch axis; masked: moments over the valid entries of each t).
+Var moment_loss(const Var& x, const Var& x_hat, const Var& mask_x, const Var& mask_hat);
+
+struct DLossParts {
+  Var real, fake, fake_e, total;  // total = real + fake + gamma * fake_e
+};
+DLossParts discriminator_loss(const Var& y_real, const Var& y_fake, const Var& y_fake_e, double gamma,
+                              const Var& mask_real, const Var& mask_fake);
+
+struct GLossParts {
+  Var u, u_e, s, v, total;  // total = u + gamma u_e + 100 sqrt(s) + 100 v
+};
+GLossParts generator_loss(const Var& y_fake, const Var& y_fake_e, const Var& g_loss_s, const Var& g_loss_v,
+                          double gamma, const Var& mask_fake);
+
+}  // namespace tg::models

@@ -1,0 +1,127 @@
+// TimeGAN (Yoon, Jarrett & van der Schaar, NeurIPS 2019) as the reference code trains it:
+// five networks, five independent Adam states, three phases (timegan.md §2-4).
+//
+//   embedding   (E0 step)  E_loss0 = 10 sqrt(mse(X, r(e(X))))                 -> embedder+recovery
+//   supervised  (GS step)  G_loss_S = mse(H[:,1:], s(H)[:,:-1]), H = e(X)      -> supervisor (+gen.)
+//   joint, per iteration:  2 x { fresh X, Z; G step on G_loss; E step on E_loss, same X }
+//                          then fresh X, Z; D step on D_loss only if D_loss > 0.15
+//
+// Calls that share weights run as one batched call: the supervisor on [H; E_hat] and the
+// discriminator on [H_hat; E_hat] (G step) or [H; H_hat; E_hat] (D step): recurrent layers
+// treat batch rows independently, so the mathematics is unchanged.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tg/io/checkpoint.h"
+#include "tg/io/dataset.h"
+#include "tg/io/json.h"
+#include "tg/models/network.h"
+#include "tg/optim.h"
+
+namespace tg::models {
+
+struct TimeGanConfig {
+  int64_t seq_len = 24;
+  int64_t features = 0;    // dim of the data
+  int64_t z_dim = 0;       // 0 = features (the reference)
+  int64_t hidden = 24;
+  int64_t layers = 3;      // the supervisor has layers - 1
+  int64_t batch = 128;
+  int64_t iterations = 50000;  // per phase
+  Cell cell = Cell::GruTf1;
+  double gamma = 1.0;
+  double d_threshold = 0.15;
+  AdamOptions adam;
+  uint64_t seed = 0;
+  DType dtype = DType::F32;
+  Device device = Device::CPU;
+
+  int64_t noise_dim() const { return z_dim > 0 ? z_dim : features; }
+  /// Throws std::invalid_argument naming the bad field (e.g. layers < 2: the supervisor needs 2).
+  void validate() const;
+  io::Json to_json() const;
+  static TimeGanConfig from_json(const io::Json& j);
+  /// Architecture fields that must match for a checkpoint to load ("" when compatible, else
+  /// a one-line description of the first difference).
+  std::string mismatch(const TimeGanConfig& other) const;
+};
+
+enum class Phase : uint8_t { Embedding = 0, Supervised = 1, Joint = 2, Done = 3 };
+const char* phase_name(Phase p);
+
+/// Losses of one training iteration (NaN where a phase does not compute them).
+struct StepLosses {
+  Phase phase = Phase::Embedding;
+  int64_t iteration = 0;
+  double e_loss_t0 = 0, e_loss0 = 0, e_loss = 0;
+  double g_loss_s = 0, g_loss_u = 0, g_loss_u_e = 0, g_loss_v = 0, g_loss = 0;
+  double d_loss = 0;
+  bool d_stepped = false;
+  static std::string csv_header();
+  std::string csv_row() const;
+};
+
+class TimeGan {
+ public:
+  explicit TimeGan(const TimeGanConfig& cfg);
+
+  const TimeGanConfig& config() const { return cfg_; }
+  /// Training windows in model scale [n, seq_len, features] (copied onto the device).
+  void set_data(const io::Windows& w);
+  int64_t data_size() const { return n_; }
+
+  Phase phase() const { return phase_; }
+  int64_t iteration() const { return iter_; }  // completed iterations of the current phase
+  bool done() const { return phase_ == Phase::Done; }
+  /// One iteration of the current phase; moves to the next phase after cfg.iterations.
+  StepLosses step();
+
+  /// n synthetic sequences in model scale, r(s(g(Z))), drawn from stream (seed, 4); lengths
+  /// resampled from the training lengths when they vary. Computed in chunks without grads.
+  io::Windows generate(int64_t n, uint64_t seed, int64_t chunk = 4096);
+
+  /// Total trainable parameters (48,775 for the stock default: dim 6, hidden 24, 3 GRU layers).
+  int64_t parameter_count() const;
+  Network& embedder() { return e_; }
+  Network& recovery() { return r_; }
+  Network& generator() { return g_; }
+  Network& supervisor() { return s_; }
+  Network& discriminator() { return d_; }
+
+  /// Full training state: parameters, the five Adam states, phase/iteration, random streams.
+  io::Checkpoint to_checkpoint(const io::Json& extra_meta = io::Json::object()) const;
+  /// Restores a state written by to_checkpoint; refuses a different architecture with a
+  /// one-line message naming the checkpoint and the difference. Returns its extra meta.
+  io::Json load_checkpoint(const io::Checkpoint& c);
+
+ private:
+  struct Batch {
+    Var x;
+    std::vector<int32_t> lengths;
+    Var mask;
+  };
+  Batch sample_batch();
+  Var sample_noise(int64_t b, Rng& rng) const;
+  void only_trainable(std::initializer_list<Network*> nets);
+  void step_embedding(StepLosses& out);
+  void step_supervised(StepLosses& out);
+  void step_joint(StepLosses& out);
+
+  TimeGanConfig cfg_;
+  Rng init_rng_, batch_rng_, noise_rng_;
+  Network e_, r_, g_, s_, d_;
+  // Adam states, as the reference's five solvers.
+  std::vector<Adam> opt_;  // 0 E0 (e+r), 1 E (e+r), 2 GS (g+s), 3 G (g+s), 4 D (d)
+  Tensor data_;            // [n, T, d]
+  std::vector<int32_t> lengths_;
+  bool varlen_ = false;
+  int64_t n_ = 0;
+  Phase phase_ = Phase::Embedding;
+  int64_t iter_ = 0;
+};
+
+}  // namespace tg::models

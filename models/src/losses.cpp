@@ -1,0 +1,99 @@
+#include "tg/models/losses.h"
+
+#include <algorithm>
+
+namespace tg::models {
+
+Var length_mask(const std::vector<int32_t>& lengths, int64_t T, DType dtype, Device device) {
+  bool full = true;
+  for (auto l : lengths) full = full && l == T;
+  if (full) return Var();
+  std::vector<double> m(lengths.size() * static_cast<size_t>(T), 0.0);
+  for (size_t b = 0; b < lengths.size(); ++b)
+    for (int64_t t = 0; t < std::min<int64_t>(lengths[b], T); ++t) m[b * static_cast<size_t>(T) + static_cast<size_t>(t)] = 1.0;
+  return Var(Tensor::from_vector(Shape{static_cast<int64_t>(lengths.size()), T, 1}, m, dtype, device));
+}
+
+namespace {
+// sum(x * mask) / (valid steps * features)
+Var masked_mean(const Var& x, const Var& mask) {
+  if (!mask.defined()) return mean(x);
+  const double valid = std::max(1.0, sum(mask).value().item() * static_cast<double>(x.shape()[-1]));
+  return scale(sum(mul(x, mask)), 1.0 / valid);
+}
+}  // namespace
+
+Var masked_mse(const Var& a, const Var& b, const Var& mask) {
+  if (!mask.defined()) return mse(a, b);
+  return masked_mean(square(sub(a, b)), mask);
+}
+
+Var masked_ce(const Var& logits, double label, const Var& mask) {
+  return masked_mean(sigmoid_cross_entropy(logits, label), mask);
+}
+
+Var reconstruction_loss(const Var& x, const Var& x_tilde, const Var& mask) { return masked_mse(x, x_tilde, mask); }
+
+Var supervised_loss(const Var& h, const Var& h_hat_supervise, const Var& mask) {
+  // The target at t+1 is valid when t+1 < length: the shifted mask is mask[:, 1:].
+  return masked_mse(slice_time(h, 1, h.shape()[1]), slice_time(h_hat_supervise, 0, -1),
+                    mask.defined() ? slice_time(mask, 1, mask.shape()[1]) : Var());
+}
+
+namespace {
+struct Moments {
+  Var mean, var;
+};
+// B / (valid entries at t), as a [T, 1] constant: turns mean_batch(x * mask) into the mean
+// over the valid entries of each time step.
+Tensor valid_rescale(const Var& mask) {
+  const std::vector<double> m = mask.value().to_vector();
+  const int64_t B = mask.shape()[0], T = mask.shape()[1];
+  std::vector<double> s(static_cast<size_t>(T), 0.0);
+  for (int64_t t = 0; t < T; ++t) {
+    double cnt = 0;
+    for (int64_t b = 0; b < B; ++b) cnt += m[static_cast<size_t>(b * T + t)];
+    s[static_cast<size_t>(t)] = cnt > 0 ? static_cast<double>(B) / cnt : 0.0;
+  }
+  return Tensor::from_vector(Shape{T, 1}, s, mask.dtype(), mask.device());
+}
+
+// Per-(t, k) mean and population variance over the batch, counting valid entries only.
+Moments batch_moments(const Var& x, const Var& mask) {
+  if (!mask.defined()) return {mean_batch(x), var_batch(x)};
+  Var inv(valid_rescale(mask));
+  Var m = mul(mean_batch(mul(x, mask)), inv);                    // [T, F] via [T,1] broadcast
+  Var m2 = mul(mean_batch(mul(square(x), mask)), inv);
+  return {m, sub(m2, square(m))};
+}
+}  // namespace
+
+Var moment_loss(const Var& x, const Var& x_hat, const Var& mask_x, const Var& mask_hat) {
+  const Moments a = batch_moments(x_hat, mask_hat), b = batch_moments(x, mask_x);
+  Var v1 = mean(abs(sub(sqrt(add_scalar(a.var, 1e-6)), sqrt(add_scalar(b.var, 1e-6)))));
+  Var v2 = mean(abs(sub(a.mean, b.mean)));
+  return add(v1, v2);
+}
+
+DLossParts discriminator_loss(const Var& y_real, const Var& y_fake, const Var& y_fake_e, double gamma,
+                              const Var& mask_real, const Var& mask_fake) {
+  DLossParts p;
+  p.real = masked_ce(y_real, 1.0, mask_real);
+  p.fake = masked_ce(y_fake, 0.0, mask_fake);
+  p.fake_e = masked_ce(y_fake_e, 0.0, mask_fake);
+  p.total = add(add(p.real, p.fake), scale(p.fake_e, gamma));
+  return p;
+}
+
+GLossParts generator_loss(const Var& y_fake, const Var& y_fake_e, const Var& g_loss_s, const Var& g_loss_v,
+                          double gamma, const Var& mask_fake) {
+  GLossParts p;
+  p.u = masked_ce(y_fake, 1.0, mask_fake);
+  p.u_e = masked_ce(y_fake_e, 1.0, mask_fake);
+  p.s = g_loss_s;
+  p.v = g_loss_v;
+  p.total = add(add(add(p.u, scale(p.u_e, gamma)), scale(sqrt(g_loss_s), 100.0)), scale(g_loss_v, 100.0));
+  return p;
+}
+
+}  // namespace tg::models

@@ -1,0 +1,466 @@
+#include "tg/models/timegan.h"
+
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <sstream>
+#include <stdexcept>
+
+#include "tg/backend.h"
+#include "tg/io/error.h"
+#include "tg/models/losses.h"
+
+namespace tg::models {
+
+namespace {
+constexpr uint64_t kStreamInit = 1, kStreamBatch = 2, kStreamNoise = 3, kStreamGenerate = 4;
+const char* kOptNames[5] = {"E0", "E", "GS", "G", "D"};
+
+double val(const Var& v) { return v.value().item(); }
+
+ParamGroup join(const char* name, const Network& a, const Network& b) {
+  ParamGroup g;
+  g.name = name;
+  g.extend(a.params());
+  g.extend(b.params());
+  return g;
+}
+}  // namespace
+
+// ---- config -----------------------------------------------------------------------------
+
+void TimeGanConfig::validate() const {
+  auto bad = [](const std::string& m) { throw std::invalid_argument(m); };
+  if (features < 1) bad("features must be >= 1 (got " + std::to_string(features) + ")");
+  if (seq_len < 2) bad("seq_len must be >= 2 (got " + std::to_string(seq_len) + ")");
+  if (hidden < 1) bad("hidden_dim must be >= 1 (got " + std::to_string(hidden) + ")");
+  if (layers < 2)
+    bad("num_layers must be >= 2: the supervisor has num_layers - 1 layers (got " + std::to_string(layers) + ")");
+  if (batch < 1) bad("batch_size must be >= 1 (got " + std::to_string(batch) + ")");
+  if (iterations < 0) bad("iterations must be >= 0 (got " + std::to_string(iterations) + ")");
+  if (z_dim < 0) bad("z_dim must be >= 0 (got " + std::to_string(z_dim) + ")");
+  if (!(gamma >= 0)) bad("gamma must be >= 0");
+}
+
+io::Json TimeGanConfig::to_json() const {
+  io::Json j = io::Json::object();
+  j["seq_len"] = static_cast<long long>(seq_len);
+  j["features"] = static_cast<long long>(features);
+  j["z_dim"] = static_cast<long long>(noise_dim());
+  j["hidden_dim"] = static_cast<long long>(hidden);
+  j["num_layers"] = static_cast<long long>(layers);
+  j["batch_size"] = static_cast<long long>(batch);
+  j["iterations"] = static_cast<long long>(iterations);
+  j["cell"] = cell_name(cell);
+  j["gamma"] = gamma;
+  j["d_threshold"] = d_threshold;
+  j["adam"] = io::Json::object();
+  j["adam"]["lr"] = adam.lr;
+  j["adam"]["beta1"] = adam.beta1;
+  j["adam"]["beta2"] = adam.beta2;
+  j["adam"]["eps"] = adam.eps;
+  j["adam"]["form"] = adam.form == AdamOptions::Form::Tf1 ? "tf1" : "pytorch";
+  j["seed"] = static_cast<unsigned long long>(seed);
+  j["dtype"] = dtype_name(dtype);
+  j["device"] = device_name(device);
+  return j;
+}
+
+TimeGanConfig TimeGanConfig::from_json(const io::Json& j) {
+  TimeGanConfig c;
+  c.seq_len = j.at("seq_len").as_int64();
+  c.features = j.at("features").as_int64();
+  c.z_dim = j.at("z_dim").as_int64();
+  c.hidden = j.at("hidden_dim").as_int64();
+  c.layers = j.at("num_layers").as_int64();
+  c.batch = j.at("batch_size").as_int64();
+  c.iterations = j.at("iterations").as_int64();
+  c.cell = parse_cell(j.at("cell").as_string());
+  c.gamma = j.at("gamma").as_double();
+  c.d_threshold = j.at("d_threshold").as_double();
+  const io::Json& a = j.at("adam");
+  c.adam.lr = a.at("lr").as_double();
+  c.adam.beta1 = a.at("beta1").as_double();
+  c.adam.beta2 = a.at("beta2").as_double();
+  c.adam.eps = a.at("eps").as_double();
+  c.adam.form = a.at("form").as_string() == "pytorch" ? AdamOptions::Form::PyTorch : AdamOptions::Form::Tf1;
+  c.seed = j.at("seed").as_uint64();
+  c.dtype = j.at("dtype").as_string() == "float64" ? DType::F64 : DType::F32;
+  c.device = j.at("device").as_string() == "cuda" ? Device::CUDA : Device::CPU;
+  return c;
+}
+
+std::string TimeGanConfig::mismatch(const TimeGanConfig& o) const {
+  auto diff = [](const char* what, auto a, auto b) {
+    std::ostringstream s;
+    s << what << " " << a << " (checkpoint) vs " << b << " (requested)";
+    return s.str();
+  };
+  if (features != o.features) return diff("features", features, o.features);
+  if (seq_len != o.seq_len) return diff("seq_len", seq_len, o.seq_len);
+  if (noise_dim() != o.noise_dim()) return diff("z_dim", noise_dim(), o.noise_dim());
+  if (hidden != o.hidden) return diff("hidden_dim", hidden, o.hidden);
+  if (layers != o.layers) return diff("num_layers", layers, o.layers);
+  if (cell != o.cell) return diff("cell", cell_name(cell), cell_name(o.cell));
+  if (dtype != o.dtype) return diff("dtype", dtype_name(dtype), dtype_name(o.dtype));
+  return "";
+}
+
+const char* phase_name(Phase p) {
+  switch (p) {
+    case Phase::Embedding: return "embedding";
+    case Phase::Supervised: return "supervised";
+    case Phase::Joint: return "joint";
+    case Phase::Done: return "done";
+  }
+  return "?";
+}
+
+std::string StepLosses::csv_header() {
+  return "phase,iteration,e_loss_t0,e_loss0,e_loss,g_loss_s,g_loss_u,g_loss_u_e,g_loss_v,g_loss,d_loss,d_step";
+}
+
+std::string StepLosses::csv_row() const {
+  auto f = [](double v) {
+    if (std::isnan(v)) return std::string();
+    char b[32];
+    std::snprintf(b, sizeof b, "%.7g", v);
+    return std::string(b);
+  };
+  std::ostringstream s;
+  s << phase_name(phase) << ',' << iteration << ',' << f(e_loss_t0) << ',' << f(e_loss0) << ',' << f(e_loss) << ','
+    << f(g_loss_s) << ',' << f(g_loss_u) << ',' << f(g_loss_u_e) << ',' << f(g_loss_v) << ',' << f(g_loss) << ','
+    << f(d_loss) << ',' << (phase == Phase::Joint ? (d_stepped ? "1" : "0") : "");
+  return s.str();
+}
+
+// ---- model ------------------------------------------------------------------------------
+
+TimeGan::TimeGan(const TimeGanConfig& cfg)
+    : cfg_((cfg.validate(), cfg)),
+      init_rng_(cfg.seed, kStreamInit),
+      batch_rng_(cfg.seed, kStreamBatch),
+      noise_rng_(cfg.seed, kStreamNoise) {
+  const int d = static_cast<int>(cfg.features), z = static_cast<int>(cfg.noise_dim()), H = static_cast<int>(cfg.hidden),
+            L = static_cast<int>(cfg.layers);
+  e_ = Network("embedder", cfg.cell, L, d, H, H, Head::Sigmoid, init_rng_, cfg.dtype, cfg.device);
+  r_ = Network("recovery", cfg.cell, L, H, H, d, Head::Sigmoid, init_rng_, cfg.dtype, cfg.device);
+  g_ = Network("generator", cfg.cell, L, z, H, H, Head::Sigmoid, init_rng_, cfg.dtype, cfg.device);
+  s_ = Network("supervisor", cfg.cell, L - 1, H, H, H, Head::Sigmoid, init_rng_, cfg.dtype, cfg.device);
+  d_ = Network("discriminator", cfg.cell, L, H, H, 1, Head::Linear, init_rng_, cfg.dtype, cfg.device);
+  opt_.emplace_back(join("E0", e_, r_), cfg.adam);
+  opt_.emplace_back(join("E", e_, r_), cfg.adam);
+  opt_.emplace_back(join("GS", g_, s_), cfg.adam);
+  opt_.emplace_back(join("G", g_, s_), cfg.adam);
+  ParamGroup dg;
+  dg.name = "D";
+  dg.extend(d_.params());
+  opt_.emplace_back(dg, cfg.adam);
+  if (cfg.iterations == 0) phase_ = Phase::Done;
+}
+
+int64_t TimeGan::parameter_count() const {
+  return e_.params().numel() + r_.params().numel() + g_.params().numel() + s_.params().numel() +
+         d_.params().numel();
+}
+
+void TimeGan::set_data(const io::Windows& w) {
+  if (w.seq != cfg_.seq_len || w.dim != cfg_.features)
+    throw std::invalid_argument("TimeGan::set_data: windows [" + std::to_string(w.n) + ", " + std::to_string(w.seq) +
+                                ", " + std::to_string(w.dim) + "] do not match seq_len " + std::to_string(cfg_.seq_len) +
+                                " and features " + std::to_string(cfg_.features));
+  if (w.n < 1) throw std::invalid_argument("TimeGan::set_data: no windows");
+  n_ = w.n;
+  data_ = Tensor::from_vector(Shape{w.n, w.seq, w.dim}, w.data, cfg_.dtype, cfg_.device);
+  lengths_.assign(static_cast<size_t>(w.n), static_cast<int32_t>(w.seq));
+  varlen_ = false;
+  for (int64_t i = 0; i < w.n; ++i) {
+    lengths_[static_cast<size_t>(i)] = static_cast<int32_t>(w.length(i));
+    varlen_ = varlen_ || w.length(i) != w.seq;
+  }
+}
+
+TimeGan::Batch TimeGan::sample_batch() {
+  if (n_ == 0) throw std::logic_error("TimeGan: no training data (call set_data first)");
+  const int64_t B = std::min(cfg_.batch, n_);
+  // As np.random.permutation(n)[:batch]: distinct windows, drawn afresh for every batch.
+  const std::vector<int64_t> idx = batch_rng_.sample_without_replacement(n_, B);
+  const int64_t T = cfg_.seq_len, d = cfg_.features, row = T * d;
+  Tensor x = Tensor::empty(Shape{B, T, d}, cfg_.dtype, cfg_.device);
+  Backend& be = backend_for(cfg_.device);
+  Batch b;
+  for (int64_t i = 0; i < B; ++i) {
+    be.copy_rows(x, i * row, 0, data_, idx[static_cast<size_t>(i)] * row, 0, 1, row, false);
+    if (varlen_) b.lengths.push_back(lengths_[static_cast<size_t>(idx[static_cast<size_t>(i)])]);
+  }
+  b.x = Var(x);
+  if (varlen_) b.mask = length_mask(b.lengths, T, cfg_.dtype, cfg_.device);
+  return b;
+}
+
+Var TimeGan::sample_noise(int64_t b, Rng& rng) const {
+  // Z ~ U[0, 1) i.i.d. per sequence, step and dimension (the reference's random_generator).
+  Tensor z = Tensor::empty(Shape{b, cfg_.seq_len, cfg_.noise_dim()}, cfg_.dtype, cfg_.device);
+  fill_uniform(z, rng, 0.0, 1.0);
+  return Var(z);
+}
+
+void TimeGan::only_trainable(std::initializer_list<Network*> nets) {
+  for (Network* n : {&e_, &r_, &g_, &s_, &d_}) {
+    bool on = false;
+    for (Network* m : nets) on = on || m == n;
+    n->set_trainable(on);
+    n->params().zero_grad();
+  }
+}
+
+namespace {
+std::vector<int32_t> cat_lengths(std::initializer_list<const std::vector<int32_t>*> ls) {
+  std::vector<int32_t> out;
+  for (auto* l : ls) out.insert(out.end(), l->begin(), l->end());
+  return out;
+}
+Var cat_mask(const Var& m, int copies) {
+  if (!m.defined()) return m;
+  std::vector<Var> v(static_cast<size_t>(copies), m);
+  return concat_batch(v);
+}
+}  // namespace
+
+void TimeGan::step_embedding(StepLosses& out) {
+  only_trainable({&e_, &r_});
+  Batch b = sample_batch();
+  Var h = e_.forward(b.x, b.lengths);
+  Var x_tilde = r_.forward(h, b.lengths);
+  Var e_t0 = reconstruction_loss(b.x, x_tilde, b.mask);
+  Var e0 = scale(sqrt(e_t0), 10.0);
+  backward(e0);
+  opt_[0].step();
+  out.e_loss_t0 = val(e_t0);
+  out.e_loss0 = val(e0);
+}
+
+void TimeGan::step_supervised(StepLosses& out) {
+  only_trainable({&g_, &s_});
+  Batch b = sample_batch();
+  Var h = e_.forward(b.x, b.lengths);
+  Var h_hat_sup = s_.forward(h, b.lengths);
+  Var gs = supervised_loss(h, h_hat_sup, b.mask);
+  backward(gs);
+  opt_[2].step();
+  out.g_loss_s = val(gs);
+}
+
+void TimeGan::step_joint(StepLosses& out) {
+  const int64_t T = cfg_.seq_len;
+  for (int kk = 0; kk < 2; ++kk) {
+    Batch b = sample_batch();
+    const int64_t B = b.x.shape()[0];
+    Var z = sample_noise(B, noise_rng_);
+    const std::vector<int32_t>& L = b.lengths;  // Z shares the batch's lengths, as in the reference
+    // ---- generator step: G_loss -> generator + supervisor
+    only_trainable({&g_, &s_});
+    Var h = e_.forward(b.x, L);
+    Var e_hat = g_.forward(z, L);
+    const std::vector<int32_t> L2 = L.empty() ? L : cat_lengths({&L, &L});
+    Var s_out = s_.forward(concat_batch({h, e_hat}), L2);
+    Var h_hat_sup = slice_batch(s_out, 0, B), h_hat = slice_batch(s_out, B, 2 * B);
+    Var x_hat = r_.forward(h_hat, L);
+    Var y = d_.forward(concat_batch({h_hat, e_hat}), L2);
+    Var y_fake = slice_batch(y, 0, B), y_fake_e = slice_batch(y, B, 2 * B);
+    Var g_s = supervised_loss(h, h_hat_sup, b.mask);
+    Var g_v = moment_loss(b.x, x_hat, b.mask, b.mask);
+    GLossParts g = generator_loss(y_fake, y_fake_e, g_s, g_v, cfg_.gamma, b.mask);
+    backward(g.total);
+    opt_[3].step();
+    // ---- embedder step on the same X: E_loss -> embedder + recovery
+    only_trainable({&e_, &r_});
+    Var h2 = e_.forward(b.x, L);
+    Var x_tilde = r_.forward(h2, L);
+    Var h_hat_sup2 = s_.forward(h2, L);
+    Var e_t0 = reconstruction_loss(b.x, x_tilde, b.mask);
+    Var g_s2 = supervised_loss(h2, h_hat_sup2, b.mask);
+    Var e_loss = add(scale(sqrt(e_t0), 10.0), scale(g_s2, 0.1));
+    backward(e_loss);
+    opt_[1].step();
+    if (kk == 1) {
+      out.g_loss_u = val(g.u);
+      out.g_loss_u_e = val(g.u_e);
+      out.g_loss_s = val(g.s);
+      out.g_loss_v = val(g.v);
+      out.g_loss = val(g.total);
+      out.e_loss_t0 = val(e_t0);
+      out.e_loss0 = 10.0 * std::sqrt(out.e_loss_t0);
+      out.e_loss = val(e_loss);
+    }
+  }
+  // ---- discriminator: fresh X, Z; step only when D_loss > threshold
+  only_trainable({&d_});
+  Batch b = sample_batch();
+  const int64_t B = b.x.shape()[0];
+  Var z = sample_noise(B, noise_rng_);
+  const std::vector<int32_t>& L = b.lengths;
+  Var h, h_hat, e_hat;
+  {
+    NoGradGuard ng;  // e, g, s are frozen: no tape through them
+    h = e_.forward(b.x, L);
+    e_hat = g_.forward(z, L);
+    h_hat = s_.forward(e_hat, L);
+  }
+  const std::vector<int32_t> L3 = L.empty() ? L : cat_lengths({&L, &L, &L});
+  Var y = d_.forward(concat_batch({h, h_hat, e_hat}), L3);
+  DLossParts dl = discriminator_loss(slice_batch(y, 0, B), slice_batch(y, B, 2 * B), slice_batch(y, 2 * B, 3 * B),
+                                     cfg_.gamma, b.mask, b.mask);
+  out.d_loss = val(dl.total);
+  out.d_stepped = out.d_loss > cfg_.d_threshold;
+  if (out.d_stepped) {
+    backward(dl.total);
+    opt_[4].step();
+  }
+  (void)T;
+}
+
+StepLosses TimeGan::step() {
+  StepLosses out;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  out.e_loss_t0 = out.e_loss0 = out.e_loss = out.g_loss_s = out.g_loss_u = out.g_loss_u_e = out.g_loss_v = out.g_loss =
+      out.d_loss = nan;
+  out.phase = phase_;
+  out.iteration = iter_;
+  switch (phase_) {
+    case Phase::Embedding: step_embedding(out); break;
+    case Phase::Supervised: step_supervised(out); break;
+    case Phase::Joint: step_joint(out); break;
+    case Phase::Done: throw std::logic_error("TimeGan::step: training is already complete");
+  }
+  if (++iter_ >= cfg_.iterations) {
+    iter_ = 0;
+    phase_ = static_cast<Phase>(static_cast<int>(phase_) + 1);
+  }
+  for (Network* n : {&e_, &r_, &g_, &s_, &d_}) n->params().zero_grad();
+  return out;
+}
+
+io::Windows TimeGan::generate(int64_t n, uint64_t seed, int64_t chunk) {
+  NoGradGuard ng;
+  Rng rng(seed, kStreamGenerate);
+  io::Windows w;
+  w.n = n;
+  w.seq = cfg_.seq_len;
+  w.dim = cfg_.features;
+  w.data.reserve(static_cast<size_t>(n * w.seq * w.dim));
+  for (int64_t start = 0; start < n; start += chunk) {
+    const int64_t b = std::min(chunk, n - start);
+    std::vector<int32_t> L;
+    if (varlen_) {
+      for (int64_t i = 0; i < b; ++i) L.push_back(lengths_[rng.next_below(lengths_.size())]);
+      w.lengths.insert(w.lengths.end(), L.begin(), L.end());
+    }
+    Var z = sample_noise(b, rng);
+    Var x_hat = r_.forward(s_.forward(g_.forward(z, L), L), L);
+    std::vector<double> v = x_hat.value().to_vector();
+    if (varlen_)  // cut each output to its length (zeros past it)
+      for (int64_t i = 0; i < b; ++i)
+        for (int64_t t = L[static_cast<size_t>(i)]; t < w.seq; ++t)
+          for (int64_t k = 0; k < w.dim; ++k) v[static_cast<size_t>((i * w.seq + t) * w.dim + k)] = 0.0;
+    w.data.insert(w.data.end(), v.begin(), v.end());
+  }
+  return w;
+}
+
+// ---- checkpoints ------------------------------------------------------------------------
+
+namespace {
+io::CkptTensor to_ckpt(const std::string& name, const Tensor& t) {
+  Tensor h = t.device() == Device::CPU ? t : t.to(Device::CPU);
+  if (h.dtype() == DType::F32) return io::CkptTensor::from_f32(name, h.shape().dims(), h.data<float>());
+  return io::CkptTensor::from_f64(name, h.shape().dims(), h.data<double>());
+}
+void from_ckpt(const io::Checkpoint& c, const std::string& name, Tensor& dst) {
+  const io::CkptTensor& t = c.get(name);
+  if (Shape(t.shape) != dst.shape())
+    throw io::InputError(c.source + ": tensor '" + name + "' has shape " + Shape(t.shape).str() + ", expected " +
+                         dst.shape().str());
+  Tensor h = dst.dtype() == DType::F32 ? Tensor::from_floats(dst.shape(), t.to_f32())
+                                       : Tensor::from_vector(dst.shape(), t.to_f64(), DType::F64);
+  if (dst.device() != Device::CPU) h = h.to(dst.device());
+  backend_for(dst.device()).copy(dst.raw(), h.raw(), dst.nbytes());
+}
+}  // namespace
+
+io::Checkpoint TimeGan::to_checkpoint(const io::Json& extra_meta) const {
+  io::Checkpoint c;
+  c.config_json = cfg_.to_json().dump();
+  io::Json meta = io::Json::object();
+  meta["phase"] = phase_name(phase_);
+  meta["iteration"] = static_cast<long long>(iter_);
+  meta["batch_rng_counter"] = static_cast<unsigned long long>(batch_rng_.counter());
+  meta["noise_rng_counter"] = static_cast<unsigned long long>(noise_rng_.counter());
+  io::Json steps = io::Json::object();
+  for (size_t i = 0; i < opt_.size(); ++i) steps[kOptNames[i]] = static_cast<long long>(opt_[i].steps());
+  meta["adam_steps"] = steps;
+  meta["extra"] = extra_meta;
+  c.meta_json = meta.dump();
+  for (const Network* n : {&e_, &r_, &g_, &s_, &d_})
+    for (size_t i = 0; i < n->params().params.size(); ++i)
+      c.add(to_ckpt(n->name() + "/" + n->params().names[i], n->params().params[i].value()));
+  if (varlen_) {  // the length distribution that generation resamples from
+    std::vector<float> l(lengths_.begin(), lengths_.end());
+    c.add(io::CkptTensor::from_f32("data/lengths", {static_cast<int64_t>(l.size())}, l.data()));
+  }
+  for (size_t k = 0; k < opt_.size(); ++k) {
+    Adam& a = const_cast<Adam&>(opt_[k]);
+    for (size_t i = 0; i < a.m().size(); ++i) {
+      c.add(to_ckpt(std::string("adam/") + kOptNames[k] + "/m/" + std::to_string(i), a.m()[i]));
+      c.add(to_ckpt(std::string("adam/") + kOptNames[k] + "/v/" + std::to_string(i), a.v()[i]));
+    }
+  }
+  return c;
+}
+
+io::Json TimeGan::load_checkpoint(const io::Checkpoint& c) {
+  const std::string src = c.source.empty() ? "checkpoint" : c.source;
+  io::Json cj, meta;
+  try {
+    cj = io::Json::parse(c.config_json, src + " (config)");
+    meta = io::Json::parse(c.meta_json, src + " (meta)");
+  } catch (const std::exception& e) {
+    throw io::InputError(e.what());
+  }
+  TimeGanConfig saved;
+  try {
+    saved = TimeGanConfig::from_json(cj);
+  } catch (const std::exception& e) {
+    throw io::InputError(src + ": config is not a TimeGAN configuration: " + e.what());
+  }
+  const std::string diff = saved.mismatch(cfg_);
+  if (!diff.empty()) throw io::InputError(src + ": checkpoint from another configuration: " + diff);
+  for (Network* n : {&e_, &r_, &g_, &s_, &d_})
+    for (size_t i = 0; i < n->params().params.size(); ++i)
+      from_ckpt(c, n->name() + "/" + n->params().names[i], n->params().params[i].mutable_value());
+  for (size_t k = 0; k < opt_.size(); ++k) {
+    for (size_t i = 0; i < opt_[k].m().size(); ++i) {
+      from_ckpt(c, std::string("adam/") + kOptNames[k] + "/m/" + std::to_string(i), opt_[k].m()[i]);
+      from_ckpt(c, std::string("adam/") + kOptNames[k] + "/v/" + std::to_string(i), opt_[k].v()[i]);
+    }
+    opt_[k].set_steps(meta.at("adam_steps").at(kOptNames[k]).as_int64());
+  }
+  if (const io::CkptTensor* l = c.find("data/lengths")) {
+    const std::vector<float> v = l->to_f32();
+    lengths_.assign(v.begin(), v.end());
+    varlen_ = true;
+  }
+  const std::string ph = meta.at("phase").as_string();
+  phase_ = ph == "embedding" ? Phase::Embedding : ph == "supervised" ? Phase::Supervised : ph == "joint" ? Phase::Joint : Phase::Done;
+  iter_ = meta.at("iteration").as_int64();
+  batch_rng_.set_counter(meta.at("batch_rng_counter").as_uint64());
+  noise_rng_.set_counter(meta.at("noise_rng_counter").as_uint64());
+  // The iteration budget may have been changed on resume: clamp the phase position.
+  if (phase_ != Phase::Done && iter_ >= cfg_.iterations) {
+    iter_ = 0;
+    phase_ = static_cast<Phase>(static_cast<int>(phase_) + 1);
+  }
+  return meta.contains("extra") ? meta.at("extra") : io::Json::object();
+}
+
+}  // namespace tg::models
