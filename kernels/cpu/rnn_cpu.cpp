@@ -1,0 +1,845 @@
+// CPU forward/backward of multi-layer GRU / LSTM stacks (cells and weight layouts: tg/rnn_spec.h).
+//
+// Design (all sizes are tiny: H ~ 24, B ~ 128, T ~ 24, so the cost is per-call overhead, not FLOPs):
+//  * The batch is cut into slices (>= 32 rows each, at most one per thread); each slice runs through
+//    all layers and time steps on its own, so one thread-pool dispatch covers the whole call.
+//  * Inside a slice everything is time-major [T, nb, .] and contiguous: the input projection of a
+//    layer is ONE GEMM over all T*nb rows, each step does only the recurrent GEMM(s) on [nb, H],
+//    and the weight gradients are GEMMs over all T*nb rows after the reverse time loop.
+//  * Biases are added with plain loops, never inside Eigen's logistic()/tanh() expressions.
+//  * Scratch lives in thread_local vectors grown once: no heap allocation in the time loops.
+//
+// Reserve layout (training): [0] = number of slices used by the forward (the backward re-uses
+// it), then per slice s (rows b0..b0+nb-1) and per layer l: out [T, nb, H] (layer output, zero
+// past len) followed by gates [T, nb, S] (S per cell, see slot_width()).
+#include "tg/kernels/rnn_cpu.h"
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "tg/kernels/parallel.h"
+
+namespace tg::kernels::cpu {
+namespace {
+
+using Eigen::Index;
+template <typename T>
+using MatR = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+template <typename T>
+using MapM = Eigen::Map<MatR<T>, 0, Eigen::OuterStride<>>;
+template <typename T>
+using CMapM = Eigen::Map<const MatR<T>, 0, Eigen::OuterStride<>>;
+
+template <typename T>
+inline MapM<T> mm(T* p, Index r, Index c, Index ld) {
+  return MapM<T>(p, r, c, Eigen::OuterStride<>(ld));
+}
+template <typename T>
+inline CMapM<T> cm(const T* p, Index r, Index c, Index ld) {
+  return CMapM<T>(p, r, c, Eigen::OuterStride<>(ld));
+}
+
+template <typename T>
+inline void sigmoid_ip(T* p, int n) {
+  Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>> a(p, n);
+  a = a.logistic();
+}
+template <typename T>
+inline void tanh_ip(T* p, int n) {
+  Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>> a(p, n);
+  a = a.tanh();
+}
+
+constexpr int kMinRowsPerSlice = 32;
+
+// Saved values per (t, b) row for backward.
+int slot_width(Cell c, int H) {
+  switch (c) {
+    case Cell::GruTf1: return 4 * H;         // r, u, c, r*h
+    case Cell::GruResetAfter: return 4 * H;  // r, z, n, W_hn h + b_hn
+    case Cell::Lstm: return 6 * H;           // i, j, f, o (activated), c', tanh(c')
+    case Cell::LstmLn: return 11 * H + 5;    // xhat[4H], act[4H], xhat_c, c', tanh(c'), rstd[4], rstd_c
+  }
+  return 0;
+}
+// Columns of the input projection P.
+int proj_width(Cell c, int H) { return (c == Cell::GruTf1 || c == Cell::GruResetAfter) ? 3 * H : 4 * H; }
+// Columns of the per-row pre-activation gradient dG.
+int dgate_width(Cell c, int H) { return c == Cell::GruTf1 ? 3 * H : 4 * H; }
+
+struct Slices {
+  int n;
+  int b0(int s, int B) const { return static_cast<int>(static_cast<int64_t>(s) * B / n); }
+};
+
+int choose_slices(int B) {
+  int n = std::min(num_threads(), B / kMinRowsPerSlice);
+  return std::max(n, 1);
+}
+
+// Grow-once scratch, one per thread and per purpose.
+template <typename T, int Tag>
+T* scratch(size_t n) {
+  thread_local std::vector<T> buf;
+  if (buf.size() < n) buf.resize(n);
+  return buf.data();
+}
+
+std::string shape_str(const RnnShape& s) {
+  return std::string("cell=") + cell_name(s.cell) + " layers=" + std::to_string(s.layers) +
+         " batch=" + std::to_string(s.batch) + " seq=" + std::to_string(s.seq) +
+         " input=" + std::to_string(s.input) + " hidden=" + std::to_string(s.hidden);
+}
+
+void check_shape(const char* fn, const RnnShape& s) {
+  int ci = static_cast<int>(s.cell);
+  if (ci < 0 || ci > 3)
+    throw std::invalid_argument(std::string(fn) + ": invalid cell value " + std::to_string(ci));
+  if (s.layers < 1 || s.hidden < 1 || s.batch < 1 || s.seq < 1 || s.input < 1)
+    throw std::invalid_argument(std::string(fn) +
+                                ": need layers, batch, seq, input, hidden >= 1, got " + shape_str(s));
+}
+
+template <typename T>
+void check_common(const char* fn, const RnnShape& s, const T* const* w, const T* x,
+                  const int32_t* lengths) {
+  check_shape(fn, s);
+  if (w == nullptr) throw std::invalid_argument(std::string(fn) + ": weights is null");
+  int nw = rnn_weights_per_layer(s.cell);
+  for (int i = 0; i < s.layers * nw; ++i)
+    if (w[i] == nullptr)
+      throw std::invalid_argument(std::string(fn) + ": weight pointer " + std::to_string(i) +
+                                  " (layer " + std::to_string(i / nw) + ", tensor " +
+                                  std::to_string(i % nw) + ") is null");
+  if (x == nullptr) throw std::invalid_argument(std::string(fn) + ": x is null");
+  if (lengths)
+    for (int b = 0; b < s.batch; ++b)
+      if (lengths[b] < 0 || lengths[b] > s.seq)
+        throw std::invalid_argument(std::string(fn) + ": lengths[" + std::to_string(b) + "] = " +
+                                    std::to_string(lengths[b]) + " outside [0, seq=" +
+                                    std::to_string(s.seq) + "]");
+}
+
+template <typename T>
+struct Net {
+  Cell cell;
+  int L, B, Tn, in0, H, nw, S, Gx, Sg;
+  const T* const* W;
+  const int32_t* len;
+  int in_of(int l) const { return l == 0 ? in0 : H; }
+  const T* w(int l, int k) const { return W[l * nw + k]; }
+  bool active(int b, int t) const { return len == nullptr || t < len[b]; }
+  int64_t slice_region(int nb) const { return static_cast<int64_t>(L) * Tn * nb * (H + S); }
+  int64_t layer_stride(int nb) const { return static_cast<int64_t>(Tn) * nb * (H + S); }
+};
+
+template <typename T>
+Net<T> make_net(const RnnShape& s, const T* const* w, const int32_t* len) {
+  Net<T> n;
+  n.cell = s.cell;
+  n.L = s.layers;
+  n.B = s.batch;
+  n.Tn = s.seq;
+  n.in0 = s.input;
+  n.H = s.hidden;
+  n.nw = rnn_weights_per_layer(s.cell);
+  n.S = slot_width(s.cell, s.hidden);
+  n.Gx = proj_width(s.cell, s.hidden);
+  n.Sg = dgate_width(s.cell, s.hidden);
+  n.W = w;
+  n.len = len;
+  if (len) {  // all full length: skip masking
+    bool full = true;
+    for (int b = 0; b < s.batch; ++b) full = full && len[b] == s.seq;
+    if (full) n.len = nullptr;
+  }
+  return n;
+}
+
+// x [B,T,in] rows of the slice -> Xs [T, nb, in], zero where t >= len.
+template <typename T>
+void gather_x(const Net<T>& n, const T* x, int b0, int nb, T* Xs) {
+  const int in = n.in0;
+  for (int t = 0; t < n.Tn; ++t)
+    for (int i = 0; i < nb; ++i) {
+      T* dst = Xs + (static_cast<int64_t>(t) * nb + i) * in;
+      if (n.active(b0 + i, t))
+        std::memcpy(dst, x + (static_cast<int64_t>(b0 + i) * n.Tn + t) * in, sizeof(T) * in);
+      else
+        std::fill(dst, dst + in, T(0));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Forward of one slice through all layers.
+// ---------------------------------------------------------------------------------------------
+template <typename T>
+void forward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, T* y, T* hT, T* cT,
+                   T* region, int b0, int nb) {
+  const int H = n.H, S = n.S, Gx = n.Gx, Tn = n.Tn;
+  const int64_t rows = static_cast<int64_t>(Tn) * nb;
+  const bool has_c = cell_has_c(n.cell);
+  // scratch
+  size_t need = static_cast<size_t>(rows * n.in0 + rows * Gx + 2 * nb * H + nb * 4 * H + 8 * H);
+  if (region == nullptr) need += static_cast<size_t>(n.slice_region(nb));
+  T* ws = scratch<T, 0>(need);
+  T* Xs = ws;
+  T* P = Xs + rows * n.in0;
+  T* h = P + rows * Gx;
+  T* c = h + nb * H;
+  T* tmp = c + nb * H;
+  if (region == nullptr) region = tmp + nb * 4 * H + 8 * H;
+
+  gather_x(n, x, b0, nb, Xs);
+  const T Tone = T(1);
+
+  for (int l = 0; l < n.L; ++l) {
+    const int in = n.in_of(l);
+    T* Ro = region + l * n.layer_stride(nb);
+    T* Rg = Ro + rows * H;
+    const T* X = l == 0 ? Xs : region + (l - 1) * n.layer_stride(nb);
+    auto Xm = cm(X, rows, in, in);
+    // initial state
+    if (h0) std::memcpy(h, h0 + (static_cast<int64_t>(l) * n.B + b0) * H, sizeof(T) * nb * H);
+    else std::fill(h, h + nb * H, T(0));
+    if (has_c) {
+      if (c0) std::memcpy(c, c0 + (static_cast<int64_t>(l) * n.B + b0) * H, sizeof(T) * nb * H);
+      else std::fill(c, c + nb * H, T(0));
+    }
+
+    // Input projection over all T*nb rows, then biases with plain loops.
+    switch (n.cell) {
+      case Cell::GruTf1: {
+        mm(P, rows, 2 * H, Gx).noalias() = Xm * cm(n.w(l, 0), in, 2 * H, 2 * H);
+        mm(P + 2 * H, rows, H, Gx).noalias() = Xm * cm(n.w(l, 2), in, H, H);
+        const T* bg = n.w(l, 1);
+        const T* bc = n.w(l, 3);
+        for (int64_t r = 0; r < rows; ++r) {
+          T* p = P + r * Gx;
+          for (int k = 0; k < 2 * H; ++k) p[k] += bg[k];
+          for (int k = 0; k < H; ++k) p[2 * H + k] += bc[k];
+        }
+        break;
+      }
+      case Cell::GruResetAfter: {
+        mm(P, rows, 3 * H, Gx).noalias() = Xm * cm(n.w(l, 0), 3 * H, in, in).transpose();
+        const T* bi = n.w(l, 2);
+        const T* bh = n.w(l, 3);
+        for (int64_t r = 0; r < rows; ++r) {
+          T* p = P + r * Gx;
+          for (int k = 0; k < 2 * H; ++k) p[k] += bi[k] + bh[k];
+          for (int k = 2 * H; k < 3 * H; ++k) p[k] += bi[k];
+        }
+        break;
+      }
+      case Cell::Lstm: {
+        mm(P, rows, 4 * H, Gx).noalias() = Xm * cm(n.w(l, 0), in, 4 * H, 4 * H);
+        const T* b = n.w(l, 1);
+        const T fb = T(kLstmForgetBias);
+        for (int64_t r = 0; r < rows; ++r) {
+          T* p = P + r * Gx;
+          for (int k = 0; k < 4 * H; ++k) p[k] += b[k];
+          for (int k = 2 * H; k < 3 * H; ++k) p[k] += fb;
+        }
+        break;
+      }
+      case Cell::LstmLn:
+        mm(P, rows, 4 * H, Gx).noalias() = Xm * cm(n.w(l, 0), in, 4 * H, 4 * H);
+        break;
+    }
+
+    auto hm = cm(h, nb, H, H);
+    for (int t = 0; t < Tn; ++t) {
+      const T* Pt = P + static_cast<int64_t>(t) * nb * Gx;
+      T* gt = Rg + static_cast<int64_t>(t) * nb * S;
+      T* ot = Ro + static_cast<int64_t>(t) * nb * H;
+      switch (n.cell) {
+        case Cell::GruTf1: {
+          mm(gt, nb, 2 * H, S).noalias() = hm * cm(n.w(l, 0) + in * 2 * H, H, 2 * H, 2 * H);
+          for (int i = 0; i < nb; ++i) {
+            T* g = gt + i * S;
+            const T* p = Pt + i * Gx;
+            const T* hp = h + i * H;
+            for (int k = 0; k < 2 * H; ++k) g[k] += p[k];
+            sigmoid_ip(g, 2 * H);
+            for (int k = 0; k < H; ++k) g[3 * H + k] = g[k] * hp[k];
+          }
+          mm(gt + 2 * H, nb, H, S).noalias() =
+              cm(gt + 3 * H, nb, H, S) * cm(n.w(l, 2) + in * H, H, H, H);
+          for (int i = 0; i < nb; ++i) {
+            T* g = gt + i * S;
+            const T* p = Pt + i * Gx;
+            for (int k = 0; k < H; ++k) g[2 * H + k] += p[2 * H + k];
+            tanh_ip(g + 2 * H, H);
+            T* hp = h + i * H;
+            T* o = ot + i * H;
+            if (n.active(b0 + i, t)) {
+              for (int k = 0; k < H; ++k) {
+                T u = g[H + k];
+                hp[k] = u * hp[k] + (Tone - u) * g[2 * H + k];
+                o[k] = hp[k];
+              }
+            } else {
+              std::fill(o, o + H, T(0));
+            }
+          }
+          break;
+        }
+        case Cell::GruResetAfter: {
+          mm(tmp, nb, 3 * H, 3 * H).noalias() = hm * cm(n.w(l, 1), 3 * H, H, H).transpose();
+          const T* bhn = n.w(l, 3) + 2 * H;
+          for (int i = 0; i < nb; ++i) {
+            T* g = gt + i * S;
+            const T* p = Pt + i * Gx;
+            const T* q = tmp + i * 3 * H;
+            for (int k = 0; k < 2 * H; ++k) g[k] = p[k] + q[k];
+            sigmoid_ip(g, 2 * H);
+            for (int k = 0; k < H; ++k) {
+              T hn = q[2 * H + k] + bhn[k];
+              g[3 * H + k] = hn;
+              g[2 * H + k] = p[2 * H + k] + g[k] * hn;
+            }
+            tanh_ip(g + 2 * H, H);
+            T* hp = h + i * H;
+            T* o = ot + i * H;
+            if (n.active(b0 + i, t)) {
+              for (int k = 0; k < H; ++k) {
+                T z = g[H + k];
+                hp[k] = (Tone - z) * g[2 * H + k] + z * hp[k];
+                o[k] = hp[k];
+              }
+            } else {
+              std::fill(o, o + H, T(0));
+            }
+          }
+          break;
+        }
+        case Cell::Lstm: {
+          mm(gt, nb, 4 * H, S).noalias() = hm * cm(n.w(l, 0) + in * 4 * H, H, 4 * H, 4 * H);
+          for (int i = 0; i < nb; ++i) {
+            T* g = gt + i * S;
+            const T* p = Pt + i * Gx;
+            for (int k = 0; k < 4 * H; ++k) g[k] += p[k];
+            sigmoid_ip(g, H);
+            tanh_ip(g + H, H);
+            sigmoid_ip(g + 2 * H, 2 * H);
+            T* cp = c + i * H;
+            for (int k = 0; k < H; ++k) g[4 * H + k] = cp[k] * g[2 * H + k] + g[k] * g[H + k];
+            std::memcpy(g + 5 * H, g + 4 * H, sizeof(T) * H);
+            tanh_ip(g + 5 * H, H);
+            T* hp = h + i * H;
+            T* o = ot + i * H;
+            if (n.active(b0 + i, t)) {
+              for (int k = 0; k < H; ++k) {
+                cp[k] = g[4 * H + k];
+                hp[k] = g[5 * H + k] * g[3 * H + k];
+                o[k] = hp[k];
+              }
+            } else {
+              std::fill(o, o + H, T(0));
+            }
+          }
+          break;
+        }
+        case Cell::LstmLn: {
+          mm(tmp, nb, 4 * H, 4 * H).noalias() = hm * cm(n.w(l, 0) + in * 4 * H, H, 4 * H, 4 * H);
+          const T* gam = n.w(l, 1);
+          const T* bet = n.w(l, 2);
+          const T* gamc = n.w(l, 3);
+          const T* betc = n.w(l, 4);
+          const T eps = T(kLstmLnEpsilon);
+          const T invH = Tone / T(H);
+          for (int i = 0; i < nb; ++i) {
+            T* g = gt + i * S;
+            const T* p = Pt + i * Gx;
+            const T* q = tmp + i * 4 * H;
+            T* xh = g;
+            T* act = g + 4 * H;
+            T* rs = g + 11 * H;
+            for (int blk = 0; blk < 4; ++blk) {
+              T* a = xh + blk * H;
+              T mean = 0;
+              for (int k = 0; k < H; ++k) {
+                a[k] = p[blk * H + k] + q[blk * H + k];
+                mean += a[k];
+              }
+              mean *= invH;
+              T var = 0;
+              for (int k = 0; k < H; ++k) {
+                a[k] -= mean;
+                var += a[k] * a[k];
+              }
+              var *= invH;
+              T r = Tone / std::sqrt(var + eps);
+              rs[blk] = r;
+              for (int k = 0; k < H; ++k) {
+                a[k] *= r;
+                act[blk * H + k] = a[k] * gam[blk * H + k] + bet[blk * H + k];
+              }
+            }
+            for (int k = 0; k < H; ++k) act[2 * H + k] += T(kLstmForgetBias);
+            sigmoid_ip(act, H);
+            tanh_ip(act + H, H);
+            sigmoid_ip(act + 2 * H, 2 * H);
+            T* xc = g + 8 * H;
+            T* cn = g + 9 * H;
+            T* tc = g + 10 * H;
+            T* cp = c + i * H;
+            T mean = 0;
+            for (int k = 0; k < H; ++k) {
+              xc[k] = cp[k] * act[2 * H + k] + act[k] * act[H + k];
+              mean += xc[k];
+            }
+            mean *= invH;
+            T var = 0;
+            for (int k = 0; k < H; ++k) {
+              xc[k] -= mean;
+              var += xc[k] * xc[k];
+            }
+            var *= invH;
+            T r = Tone / std::sqrt(var + eps);
+            rs[4] = r;
+            for (int k = 0; k < H; ++k) {
+              xc[k] *= r;
+              cn[k] = xc[k] * gamc[k] + betc[k];
+              tc[k] = cn[k];
+            }
+            tanh_ip(tc, H);
+            T* hp = h + i * H;
+            T* o = ot + i * H;
+            if (n.active(b0 + i, t)) {
+              for (int k = 0; k < H; ++k) {
+                cp[k] = cn[k];
+                hp[k] = tc[k] * act[3 * H + k];
+                o[k] = hp[k];
+              }
+            } else {
+              std::fill(o, o + H, T(0));
+            }
+          }
+          break;
+        }
+      }
+    }
+    if (hT) std::memcpy(hT + (static_cast<int64_t>(l) * n.B + b0) * H, h, sizeof(T) * nb * H);
+    if (cT && has_c)
+      std::memcpy(cT + (static_cast<int64_t>(l) * n.B + b0) * H, c, sizeof(T) * nb * H);
+  }
+  // top-layer output, time-major slice -> batch-major y
+  const T* Ro = region + (n.L - 1) * n.layer_stride(nb);
+  for (int i = 0; i < nb; ++i)
+    for (int t = 0; t < Tn; ++t)
+      std::memcpy(y + (static_cast<int64_t>(b0 + i) * Tn + t) * H,
+                  Ro + (static_cast<int64_t>(t) * nb + i) * H, sizeof(T) * H);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backward of one slice through all layers. pg: gradient pointers (accumulated), slice-private.
+// ---------------------------------------------------------------------------------------------
+
+// dst [H, ncols] (ld ldd) += Hprev^T * dG  where Hprev rows are h0 (t = 0) then out[0..T-2].
+// transposed: dst [ncols, H] += dG^T * Hprev.
+template <typename T>
+void add_hprev_grad(T* dst, Index ldd, bool transposed, const T* h0s, const T* Ro, const T* dG,
+                    Index ncols, Index ldG, int nb, int Tn, int H) {
+  const Index rest = static_cast<Index>(Tn - 1) * nb;
+  if (!transposed) {
+    auto D = mm(dst, H, ncols, ldd);
+    if (h0s) D.noalias() += cm(h0s, nb, H, H).transpose() * cm(dG, nb, ncols, ldG);
+    if (rest > 0) D.noalias() += cm(Ro, rest, H, H).transpose() * cm(dG + nb * ldG, rest, ncols, ldG);
+  } else {
+    auto D = mm(dst, ncols, H, ldd);
+    if (h0s) D.noalias() += cm(dG, nb, ncols, ldG).transpose() * cm(h0s, nb, H, H);
+    if (rest > 0) D.noalias() += cm(dG + nb * ldG, rest, ncols, ldG).transpose() * cm(Ro, rest, H, H);
+  }
+}
+
+template <typename T>
+void add_colsum(T* dst, const T* src, int64_t rows, int ncols, int ld) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* s = src + r * ld;
+    for (int k = 0; k < ncols; ++k) dst[k] += s[k];
+  }
+}
+
+template <typename T>
+void backward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, const T* region,
+                    const T* gy, T* gx, T* const* pg, T* gh0, T* gc0, const T* ghT, const T* gcT,
+                    int b0, int nb) {
+  const int H = n.H, S = n.S, Sg = n.Sg, Tn = n.Tn;
+  const int64_t rows = static_cast<int64_t>(Tn) * nb;
+  const bool has_c = cell_has_c(n.cell);
+  size_t need = static_cast<size_t>(2 * rows * n.in0 + rows * H + rows * Sg + 7 * nb * H + 16 * H);
+  T* ws = scratch<T, 1>(need);
+  T* Xs = ws;
+  T* dX0 = Xs + rows * n.in0;
+  T* dOut = dX0 + rows * n.in0;
+  T* dG = dOut + rows * H;
+  T* dh = dG + rows * Sg;
+  T* dh2 = dh + nb * H;
+  T* dc = dh2 + nb * H;
+  T* dc2 = dc + nb * H;
+  T* drh = dc2 + nb * H;
+  T* zeros = drh + nb * H;
+  T* rowt = zeros + nb * H;
+  std::fill(zeros, zeros + nb * H, T(0));
+  const T Tone = T(1);
+
+  gather_x(n, x, b0, nb, Xs);
+  // top-layer output gradient, batch-major -> time-major, masked
+  for (int t = 0; t < Tn; ++t)
+    for (int i = 0; i < nb; ++i) {
+      T* d = dOut + (static_cast<int64_t>(t) * nb + i) * H;
+      if (n.active(b0 + i, t))
+        std::memcpy(d, gy + (static_cast<int64_t>(b0 + i) * Tn + t) * H, sizeof(T) * H);
+      else
+        std::fill(d, d + H, T(0));
+    }
+
+  for (int l = n.L - 1; l >= 0; --l) {
+    const int in = n.in_of(l);
+    const T* Ro = region + l * n.layer_stride(nb);
+    const T* Rg = Ro + rows * H;
+    const T* X = l == 0 ? Xs : region + (l - 1) * n.layer_stride(nb);
+    const int64_t soff = (static_cast<int64_t>(l) * n.B + b0) * H;
+    const T* h0s = h0 ? h0 + soff : nullptr;
+    const T* c0s = c0 ? c0 + soff : nullptr;
+    if (ghT) std::memcpy(dh, ghT + soff, sizeof(T) * nb * H);
+    else std::fill(dh, dh + nb * H, T(0));
+    if (has_c) {
+      if (gcT) std::memcpy(dc, gcT + soff, sizeof(T) * nb * H);
+      else std::fill(dc, dc + nb * H, T(0));
+    }
+
+    for (int t = Tn - 1; t >= 0; --t) {
+      const T* gt = Rg + static_cast<int64_t>(t) * nb * S;
+      const T* dOt = dOut + static_cast<int64_t>(t) * nb * H;
+      T* dGt = dG + static_cast<int64_t>(t) * nb * Sg;
+      const T* hp = t > 0 ? Ro + static_cast<int64_t>(t - 1) * nb * H : (h0s ? h0s : zeros);
+      switch (n.cell) {
+        case Cell::GruTf1: {
+          for (int i = 0; i < nb; ++i) {
+            T* dgr = dGt + i * Sg;
+            if (!n.active(b0 + i, t)) {
+              std::fill(dgr, dgr + Sg, T(0));
+              std::memcpy(dh2 + i * H, dh + i * H, sizeof(T) * H);
+              continue;
+            }
+            const T* g = gt + i * S;
+            for (int k = 0; k < H; ++k) {
+              T dht = dh[i * H + k] + dOt[i * H + k];
+              T u = g[H + k], cc = g[2 * H + k];
+              dh2[i * H + k] = dht * u;
+              dgr[2 * H + k] = dht * (Tone - u) * (Tone - cc * cc);
+              dgr[H + k] = dht * (hp[i * H + k] - cc) * u * (Tone - u);
+            }
+          }
+          mm(drh, nb, H, H).noalias() =
+              cm(dGt + 2 * H, nb, H, Sg) * cm(n.w(l, 2) + in * H, H, H, H).transpose();
+          for (int i = 0; i < nb; ++i) {
+            const T* g = gt + i * S;
+            T* dgr = dGt + i * Sg;
+            for (int k = 0; k < H; ++k) {
+              T r = g[k], d = drh[i * H + k];
+              dh2[i * H + k] += d * r;
+              dgr[k] = d * hp[i * H + k] * r * (Tone - r);
+            }
+          }
+          mm(dh2, nb, H, H).noalias() +=
+              cm(dGt, nb, 2 * H, Sg) * cm(n.w(l, 0) + in * 2 * H, H, 2 * H, 2 * H).transpose();
+          break;
+        }
+        case Cell::GruResetAfter: {
+          for (int i = 0; i < nb; ++i) {
+            T* dgr = dGt + i * Sg;
+            if (!n.active(b0 + i, t)) {
+              std::fill(dgr, dgr + Sg, T(0));
+              std::memcpy(dh2 + i * H, dh + i * H, sizeof(T) * H);
+              continue;
+            }
+            const T* g = gt + i * S;
+            for (int k = 0; k < H; ++k) {
+              T dht = dh[i * H + k] + dOt[i * H + k];
+              T r = g[k], z = g[H + k], nn = g[2 * H + k], hn = g[3 * H + k];
+              dh2[i * H + k] = dht * z;
+              T dnp = dht * (Tone - z) * (Tone - nn * nn);
+              dgr[k] = dnp * hn * r * (Tone - r);
+              dgr[H + k] = dht * (hp[i * H + k] - nn) * z * (Tone - z);
+              dgr[2 * H + k] = dnp * r;
+              dgr[3 * H + k] = dnp;
+            }
+          }
+          mm(dh2, nb, H, H).noalias() += cm(dGt, nb, 3 * H, Sg) * cm(n.w(l, 1), 3 * H, H, H);
+          break;
+        }
+        case Cell::Lstm: {
+          const T* cprev = t > 0 ? Rg + static_cast<int64_t>(t - 1) * nb * S + 4 * H : (c0s ? c0s : zeros);
+          const int ldc = t > 0 ? S : H;
+          for (int i = 0; i < nb; ++i) {
+            T* dgr = dGt + i * Sg;
+            if (!n.active(b0 + i, t)) {
+              std::fill(dgr, dgr + Sg, T(0));
+              std::memcpy(dc2 + i * H, dc + i * H, sizeof(T) * H);
+              continue;
+            }
+            const T* g = gt + i * S;
+            for (int k = 0; k < H; ++k) {
+              T dht = dh[i * H + k] + dOt[i * H + k];
+              T ig = g[k], jg = g[H + k], fg = g[2 * H + k], og = g[3 * H + k], tc = g[5 * H + k];
+              T dct = dc[i * H + k] + dht * og * (Tone - tc * tc);
+              dgr[k] = dct * jg * ig * (Tone - ig);
+              dgr[H + k] = dct * ig * (Tone - jg * jg);
+              dgr[2 * H + k] = dct * cprev[i * ldc + k] * fg * (Tone - fg);
+              dgr[3 * H + k] = dht * tc * og * (Tone - og);
+              dc2[i * H + k] = dct * fg;
+            }
+          }
+          mm(dh2, nb, H, H).noalias() =
+              cm(dGt, nb, 4 * H, Sg) * cm(n.w(l, 0) + in * 4 * H, H, 4 * H, 4 * H).transpose();
+          for (int i = 0; i < nb; ++i)
+            if (!n.active(b0 + i, t)) std::memcpy(dh2 + i * H, dh + i * H, sizeof(T) * H);
+          break;
+        }
+        case Cell::LstmLn: {
+          const T* cprev = t > 0 ? Rg + static_cast<int64_t>(t - 1) * nb * S + 9 * H : (c0s ? c0s : zeros);
+          const int ldc = t > 0 ? S : H;
+          const T* gam = n.w(l, 1);
+          const T* gamc = n.w(l, 3);
+          T* ggam = pg[l * n.nw + 1];
+          T* gbet = pg[l * n.nw + 2];
+          T* ggamc = pg[l * n.nw + 3];
+          T* gbetc = pg[l * n.nw + 4];
+          const T invH = Tone / T(H);
+          for (int i = 0; i < nb; ++i) {
+            T* dgr = dGt + i * Sg;
+            if (!n.active(b0 + i, t)) {
+              std::fill(dgr, dgr + Sg, T(0));
+              std::memcpy(dc2 + i * H, dc + i * H, sizeof(T) * H);
+              continue;
+            }
+            const T* g = gt + i * S;
+            const T* xh = g;
+            const T* act = g + 4 * H;
+            const T* xc = g + 8 * H;
+            const T* tc = g + 10 * H;
+            const T* rs = g + 11 * H;
+            T* gc = rowt;        // H: gamma_c * dc'
+            T* dy = rowt + H;    // 4H: gradient wrt the LN outputs of i, j, f, o
+            T m1 = 0, m2 = 0;
+            for (int k = 0; k < H; ++k) {
+              T dht = dh[i * H + k] + dOt[i * H + k];
+              T og = act[3 * H + k];
+              T dcp = dc[i * H + k] + dht * og * (Tone - tc[k] * tc[k]);
+              dy[3 * H + k] = dht * tc[k] * og * (Tone - og);
+              ggamc[k] += dcp * xc[k];
+              gbetc[k] += dcp;
+              gc[k] = dcp * gamc[k];
+              m1 += gc[k];
+              m2 += gc[k] * xc[k];
+            }
+            m1 *= invH;
+            m2 *= invH;
+            for (int k = 0; k < H; ++k) {
+              T dcraw = rs[4] * (gc[k] - m1 - xc[k] * m2);
+              T ig = act[k], jg = act[H + k], fg = act[2 * H + k];
+              dy[k] = dcraw * jg * ig * (Tone - ig);
+              dy[H + k] = dcraw * ig * (Tone - jg * jg);
+              dy[2 * H + k] = dcraw * cprev[i * ldc + k] * fg * (Tone - fg);
+              dc2[i * H + k] = dcraw * fg;
+            }
+            for (int blk = 0; blk < 4; ++blk) {
+              const T* xb = xh + blk * H;
+              T* db = dy + blk * H;
+              T a1 = 0, a2 = 0;
+              for (int k = 0; k < H; ++k) {
+                ggam[blk * H + k] += db[k] * xb[k];
+                gbet[blk * H + k] += db[k];
+                db[k] *= gam[blk * H + k];
+                a1 += db[k];
+                a2 += db[k] * xb[k];
+              }
+              a1 *= invH;
+              a2 *= invH;
+              for (int k = 0; k < H; ++k) dgr[blk * H + k] = rs[blk] * (db[k] - a1 - xb[k] * a2);
+            }
+          }
+          mm(dh2, nb, H, H).noalias() =
+              cm(dGt, nb, 4 * H, Sg) * cm(n.w(l, 0) + in * 4 * H, H, 4 * H, 4 * H).transpose();
+          for (int i = 0; i < nb; ++i)
+            if (!n.active(b0 + i, t)) std::memcpy(dh2 + i * H, dh + i * H, sizeof(T) * H);
+          break;
+        }
+      }
+      std::swap(dh, dh2);
+      if (has_c) std::swap(dc, dc2);
+    }
+    if (gh0) std::memcpy(gh0 + soff, dh, sizeof(T) * nb * H);
+    if (gc0 && has_c) std::memcpy(gc0 + soff, dc, sizeof(T) * nb * H);
+
+    // Weight gradients over all T*nb rows, and the input gradient.
+    auto Xm = cm(X, rows, in, in);
+    T* dXl = l == 0 ? dX0 : dOut;  // dOut of this layer is consumed; becomes the layer below's
+    switch (n.cell) {
+      case Cell::GruTf1: {
+        T* gWg = pg[l * n.nw + 0];
+        T* gWc = pg[l * n.nw + 2];
+        auto dGg = cm(dG, rows, 2 * H, Sg);
+        auto dGc = cm(dG + 2 * H, rows, H, Sg);
+        mm(gWg, in, 2 * H, 2 * H).noalias() += Xm.transpose() * dGg;
+        add_hprev_grad(gWg + in * 2 * H, 2 * H, false, h0s, Ro, dG, 2 * H, Sg, nb, Tn, H);
+        mm(gWc, in, H, H).noalias() += Xm.transpose() * dGc;
+        mm(gWc + in * H, H, H, H).noalias() += cm(Rg + 3 * H, rows, H, S).transpose() * dGc;
+        add_colsum(pg[l * n.nw + 1], dG, rows, 2 * H, Sg);
+        add_colsum(pg[l * n.nw + 3], dG + 2 * H, rows, H, Sg);
+        mm(dXl, rows, in, in).noalias() = dGg * cm(n.w(l, 0), in, 2 * H, 2 * H).transpose();
+        mm(dXl, rows, in, in).noalias() += dGc * cm(n.w(l, 2), in, H, H).transpose();
+        break;
+      }
+      case Cell::GruResetAfter: {
+        T* gWih = pg[l * n.nw + 0];
+        auto dGrz = cm(dG, rows, 2 * H, Sg);
+        auto dGn = cm(dG + 3 * H, rows, H, Sg);
+        mm(gWih, 2 * H, in, in).noalias() += dGrz.transpose() * Xm;
+        mm(gWih + 2 * H * in, H, in, in).noalias() += dGn.transpose() * Xm;
+        add_hprev_grad(pg[l * n.nw + 1], H, true, h0s, Ro, dG, 3 * H, Sg, nb, Tn, H);
+        T* gbi = pg[l * n.nw + 2];
+        add_colsum(gbi, dG, rows, 2 * H, Sg);
+        add_colsum(gbi + 2 * H, dG + 3 * H, rows, H, Sg);
+        add_colsum(pg[l * n.nw + 3], dG, rows, 3 * H, Sg);
+        mm(dXl, rows, in, in).noalias() = dGrz * cm(n.w(l, 0), 2 * H, in, in);
+        mm(dXl, rows, in, in).noalias() += dGn * cm(n.w(l, 0) + 2 * H * in, H, in, in);
+        break;
+      }
+      case Cell::Lstm:
+      case Cell::LstmLn: {
+        T* gW = pg[l * n.nw + 0];
+        auto dGm = cm(dG, rows, 4 * H, Sg);
+        mm(gW, in, 4 * H, 4 * H).noalias() += Xm.transpose() * dGm;
+        add_hprev_grad(gW + in * 4 * H, 4 * H, false, h0s, Ro, dG, 4 * H, Sg, nb, Tn, H);
+        if (n.cell == Cell::Lstm) add_colsum(pg[l * n.nw + 1], dG, rows, 4 * H, Sg);
+        mm(dXl, rows, in, in).noalias() = dGm * cm(n.w(l, 0), in, 4 * H, 4 * H).transpose();
+        break;
+      }
+    }
+  }
+  if (gx) {
+    const int in = n.in0;
+    for (int i = 0; i < nb; ++i)
+      for (int t = 0; t < Tn; ++t)
+        std::memcpy(gx + (static_cast<int64_t>(b0 + i) * Tn + t) * in,
+                    dX0 + (static_cast<int64_t>(t) * nb + i) * in, sizeof(T) * in);
+  }
+}
+
+}  // namespace
+
+int64_t rnn_reserve_elems(const RnnShape& s) {
+  check_shape("tg::kernels::cpu::rnn_reserve_elems", s);
+  return 1 + static_cast<int64_t>(s.layers) * s.batch * s.seq *
+                 (s.hidden + slot_width(s.cell, s.hidden));
+}
+
+template <typename T>
+void rnn_forward(const RnnShape& s, const T* const* weights, const T* x, const int32_t* lengths,
+                 const T* h0, const T* c0, T* y, T* hT, T* cT, T* reserve) {
+  const char* fn = "tg::kernels::cpu::rnn_forward";
+  check_common(fn, s, weights, x, lengths);
+  if (y == nullptr) throw std::invalid_argument(std::string(fn) + ": y is null");
+  const Net<T> n = make_net(s, weights, lengths);
+  const int ns = choose_slices(s.batch);
+  Slices sl{ns};
+  if (reserve) reserve[0] = T(ns);
+  parallel_for(ns, [&](int si) {
+    int b0 = sl.b0(si, n.B), nb = sl.b0(si + 1, n.B) - b0;
+    T* region = reserve ? reserve + 1 + static_cast<int64_t>(n.L) * n.Tn * b0 * (n.H + n.S) : nullptr;
+    forward_slice(n, x, h0, cell_has_c(n.cell) ? c0 : nullptr, y, hT, cT, region, b0, nb);
+  });
+}
+
+template <typename T>
+void rnn_backward(const RnnShape& s, const T* const* weights, const T* x, const int32_t* lengths,
+                  const T* h0, const T* c0, const T* reserve, const T* gy, T* gx,
+                  T* const* gweights, T* gh0, T* gc0, const T* ghT, const T* gcT) {
+  const char* fn = "tg::kernels::cpu::rnn_backward";
+  check_common(fn, s, weights, x, lengths);
+  if (reserve == nullptr) throw std::invalid_argument(std::string(fn) + ": reserve is null");
+  if (gy == nullptr) throw std::invalid_argument(std::string(fn) + ": gy is null");
+  if (gweights == nullptr) throw std::invalid_argument(std::string(fn) + ": gweights is null");
+  const Net<T> n = make_net(s, weights, lengths);
+  const int nwt = n.L * n.nw;
+  for (int i = 0; i < nwt; ++i)
+    if (gweights[i] == nullptr)
+      throw std::invalid_argument(std::string(fn) + ": gweights pointer " + std::to_string(i) +
+                                  " is null");
+  const int ns = static_cast<int>(reserve[0]);
+  if (ns < 1 || ns > n.B || T(ns) != reserve[0])
+    throw std::invalid_argument(std::string(fn) + ": reserve header " + std::to_string(reserve[0]) +
+                                " is not a slice count in [1, batch=" + std::to_string(n.B) +
+                                "]; was the reserve written by rnn_forward with the same shape?");
+  Slices sl{ns};
+  if (!cell_has_c(n.cell)) {
+    c0 = nullptr;
+    gc0 = nullptr;
+    gcT = nullptr;
+  }
+
+  // Slice 0 accumulates straight into gweights; the others into private zeroed buffers.
+  std::vector<int64_t> sizes(nwt);
+  int64_t total = 0;
+  for (int l = 0; l < n.L; ++l) {
+    auto shapes = rnn_weight_shapes(n.cell, n.in_of(l), n.H);
+    for (int k = 0; k < n.nw; ++k) {
+      int64_t p = 1;
+      for (int64_t d : shapes[k]) p *= d;
+      sizes[l * n.nw + k] = p;
+      total += p;
+    }
+  }
+  T* part = nullptr;
+  std::vector<T*> ptrs(static_cast<size_t>(ns) * nwt);
+  if (ns > 1) {
+    part = scratch<T, 2>(static_cast<size_t>((ns - 1) * total));
+    std::fill(part, part + (ns - 1) * total, T(0));
+  }
+  for (int si = 0; si < ns; ++si) {
+    T* base = si == 0 ? nullptr : part + (si - 1) * total;
+    for (int i = 0; i < nwt; ++i) {
+      ptrs[si * nwt + i] = si == 0 ? gweights[i] : base;
+      if (base) base += sizes[i];
+    }
+  }
+
+  parallel_for(ns, [&](int si) {
+    int b0 = sl.b0(si, n.B), nb = sl.b0(si + 1, n.B) - b0;
+    const T* region = reserve + 1 + static_cast<int64_t>(n.L) * n.Tn * b0 * (n.H + n.S);
+    backward_slice(n, x, h0, c0, region, gy, gx, ptrs.data() + si * nwt, gh0, gc0, ghT, gcT, b0, nb);
+  });
+
+  for (int si = 1; si < ns; ++si)
+    for (int i = 0; i < nwt; ++i) {
+      const T* src = ptrs[si * nwt + i];
+      T* dst = gweights[i];
+      for (int64_t k = 0; k < sizes[i]; ++k) dst[k] += src[k];
+    }
+}
+
+template void rnn_forward<float>(const RnnShape&, const float* const*, const float*, const int32_t*,
+                                 const float*, const float*, float*, float*, float*, float*);
+template void rnn_forward<double>(const RnnShape&, const double* const*, const double*,
+                                  const int32_t*, const double*, const double*, double*, double*,
+                                  double*, double*);
+template void rnn_backward<float>(const RnnShape&, const float* const*, const float*,
+                                  const int32_t*, const float*, const float*, const float*,
+                                  const float*, float*, float* const*, float*, float*,
+                                  const float*, const float*);
+template void rnn_backward<double>(const RnnShape&, const double* const*, const double*,
+                                   const int32_t*, const double*, const double*, const double*,
+                                   const double*, double*, double* const*, double*, double*,
+                                   const double*, const double*);
+
+}  // namespace tg::kernels::cpu

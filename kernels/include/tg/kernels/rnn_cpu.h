@@ -1,0 +1,50 @@
+// CPU kernels for multi-layer recurrent stacks (the cells of tg/rnn_spec.h).
+//
+// Layouts: x [B,T,input], y / gy [B,T,H] batch-major; h0, c0, hT, cT, gh0, gc0 [L,B,H].
+// Weights: layers * rnn_weights_per_layer(cell) pointers, layer-major, in rnn_spec.h order.
+// Per-sequence lengths follow TF dynamic_rnn: outputs at t >= len[b] are zero, the state is
+// carried unchanged past len (hT/cT are the state after the last valid step; len 0 gives h0).
+//
+// The batch is split into slices run concurrently on the tg::kernels::cpu thread pool (one
+// dispatch per call) when it is large enough (>= 32 rows per slice). The slicing chosen by the
+// forward is recorded in the reserve, so the backward is correct whatever the thread count.
+#pragma once
+
+#include <cstdint>
+
+#include "tg/rnn_spec.h"
+
+namespace tg::kernels::cpu {
+
+struct RnnShape {
+  tg::Cell cell;
+  int layers;
+  int batch;
+  int seq;
+  int input;
+  int hidden;
+};
+
+/// Elements of T the forward must save for backward (training mode), all layers.
+int64_t rnn_reserve_elems(const RnnShape& s);
+
+/// Forward of the stack. lengths: B int32 in [0,T] or nullptr (= all T). h0, c0: [L,B,H] or
+/// nullptr (= zeros; c0 only for LSTM cells). y [B,T,H] (required). hT, cT: optional [L,B,H].
+/// reserve: rnn_reserve_elems(s) elements, or nullptr when not training.
+/// Throws std::invalid_argument on bad shapes / null pointers / lengths out of range.
+template <typename T>
+void rnn_forward(const RnnShape& s, const T* const* weights, const T* x, const int32_t* lengths,
+                 const T* h0, const T* c0, T* y, T* hT, T* cT, T* reserve);
+
+/// Backward of the stack. gy [B,T,H] gradient of y (values at t >= len are ignored).
+/// gx [B,T,input] is written (=), may be nullptr. gweights: same layout as weights,
+/// accumulated (+=). gh0 / gc0 [L,B,H] written, may be nullptr.
+/// ghT / gcT (optional, [L,B,H]) are gradients of the final states hT / cT.
+/// reserve: what rnn_forward saved with the same inputs.
+template <typename T>
+void rnn_backward(const RnnShape& s, const T* const* weights, const T* x, const int32_t* lengths,
+                  const T* h0, const T* c0, const T* reserve, const T* gy, T* gx,
+                  T* const* gweights, T* gh0, T* gc0, const T* ghT = nullptr,
+                  const T* gcT = nullptr);
+
+}  // namespace tg::kernels::cpu

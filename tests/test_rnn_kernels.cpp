@@ -1,0 +1,461 @@
+// Tests of the CPU recurrent-stack kernels (tg/kernels/rnn_cpu.h) and the layout contract
+// (tg/rnn_spec.h): finite-difference gradients, known values, lengths, float/double, bad args.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "tg/kernels/parallel.h"
+#include "tg/kernels/rnn_cpu.h"
+#include "tg/rnn_spec.h"
+
+namespace kc = tg::kernels::cpu;
+using tg::Cell;
+
+namespace {
+
+const Cell kAllCells[] = {Cell::GruTf1, Cell::GruResetAfter, Cell::Lstm, Cell::LstmLn};
+
+int64_t numel(const std::vector<int64_t>& shape) {
+  int64_t p = 1;
+  for (auto d : shape) p *= d;
+  return p;
+}
+
+// Everything one forward needs, in double; converted to float on demand.
+struct Problem {
+  kc::RnnShape s{};
+  std::vector<std::vector<double>> w;  // layers * nw tensors
+  std::vector<double> x, h0, c0;
+  std::vector<int32_t> len;  // empty = full length
+  bool use_h0 = true, use_c0 = true;
+};
+
+Problem make_problem(Cell cell, int L, int B, int T, int in, int H, uint32_t seed) {
+  Problem p;
+  p.s = kc::RnnShape{cell, L, B, T, in, H};
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> u(-0.8, 0.8);
+  for (int l = 0; l < L; ++l)
+    for (auto& sh : tg::rnn_weight_shapes(cell, l == 0 ? in : H, H)) {
+      std::vector<double> t(numel(sh));
+      for (auto& v : t) v = u(rng);
+      p.w.push_back(std::move(t));
+    }
+  p.x.resize(static_cast<size_t>(B) * T * in);
+  for (auto& v : p.x) v = u(rng);
+  p.h0.resize(static_cast<size_t>(L) * B * H);
+  p.c0.resize(static_cast<size_t>(L) * B * H);
+  for (auto& v : p.h0) v = u(rng);
+  for (auto& v : p.c0) v = u(rng);
+  return p;
+}
+
+template <typename T>
+std::vector<T> cvt(const std::vector<double>& v) {
+  return std::vector<T>(v.begin(), v.end());
+}
+
+template <typename T>
+struct FwdOut {
+  std::vector<T> y, hT, cT, reserve;
+};
+
+template <typename T>
+FwdOut<T> run_forward(const Problem& p, bool train) {
+  const auto& s = p.s;
+  std::vector<std::vector<T>> wt;
+  std::vector<const T*> wp;
+  for (auto& t : p.w) wt.push_back(cvt<T>(t));
+  for (auto& t : wt) wp.push_back(t.data());
+  auto x = cvt<T>(p.x), h0 = cvt<T>(p.h0), c0 = cvt<T>(p.c0);
+  FwdOut<T> o;
+  size_t sz = static_cast<size_t>(s.layers) * s.batch * s.hidden;
+  o.y.assign(static_cast<size_t>(s.batch) * s.seq * s.hidden, T(-7));
+  o.hT.assign(sz, T(-7));
+  o.cT.assign(sz, T(-7));
+  if (train) o.reserve.assign(kc::rnn_reserve_elems(s), T(0));
+  kc::rnn_forward<T>(s, wp.data(), x.data(), p.len.empty() ? nullptr : p.len.data(),
+                     p.use_h0 ? h0.data() : nullptr, p.use_c0 ? c0.data() : nullptr, o.y.data(),
+                     o.hT.data(), tg::cell_has_c(s.cell) ? o.cT.data() : nullptr,
+                     train ? o.reserve.data() : nullptr);
+  return o;
+}
+
+struct Probe {
+  std::vector<double> gy, ghT, gcT;
+};
+
+double loss(const Problem& p, const Probe& pr) {
+  auto o = run_forward<double>(p, false);
+  double L = 0;
+  for (size_t i = 0; i < o.y.size(); ++i) L += pr.gy[i] * o.y[i];
+  for (size_t i = 0; i < o.hT.size(); ++i) L += pr.ghT[i] * o.hT[i];
+  if (tg::cell_has_c(p.s.cell))
+    for (size_t i = 0; i < o.cT.size(); ++i) L += pr.gcT[i] * o.cT[i];
+  return L;
+}
+
+struct Grads {
+  std::vector<std::vector<double>> gw;
+  std::vector<double> gx, gh0, gc0;
+};
+
+Grads run_backward(const Problem& p, const Probe& pr) {
+  const auto& s = p.s;
+  auto o = run_forward<double>(p, true);
+  std::vector<const double*> wp;
+  for (auto& t : p.w) wp.push_back(t.data());
+  Grads g;
+  std::vector<double*> gwp;
+  for (auto& t : p.w) g.gw.emplace_back(t.size(), 0.0);
+  for (auto& t : g.gw) gwp.push_back(t.data());
+  g.gx.assign(p.x.size(), 99.0);
+  g.gh0.assign(p.h0.size(), 99.0);
+  g.gc0.assign(p.c0.size(), 99.0);
+  bool has_c = tg::cell_has_c(s.cell);
+  kc::rnn_backward<double>(s, wp.data(), p.x.data(), p.len.empty() ? nullptr : p.len.data(),
+                           p.use_h0 ? p.h0.data() : nullptr, p.use_c0 ? p.c0.data() : nullptr,
+                           o.reserve.data(), pr.gy.data(), g.gx.data(), gwp.data(), g.gh0.data(),
+                           has_c ? g.gc0.data() : nullptr, pr.ghT.data(),
+                           has_c ? pr.gcT.data() : nullptr);
+  return g;
+}
+
+// Central-difference check of the analytic gradient `ana` of the loss with respect to `v`
+// (a vector inside `p`), on all coordinates or on `max_coords` random ones.
+void fd_check(Problem& p, const Probe& pr, std::vector<double>& v, const std::vector<double>& ana,
+              const std::string& what, int max_coords, std::mt19937& rng) {
+  const double eps = 1e-6;
+  std::vector<size_t> idx(v.size());
+  for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+  if (max_coords > 0 && static_cast<size_t>(max_coords) < idx.size()) {
+    std::shuffle(idx.begin(), idx.end(), rng);
+    idx.resize(max_coords);
+  }
+  for (size_t i : idx) {
+    double keep = v[i];
+    v[i] = keep + eps;
+    double lp = loss(p, pr);
+    v[i] = keep - eps;
+    double lm = loss(p, pr);
+    v[i] = keep;
+    double num = (lp - lm) / (2 * eps);
+    double tol = 1e-6 * std::max({1.0, std::abs(num), std::abs(ana[i])});
+    INFO(what << "[" << i << "] analytic " << ana[i] << " numeric " << num);
+    CHECK(std::abs(num - ana[i]) <= tol);
+  }
+}
+
+void grad_check(Cell cell, int L, int B, int T, int in, int H, std::vector<int32_t> len,
+                int max_coords, uint32_t seed, bool use_h0 = true) {
+  Problem p = make_problem(cell, L, B, T, in, H, seed);
+  p.len = std::move(len);
+  p.use_h0 = use_h0;
+  p.use_c0 = use_h0;
+  std::mt19937 rng(seed + 1);
+  std::uniform_real_distribution<double> u(-1, 1);
+  Probe pr;
+  pr.gy.resize(static_cast<size_t>(B) * T * H);
+  pr.ghT.resize(static_cast<size_t>(L) * B * H);
+  pr.gcT.resize(pr.ghT.size());
+  for (auto& v : pr.gy) v = u(rng);
+  for (auto& v : pr.ghT) v = u(rng);
+  for (auto& v : pr.gcT) v = u(rng);
+  Grads g = run_backward(p, pr);
+  std::string c = tg::cell_name(cell);
+  fd_check(p, pr, p.x, g.gx, c + " x", max_coords, rng);
+  if (use_h0) fd_check(p, pr, p.h0, g.gh0, c + " h0", max_coords, rng);
+  if (use_h0 && tg::cell_has_c(cell)) fd_check(p, pr, p.c0, g.gc0, c + " c0", max_coords, rng);
+  const int nw = tg::rnn_weights_per_layer(cell);
+  for (size_t k = 0; k < p.w.size(); ++k)
+    fd_check(p, pr, p.w[k], g.gw[k],
+             c + " layer " + std::to_string(k / nw) + " weight " + std::to_string(k % nw),
+             max_coords, rng);
+}
+
+struct ThreadsGuard {
+  int saved;
+  explicit ThreadsGuard(int n) : saved(kc::num_threads()) { kc::set_num_threads(n); }
+  ~ThreadsGuard() { kc::set_num_threads(saved); }
+};
+
+}  // namespace
+
+TEST_CASE("rnn_spec: names, shapes, parameter counts") {
+  for (Cell c : kAllCells) CHECK(tg::parse_cell(tg::cell_name(c)) == c);
+  CHECK(tg::parse_cell("lstmLN") == Cell::LstmLn);
+  CHECK_THROWS_WITH_AS(tg::parse_cell("rnn"),
+                       doctest::Contains("'rnn'"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::parse_cell("GRU"), doctest::Contains("gru_ra"), std::invalid_argument);
+  CHECK(tg::rnn_weights_per_layer(Cell::GruTf1) == 4);
+  CHECK(tg::rnn_weights_per_layer(Cell::Lstm) == 2);
+  CHECK(tg::rnn_weights_per_layer(Cell::LstmLn) == 5);
+  CHECK(tg::rnn_layer_params(Cell::GruTf1, 5, 24) == 29 * 48 + 48 + 29 * 24 + 24);
+  CHECK(tg::rnn_layer_params(Cell::GruResetAfter, 5, 24) == 72 * 5 + 72 * 24 + 72 + 72);
+  CHECK(tg::rnn_layer_params(Cell::Lstm, 5, 24) == 29 * 96 + 96);
+  CHECK(tg::rnn_layer_params(Cell::LstmLn, 5, 24) == 29 * 96 + 96 + 96 + 24 + 24);
+  auto sh = tg::rnn_weight_shapes(Cell::GruResetAfter, 6, 4);
+  CHECK(sh[0] == std::vector<int64_t>{12, 6});
+  CHECK(sh[1] == std::vector<int64_t>{12, 4});
+}
+
+TEST_CASE("rnn gradients: finite differences, every cell, 2 layers, full length") {
+  ThreadsGuard tgd(1);
+  for (Cell c : kAllCells) {
+    SUBCASE(tg::cell_name(c)) { grad_check(c, 2, 3, 5, 4, 3, {}, 0, 11); }
+  }
+}
+
+TEST_CASE("rnn gradients: finite differences with lengths {5,3,0}") {
+  ThreadsGuard tgd(1);
+  for (Cell c : kAllCells) {
+    SUBCASE(tg::cell_name(c)) { grad_check(c, 2, 3, 5, 4, 3, {5, 3, 0}, 0, 23); }
+  }
+}
+
+TEST_CASE("rnn gradients: zero initial state (h0/c0 null)") {
+  ThreadsGuard tgd(1);
+  for (Cell c : kAllCells) {
+    SUBCASE(tg::cell_name(c)) { grad_check(c, 2, 3, 4, 2, 3, {4, 2, 1}, 0, 31, false); }
+  }
+}
+
+TEST_CASE("rnn gradients: threaded batch split (B=70, 2 threads)") {
+  ThreadsGuard tgd(2);
+  std::vector<int32_t> len(70);
+  for (int b = 0; b < 70; ++b) len[b] = (b * 7) % 6;  // 0..5
+  for (Cell c : kAllCells) {
+    SUBCASE(tg::cell_name(c)) { grad_check(c, 2, 70, 5, 4, 3, len, 6, 41); }
+  }
+}
+
+TEST_CASE("rnn backward: slicing recorded by the forward survives a thread-count change") {
+  Problem p = make_problem(Cell::GruTf1, 2, 70, 4, 3, 5, 5);
+  Probe pr;
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<double> u(-1, 1);
+  pr.gy.resize(70 * 4 * 5);
+  pr.ghT.assign(2 * 70 * 5, 0.0);
+  pr.gcT = pr.ghT;
+  for (auto& v : pr.gy) v = u(rng);
+  Grads g1, g2;
+  {
+    ThreadsGuard tgd(1);
+    g1 = run_backward(p, pr);
+  }
+  {
+    ThreadsGuard tgd(2);
+    g2 = run_backward(p, pr);
+  }
+  for (size_t k = 0; k < g1.gw.size(); ++k)
+    for (size_t i = 0; i < g1.gw[k].size(); ++i) CHECK(g1.gw[k][i] == doctest::Approx(g2.gw[k][i]).epsilon(1e-12));
+  for (size_t i = 0; i < g1.gx.size(); ++i) CHECK(g1.gx[i] == doctest::Approx(g2.gx[i]).epsilon(1e-12));
+}
+
+// Known values: one step (T=1, 1 layer, B=2, input=2, hidden=3) of each cell with hand-set
+// weights. Numbers produced by `/usr/bin/python3 tests/fixtures/rnn_onestep.py` (plain numpy from
+// the rnn_spec.h / TF1.15 equations; gru_ra also checked there against torch.nn.GRUCell).
+namespace {
+struct KnownCase {
+  const char* cell;
+  std::vector<std::vector<double>> w;
+  std::vector<double> h1, c1;
+};
+}  // namespace
+
+TEST_CASE("rnn forward: known values, one step of each cell") {
+  // x {0.5, -0.25, -1, 0.75}, h0 {0.25, -0.5, 0.875, 0.625, 0, -0.125}, c0 {-0.375, 0.5, 0.25, 1.25, -0.75, 0} (B=2, input=2, hidden=3, one step)
+  const std::vector<double> x = {0.5, -0.25, -1, 0.75};
+  const std::vector<double> h0 = {0.25, -0.5, 0.875, 0.625, 0, -0.125};
+  const std::vector<double> c0 = {-0.375, 0.5, 0.25, 1.25, -0.75, 0};
+  const std::vector<KnownCase> cases = {
+    {"gru",
+      {{-0.375, 0.25, -0.25, 0.375, -0.125, 0.5, 0, -0.5, 0.125, -0.375, 0.25, -0.25, 0.375, -0.125, 0.5, 0, -0.5, 0.125, -0.375, 0.25, -0.25, 0.375, -0.125, 0.5, 0, -0.5, 0.125, -0.375, 0.25, -0.25},
+       {0.75, 0.5, 1.375, 1.125, 0.875, 0.625},
+       {-0.125, 0.375, -0.25, 0.25, -0.375, 0.125, -0.5, 0, 0.5, -0.125, 0.375, -0.25, 0.25, -0.375, 0.125},
+       {0.125, 0.375, -0.5}},
+      {0.21418660305863563, -0.27673256839622523, 0.39772966862850001, 0.45110922630132222, -0.07079197609741171, -0.025661807120005042},
+      {}},
+    {"gru_ra",
+      {{0, 0.25, 0.5, -0.375, -0.125, 0.125, 0.375, -0.5, -0.25, 0, 0.25, 0.5, -0.375, -0.125, 0.125, 0.375, -0.5, -0.25},
+       {0.25, 0, -0.25, -0.5, 0.375, 0.125, -0.125, -0.375, 0.5, 0.25, 0, -0.25, -0.5, 0.375, 0.125, -0.125, -0.375, 0.5, 0.25, 0, -0.25, -0.5, 0.375, 0.125, -0.125, -0.375, 0.5},
+       {0.375, -0.125, 0.5, 0, -0.5, 0.125, -0.375, 0.25, -0.25},
+       {0.5, -0.125, 0.375, -0.25, 0.25, -0.375, 0.125, -0.5, 0}},
+      {-0.14355304522483789, -0.25215037753445824, 0.52706885693425143, 0.29465122238410246, 0.13526219768330278, -0.076308473310402206},
+      {}},
+    {"lstm",
+      {{-0.25, 0.375, -0.125, 0.5, 0, -0.5, 0.125, -0.375, 0.25, -0.25, 0.375, -0.125, 0.5, 0, -0.5, 0.125, -0.375, 0.25, -0.25, 0.375, -0.125, 0.5, 0, -0.5, 0.125, -0.375, 0.25, -0.25, 0.375, -0.125, 0.5, 0, -0.5, 0.125, -0.375, 0.25, -0.25, 0.375, -0.125, 0.5, 0, -0.5, 0.125, -0.375, 0.25, -0.25, 0.375, -0.125, 0.5, 0, -0.5, 0.125, -0.375, 0.25, -0.25, 0.375, -0.125, 0.5, 0, -0.5},
+       {-0.375, -0.125, 0.125, 0.375, -0.5, -0.25, 0, 0.25, 0.5, -0.375, -0.125, 0.125}},
+      {-0.04358305635242371, 0.068834334389069135, 0.06430008504412621, 0.37838480656694712, -0.21507796608255025, 0.086015824988274411},
+      {-0.0887821223687488, 0.15574727903392954, 0.13803162359857851, 0.80803076658153028, -0.79875280279292526, 0.16583788684323286}},
+    {"lstm_ln",
+      {{-0.375, 0.125, -0.5, 0, 0.5, -0.125, 0.375, -0.25, 0.25, -0.375, 0.125, -0.5, 0, 0.5, -0.125, 0.375, -0.25, 0.25, -0.375, 0.125, -0.5, 0, 0.5, -0.125, 0.375, -0.25, 0.25, -0.375, 0.125, -0.5, 0, 0.5, -0.125, 0.375, -0.25, 0.25, -0.375, 0.125, -0.5, 0, 0.5, -0.125, 0.375, -0.25, 0.25, -0.375, 0.125, -0.5, 0, 0.5, -0.125, 0.375, -0.25, 0.25, -0.375, 0.125, -0.5, 0, 0.5, -0.125},
+       {0.9375, 1.0625, 1.1875, 0.75, 0.875, 1, 1.125, 1.25, 0.8125, 0.9375, 1.0625, 1.1875},
+       {0, -0.25, 0.0625, -0.1875, 0.125, -0.125, 0.1875, -0.0625, 0.25, 0, -0.25, 0.0625},
+       {0.875, 0.9375, 1},
+       {-0.0625, -0.1875, 0.25}},
+      {-0.028928979637549691, -0.65660807093865314, 0.19295047575959884, 0.48208010646282401, -0.13171037320881063, 0.30289678551635696},
+      {-0.062098651879289542, -1.3359132644106557, 1.4745154651381733, 0.90218906008843514, -1.4234081010719368, 0.46580019151852126}},
+  };
+  for (const auto& kcase : cases) {
+    Cell cell = tg::parse_cell(kcase.cell);
+    kc::RnnShape s{cell, 1, 2, 1, 2, 3};
+    std::vector<const double*> wp;
+    for (auto& t : kcase.w) wp.push_back(t.data());
+    std::vector<double> y(6), hT(6), cT(6, 0.0), res(kc::rnn_reserve_elems(s));
+    kc::rnn_forward<double>(s, wp.data(), x.data(), nullptr, h0.data(), c0.data(), y.data(),
+                            hT.data(), cT.data(), res.data());
+    std::vector<float> yf(6);
+    std::vector<std::vector<float>> wf;
+    std::vector<const float*> wfp;
+    for (auto& t : kcase.w) wf.emplace_back(t.begin(), t.end());
+    for (auto& t : wf) wfp.push_back(t.data());
+    std::vector<float> xf(x.begin(), x.end()), h0f(h0.begin(), h0.end()), c0f(c0.begin(), c0.end());
+    kc::rnn_forward<float>(s, wfp.data(), xf.data(), nullptr, h0f.data(), c0f.data(), yf.data(),
+                           nullptr, nullptr, nullptr);
+    for (int i = 0; i < 6; ++i) {
+      INFO(kcase.cell << " i=" << i);
+      CHECK(y[i] == doctest::Approx(kcase.h1[i]).epsilon(1e-12));
+      CHECK(hT[i] == doctest::Approx(kcase.h1[i]).epsilon(1e-12));
+      CHECK(yf[i] == doctest::Approx(kcase.h1[i]).epsilon(1e-5));
+      if (!kcase.c1.empty()) CHECK(cT[i] == doctest::Approx(kcase.c1[i]).epsilon(1e-10));
+    }
+  }
+}
+
+TEST_CASE("rnn forward: float agrees with double") {
+  for (int threads : {1, 2}) {
+    ThreadsGuard tgd(threads);
+    for (Cell c : kAllCells) {
+      Problem p = make_problem(c, 3, 80, 7, 5, 8, 77);
+      p.len.resize(80);
+      for (int b = 0; b < 80; ++b) p.len[b] = 7 - b % 3;
+      auto od = run_forward<double>(p, true);
+      auto of = run_forward<float>(p, false);
+      double maxd = 0;
+      for (size_t i = 0; i < od.y.size(); ++i) maxd = std::max(maxd, std::abs(od.y[i] - of.y[i]));
+      for (size_t i = 0; i < od.hT.size(); ++i) maxd = std::max(maxd, std::abs(od.hT[i] - of.hT[i]));
+      INFO(tg::cell_name(c) << " threads " << threads);
+      CHECK(maxd < 2e-5);
+    }
+  }
+}
+
+TEST_CASE("rnn forward: lengths semantics") {
+  for (Cell c : kAllCells) {
+    INFO(tg::cell_name(c));
+    const int L = 2, B = 4, T = 6, in = 3, H = 5;
+    Problem p = make_problem(c, L, B, T, in, H, 99);
+    p.len = {6, 2, 0, 4};
+    auto o = run_forward<double>(p, true);
+    const bool has_c = tg::cell_has_c(c);
+    for (int b = 0; b < B; ++b) {
+      // outputs are zero past len
+      for (int t = p.len[b]; t < T; ++t)
+        for (int k = 0; k < H; ++k) CHECK(o.y[(b * T + t) * H + k] == 0.0);
+      // the same sequence alone, truncated to its length, gives the same outputs and states
+      if (p.len[b] == 0) {
+        for (int l = 0; l < L; ++l)
+          for (int k = 0; k < H; ++k) {
+            size_t i = (l * B + b) * H + k;
+            CHECK(o.hT[i] == p.h0[i]);
+            if (has_c) CHECK(o.cT[i] == p.c0[i]);
+          }
+        continue;
+      }
+      Problem q = make_problem(c, L, 1, p.len[b], in, H, 99);
+      q.w = p.w;
+      for (int t = 0; t < p.len[b]; ++t)
+        for (int k = 0; k < in; ++k) q.x[t * in + k] = p.x[(b * T + t) * in + k];
+      for (int l = 0; l < L; ++l)
+        for (int k = 0; k < H; ++k) {
+          q.h0[l * H + k] = p.h0[(l * B + b) * H + k];
+          q.c0[l * H + k] = p.c0[(l * B + b) * H + k];
+        }
+      auto oq = run_forward<double>(q, false);
+      for (int t = 0; t < p.len[b]; ++t)
+        for (int k = 0; k < H; ++k)
+          CHECK(o.y[(b * T + t) * H + k] == doctest::Approx(oq.y[t * H + k]).epsilon(1e-13));
+      for (int l = 0; l < L; ++l)
+        for (int k = 0; k < H; ++k) {
+          CHECK(o.hT[(l * B + b) * H + k] == doctest::Approx(oq.hT[l * H + k]).epsilon(1e-13));
+          if (has_c)
+            CHECK(o.cT[(l * B + b) * H + k] == doctest::Approx(oq.cT[l * H + k]).epsilon(1e-13));
+        }
+      // top-layer hT is the output at len-1
+      for (int k = 0; k < H; ++k)
+        CHECK(o.hT[((L - 1) * B + b) * H + k] == o.y[(b * T + p.len[b] - 1) * H + k]);
+    }
+  }
+}
+
+TEST_CASE("rnn forward/backward: bad arguments throw std::invalid_argument") {
+  Problem p = make_problem(Cell::GruTf1, 1, 2, 3, 2, 2, 1);
+  std::vector<const double*> wp;
+  for (auto& t : p.w) wp.push_back(t.data());
+  std::vector<double> y(2 * 3 * 2), res(kc::rnn_reserve_elems(p.s));
+  auto fwd = [&](kc::RnnShape s, const double* const* w, const int32_t* len) {
+    kc::rnn_forward<double>(s, w, p.x.data(), len, nullptr, nullptr, y.data(), nullptr, nullptr,
+                            nullptr);
+  };
+  CHECK_NOTHROW(fwd(p.s, wp.data(), nullptr));
+  CHECK_THROWS_WITH_AS(fwd(p.s, nullptr, nullptr), doctest::Contains("rnn_forward"),
+                       std::invalid_argument);
+  auto wbad = wp;
+  wbad[2] = nullptr;
+  CHECK_THROWS_WITH_AS(fwd(p.s, wbad.data(), nullptr), doctest::Contains("weight pointer 2"),
+                       std::invalid_argument);
+  auto s = p.s;
+  s.layers = 0;
+  CHECK_THROWS_WITH_AS(fwd(s, wp.data(), nullptr), doctest::Contains("layers=0"),
+                       std::invalid_argument);
+  s = p.s;
+  s.hidden = 0;
+  CHECK_THROWS_WITH_AS(fwd(s, wp.data(), nullptr), doctest::Contains("hidden=0"),
+                       std::invalid_argument);
+  CHECK_THROWS_AS(kc::rnn_reserve_elems(s), std::invalid_argument);
+  int32_t bad_len[2] = {3, 4};
+  CHECK_THROWS_WITH_AS(fwd(p.s, wp.data(), bad_len), doctest::Contains("lengths[1] = 4"),
+                       std::invalid_argument);
+  int32_t neg_len[2] = {-1, 0};
+  CHECK_THROWS_WITH_AS(fwd(p.s, wp.data(), neg_len), doctest::Contains("lengths[0] = -1"),
+                       std::invalid_argument);
+  std::vector<double> g(2 * 3 * 2, 0.0), gx(p.x.size());
+  std::vector<std::vector<double>> gw;
+  std::vector<double*> gwp;
+  for (auto& t : p.w) gw.emplace_back(t.size(), 0.0);
+  for (auto& t : gw) gwp.push_back(t.data());
+  CHECK_THROWS_WITH_AS(kc::rnn_backward<double>(p.s, wp.data(), p.x.data(), nullptr, nullptr,
+                                                nullptr, nullptr, g.data(), gx.data(), gwp.data(),
+                                                nullptr, nullptr),
+                       doctest::Contains("rnn_backward: reserve is null"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(kc::rnn_backward<double>(p.s, wp.data(), p.x.data(), bad_len, nullptr,
+                                                nullptr, res.data(), g.data(), gx.data(),
+                                                gwp.data(), nullptr, nullptr),
+                       doctest::Contains("rnn_backward: lengths[1] = 4"), std::invalid_argument);
+}
+
+TEST_CASE("parallel_for: runs every task once, nested calls run inline, exceptions propagate") {
+  ThreadsGuard tgd(2);
+  std::vector<int> hits(100, 0);
+  kc::parallel_for(100, [&](int t) { hits[t] += 1; });
+  for (int h : hits) CHECK(h == 1);
+  std::vector<int> inner(4 * 4, 0);
+  kc::parallel_for(4, [&](int a) { kc::parallel_for(4, [&](int b) { inner[a * 4 + b] += 1; }); });
+  for (int h : inner) CHECK(h == 1);
+  CHECK_THROWS_AS(kc::parallel_for(3, [](int t) {
+                    if (t == 2) throw std::runtime_error("boom");
+                  }),
+                  std::runtime_error);
+  for (int rep = 0; rep < 200; ++rep) {
+    std::vector<int> v(2, 0);
+    kc::parallel_for(2, [&](int t) { v[t] = t + 1; });
+    CHECK((v[0] == 1 && v[1] == 2));
+  }
+}
