@@ -1,0 +1,58 @@
+// CSV input (numeric tables with a header) and CSV output of generated windows.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tg::io {
+
+struct Windows;  // dataset.h
+
+struct CsvOptions {
+  /// Columns to keep, in this order; empty = every numeric column in file order.
+  /// An unknown name is an InputError listing the available columns.
+  std::vector<std::string> columns;
+  /// Long format: the name of a sequence-id column (rows grouped by consecutive equal ids).
+  /// The ids are kept as strings in Table::ids; the column is not part of the values.
+  std::string id_column;
+  char delimiter = ',';
+};
+
+struct Table {
+  std::string source;                ///< file name (for messages)
+  std::vector<std::string> columns;  ///< kept numeric columns, in order
+  int64_t rows = 0;
+  std::vector<double> values;        ///< row-major, rows x columns.size()
+  std::vector<std::string> ids;      ///< per-row sequence id (only with CsvOptions::id_column)
+  std::vector<std::string> skipped;  ///< date/time columns that were skipped (caller may print)
+  std::vector<int64_t> line_of_row;  ///< 1-based file line of each data row (for messages)
+
+  int64_t cols() const { return static_cast<int64_t>(columns.size()); }
+  double at(int64_t r, int64_t c) const { return values[static_cast<std::size_t>(r * cols() + c)]; }
+};
+
+/// Reads a CSV file with a header line. A column whose header is date/time/timestamp/datetime
+/// (any case) or whose first value looks like a date (2004-08-19, 2004/08/19, optionally with a
+/// time) is skipped and listed in Table::skipped. Any other non-numeric field, NaN/inf, an empty
+/// field, a row with the wrong number of fields, an empty file or a header with no rows throws
+/// InputError "<file>:<line>: ...". CRLF line ends, "quoted" fields and a missing final newline
+/// are accepted; blank lines are ignored.
+Table read_csv(const std::string& path, const CsvOptions& opt = {});
+/// Same, from text in memory; `name` is used in messages.
+Table parse_csv(const std::string& text, const std::string& name, const CsvOptions& opt = {});
+
+/// True if `s` looks like a date or date-time (YYYY-MM-DD or YYYY/MM/DD, optionally followed by
+/// ' ' or 'T' and HH:MM[:SS[.fff]], optional 'Z' or +HH:MM).
+bool looks_like_date(const std::string& s);
+
+/// Writes `header` + rows (row-major values, columns.size() per row) atomically.
+void write_csv(const std::string& path, const std::vector<std::string>& columns,
+               const std::vector<double>& values);
+/// Long format: `sequence_id,t,<w.columns...>`, one line per valid time step (t < lengths[i]).
+/// sequence ids are `ids[i]` when given (ids.size() == w.n), else 0..n-1. Atomic write.
+void write_windows_csv(const std::string& path, const Windows& w, const std::vector<std::string>& ids = {});
+/// The text that write_windows_csv writes.
+std::string windows_csv_text(const Windows& w, const std::vector<std::string>& ids = {});
+
+}  // namespace tg::io

@@ -1,0 +1,119 @@
+// Data sets as windows [n, seq, dim], the sine generator, min-max scalers and the
+// preprocessing presets ("original" = the reference's data_loading + timegan() scaling with
+// its quirks; "default" = one min-max, time order kept, every window), plus the map that
+// turns model outputs back into the CSV's units.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tg/io/csv.h"
+#include "tg/io/json.h"
+#include "tg/random.h"
+
+namespace tg::io {
+
+struct Windows {
+  int64_t n = 0, seq = 0, dim = 0;
+  std::vector<double> data;           ///< [n, seq, dim] row-major
+  std::vector<int32_t> lengths;       ///< n entries, each <= seq; steps >= length are zero padding
+  std::vector<std::string> columns;   ///< dim names
+
+  double& at(int64_t i, int64_t t, int64_t k) { return data[static_cast<std::size_t>((i * seq + t) * dim + k)]; }
+  double at(int64_t i, int64_t t, int64_t k) const {
+    return data[static_cast<std::size_t>((i * seq + t) * dim + k)];
+  }
+  /// Valid length of window i (seq when `lengths` is empty).
+  int64_t length(int64_t i) const { return lengths.empty() ? seq : lengths[static_cast<std::size_t>(i)]; }
+};
+
+/// The reference's sine data (§1.3): for each sample, for each feature k: freq = 0.1*U[0,1),
+/// then phase = 0.1*U[0,1) (rng.next_double(), in that order); x[j] = (sin(freq*j + phase)+1)/2.
+/// Columns "feature_1".."feature_dim"; lengths all seq.
+Windows sine_data(int64_t n, int64_t seq, int64_t dim, tg::Rng& rng);
+
+/// Per-feature affine scaler: forward y = (x - min) / (range + eps);
+/// inverse x = y * (range + (eps_in_inverse ? eps : 0)) + min.
+///  - reference outer scaler (data_loading):  range = max - min, eps = 1e-7, eps_in_inverse = true;
+///  - reference inner scaler (timegan()):      range = max of (x - min), eps = 1e-7,
+///    eps_in_inverse = false (the reference's asymmetry, kept);
+///  - default preset:                          range = max - min (1 where 0), eps = 0.
+struct MinMaxScaler {
+  std::vector<double> min, range;
+  double eps = 0.0;
+  bool eps_in_inverse = true;
+
+  int64_t dim() const { return static_cast<int64_t>(min.size()); }
+  /// In place over `rows` rows of dim() values each (row-major).
+  void transform(double* x, int64_t rows) const;
+  void inverse(double* x, int64_t rows) const;
+  /// In place over the valid steps of each window (padding stays zero).
+  void transform(Windows& w) const;
+  void inverse(Windows& w) const;
+
+  static MinMaxScaler fit_reference_outer(const double* x, int64_t rows, int64_t dim);
+  static MinMaxScaler fit_reference_inner(const Windows& w);  // over valid steps of all windows
+  static MinMaxScaler fit_default(const double* x, int64_t rows, int64_t dim);
+
+  /// Flat form: [dim, eps, eps_in_inverse, min..., range...]; exact.
+  std::vector<double> to_vector() const;
+  static MinMaxScaler from_vector(const std::vector<double>& v);
+  Json to_json() const;
+  static MinMaxScaler from_json(const Json& j);
+  bool operator==(const MinMaxScaler& o) const {
+    return min == o.min && range == o.range && eps == o.eps && eps_in_inverse == o.eps_in_inverse;
+  }
+};
+
+/// Everything needed to map model-scale outputs back: model --inner^-1--> reference scale
+/// --outer^-1--> CSV units. Missing stages are identities. Serialisable for checkpoints.
+struct OutputMap {
+  std::string preset;                 ///< "original" or "default"
+  std::vector<std::string> columns;
+  bool has_inner = false;
+  MinMaxScaler inner;                 ///< model scale <-> reference scale
+  bool has_outer = false;
+  MinMaxScaler outer;                 ///< reference scale <-> CSV units
+
+  void model_to_reference(Windows& w) const;
+  void reference_to_original(Windows& w) const;
+  void model_to_original(Windows& w) const;
+  Json to_json() const;
+  static OutputMap from_json(const Json& j);  // throws InputError on a malformed object
+};
+
+struct PrepOptions {
+  std::string preset = "default";  ///< "original" or "default"
+  int64_t seq_len = 24;            ///< window length; long format: 0 = the longest sequence
+  int64_t stride = 1;              ///< default preset only (the original preset uses 1)
+  bool truncate = false;           ///< long format: cut sequences longer than seq_len
+};
+
+struct Prepared {
+  Windows windows;    ///< model scale (what training consumes)
+  Windows reference;  ///< original preset: the data_loading-scale windows the reference's metrics
+                      ///< compare (same order as `windows`); empty for default (= windows)
+  OutputMap map;
+  std::vector<int64_t> order;      ///< original: windows[k] is unshuffled window order[k]
+  std::vector<int64_t> first_row;  ///< per window: 0-based data row (file order) of step 0
+  int64_t row_step = 1;            ///< step t of window k is data row first_row[k] + t*row_step
+  std::vector<std::string> ids;    ///< long format: the id of each sequence
+
+  const Windows& reference_windows() const { return reference.n ? reference : windows; }
+};
+
+/// Preprocesses a table. Wide tables are windowed:
+///  - "original" (§1.2-1.4): flip rows; outer min-max with 1e-7; windows i = 0..N-seq-1 (N-seq of
+///    them); shuffle with rng.permutation(N-seq); inner min-max. Needs N > seq.
+///  - "default": min-max (zero range guarded), time order, windows every `stride` rows while
+///    they fit (N-seq+1 for stride 1), no shuffle. Needs N >= seq.
+/// Tables with ids (long format): one sequence per id, no windowing, no flip/shuffle; the
+/// preset's scalers; shorter sequences zero-padded (lengths recorded), longer ones an error or
+/// truncated. Bad options / too few rows: InputError naming the file, rows and seq_len.
+Prepared prepare(const Table& t, const PrepOptions& o, tg::Rng& rng);
+/// Data already in [0,1] (e.g. sine_data): "original" applies the inner min-max only
+/// (reference = the input), "default" leaves it as is.
+Prepared prepare(Windows w, const PrepOptions& o);
+
+}  // namespace tg::io

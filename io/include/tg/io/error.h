@@ -1,0 +1,21 @@
+// Error types of the io module. Every message is one line and names the file (and line,
+// column or field where they apply), e.g. `data.csv:17: column 'Close': not a number: "abc"`.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace tg::io {
+
+/// Bad input: a malformed or inconsistent file, an unknown column, too little data, ...
+struct InputError : std::runtime_error {
+  explicit InputError(const std::string& msg) : std::runtime_error(msg) {}
+};
+
+/// A file could not be written (permissions, missing directory, disk full, ...).
+/// The destination is left as it was: writes go to a temporary file that is renamed.
+struct OutputError : std::runtime_error {
+  explicit OutputError(const std::string& msg) : std::runtime_error(msg) {}
+};
+
+}  // namespace tg::io

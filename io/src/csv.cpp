@@ -1,0 +1,327 @@
+#include "tg/io/csv.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <string_view>
+
+#include "tg/io/dataset.h"
+#include "tg/io/error.h"
+#include "tg/io/fs.h"
+#include "tg/io/json.h"
+
+namespace tg::io {
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  return s;
+}
+
+std::string lower(std::string_view s) {
+  std::string o(s);
+  for (char& c : o) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return o;
+}
+
+std::string quote_value(std::string_view s) {
+  std::string o = "\"";
+  for (char c : s) {
+    if (o.size() > 60) { o += "..."; break; }
+    o += c;
+  }
+  return o + "\"";
+}
+
+/// Splits the text into records, one at a time. Handles quotes, CRLF, blank lines.
+class RecordReader {
+ public:
+  RecordReader(const std::string& t, const std::string& name, char delim) : t_(t), name_(name), d_(delim) {
+    if (t_.size() >= 3 && t_.compare(0, 3, "\xEF\xBB\xBF") == 0) p_ = 3;  // UTF-8 BOM
+  }
+  /// Next non-blank record into `fields`; false at end. `line` = 1-based line where it starts.
+  bool next(std::vector<std::string>& fields, int64_t& line) {
+    // Skip blank (or whitespace-only) lines.
+    for (;;) {
+      if (p_ >= t_.size()) return false;
+      std::size_t q = p_;
+      while (q < t_.size() && (t_[q] == ' ' || t_[q] == '\t' || t_[q] == '\r')) ++q;
+      if (q >= t_.size()) { p_ = q; return false; }
+      if (t_[q] == '\n') { p_ = q + 1; ++line_; continue; }
+      break;
+    }
+    line = line_;
+    fields.clear();
+    for (;;) {
+      std::string f;
+      std::size_t q = p_;
+      while (q < t_.size() && (t_[q] == ' ' || t_[q] == '\t')) ++q;
+      if (q < t_.size() && t_[q] == '"') {
+        p_ = q + 1;
+        for (;;) {
+          if (p_ >= t_.size())
+            throw InputError(name_ + ":" + std::to_string(line) + ": unterminated quoted field");
+          const char c = t_[p_];
+          if (c == '"') {
+            if (p_ + 1 < t_.size() && t_[p_ + 1] == '"') { f += '"'; p_ += 2; continue; }
+            ++p_;
+            break;
+          }
+          if (c == '\n') ++line_;
+          f += c;
+          ++p_;
+        }
+        while (p_ < t_.size() && (t_[p_] == ' ' || t_[p_] == '\t' || t_[p_] == '\r')) ++p_;
+        if (p_ < t_.size() && t_[p_] != d_ && t_[p_] != '\n')
+          throw InputError(name_ + ":" + std::to_string(line_) + ": unexpected character after quoted field " +
+                           quote_value(f));
+        f.insert(0, 1, '\x01');  // mark as quoted (stripped below); never a valid number char
+      } else {
+        const std::size_t b = p_;
+        while (p_ < t_.size() && t_[p_] != d_ && t_[p_] != '\n') ++p_;
+        f.assign(trim(std::string_view(t_).substr(b, p_ - b)));
+      }
+      fields.push_back(std::move(f));
+      if (p_ >= t_.size()) break;
+      if (t_[p_] == d_) { ++p_; continue; }
+      // newline
+      ++p_;
+      ++line_;
+      break;
+    }
+    for (auto& f : fields)
+      if (!f.empty() && f[0] == '\x01') f.erase(0, 1);
+    return true;
+  }
+
+ private:
+  const std::string& t_;
+  const std::string& name_;
+  char d_;
+  std::size_t p_ = 0;
+  int64_t line_ = 1;
+};
+
+bool digits(std::string_view s, std::size_t pos, std::size_t n) {
+  if (pos + n > s.size()) return false;
+  for (std::size_t i = 0; i < n; ++i)
+    if (!std::isdigit(static_cast<unsigned char>(s[pos + i]))) return false;
+  return true;
+}
+
+bool is_date_header(const std::string& h) {
+  const std::string l = lower(trim(h));
+  return l == "date" || l == "time" || l == "timestamp" || l == "datetime" || l == "date_time" ||
+         l == "date time";
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string o;
+  for (std::size_t i = 0; i < v.size(); ++i) o += (i ? ", " : "") + v[i];
+  return o;
+}
+
+}  // namespace
+
+bool looks_like_date(const std::string& str) {
+  const std::string_view s = trim(str);
+  // YYYY-MM-DD or YYYY/MM/DD
+  if (!digits(s, 0, 4) || s.size() < 10) return false;
+  const char sep = s[4];
+  if ((sep != '-' && sep != '/') || !digits(s, 5, 2) || s[7] != sep || !digits(s, 8, 2)) return false;
+  const int month = (s[5] - '0') * 10 + (s[6] - '0');
+  const int day = (s[8] - '0') * 10 + (s[9] - '0');
+  if (month < 1 || month > 12 || day < 1 || day > 31) return false;
+  if (s.size() == 10) return true;
+  if (s[10] != ' ' && s[10] != 'T') return false;
+  // HH:MM[:SS[.fff]]
+  if (!digits(s, 11, 2) || s.size() < 16 || s[13] != ':' || !digits(s, 14, 2)) return false;
+  std::size_t p = 16;
+  if (p < s.size() && s[p] == ':') {
+    if (!digits(s, p + 1, 2)) return false;
+    p += 3;
+    if (p < s.size() && s[p] == '.') {
+      ++p;
+      if (!digits(s, p, 1)) return false;
+      while (p < s.size() && std::isdigit(static_cast<unsigned char>(s[p]))) ++p;
+    }
+  }
+  if (p == s.size()) return true;
+  if (s[p] == 'Z' && p + 1 == s.size()) return true;
+  if ((s[p] == '+' || s[p] == '-') && digits(s, p + 1, 2)) {
+    std::size_t q = p + 3;
+    if (q < s.size() && s[q] == ':') ++q;
+    return q == s.size() || (digits(s, q, 2) && q + 2 == s.size());
+  }
+  return false;
+}
+
+Table parse_csv(const std::string& text, const std::string& name, const CsvOptions& opt) {
+  RecordReader rd(text, name, opt.delimiter);
+  std::vector<std::string> header, fields;
+  int64_t line = 0;
+  if (!rd.next(header, line)) throw InputError(name + ": empty file (no header line)");
+  const int64_t header_line = line;
+  const std::size_t ncol = header.size();
+  for (std::size_t i = 0; i < ncol; ++i) {
+    if (header[i].empty()) header[i] = "column_" + std::to_string(i + 1);
+    for (std::size_t j = 0; j < i; ++j)
+      if (header[j] == header[i])
+        throw InputError(name + ":" + std::to_string(header_line) + ": duplicate column name '" + header[i] + "'");
+  }
+  auto find_col = [&](const std::string& c) -> int64_t {
+    for (std::size_t i = 0; i < ncol; ++i)
+      if (header[i] == c) return static_cast<int64_t>(i);
+    return -1;
+  };
+
+  if (!rd.next(fields, line)) throw InputError(name + ": no data rows (header only)");
+  const int64_t first_line = line;
+  if (fields.size() != ncol)
+    throw InputError(name + ":" + std::to_string(line) + ": expected " + std::to_string(ncol) + " fields, found " +
+                     std::to_string(fields.size()));
+
+  std::vector<bool> is_date(ncol);
+  for (std::size_t i = 0; i < ncol; ++i) is_date[i] = is_date_header(header[i]) || looks_like_date(fields[i]);
+
+  int64_t id_col = -1;
+  if (!opt.id_column.empty()) {
+    id_col = find_col(opt.id_column);
+    if (id_col < 0)
+      throw InputError(name + ": unknown id column '" + opt.id_column + "' (available: " + join(header) + ")");
+  }
+
+  Table t;
+  t.source = name;
+  std::vector<std::size_t> keep;
+  if (!opt.columns.empty()) {
+    for (const auto& c : opt.columns) {
+      const int64_t k = find_col(c);
+      if (k < 0) throw InputError(name + ": unknown column '" + c + "' (available: " + join(header) + ")");
+      if (k == id_col) throw InputError(name + ": column '" + c + "' is the id column and cannot be a feature");
+      if (is_date[static_cast<std::size_t>(k)])
+        throw InputError(name + ": column '" + c + "' holds dates/times, not numbers");
+      if (std::find(keep.begin(), keep.end(), static_cast<std::size_t>(k)) != keep.end())
+        throw InputError(name + ": column '" + c + "' requested twice");
+      keep.push_back(static_cast<std::size_t>(k));
+    }
+  } else {
+    for (std::size_t i = 0; i < ncol; ++i) {
+      if (static_cast<int64_t>(i) == id_col) continue;
+      if (is_date[i]) { t.skipped.push_back(header[i]); continue; }
+      keep.push_back(i);
+    }
+    if (keep.empty()) throw InputError(name + ": no numeric columns");
+  }
+  for (std::size_t k : keep) t.columns.push_back(header[k]);
+
+  t.values.reserve(keep.size() * (text.size() / std::max<std::size_t>(1, 8 * ncol) + 1));
+  bool have = true;
+  line = first_line;
+  while (have) {
+    if (fields.size() != ncol)
+      throw InputError(name + ":" + std::to_string(line) + ": expected " + std::to_string(ncol) +
+                       " fields, found " + std::to_string(fields.size()));
+    for (std::size_t k : keep) {
+      std::string_view f = fields[k];
+      f = trim(f);
+      auto where = [&]() { return name + ":" + std::to_string(line) + ": column '" + header[k] + "': "; };
+      if (f.empty()) throw InputError(where() + "empty field");
+      std::string_view num = f;
+      if (num.size() > 1 && num[0] == '+' && num[1] != '-' && num[1] != '+') num.remove_prefix(1);
+      double v = 0.0;
+      const auto r = std::from_chars(num.data(), num.data() + num.size(), v);
+      if (r.ptr != num.data() + num.size() || (r.ec != std::errc() && r.ec != std::errc::result_out_of_range))
+        throw InputError(where() + "not a number: " + quote_value(f));
+      if (r.ec == std::errc::result_out_of_range) {
+        // Denormal underflow is fine (value is representable as 0 or subnormal); overflow is not.
+        const double s = std::strtod(std::string(num).c_str(), nullptr);
+        if (!std::isfinite(s)) throw InputError(where() + "number out of range: " + quote_value(f));
+        v = s;
+      }
+      if (!std::isfinite(v)) throw InputError(where() + "not a finite number: " + quote_value(f));
+      t.values.push_back(v);
+    }
+    if (id_col >= 0) {
+      const std::string id(trim(fields[static_cast<std::size_t>(id_col)]));
+      if (id.empty())
+        throw InputError(name + ":" + std::to_string(line) + ": column '" + opt.id_column + "': empty field");
+      t.ids.push_back(id);
+    }
+    t.line_of_row.push_back(line);
+    ++t.rows;
+    have = rd.next(fields, line);
+  }
+  return t;
+}
+
+Table read_csv(const std::string& path, const CsvOptions& opt) {
+  return parse_csv(read_file(path), path, opt);
+}
+
+namespace {
+std::string csv_escape(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string o = "\"";
+  for (char c : s) {
+    if (c == '"') o += '"';
+    o += c;
+  }
+  return o + "\"";
+}
+}  // namespace
+
+void write_csv(const std::string& path, const std::vector<std::string>& columns, const std::vector<double>& values) {
+  const std::size_t nc = columns.size();
+  if (nc == 0 || values.size() % nc != 0)
+    throw std::invalid_argument("write_csv: values.size() is not a multiple of the column count");
+  std::string out;
+  for (std::size_t c = 0; c < nc; ++c) out += (c ? "," : "") + csv_escape(columns[c]);
+  out += '\n';
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    out += format_double(values[i]);
+    out += (i % nc == nc - 1) ? '\n' : ',';
+  }
+  atomic_write_text(path, out);
+}
+
+std::string windows_csv_text(const Windows& w, const std::vector<std::string>& ids) {
+  if (!ids.empty() && static_cast<int64_t>(ids.size()) != w.n)
+    throw std::invalid_argument("write_windows_csv: ids.size() != number of windows");
+  if (static_cast<int64_t>(w.data.size()) != w.n * w.seq * w.dim)
+    throw std::invalid_argument("write_windows_csv: data size does not match [n, seq, dim]");
+  std::string out = "sequence_id,t";
+  for (int64_t k = 0; k < w.dim; ++k) {
+    const std::string c = k < static_cast<int64_t>(w.columns.size()) ? w.columns[static_cast<std::size_t>(k)]
+                                                                     : "feature_" + std::to_string(k + 1);
+    out += "," + csv_escape(c);
+  }
+  out += '\n';
+  out.reserve(out.size() + static_cast<std::size_t>(w.n * w.seq * (w.dim * 20 + 10)));
+  for (int64_t i = 0; i < w.n; ++i) {
+    const std::string id = ids.empty() ? std::to_string(i) : csv_escape(ids[static_cast<std::size_t>(i)]);
+    int64_t len = w.seq;
+    if (!w.lengths.empty()) len = std::min<int64_t>(w.seq, w.lengths[static_cast<std::size_t>(i)]);
+    for (int64_t t = 0; t < len; ++t) {
+      out += id;
+      out += ',';
+      out += std::to_string(t);
+      const double* row = w.data.data() + (i * w.seq + t) * w.dim;
+      for (int64_t k = 0; k < w.dim; ++k) {
+        out += ',';
+        out += format_double(row[k]);
+      }
+      out += '\n';
+    }
+  }
+  return out;
+}
+
+void write_windows_csv(const std::string& path, const Windows& w, const std::vector<std::string>& ids) {
+  atomic_write_text(path, windows_csv_text(w, ids));
+}
+
+}  // namespace tg::io

@@ -1,0 +1,402 @@
+#include "tg/io/dataset.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+#include "tg/io/error.h"
+
+namespace tg::io {
+
+Windows sine_data(int64_t n, int64_t seq, int64_t dim, tg::Rng& rng) {
+  if (n < 0 || seq <= 0 || dim <= 0) throw InputError("sine data: need n >= 0, seq_len > 0 and dim > 0");
+  Windows w;
+  w.n = n;
+  w.seq = seq;
+  w.dim = dim;
+  w.data.resize(static_cast<std::size_t>(n * seq * dim));
+  w.lengths.assign(static_cast<std::size_t>(n), static_cast<int32_t>(seq));
+  for (int64_t k = 0; k < dim; ++k) w.columns.push_back("feature_" + std::to_string(k + 1));
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t k = 0; k < dim; ++k) {
+      const double freq = 0.1 * rng.next_double();   // np.random.uniform(0, 0.1)
+      const double phase = 0.1 * rng.next_double();  // np.random.uniform(0, 0.1)
+      for (int64_t j = 0; j < seq; ++j)
+        w.at(i, j, k) = (std::sin(freq * static_cast<double>(j) + phase) + 1.0) * 0.5;
+    }
+  }
+  return w;
+}
+
+// ------------------------------------------------------------------ MinMaxScaler
+
+void MinMaxScaler::transform(double* x, int64_t rows) const {
+  const int64_t d = dim();
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t k = 0; k < d; ++k) {
+      double& v = x[r * d + k];
+      v = (v - min[static_cast<std::size_t>(k)]) / (range[static_cast<std::size_t>(k)] + eps);
+    }
+}
+
+void MinMaxScaler::inverse(double* x, int64_t rows) const {
+  const int64_t d = dim();
+  const double e = eps_in_inverse ? eps : 0.0;
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t k = 0; k < d; ++k) {
+      double& v = x[r * d + k];
+      v = v * (range[static_cast<std::size_t>(k)] + e) + min[static_cast<std::size_t>(k)];
+    }
+}
+
+namespace {
+void check_dim(const MinMaxScaler& s, const Windows& w) {
+  if (s.dim() != w.dim || s.range.size() != s.min.size())
+    throw std::invalid_argument("MinMaxScaler: has " + std::to_string(s.dim()) + " features, windows have " +
+                                std::to_string(w.dim));
+}
+}  // namespace
+
+void MinMaxScaler::transform(Windows& w) const {
+  check_dim(*this, w);
+  for (int64_t i = 0; i < w.n; ++i) transform(&w.at(i, 0, 0), w.length(i));
+}
+
+void MinMaxScaler::inverse(Windows& w) const {
+  check_dim(*this, w);
+  for (int64_t i = 0; i < w.n; ++i) inverse(&w.at(i, 0, 0), w.length(i));
+}
+
+namespace {
+void col_min_max(const double* x, int64_t rows, int64_t dim, std::vector<double>& mn, std::vector<double>& mx) {
+  mn.assign(static_cast<std::size_t>(dim), std::numeric_limits<double>::infinity());
+  mx.assign(static_cast<std::size_t>(dim), -std::numeric_limits<double>::infinity());
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t k = 0; k < dim; ++k) {
+      const double v = x[r * dim + k];
+      auto& a = mn[static_cast<std::size_t>(k)];
+      auto& b = mx[static_cast<std::size_t>(k)];
+      if (v < a) a = v;
+      if (v > b) b = v;
+    }
+}
+}  // namespace
+
+MinMaxScaler MinMaxScaler::fit_reference_outer(const double* x, int64_t rows, int64_t dim) {
+  if (rows <= 0) throw std::invalid_argument("MinMaxScaler: no rows to fit");
+  MinMaxScaler s;
+  std::vector<double> mx;
+  col_min_max(x, rows, dim, s.min, mx);
+  s.range.resize(s.min.size());
+  for (std::size_t k = 0; k < s.min.size(); ++k) s.range[k] = mx[k] - s.min[k];  // (max - min) + 1e-7
+  s.eps = 1e-7;
+  s.eps_in_inverse = true;
+  return s;
+}
+
+MinMaxScaler MinMaxScaler::fit_default(const double* x, int64_t rows, int64_t dim) {
+  if (rows <= 0) throw std::invalid_argument("MinMaxScaler: no rows to fit");
+  MinMaxScaler s;
+  std::vector<double> mx;
+  col_min_max(x, rows, dim, s.min, mx);
+  s.range.resize(s.min.size());
+  for (std::size_t k = 0; k < s.min.size(); ++k) {
+    const double r = mx[k] - s.min[k];
+    s.range[k] = (r > 0.0 && std::isfinite(r)) ? r : 1.0;
+  }
+  s.eps = 0.0;
+  s.eps_in_inverse = true;
+  return s;
+}
+
+MinMaxScaler MinMaxScaler::fit_reference_inner(const Windows& w) {
+  // min over (samples, time); then max over the shifted data (not max - min: same in exact
+  // arithmetic, and this is what the reference computes).
+  MinMaxScaler s;
+  const auto d = static_cast<std::size_t>(w.dim);
+  s.min.assign(d, std::numeric_limits<double>::infinity());
+  s.range.assign(d, -std::numeric_limits<double>::infinity());
+  bool any = false;
+  for (int64_t i = 0; i < w.n; ++i)
+    for (int64_t t = 0; t < w.length(i); ++t)
+      for (std::size_t k = 0; k < d; ++k) {
+        s.min[k] = std::min(s.min[k], w.at(i, t, static_cast<int64_t>(k)));
+        any = true;
+      }
+  if (!any) throw std::invalid_argument("MinMaxScaler: no data to fit");
+  for (int64_t i = 0; i < w.n; ++i)
+    for (int64_t t = 0; t < w.length(i); ++t)
+      for (std::size_t k = 0; k < d; ++k) s.range[k] = std::max(s.range[k], w.at(i, t, static_cast<int64_t>(k)) - s.min[k]);
+  s.eps = 1e-7;
+  s.eps_in_inverse = false;
+  return s;
+}
+
+std::vector<double> MinMaxScaler::to_vector() const {
+  std::vector<double> v{static_cast<double>(min.size()), eps, eps_in_inverse ? 1.0 : 0.0};
+  v.insert(v.end(), min.begin(), min.end());
+  v.insert(v.end(), range.begin(), range.end());
+  return v;
+}
+
+MinMaxScaler MinMaxScaler::from_vector(const std::vector<double>& v) {
+  if (v.size() < 3 || v[0] < 0 || v[0] != std::floor(v[0]) || v.size() != 3 + 2 * static_cast<std::size_t>(v[0]))
+    throw InputError("scaler: malformed flat vector of " + std::to_string(v.size()) + " values");
+  MinMaxScaler s;
+  const auto d = static_cast<std::size_t>(v[0]);
+  s.eps = v[1];
+  s.eps_in_inverse = v[2] != 0.0;
+  s.min.assign(v.begin() + 3, v.begin() + 3 + static_cast<std::ptrdiff_t>(d));
+  s.range.assign(v.begin() + 3 + static_cast<std::ptrdiff_t>(d), v.end());
+  return s;
+}
+
+Json MinMaxScaler::to_json() const {
+  Json j = Json::object();
+  j["min"] = Json::from_doubles(min);
+  j["range"] = Json::from_doubles(range);
+  j["eps"] = eps;
+  j["eps_in_inverse"] = eps_in_inverse;
+  return j;
+}
+
+MinMaxScaler MinMaxScaler::from_json(const Json& j) {
+  try {
+    MinMaxScaler s;
+    s.min = j.at("min").as_doubles();
+    s.range = j.at("range").as_doubles();
+    s.eps = j.at("eps").as_double();
+    s.eps_in_inverse = j.at("eps_in_inverse").as_bool();
+    if (s.min.size() != s.range.size()) throw std::runtime_error("min and range differ in length");
+    return s;
+  } catch (const InputError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw InputError(std::string("scaler: malformed JSON: ") + e.what());
+  }
+}
+
+// ------------------------------------------------------------------ OutputMap
+
+void OutputMap::model_to_reference(Windows& w) const {
+  if (has_inner) inner.inverse(w);
+}
+void OutputMap::reference_to_original(Windows& w) const {
+  if (has_outer) outer.inverse(w);
+}
+void OutputMap::model_to_original(Windows& w) const {
+  model_to_reference(w);
+  reference_to_original(w);
+}
+
+Json OutputMap::to_json() const {
+  Json j = Json::object();
+  j["preset"] = preset;
+  Json c = Json::array();
+  for (const auto& s : columns) c.push_back(s);
+  j["columns"] = c;
+  j["inner"] = has_inner ? inner.to_json() : Json();
+  j["outer"] = has_outer ? outer.to_json() : Json();
+  return j;
+}
+
+OutputMap OutputMap::from_json(const Json& j) {
+  try {
+    OutputMap m;
+    m.preset = j.at("preset").as_string();
+    for (const auto& c : j.at("columns").items()) m.columns.push_back(c.as_string());
+    if (!j.at("inner").is_null()) {
+      m.has_inner = true;
+      m.inner = MinMaxScaler::from_json(j.at("inner"));
+    }
+    if (!j.at("outer").is_null()) {
+      m.has_outer = true;
+      m.outer = MinMaxScaler::from_json(j.at("outer"));
+    }
+    return m;
+  } catch (const InputError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw InputError(std::string("output map: malformed JSON: ") + e.what());
+  }
+}
+
+// ------------------------------------------------------------------ presets
+
+namespace {
+
+bool is_original(const PrepOptions& o, const std::string& src) {
+  if (o.preset == "original") return true;
+  if (o.preset == "default") return false;
+  throw InputError(src + ": unknown preprocessing preset '" + o.preset + "' (expected 'original' or 'default')");
+}
+
+std::string src_name(const Table& t) { return t.source.empty() ? std::string("<table>") : t.source; }
+
+Prepared prepare_long(const Table& t, const PrepOptions& o, bool original) {
+  const std::string src = src_name(t);
+  const int64_t d = t.cols();
+  // Group consecutive ids.
+  std::vector<int64_t> starts, lens;
+  std::vector<std::string> ids;
+  for (int64_t r = 0; r < t.rows; ++r) {
+    const std::string& id = t.ids[static_cast<std::size_t>(r)];
+    if (r == 0 || id != ids.back()) {
+      if (std::find(ids.begin(), ids.end(), id) != ids.end()) {
+        const std::string where =
+            t.line_of_row.empty() ? src : src + ":" + std::to_string(t.line_of_row[static_cast<std::size_t>(r)]);
+        throw InputError(where + ": sequence id '" + id +
+                         "' appears again after other ids (rows of one sequence must be consecutive)");
+      }
+      ids.push_back(id);
+      starts.push_back(r);
+      lens.push_back(0);
+    }
+    ++lens.back();
+  }
+  const int64_t longest = *std::max_element(lens.begin(), lens.end());
+  const int64_t seq = o.seq_len > 0 ? o.seq_len : longest;
+  if (o.seq_len < 0) throw InputError(src + ": seq_len must be positive, got " + std::to_string(o.seq_len));
+  for (std::size_t s = 0; s < ids.size(); ++s) {
+    if (lens[s] > seq && !o.truncate) {
+      const std::string where = t.line_of_row.empty()
+                                    ? src
+                                    : src + ":" + std::to_string(t.line_of_row[static_cast<std::size_t>(starts[s])]);
+      throw InputError(where + ": sequence '" + ids[s] + "' has " + std::to_string(lens[s]) +
+                       " rows, longer than seq_len " + std::to_string(seq) + " (enable truncation to keep the first " +
+                       std::to_string(seq) + ")");
+    }
+  }
+
+  Prepared p;
+  p.map.preset = original ? "original" : "default";
+  p.map.columns = t.columns;
+  p.map.has_outer = true;
+  p.map.outer = original ? MinMaxScaler::fit_reference_outer(t.values.data(), t.rows, d)
+                         : MinMaxScaler::fit_default(t.values.data(), t.rows, d);
+  Windows& w = p.windows;
+  w.n = static_cast<int64_t>(ids.size());
+  w.seq = seq;
+  w.dim = d;
+  w.columns = t.columns;
+  w.data.assign(static_cast<std::size_t>(w.n * seq * d), 0.0);
+  for (int64_t s = 0; s < w.n; ++s) {
+    const int64_t len = std::min(lens[static_cast<std::size_t>(s)], seq);
+    w.lengths.push_back(static_cast<int32_t>(len));
+    std::copy(t.values.begin() + starts[static_cast<std::size_t>(s)] * d,
+              t.values.begin() + (starts[static_cast<std::size_t>(s)] + len) * d, w.data.begin() + s * seq * d);
+    p.first_row.push_back(starts[static_cast<std::size_t>(s)]);
+  }
+  p.map.outer.transform(w);
+  p.ids = ids;
+  p.row_step = 1;
+  if (original) {
+    p.reference = w;
+    p.map.has_inner = true;
+    p.map.inner = MinMaxScaler::fit_reference_inner(w);
+    p.map.inner.transform(w);
+  }
+  return p;
+}
+
+}  // namespace
+
+Prepared prepare(const Table& t, const PrepOptions& o, tg::Rng& rng) {
+  const std::string src = src_name(t);
+  const bool original = is_original(o, src);
+  const int64_t d = t.cols();
+  if (d <= 0 || t.rows <= 0) throw InputError(src + ": no data");
+  if (static_cast<int64_t>(t.values.size()) != t.rows * d)
+    throw std::invalid_argument("prepare: table values do not match rows x columns");
+  if (!t.ids.empty()) return prepare_long(t, o, original);
+
+  const int64_t seq = o.seq_len;
+  if (seq <= 0) throw InputError(src + ": seq_len must be positive, got " + std::to_string(seq));
+  const int64_t N = t.rows;
+
+  Prepared p;
+  p.map.columns = t.columns;
+  p.map.has_outer = true;
+  if (original) {
+    if (o.stride != 1)
+      throw InputError(src + ": the original preset uses stride 1 (got stride " + std::to_string(o.stride) + ")");
+    if (N <= seq)
+      throw InputError(src + ": too few rows for the window: " + std::to_string(N) + " rows, seq_len " +
+                       std::to_string(seq) + " (the original preset needs more than seq_len rows)");
+    p.map.preset = "original";
+    // 1. flip rows (x[::-1]); 2. outer min-max over all rows (flip does not change min/max).
+    std::vector<double> f(t.values.size());
+    for (int64_t r = 0; r < N; ++r)
+      std::copy(t.values.begin() + (N - 1 - r) * d, t.values.begin() + (N - r) * d, f.begin() + r * d);
+    p.map.outer = MinMaxScaler::fit_reference_outer(f.data(), N, d);
+    p.map.outer.transform(f.data(), N);
+    // 3. windows i = 0..N-seq-1 (range(0, len - seq_len): N-seq windows).
+    const int64_t nw = N - seq;
+    // 4. shuffle: windows[k] = raw[perm[k]].
+    p.order = rng.permutation(nw);
+    Windows& ref = p.reference;
+    ref.n = nw;
+    ref.seq = seq;
+    ref.dim = d;
+    ref.columns = t.columns;
+    ref.lengths.assign(static_cast<std::size_t>(nw), static_cast<int32_t>(seq));
+    ref.data.resize(static_cast<std::size_t>(nw * seq * d));
+    for (int64_t k = 0; k < nw; ++k) {
+      const int64_t i = p.order[static_cast<std::size_t>(k)];
+      std::copy(f.begin() + i * d, f.begin() + (i + seq) * d, ref.data.begin() + k * seq * d);
+      p.first_row.push_back(N - 1 - i);  // flipped row i is data row N-1-i
+    }
+    p.row_step = -1;
+    // 5. inner min-max (timegan()).
+    p.map.has_inner = true;
+    p.map.inner = MinMaxScaler::fit_reference_inner(ref);
+    p.windows = ref;
+    p.map.inner.transform(p.windows);
+    return p;
+  }
+
+  if (o.stride <= 0) throw InputError(src + ": stride must be positive, got " + std::to_string(o.stride));
+  if (N < seq)
+    throw InputError(src + ": too few rows for the window: " + std::to_string(N) + " rows, seq_len " +
+                     std::to_string(seq));
+  p.map.preset = "default";
+  p.map.outer = MinMaxScaler::fit_default(t.values.data(), N, d);
+  const int64_t nw = (N - seq) / o.stride + 1;
+  Windows& w = p.windows;
+  w.n = nw;
+  w.seq = seq;
+  w.dim = d;
+  w.columns = t.columns;
+  w.lengths.assign(static_cast<std::size_t>(nw), static_cast<int32_t>(seq));
+  w.data.resize(static_cast<std::size_t>(nw * seq * d));
+  for (int64_t k = 0; k < nw; ++k) {
+    const int64_t start = k * o.stride;
+    std::copy(t.values.begin() + start * d, t.values.begin() + (start + seq) * d, w.data.begin() + k * seq * d);
+    p.first_row.push_back(start);
+  }
+  p.row_step = 1;
+  p.map.outer.transform(w);
+  return p;
+}
+
+Prepared prepare(Windows w, const PrepOptions& o) {
+  const bool original = is_original(o, "<windows>");
+  if (static_cast<int64_t>(w.data.size()) != w.n * w.seq * w.dim)
+    throw std::invalid_argument("prepare: window data do not match [n, seq, dim]");
+  if (w.lengths.empty()) w.lengths.assign(static_cast<std::size_t>(w.n), static_cast<int32_t>(w.seq));
+  Prepared p;
+  p.map.preset = original ? "original" : "default";
+  p.map.columns = w.columns;
+  for (int64_t i = 0; i < w.n; ++i) p.order.push_back(i);
+  if (original) {
+    p.map.has_inner = true;
+    p.map.inner = MinMaxScaler::fit_reference_inner(w);
+    p.reference = w;
+    p.map.inner.transform(w);
+  }
+  p.windows = std::move(w);
+  return p;
+}
+
+}  // namespace tg::io

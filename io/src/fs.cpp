@@ -1,0 +1,129 @@
+#include "tg/io/fs.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
+
+#include "tg/io/error.h"
+
+namespace tg::io {
+
+namespace {
+std::atomic<int64_t> g_fault_after{-1};
+std::atomic<uint64_t> g_tmp_counter{0};
+
+std::string errno_text(int e) { return std::strerror(e); }
+}  // namespace
+
+namespace testing {
+void set_write_fault_after(int64_t bytes) { g_fault_after = bytes; }
+}  // namespace testing
+
+bool file_exists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+bool dir_exists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int64_t file_size(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return -1;
+  return static_cast<int64_t>(st.st_size);
+}
+
+void make_dirs(const std::string& path) {
+  if (path.empty() || dir_exists(path)) return;
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec && !dir_exists(path))
+    throw OutputError(path + ": cannot create directory: " + ec.message());
+}
+
+std::string read_file(const std::string& path) {
+  if (dir_exists(path)) throw InputError(path + ": cannot open: is a directory");
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) throw InputError(path + ": cannot open: " + errno_text(errno));
+  std::string out;
+  char buf[1 << 16];
+  for (;;) {
+    const size_t got = std::fread(buf, 1, sizeof buf, f);
+    out.append(buf, got);
+    if (got < sizeof buf) break;
+  }
+  const bool bad = std::ferror(f) != 0;
+  std::fclose(f);
+  if (bad) throw InputError(path + ": read error");
+  return out;
+}
+
+void atomic_write(const std::string& path, const void* data, std::size_t n) {
+  namespace fsys = std::filesystem;
+  if (path.empty()) throw OutputError("atomic_write: empty path");
+  const fsys::path p(path);
+  const std::string dir = p.parent_path().empty() ? std::string(".") : p.parent_path().string();
+  if (!dir_exists(dir)) throw OutputError(path + ": cannot write: directory '" + dir + "' does not exist");
+  if (dir_exists(path)) throw OutputError(path + ": cannot write: is a directory");
+  const std::string tmp = path + ".tmp." + std::to_string(static_cast<long long>(::getpid())) + "." +
+                          std::to_string(g_tmp_counter++);
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) throw OutputError(path + ": cannot create temporary file '" + tmp + "': " + errno_text(errno));
+
+  auto fail = [&](const std::string& what, int e) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    throw OutputError(path + ": " + what + (e ? ": " + errno_text(e) : std::string()) +
+                      " (previous file left unchanged)");
+  };
+
+  const char* bytes = static_cast<const char*>(data);
+  std::size_t done = 0;
+  const int64_t fault = g_fault_after.load();
+  while (done < n) {
+    std::size_t chunk = n - done;
+    if (fault >= 0) {
+      if (static_cast<int64_t>(done) >= fault) fail("write failed (injected fault)", ENOSPC);
+      chunk = std::min<std::size_t>(chunk, static_cast<std::size_t>(fault) - done);
+    }
+    const ssize_t w = ::write(fd, bytes + done, chunk);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      fail("write failed", errno);
+    }
+    done += static_cast<std::size_t>(w);
+  }
+  if (fault >= 0 && static_cast<int64_t>(n) > fault) fail("write failed (injected fault)", ENOSPC);
+  if (::fsync(fd) != 0) fail("fsync failed", errno);
+  if (::close(fd) != 0) {
+    const int e = errno;
+    ::unlink(tmp.c_str());
+    throw OutputError(path + ": close failed: " + errno_text(e) + " (previous file left unchanged)");
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int e = errno;
+    ::unlink(tmp.c_str());
+    throw OutputError(path + ": rename failed: " + errno_text(e) + " (previous file left unchanged)");
+  }
+  // Make the rename itself durable (best effort).
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    (void)::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
+void atomic_write_text(const std::string& path, const std::string& text) {
+  atomic_write(path, text.data(), text.size());
+}
+
+}  // namespace tg::io
