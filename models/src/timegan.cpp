@@ -220,11 +220,6 @@ std::vector<int32_t> cat_lengths(std::initializer_list<const std::vector<int32_t
   for (auto* l : ls) out.insert(out.end(), l->begin(), l->end());
   return out;
 }
-Var cat_mask(const Var& m, int copies) {
-  if (!m.defined()) return m;
-  std::vector<Var> v(static_cast<size_t>(copies), m);
-  return concat_batch(v);
-}
 }  // namespace
 
 void TimeGan::step_embedding(StepLosses& out) {

@@ -1,0 +1,206 @@
+// TimeGAN model: parameter layout, exact losses on hand-built tensors, the D-step gate,
+// a short training run whose losses fall, checkpoints, bit-identical resume, determinism.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "tg/engine.h"
+#include "tg/io/checkpoint.h"
+#include "tg/io/dataset.h"
+#include "tg/io/error.h"
+#include "tg/models/losses.h"
+#include "tg/models/timegan.h"
+
+using namespace tg;
+using namespace tg::models;
+
+namespace {
+Var t64(const Shape& s, const std::vector<double>& v) { return Var(Tensor::from_vector(s, v, DType::F64)); }
+
+TimeGanConfig small_config(int64_t iters) {
+  TimeGanConfig c;
+  c.features = 3;
+  c.seq_len = 8;
+  c.hidden = 8;
+  c.layers = 2;
+  c.batch = 16;
+  c.iterations = iters;
+  c.seed = 11;
+  return c;
+}
+
+io::Windows small_sine(int64_t n = 64) {
+  Rng rng(5, 5);
+  return io::sine_data(n, 8, 3, rng);
+}
+
+std::vector<std::vector<double>> all_params(TimeGan& m) {
+  std::vector<std::vector<double>> out;
+  for (Network* n : {&m.embedder(), &m.recovery(), &m.generator(), &m.supervisor(), &m.discriminator()})
+    for (auto& p : n->params().params) out.push_back(p.value().to_vector());
+  return out;
+}
+}  // namespace
+
+TEST_CASE("parameter count of the stock default configuration is 48,775 (timegan.md 2.3)") {
+  TimeGanConfig c;
+  c.features = 6;
+  TimeGan m(c);
+  CHECK(m.embedder().params().numel() == 9888);
+  CHECK(m.recovery().params().numel() == 10734);
+  CHECK(m.generator().params().numel() == 9888);
+  CHECK(m.supervisor().params().numel() == 7656);
+  CHECK(m.discriminator().params().numel() == 10609);
+  CHECK(m.parameter_count() == 48775);
+  // TF1 GRUCell initialisation: gate bias 1, candidate bias 0, glorot-uniform kernel bounds.
+  auto& e = m.embedder().params();
+  CHECK(e.names[1] == "layer0/b_gates");
+  for (double v : e.params[1].value().to_vector()) CHECK(v == 1.0);
+  for (double v : e.params[3].value().to_vector()) CHECK(v == 0.0);
+  const double limit = std::sqrt(6.0 / (6 + 24 + 48));
+  for (double v : e.params[0].value().to_vector()) CHECK(std::abs(v) <= limit);
+}
+
+TEST_CASE("invalid configurations are refused with the field named") {
+  TimeGanConfig c;
+  c.features = 6;
+  c.layers = 1;
+  CHECK_THROWS_WITH_AS(TimeGan{c}, doctest::Contains("num_layers must be >= 2: the supervisor has num_layers - 1 layers"),
+                       std::invalid_argument);
+  c.layers = 3;
+  c.features = 0;
+  CHECK_THROWS_WITH_AS(TimeGan{c}, doctest::Contains("features must be >= 1"), std::invalid_argument);
+}
+
+TEST_CASE("losses on hand-built tensors against hand-computed values") {
+  // Reconstruction: X = [[1],[2]] per step, X_tilde = 0 -> mean of squares (1+4+9+16)/4.
+  Var x = t64(Shape{2, 2, 1}, {1, 2, 3, 4}), z = t64(Shape{2, 2, 1}, {0, 0, 0, 0});
+  CHECK(reconstruction_loss(x, z, Var()).value().item() == doctest::Approx(7.5));
+  // Supervised: H[:,1:] vs S[:,:-1]. H = [[a0,a1,a2]], S = [[s0,s1,s2]] -> ((a1-s0)^2 + (a2-s1)^2)/2.
+  Var h = t64(Shape{1, 3, 1}, {0.0, 1.0, 3.0}), s = t64(Shape{1, 3, 1}, {0.5, 2.0, 9.0});
+  CHECK(supervised_loss(h, s, Var()).value().item() == doctest::Approx((0.25 + 1.0) / 2));
+  // Moments over a batch of 2, one step, one feature: X = {0, 2} (mean 1, var 1),
+  // X_hat = {1, 1} (mean 1, var 0): V1 = |sqrt(1e-6) - sqrt(1 + 1e-6)|, V2 = 0.
+  Var xr = t64(Shape{2, 1, 1}, {0, 2}), xh = t64(Shape{2, 1, 1}, {1, 1});
+  CHECK(moment_loss(xr, xh, Var(), Var()).value().item() == doctest::Approx(std::sqrt(1 + 1e-6) - std::sqrt(1e-6)).epsilon(1e-12));
+  // Discriminator: logits 0 everywhere -> each CE is ln 2; D = 3 ln 2 with gamma 1.
+  Var y0 = t64(Shape{2, 2, 1}, {0, 0, 0, 0});
+  DLossParts d = discriminator_loss(y0, y0, y0, 1.0, Var(), Var());
+  CHECK(d.total.value().item() == doctest::Approx(3 * std::log(2.0)));
+  // Generator: U = U_e = ln 2, S = 0.04 -> 100*0.2 = 20, V = 0.01 -> 1; total 2 ln 2 + 21.
+  GLossParts g = generator_loss(y0, y0, t64(Shape{}, {0.04}), t64(Shape{}, {0.01}), 1.0, Var());
+  CHECK(g.total.value().item() == doctest::Approx(2 * std::log(2.0) + 21.0));
+  // CE with label 1 on logit 2: log(1 + e^-2).
+  Var y2 = t64(Shape{1, 1, 1}, {2.0});
+  CHECK(discriminator_loss(y2, y0, y0, 0.0, Var(), Var()).real.value().item() == doctest::Approx(std::log1p(std::exp(-2.0))));
+}
+
+TEST_CASE("masked losses average over valid steps only") {
+  // Two sequences of 3 steps, lengths {3, 1}: the padded steps (values 100) must not count.
+  Var a = t64(Shape{2, 3, 1}, {1, 2, 3, 4, 100, 100}), b = t64(Shape{2, 3, 1}, {0, 0, 0, 0, 0, 0});
+  Var mask = length_mask({3, 1}, 3, DType::F64, Device::CPU);
+  CHECK(masked_mse(a, b, mask).value().item() == doctest::Approx((1 + 4 + 9 + 16) / 4.0));
+  CHECK_FALSE(length_mask({3, 3}, 3, DType::F64, Device::CPU).defined());  // full lengths: unmasked path
+}
+
+TEST_CASE("the discriminator steps only while D_loss exceeds the threshold") {
+  auto run_joint = [](double threshold) {
+    TimeGanConfig c = small_config(2);
+    c.d_threshold = threshold;
+    TimeGan m(c);
+    m.set_data(small_sine());
+    while (m.phase() != Phase::Joint) m.step();
+    auto before = m.discriminator().params().params[0].value().to_vector();
+    StepLosses l = m.step();
+    auto after = m.discriminator().params().params[0].value().to_vector();
+    return std::make_tuple(l, before != after);
+  };
+  auto [l1, moved1] = run_joint(0.15);  // initial D_loss ~ 3 ln 2 > 0.15: steps
+  CHECK(l1.d_loss > 0.15);
+  CHECK(l1.d_stepped);
+  CHECK(moved1);
+  auto [l2, moved2] = run_joint(1e9);  // never above: skipped, D untouched
+  CHECK_FALSE(l2.d_stepped);
+  CHECK_FALSE(moved2);
+}
+
+TEST_CASE("a short run on sine: reconstruction and supervised losses fall clearly") {
+  TimeGanConfig c = small_config(200);
+  c.hidden = 12;
+  c.layers = 3;
+  c.batch = 32;
+  TimeGan m(c);
+  m.set_data(small_sine(256));
+  std::vector<double> rec, sup;
+  while (m.phase() == Phase::Embedding) rec.push_back(m.step().e_loss_t0);
+  while (m.phase() == Phase::Supervised) sup.push_back(m.step().g_loss_s);
+  auto avg = [](const std::vector<double>& v, size_t from, size_t to) {
+    double s = 0;
+    for (size_t i = from; i < to; ++i) s += v[i];
+    return s / static_cast<double>(to - from);
+  };
+  MESSAGE("reconstruction " << avg(rec, 0, 10) << " -> " << avg(rec, 190, 200) << "; supervised " << avg(sup, 0, 10)
+                            << " -> " << avg(sup, 190, 200));
+  CHECK(avg(rec, 190, 200) < 0.5 * avg(rec, 0, 10));
+  CHECK(avg(sup, 190, 200) < 0.5 * avg(sup, 0, 10));
+  for (int i = 0; i < 5; ++i) {
+    StepLosses l = m.step();
+    CHECK(std::isfinite(l.g_loss));
+    CHECK(std::isfinite(l.d_loss));
+    CHECK(std::isfinite(l.e_loss));
+  }
+  io::Windows syn = m.generate(10, 3);
+  CHECK(syn.n == 10);
+  for (double v : syn.data) CHECK((v >= 0.0 && v <= 1.0));  // recovery ends in a sigmoid
+}
+
+TEST_CASE("same seed, same bytes; another seed, other bytes") {
+  auto train = [](uint64_t seed) {
+    TimeGanConfig c = small_config(3);
+    c.seed = seed;
+    TimeGan m(c);
+    m.set_data(small_sine());
+    while (!m.done()) m.step();
+    return io::checkpoint_bytes(m.to_checkpoint());
+  };
+  CHECK(train(1) == train(1));
+  CHECK(train(1) != train(2));
+}
+
+TEST_CASE("checkpoint round trip and bit-identical resume mid-phase") {
+  TimeGanConfig c = small_config(4);
+  // Uninterrupted reference run.
+  TimeGan ref(c);
+  ref.set_data(small_sine());
+  while (!ref.done()) ref.step();
+  // Interrupted in the middle of the joint phase, then resumed from the checkpoint bytes.
+  TimeGan a(c);
+  a.set_data(small_sine());
+  for (int i = 0; i < 4 + 4 + 2; ++i) a.step();
+  CHECK(a.phase() == Phase::Joint);
+  CHECK(a.iteration() == 2);
+  const std::string bytes = io::checkpoint_bytes(a.to_checkpoint());
+  io::Checkpoint ck = io::parse_checkpoint(bytes, "mid.ckpt");
+  TimeGan b(c);
+  b.set_data(small_sine());
+  b.load_checkpoint(ck);
+  CHECK(b.phase() == Phase::Joint);
+  CHECK(b.iteration() == 2);
+  CHECK(all_params(b) == all_params(a));
+  while (!b.done()) b.step();
+  CHECK(all_params(b) == all_params(ref));  // exact equality, every parameter
+  CHECK(io::checkpoint_bytes(b.to_checkpoint()) == io::checkpoint_bytes(ref.to_checkpoint()));
+}
+
+TEST_CASE("a checkpoint from another configuration is refused with the difference named") {
+  TimeGanConfig c = small_config(1);
+  TimeGan a(c);
+  io::Checkpoint ck = io::parse_checkpoint(io::checkpoint_bytes(a.to_checkpoint()), "run/model.ckpt");
+  TimeGanConfig other = c;
+  other.hidden = 16;
+  TimeGan b(other);
+  CHECK_THROWS_WITH_AS(b.load_checkpoint(ck),
+                       "run/model.ckpt: checkpoint from another configuration: hidden_dim 8 (checkpoint) vs 16 (requested)",
+                       io::InputError);
+}
