@@ -193,10 +193,8 @@ void Progress::finish_phase(const char* phase, double seconds, int64_t iters) {
   current_phase_.clear();
 }
 
-void Progress::note(const std::string& s) {
-  if (quiet_) return;
-  if (tty_ && !current_phase_.empty()) std::fputs("\n", stderr);
-  std::fprintf(stderr, "%s\n", s.c_str());
+void Progress::break_line() {
+  if (!quiet_ && tty_ && !current_phase_.empty()) std::fputs("\n", stderr);
 }
 
 }  // namespace tgcli

@@ -39,7 +39,8 @@ class Progress {
   Progress(bool quiet, int64_t plain_every);
   void update(const tg::models::StepLosses& l, int64_t done_in_phase, int64_t phase_total);
   void finish_phase(const char* phase, double seconds, int64_t iters);
-  void note(const std::string& s);
+  /// Ends the redrawn terminal line so that a message can follow.
+  void break_line();
 
  private:
   bool quiet_, tty_;

@@ -213,9 +213,10 @@ int cmd_train(int argc, char** argv) {
         times[pn] = times.at(pn).as_double() + std::chrono::duration<double>(Clock::now() - phase_start).count();
       }
       save();
-      progress.note(std::string(g_signal ? "interrupted" : "time budget reached") + " at " +
+      progress.break_line();
+      std::fprintf(stderr, "%s\n", (std::string(g_signal ? "interrupted" : "time budget reached") + " at " +
                     tg::models::phase_name(model.phase()) + " iteration " + std::to_string(model.iteration()) +
-                    "; checkpoint written. Continue with: timegan train --resume " + dir);
+                    "; checkpoint written. Continue with: timegan train --resume " + dir).c_str());
       exit_code = g_signal == SIGINT ? 130 : g_signal == SIGTERM ? 143 : 75;
       break;
     }
