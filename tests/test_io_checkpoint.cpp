@@ -147,6 +147,9 @@ TEST_CASE("checkpoint: refuses wrong magic, version, truncation, corruption") {
   CHECK(has(m, "s.ckpt: corrupt checkpoint: config runs past the end"));
 
   const std::string dir = tmp_dir();
+  atomic_write(dir + "/cut.ckpt", good.data(), 300);
+  m = input_error([&] { load_checkpoint(dir + "/cut.ckpt"); });
+  CHECK(has(m, dir + "/cut.ckpt: truncated: expected " + std::to_string(good.size()) + " bytes, found 300"));
   m = input_error([&] { load_checkpoint(dir + "/none.ckpt"); });
   CHECK(has(m, "none.ckpt: cannot open"));
   std::filesystem::remove_all(dir);

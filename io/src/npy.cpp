@@ -155,6 +155,7 @@ NpyArray parse_npy(const std::string& bytes, const std::string& name) {
     throw InputError(name + ": " + std::to_string(have - need) + " unexpected bytes after the array data");
   a.data.resize(static_cast<std::size_t>(n));
   const char* src = bytes.data() + off + hlen;
+  if (need == 0) return a;
   if (esize == 8) {
     std::memcpy(a.data.data(), src, need);
   } else {
@@ -205,6 +206,7 @@ std::string npy_bytes(const NpyArray& a, NpyDtype dtype) {
   const std::size_t esize = dtype == NpyDtype::F64 ? 8 : 4;
   const std::size_t start = out.size();
   out.resize(start + a.data.size() * esize);
+  if (a.data.empty()) return out;
   if (dtype == NpyDtype::F64) {
     std::memcpy(&out[start], a.data.data(), a.data.size() * 8);
   } else {
