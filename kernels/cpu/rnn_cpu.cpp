@@ -48,16 +48,61 @@ inline CMapM<T> cm(const T* p, Index r, Index c, Index ld) {
   return CMapM<T>(p, r, c, Eigen::OuterStride<>(ld));
 }
 
+// In-place activations over n contiguous values, optionally adding `add` first
+// (x = act(x + add)). The float AVX2 path calls Eigen's packet functions directly on unaligned
+// 8-wide chunks with a masked tail: Eigen's own array loop peels to alignment with the scalar
+// functions, which at n = 24..72 costs more than the vector work.
 template <typename T>
-inline void sigmoid_ip(T* p, int n) {
+inline void sigmoid_ip(T* p, int n, const T* add = nullptr) {
+  if (add)
+    for (int k = 0; k < n; ++k) p[k] += add[k];
   Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>> a(p, n);
   a = a.logistic();
 }
 template <typename T>
-inline void tanh_ip(T* p, int n) {
+inline void tanh_ip(T* p, int n, const T* add = nullptr) {
+  if (add)
+    for (int k = 0; k < n; ++k) p[k] += add[k];
   Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>> a(p, n);
   a = a.tanh();
 }
+
+#if defined(__AVX2__) && defined(__FMA__)
+inline __m256i tail_mask(int n) {
+  alignas(32) static const int32_t m[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(m + 8 - n));
+}
+
+template <bool kTanh>
+inline __m256 act8(__m256 x) {
+  if (kTanh) return Eigen::internal::ptanh(x);
+  return Eigen::internal::scalar_logistic_op<float>().packetOp(x);
+}
+
+template <bool kTanh>
+inline void act_f32(float* p, int n, const float* add) {
+  int k = 0;
+  for (; k + 8 <= n; k += 8) {
+    __m256 x = _mm256_loadu_ps(p + k);
+    if (add) x = _mm256_add_ps(x, _mm256_loadu_ps(add + k));
+    _mm256_storeu_ps(p + k, act8<kTanh>(x));
+  }
+  if (k < n) {
+    __m256i m = tail_mask(n - k);
+    __m256 x = _mm256_maskload_ps(p + k, m);
+    if (add) x = _mm256_add_ps(x, _mm256_maskload_ps(add + k, m));
+    _mm256_maskstore_ps(p + k, m, act8<kTanh>(x));
+  }
+}
+template <>
+inline void sigmoid_ip<float>(float* p, int n, const float* add) {
+  act_f32<false>(p, n, add);
+}
+template <>
+inline void tanh_ip<float>(float* p, int n, const float* add) {
+  act_f32<true>(p, n, add);
+}
+#endif
 
 // ---------------------------------------------------------------------------------------------
 // Small GEMM: C[M,N] (= or +=) A[M,K] * B[K,N] with A addressed as A[i*sai + k*sak] (so A or A^T
@@ -76,11 +121,6 @@ void gemm_eigen(int M, int N, int K, const T* A, Index sai, Index sak, const T* 
 }
 
 #if defined(__AVX2__) && defined(__FMA__)
-inline __m256i tail_mask(int n) {
-  alignas(32) static const int32_t m[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
-  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(m + 8 - n));
-}
-
 // NV = 2: 16 columns; NV = 1: 8 columns; NV = 0: n < 8 columns with a mask.
 template <int MR, int NV>
 inline void gemm_block(int K, const float* A, Index sai, Index sak, const float* B, Index ldb,
@@ -386,16 +426,14 @@ void forward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, T* y, 
             T* g = gt + i * S;
             const T* p = Pt + i * Gx;
             const T* hp = h + i * H;
-            for (int k = 0; k < 2 * H; ++k) g[k] += p[k];
-            sigmoid_ip(g, 2 * H);
+            sigmoid_ip(g, 2 * H, p);
             for (int k = 0; k < H; ++k) g[3 * H + k] = g[k] * hp[k];
           }
           gemm(nb, H, H, gt + 3 * H, S, 1, n.w(l, 2) + in * H, H, gt + 2 * H, S, false);
           for (int i = 0; i < nb; ++i) {
             T* g = gt + i * S;
             const T* p = Pt + i * Gx;
-            for (int k = 0; k < H; ++k) g[2 * H + k] += p[2 * H + k];
-            tanh_ip(g + 2 * H, H);
+            tanh_ip(g + 2 * H, H, p + 2 * H);
             T* hp = h + i * H;
             T* o = ot + i * H;
             if (n.active(b0 + i, t)) {
@@ -444,10 +482,9 @@ void forward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, T* y, 
           for (int i = 0; i < nb; ++i) {
             T* g = gt + i * S;
             const T* p = Pt + i * Gx;
-            for (int k = 0; k < 4 * H; ++k) g[k] += p[k];
-            sigmoid_ip(g, H);
-            tanh_ip(g + H, H);
-            sigmoid_ip(g + 2 * H, 2 * H);
+            sigmoid_ip(g, H, p);
+            tanh_ip(g + H, H, p + H);
+            sigmoid_ip(g + 2 * H, 2 * H, p + 2 * H);
             T* cp = c + i * H;
             for (int k = 0; k < H; ++k) g[4 * H + k] = cp[k] * g[2 * H + k] + g[k] * g[H + k];
             std::memcpy(g + 5 * H, g + 4 * H, sizeof(T) * H);
