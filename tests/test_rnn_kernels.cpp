@@ -459,3 +459,54 @@ TEST_CASE("parallel_for: runs every task once, nested calls run inline, exceptio
     CHECK((v[0] == 1 && v[1] == 2));
   }
 }
+
+TEST_CASE("rnn backward: float agrees with double (exercises the float GEMM path)") {
+  for (int threads : {1, 2}) {
+    ThreadsGuard tgd(threads);
+    for (Cell c : kAllCells) {
+      // widths chosen to hit the 16-, 8- and masked-column paths and row tails
+      Problem p = make_problem(c, 2, 70, 9, 5, 13, 123);
+      p.len.resize(70);
+      for (int b = 0; b < 70; ++b) p.len[b] = 9 - b % 4;
+      const auto& s = p.s;
+      std::mt19937 rng(8);
+      std::uniform_real_distribution<double> u(-1, 1);
+      std::vector<double> gy(static_cast<size_t>(70) * 9 * 13);
+      for (auto& v : gy) v = u(rng);
+      Probe pr;
+      pr.gy = gy;
+      pr.ghT.assign(static_cast<size_t>(2) * 70 * 13, 0.0);
+      pr.gcT = pr.ghT;
+      Grads gd = run_backward(p, pr);
+      // float
+      auto of = run_forward<float>(p, true);
+      std::vector<std::vector<float>> wf, gwf;
+      std::vector<const float*> wp;
+      std::vector<float*> gwp;
+      for (auto& t : p.w) {
+        wf.emplace_back(t.begin(), t.end());
+        gwf.emplace_back(t.size(), 0.f);
+      }
+      for (auto& t : wf) wp.push_back(t.data());
+      for (auto& t : gwf) gwp.push_back(t.data());
+      auto xf = cvt<float>(p.x), h0f = cvt<float>(p.h0), c0f = cvt<float>(p.c0), gyf = cvt<float>(gy);
+      std::vector<float> gxf(p.x.size()), gh0f(p.h0.size()), gc0f(p.c0.size());
+      kc::rnn_backward<float>(s, wp.data(), xf.data(), p.len.data(), h0f.data(), c0f.data(),
+                              of.reserve.data(), gyf.data(), gxf.data(), gwp.data(), gh0f.data(),
+                              tg::cell_has_c(c) ? gc0f.data() : nullptr);
+      auto cmp = [&](const std::vector<double>& a, const std::vector<float>& b, const char* what) {
+        double scale = 0, err = 0;
+        for (size_t i = 0; i < a.size(); ++i) {
+          scale = std::max(scale, std::abs(a[i]));
+          err = std::max(err, std::abs(a[i] - b[i]));
+        }
+        INFO(tg::cell_name(c) << " threads " << threads << " " << what << " err " << err
+                              << " scale " << scale);
+        CHECK(err <= 2e-4 * std::max(1.0, scale));
+      };
+      cmp(gd.gx, gxf, "gx");
+      cmp(gd.gh0, gh0f, "gh0");
+      for (size_t k = 0; k < p.w.size(); ++k) cmp(gd.gw[k], gwf[k], "gw");
+    }
+  }
+}

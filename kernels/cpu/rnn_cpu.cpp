@@ -22,6 +22,10 @@
 #include <string>
 #include <vector>
 
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#endif
+
 #include "tg/kernels/parallel.h"
 
 namespace tg::kernels::cpu {
@@ -44,15 +48,169 @@ inline CMapM<T> cm(const T* p, Index r, Index c, Index ld) {
   return CMapM<T>(p, r, c, Eigen::OuterStride<>(ld));
 }
 
+// In-place activations over n contiguous values, optionally adding `add` first
+// (x = act(x + add)). The float AVX2 path calls Eigen's packet functions directly on unaligned
+// 8-wide chunks with a masked tail: Eigen's own array loop peels to alignment with the scalar
+// functions, which at n = 24..72 costs more than the vector work.
 template <typename T>
-inline void sigmoid_ip(T* p, int n) {
+inline void sigmoid_ip(T* p, int n, const T* add = nullptr) {
+  if (add)
+    for (int k = 0; k < n; ++k) p[k] += add[k];
   Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>> a(p, n);
   a = a.logistic();
 }
 template <typename T>
-inline void tanh_ip(T* p, int n) {
+inline void tanh_ip(T* p, int n, const T* add = nullptr) {
+  if (add)
+    for (int k = 0; k < n; ++k) p[k] += add[k];
   Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>> a(p, n);
   a = a.tanh();
+}
+
+#if defined(__AVX2__) && defined(__FMA__)
+inline __m256i tail_mask(int n) {
+  alignas(32) static const int32_t m[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(m + 8 - n));
+}
+
+template <bool kTanh>
+inline __m256 act8(__m256 x) {
+  if (kTanh) return Eigen::internal::ptanh(x);
+  return Eigen::internal::scalar_logistic_op<float>().packetOp(x);
+}
+
+template <bool kTanh>
+inline void act_f32(float* p, int n, const float* add) {
+  int k = 0;
+  for (; k + 8 <= n; k += 8) {
+    __m256 x = _mm256_loadu_ps(p + k);
+    if (add) x = _mm256_add_ps(x, _mm256_loadu_ps(add + k));
+    _mm256_storeu_ps(p + k, act8<kTanh>(x));
+  }
+  if (k < n) {
+    __m256i m = tail_mask(n - k);
+    __m256 x = _mm256_maskload_ps(p + k, m);
+    if (add) x = _mm256_add_ps(x, _mm256_maskload_ps(add + k, m));
+    _mm256_maskstore_ps(p + k, m, act8<kTanh>(x));
+  }
+}
+template <>
+inline void sigmoid_ip<float>(float* p, int n, const float* add) {
+  act_f32<false>(p, n, add);
+}
+template <>
+inline void tanh_ip<float>(float* p, int n, const float* add) {
+  act_f32<true>(p, n, add);
+}
+#endif
+
+// ---------------------------------------------------------------------------------------------
+// Small GEMM: C[M,N] (= or +=) A[M,K] * B[K,N] with A addressed as A[i*sai + k*sak] (so A or A^T
+// of a row-major matrix), B row-major with unit column stride, C row-major. The float path on
+// AVX2+FMA is a register-blocked 6x16 kernel that reads B in place (no packing, no zeroing pass):
+// at these sizes (K = 24..96, N = 24..96) Eigen's packing and setZero cost about as much as the
+// arithmetic. Everything else goes through Eigen.
+// ---------------------------------------------------------------------------------------------
+template <typename T>
+void gemm_eigen(int M, int N, int K, const T* A, Index sai, Index sak, const T* B, Index ldb, T* C,
+                Index ldc, bool acc) {
+  using SMap = Eigen::Map<const MatR<T>, 0, Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>>;
+  SMap a(A, M, K, Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>(sai, sak));
+  if (acc) mm(C, M, N, ldc).noalias() += a * cm(B, K, N, ldb);
+  else mm(C, M, N, ldc).noalias() = a * cm(B, K, N, ldb);
+}
+
+#if defined(__AVX2__) && defined(__FMA__)
+// NV = 2: 16 columns; NV = 1: 8 columns; NV = 0: n < 8 columns with a mask.
+template <int MR, int NV>
+inline void gemm_block(int K, const float* A, Index sai, Index sak, const float* B, Index ldb,
+                       float* C, Index ldc, bool acc, int n) {
+  constexpr int V = NV == 0 ? 1 : NV;
+  __m256 c[MR][V];
+  const __m256i msk = NV == 0 ? tail_mask(n) : _mm256_setzero_si256();
+  _Pragma("GCC unroll 8") for (int r = 0; r < MR; ++r)
+    _Pragma("GCC unroll 2") for (int v = 0; v < V; ++v) {
+      if (!acc) c[r][v] = _mm256_setzero_ps();
+      else if (NV == 0) c[r][v] = _mm256_maskload_ps(C + r * ldc, msk);
+      else c[r][v] = _mm256_loadu_ps(C + r * ldc + 8 * v);
+    }
+  for (int k = 0; k < K; ++k) {
+    const float* bk = B + k * ldb;
+    __m256 b[V];
+    _Pragma("GCC unroll 2") for (int v = 0; v < V; ++v)
+      b[v] = NV == 0 ? _mm256_maskload_ps(bk, msk) : _mm256_loadu_ps(bk + 8 * v);
+    const float* ak = A + k * sak;
+    _Pragma("GCC unroll 8") for (int r = 0; r < MR; ++r) {
+      __m256 a = _mm256_broadcast_ss(ak + r * sai);
+      _Pragma("GCC unroll 2") for (int v = 0; v < V; ++v) c[r][v] = _mm256_fmadd_ps(a, b[v], c[r][v]);
+    }
+  }
+  _Pragma("GCC unroll 8") for (int r = 0; r < MR; ++r)
+    _Pragma("GCC unroll 2") for (int v = 0; v < V; ++v) {
+      if (NV == 0) _mm256_maskstore_ps(C + r * ldc, msk, c[r][v]);
+      else _mm256_storeu_ps(C + r * ldc + 8 * v, c[r][v]);
+    }
+}
+
+template <int MR>
+inline void gemm_rows(int N, int K, const float* A, Index sai, Index sak, const float* B,
+                      Index ldb, float* C, Index ldc, bool acc) {
+  int j = 0;
+  for (; j + 16 <= N; j += 16) gemm_block<MR, 2>(K, A, sai, sak, B + j, ldb, C + j, ldc, acc, 16);
+  if (j + 8 <= N) {
+    gemm_block<MR, 1>(K, A, sai, sak, B + j, ldb, C + j, ldc, acc, 8);
+    j += 8;
+  }
+  if (j < N) gemm_block<MR, 0>(K, A, sai, sak, B + j, ldb, C + j, ldc, acc, N - j);
+}
+
+void gemm(int M, int N, int K, const float* A, Index sai, Index sak, const float* B, Index ldb,
+          float* C, Index ldc, bool acc) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    if (!acc)
+      for (int i = 0; i < M; ++i) std::fill(C + i * ldc, C + i * ldc + N, 0.f);
+    return;
+  }
+  // Long K (weight gradients over all T*nb rows): walk K in chunks so that the chunk of A and
+  // B stays in L1/L2 while every (row, column) block of the small C is updated.
+  constexpr int kKc = 192;
+  if (K > kKc) {
+    for (int k0 = 0; k0 < K; k0 += kKc)
+      gemm(M, N, std::min(kKc, K - k0), A + k0 * sak, sai, sak, B + k0 * ldb, ldb, C, ldc,
+           acc || k0 > 0);
+    return;
+  }
+  int i = 0;
+  for (; i + 6 <= M; i += 6) gemm_rows<6>(N, K, A + i * sai, sai, sak, B, ldb, C + i * ldc, ldc, acc);
+  const float* a = A + i * sai;
+  float* c = C + i * ldc;
+  switch (M - i) {
+    case 5: gemm_rows<5>(N, K, a, sai, sak, B, ldb, c, ldc, acc); break;
+    case 4: gemm_rows<4>(N, K, a, sai, sak, B, ldb, c, ldc, acc); break;
+    case 3: gemm_rows<3>(N, K, a, sai, sak, B, ldb, c, ldc, acc); break;
+    case 2: gemm_rows<2>(N, K, a, sai, sak, B, ldb, c, ldc, acc); break;
+    case 1: gemm_rows<1>(N, K, a, sai, sak, B, ldb, c, ldc, acc); break;
+    default: break;
+  }
+}
+#else
+void gemm(int M, int N, int K, const float* A, Index sai, Index sak, const float* B, Index ldb,
+          float* C, Index ldc, bool acc) {
+  gemm_eigen<float>(M, N, K, A, sai, sak, B, ldb, C, ldc, acc);
+}
+#endif
+
+void gemm(int M, int N, int K, const double* A, Index sai, Index sak, const double* B, Index ldb,
+          double* C, Index ldc, bool acc) {
+  gemm_eigen<double>(M, N, K, A, sai, sak, B, ldb, C, ldc, acc);
+}
+
+// dst [cols, rows] = src [rows, cols] (row stride lds)^T
+template <typename T>
+void transpose_to(const T* src, int rows, int cols, int lds, T* dst) {
+  for (int r = 0; r < rows; ++r)
+    for (int c = 0; c < cols; ++c) dst[c * rows + r] = src[r * lds + c];
 }
 
 constexpr int kMinRowsPerSlice = 32;
@@ -185,7 +343,9 @@ void forward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, T* y, 
   const int64_t rows = static_cast<int64_t>(Tn) * nb;
   const bool has_c = cell_has_c(n.cell);
   // scratch
-  size_t need = static_cast<size_t>(rows * n.in0 + rows * Gx + 2 * nb * H + nb * 4 * H + 8 * H);
+  const int64_t wt_size = 4 * H * (std::max(n.in0, H) + H);
+  size_t need = static_cast<size_t>(rows * n.in0 + rows * Gx + 2 * nb * H + nb * 4 * H + 8 * H +
+                                    wt_size);
   if (region == nullptr) need += static_cast<size_t>(n.slice_region(nb));
   T* ws = scratch<T, 0>(need);
   T* Xs = ws;
@@ -193,7 +353,8 @@ void forward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, T* y, 
   T* h = P + rows * Gx;
   T* c = h + nb * H;
   T* tmp = c + nb * H;
-  if (region == nullptr) region = tmp + nb * 4 * H + 8 * H;
+  T* wt = tmp + nb * 4 * H + 8 * H;  // transposed weights
+  if (region == nullptr) region = wt + wt_size;
 
   gather_x(n, x, b0, nb, Xs);
   const T Tone = T(1);
@@ -203,7 +364,6 @@ void forward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, T* y, 
     T* Ro = region + l * n.layer_stride(nb);
     T* Rg = Ro + rows * H;
     const T* X = l == 0 ? Xs : region + (l - 1) * n.layer_stride(nb);
-    auto Xm = cm(X, rows, in, in);
     // initial state
     if (h0) std::memcpy(h, h0 + (static_cast<int64_t>(l) * n.B + b0) * H, sizeof(T) * nb * H);
     else std::fill(h, h + nb * H, T(0));
@@ -215,8 +375,8 @@ void forward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, T* y, 
     // Input projection over all T*nb rows, then biases with plain loops.
     switch (n.cell) {
       case Cell::GruTf1: {
-        mm(P, rows, 2 * H, Gx).noalias() = Xm * cm(n.w(l, 0), in, 2 * H, 2 * H);
-        mm(P + 2 * H, rows, H, Gx).noalias() = Xm * cm(n.w(l, 2), in, H, H);
+        gemm(rows, 2 * H, in, X, in, 1, n.w(l, 0), 2 * H, P, Gx, false);
+        gemm(rows, H, in, X, in, 1, n.w(l, 2), H, P + 2 * H, Gx, false);
         const T* bg = n.w(l, 1);
         const T* bc = n.w(l, 3);
         for (int64_t r = 0; r < rows; ++r) {
@@ -227,7 +387,9 @@ void forward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, T* y, 
         break;
       }
       case Cell::GruResetAfter: {
-        mm(P, rows, 3 * H, Gx).noalias() = Xm * cm(n.w(l, 0), 3 * H, in, in).transpose();
+        transpose_to(n.w(l, 0), 3 * H, in, in, wt);           // W_ih^T [in, 3H]
+        transpose_to(n.w(l, 1), 3 * H, H, H, wt + in * 3 * H);  // W_hh^T [H, 3H]
+        gemm(rows, 3 * H, in, X, in, 1, wt, 3 * H, P, Gx, false);
         const T* bi = n.w(l, 2);
         const T* bh = n.w(l, 3);
         for (int64_t r = 0; r < rows; ++r) {
@@ -238,7 +400,7 @@ void forward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, T* y, 
         break;
       }
       case Cell::Lstm: {
-        mm(P, rows, 4 * H, Gx).noalias() = Xm * cm(n.w(l, 0), in, 4 * H, 4 * H);
+        gemm(rows, 4 * H, in, X, in, 1, n.w(l, 0), 4 * H, P, Gx, false);
         const T* b = n.w(l, 1);
         const T fb = T(kLstmForgetBias);
         for (int64_t r = 0; r < rows; ++r) {
@@ -249,33 +411,29 @@ void forward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, T* y, 
         break;
       }
       case Cell::LstmLn:
-        mm(P, rows, 4 * H, Gx).noalias() = Xm * cm(n.w(l, 0), in, 4 * H, 4 * H);
+        gemm(rows, 4 * H, in, X, in, 1, n.w(l, 0), 4 * H, P, Gx, false);
         break;
     }
 
-    auto hm = cm(h, nb, H, H);
     for (int t = 0; t < Tn; ++t) {
       const T* Pt = P + static_cast<int64_t>(t) * nb * Gx;
       T* gt = Rg + static_cast<int64_t>(t) * nb * S;
       T* ot = Ro + static_cast<int64_t>(t) * nb * H;
       switch (n.cell) {
         case Cell::GruTf1: {
-          mm(gt, nb, 2 * H, S).noalias() = hm * cm(n.w(l, 0) + in * 2 * H, H, 2 * H, 2 * H);
+          gemm(nb, 2 * H, H, h, H, 1, n.w(l, 0) + in * 2 * H, 2 * H, gt, S, false);
           for (int i = 0; i < nb; ++i) {
             T* g = gt + i * S;
             const T* p = Pt + i * Gx;
             const T* hp = h + i * H;
-            for (int k = 0; k < 2 * H; ++k) g[k] += p[k];
-            sigmoid_ip(g, 2 * H);
+            sigmoid_ip(g, 2 * H, p);
             for (int k = 0; k < H; ++k) g[3 * H + k] = g[k] * hp[k];
           }
-          mm(gt + 2 * H, nb, H, S).noalias() =
-              cm(gt + 3 * H, nb, H, S) * cm(n.w(l, 2) + in * H, H, H, H);
+          gemm(nb, H, H, gt + 3 * H, S, 1, n.w(l, 2) + in * H, H, gt + 2 * H, S, false);
           for (int i = 0; i < nb; ++i) {
             T* g = gt + i * S;
             const T* p = Pt + i * Gx;
-            for (int k = 0; k < H; ++k) g[2 * H + k] += p[2 * H + k];
-            tanh_ip(g + 2 * H, H);
+            tanh_ip(g + 2 * H, H, p + 2 * H);
             T* hp = h + i * H;
             T* o = ot + i * H;
             if (n.active(b0 + i, t)) {
@@ -291,7 +449,7 @@ void forward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, T* y, 
           break;
         }
         case Cell::GruResetAfter: {
-          mm(tmp, nb, 3 * H, 3 * H).noalias() = hm * cm(n.w(l, 1), 3 * H, H, H).transpose();
+          gemm(nb, 3 * H, H, h, H, 1, wt + in * 3 * H, 3 * H, tmp, 3 * H, false);
           const T* bhn = n.w(l, 3) + 2 * H;
           for (int i = 0; i < nb; ++i) {
             T* g = gt + i * S;
@@ -320,14 +478,13 @@ void forward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, T* y, 
           break;
         }
         case Cell::Lstm: {
-          mm(gt, nb, 4 * H, S).noalias() = hm * cm(n.w(l, 0) + in * 4 * H, H, 4 * H, 4 * H);
+          gemm(nb, 4 * H, H, h, H, 1, n.w(l, 0) + in * 4 * H, 4 * H, gt, S, false);
           for (int i = 0; i < nb; ++i) {
             T* g = gt + i * S;
             const T* p = Pt + i * Gx;
-            for (int k = 0; k < 4 * H; ++k) g[k] += p[k];
-            sigmoid_ip(g, H);
-            tanh_ip(g + H, H);
-            sigmoid_ip(g + 2 * H, 2 * H);
+            sigmoid_ip(g, H, p);
+            tanh_ip(g + H, H, p + H);
+            sigmoid_ip(g + 2 * H, 2 * H, p + 2 * H);
             T* cp = c + i * H;
             for (int k = 0; k < H; ++k) g[4 * H + k] = cp[k] * g[2 * H + k] + g[k] * g[H + k];
             std::memcpy(g + 5 * H, g + 4 * H, sizeof(T) * H);
@@ -347,7 +504,7 @@ void forward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, T* y, 
           break;
         }
         case Cell::LstmLn: {
-          mm(tmp, nb, 4 * H, 4 * H).noalias() = hm * cm(n.w(l, 0) + in * 4 * H, H, 4 * H, 4 * H);
+          gemm(nb, 4 * H, H, h, H, 1, n.w(l, 0) + in * 4 * H, 4 * H, tmp, 4 * H, false);
           const T* gam = n.w(l, 1);
           const T* bet = n.w(l, 2);
           const T* gamc = n.w(l, 3);
@@ -448,14 +605,13 @@ template <typename T>
 void add_hprev_grad(T* dst, Index ldd, bool transposed, const T* h0s, const T* Ro, const T* dG,
                     Index ncols, Index ldG, int nb, int Tn, int H) {
   const Index rest = static_cast<Index>(Tn - 1) * nb;
+  const int nc = static_cast<int>(ncols), r = static_cast<int>(rest);
   if (!transposed) {
-    auto D = mm(dst, H, ncols, ldd);
-    if (h0s) D.noalias() += cm(h0s, nb, H, H).transpose() * cm(dG, nb, ncols, ldG);
-    if (rest > 0) D.noalias() += cm(Ro, rest, H, H).transpose() * cm(dG + nb * ldG, rest, ncols, ldG);
+    if (h0s) gemm(H, nc, nb, h0s, 1, H, dG, ldG, dst, ldd, true);
+    if (r > 0) gemm(H, nc, r, Ro, 1, H, dG + nb * ldG, ldG, dst, ldd, true);
   } else {
-    auto D = mm(dst, ncols, H, ldd);
-    if (h0s) D.noalias() += cm(dG, nb, ncols, ldG).transpose() * cm(h0s, nb, H, H);
-    if (rest > 0) D.noalias() += cm(dG + nb * ldG, rest, ncols, ldG).transpose() * cm(Ro, rest, H, H);
+    if (h0s) gemm(nc, H, nb, dG, 1, ldG, h0s, H, dst, ldd, true);
+    if (r > 0) gemm(nc, H, r, dG + nb * ldG, 1, ldG, Ro, H, dst, ldd, true);
   }
 }
 
@@ -474,7 +630,9 @@ void backward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, const
   const int H = n.H, S = n.S, Sg = n.Sg, Tn = n.Tn;
   const int64_t rows = static_cast<int64_t>(Tn) * nb;
   const bool has_c = cell_has_c(n.cell);
-  size_t need = static_cast<size_t>(2 * rows * n.in0 + rows * H + rows * Sg + 7 * nb * H + 16 * H);
+  const int64_t wt_size = 4 * H * (std::max(n.in0, H) + H);
+  size_t need = static_cast<size_t>(2 * rows * n.in0 + rows * H + rows * Sg + 7 * nb * H + 16 * H +
+                                    wt_size);
   T* ws = scratch<T, 1>(need);
   T* Xs = ws;
   T* dX0 = Xs + rows * n.in0;
@@ -487,6 +645,7 @@ void backward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, const
   T* drh = dc2 + nb * H;
   T* zeros = drh + nb * H;
   T* rowt = zeros + nb * H;
+  T* wt = rowt + 16 * H;  // transposed weights of the current layer
   std::fill(zeros, zeros + nb * H, T(0));
   const T Tone = T(1);
 
@@ -515,6 +674,22 @@ void backward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, const
       if (gcT) std::memcpy(dc, gcT + soff, sizeof(T) * nb * H);
       else std::fill(dc, dc + nb * H, T(0));
     }
+    // B operands of the backward products need unit column stride: transpose once per layer.
+    T* wtg_h = wt;                  // GruTf1: W_gates[h rows]^T [2H, H]
+    T* wtc_h = wtg_h + 2 * H * H;   //         W_cand[h rows]^T  [H, H]
+    T* wtg_x = wtc_h + H * H;       //         W_gates[x rows]^T [2H, in]
+    T* wtc_x = wtg_x + 2 * H * in;  //         W_cand[x rows]^T  [H, in]
+    T* wtl_h = wt;                  // LSTM:   W[h rows]^T [4H, H]
+    T* wtl_x = wt + 4 * H * H;      //         W[x rows]^T [4H, in]
+    if (n.cell == Cell::GruTf1) {
+      transpose_to(n.w(l, 0) + in * 2 * H, H, 2 * H, 2 * H, wtg_h);
+      transpose_to(n.w(l, 2) + in * H, H, H, H, wtc_h);
+      transpose_to(n.w(l, 0), in, 2 * H, 2 * H, wtg_x);
+      transpose_to(n.w(l, 2), in, H, H, wtc_x);
+    } else if (has_c) {
+      transpose_to(n.w(l, 0) + in * 4 * H, H, 4 * H, 4 * H, wtl_h);
+      transpose_to(n.w(l, 0), in, 4 * H, 4 * H, wtl_x);
+    }
 
     for (int t = Tn - 1; t >= 0; --t) {
       const T* gt = Rg + static_cast<int64_t>(t) * nb * S;
@@ -539,8 +714,7 @@ void backward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, const
               dgr[H + k] = dht * (hp[i * H + k] - cc) * u * (Tone - u);
             }
           }
-          mm(drh, nb, H, H).noalias() =
-              cm(dGt + 2 * H, nb, H, Sg) * cm(n.w(l, 2) + in * H, H, H, H).transpose();
+          gemm(nb, H, H, dGt + 2 * H, Sg, 1, wtc_h, H, drh, H, false);
           for (int i = 0; i < nb; ++i) {
             const T* g = gt + i * S;
             T* dgr = dGt + i * Sg;
@@ -550,8 +724,7 @@ void backward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, const
               dgr[k] = d * hp[i * H + k] * r * (Tone - r);
             }
           }
-          mm(dh2, nb, H, H).noalias() +=
-              cm(dGt, nb, 2 * H, Sg) * cm(n.w(l, 0) + in * 2 * H, H, 2 * H, 2 * H).transpose();
+          gemm(nb, H, 2 * H, dGt, Sg, 1, wtg_h, H, dh2, H, true);
           break;
         }
         case Cell::GruResetAfter: {
@@ -574,7 +747,7 @@ void backward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, const
               dgr[3 * H + k] = dnp;
             }
           }
-          mm(dh2, nb, H, H).noalias() += cm(dGt, nb, 3 * H, Sg) * cm(n.w(l, 1), 3 * H, H, H);
+          gemm(nb, H, 3 * H, dGt, Sg, 1, n.w(l, 1), H, dh2, H, true);
           break;
         }
         case Cell::Lstm: {
@@ -599,8 +772,7 @@ void backward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, const
               dc2[i * H + k] = dct * fg;
             }
           }
-          mm(dh2, nb, H, H).noalias() =
-              cm(dGt, nb, 4 * H, Sg) * cm(n.w(l, 0) + in * 4 * H, H, 4 * H, 4 * H).transpose();
+          gemm(nb, H, 4 * H, dGt, Sg, 1, wtl_h, H, dh2, H, false);
           for (int i = 0; i < nb; ++i)
             if (!n.active(b0 + i, t)) std::memcpy(dh2 + i * H, dh + i * H, sizeof(T) * H);
           break;
@@ -668,8 +840,7 @@ void backward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, const
               for (int k = 0; k < H; ++k) dgr[blk * H + k] = rs[blk] * (db[k] - a1 - xb[k] * a2);
             }
           }
-          mm(dh2, nb, H, H).noalias() =
-              cm(dGt, nb, 4 * H, Sg) * cm(n.w(l, 0) + in * 4 * H, H, 4 * H, 4 * H).transpose();
+          gemm(nb, H, 4 * H, dGt, Sg, 1, wtl_h, H, dh2, H, false);
           for (int i = 0; i < nb; ++i)
             if (!n.active(b0 + i, t)) std::memcpy(dh2 + i * H, dh + i * H, sizeof(T) * H);
           break;
@@ -682,47 +853,42 @@ void backward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, const
     if (gc0 && has_c) std::memcpy(gc0 + soff, dc, sizeof(T) * nb * H);
 
     // Weight gradients over all T*nb rows, and the input gradient.
-    auto Xm = cm(X, rows, in, in);
+    const int R = static_cast<int>(rows);
     T* dXl = l == 0 ? dX0 : dOut;  // dOut of this layer is consumed; becomes the layer below's
     switch (n.cell) {
       case Cell::GruTf1: {
         T* gWg = pg[l * n.nw + 0];
         T* gWc = pg[l * n.nw + 2];
-        auto dGg = cm(dG, rows, 2 * H, Sg);
-        auto dGc = cm(dG + 2 * H, rows, H, Sg);
-        mm(gWg, in, 2 * H, 2 * H).noalias() += Xm.transpose() * dGg;
+        gemm(in, 2 * H, R, X, 1, in, dG, Sg, gWg, 2 * H, true);
         add_hprev_grad(gWg + in * 2 * H, 2 * H, false, h0s, Ro, dG, 2 * H, Sg, nb, Tn, H);
-        mm(gWc, in, H, H).noalias() += Xm.transpose() * dGc;
-        mm(gWc + in * H, H, H, H).noalias() += cm(Rg + 3 * H, rows, H, S).transpose() * dGc;
+        gemm(in, H, R, X, 1, in, dG + 2 * H, Sg, gWc, H, true);
+        gemm(H, H, R, Rg + 3 * H, 1, S, dG + 2 * H, Sg, gWc + in * H, H, true);
         add_colsum(pg[l * n.nw + 1], dG, rows, 2 * H, Sg);
         add_colsum(pg[l * n.nw + 3], dG + 2 * H, rows, H, Sg);
-        mm(dXl, rows, in, in).noalias() = dGg * cm(n.w(l, 0), in, 2 * H, 2 * H).transpose();
-        mm(dXl, rows, in, in).noalias() += dGc * cm(n.w(l, 2), in, H, H).transpose();
+        gemm(R, in, 2 * H, dG, Sg, 1, wtg_x, in, dXl, in, false);
+        gemm(R, in, H, dG + 2 * H, Sg, 1, wtc_x, in, dXl, in, true);
         break;
       }
       case Cell::GruResetAfter: {
         T* gWih = pg[l * n.nw + 0];
-        auto dGrz = cm(dG, rows, 2 * H, Sg);
-        auto dGn = cm(dG + 3 * H, rows, H, Sg);
-        mm(gWih, 2 * H, in, in).noalias() += dGrz.transpose() * Xm;
-        mm(gWih + 2 * H * in, H, in, in).noalias() += dGn.transpose() * Xm;
+        gemm(2 * H, in, R, dG, 1, Sg, X, in, gWih, in, true);
+        gemm(H, in, R, dG + 3 * H, 1, Sg, X, in, gWih + 2 * H * in, in, true);
         add_hprev_grad(pg[l * n.nw + 1], H, true, h0s, Ro, dG, 3 * H, Sg, nb, Tn, H);
         T* gbi = pg[l * n.nw + 2];
         add_colsum(gbi, dG, rows, 2 * H, Sg);
         add_colsum(gbi + 2 * H, dG + 3 * H, rows, H, Sg);
         add_colsum(pg[l * n.nw + 3], dG, rows, 3 * H, Sg);
-        mm(dXl, rows, in, in).noalias() = dGrz * cm(n.w(l, 0), 2 * H, in, in);
-        mm(dXl, rows, in, in).noalias() += dGn * cm(n.w(l, 0) + 2 * H * in, H, in, in);
+        gemm(R, in, 2 * H, dG, Sg, 1, n.w(l, 0), in, dXl, in, false);
+        gemm(R, in, H, dG + 3 * H, Sg, 1, n.w(l, 0) + 2 * H * in, in, dXl, in, true);
         break;
       }
       case Cell::Lstm:
       case Cell::LstmLn: {
         T* gW = pg[l * n.nw + 0];
-        auto dGm = cm(dG, rows, 4 * H, Sg);
-        mm(gW, in, 4 * H, 4 * H).noalias() += Xm.transpose() * dGm;
+        gemm(in, 4 * H, R, X, 1, in, dG, Sg, gW, 4 * H, true);
         add_hprev_grad(gW + in * 4 * H, 4 * H, false, h0s, Ro, dG, 4 * H, Sg, nb, Tn, H);
         if (n.cell == Cell::Lstm) add_colsum(pg[l * n.nw + 1], dG, rows, 4 * H, Sg);
-        mm(dXl, rows, in, in).noalias() = dGm * cm(n.w(l, 0), in, 4 * H, 4 * H).transpose();
+        gemm(R, in, 4 * H, dG, Sg, 1, wtl_x, in, dXl, in, false);
         break;
       }
     }
