@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "tg/engine.h"
+#include "tg/models/network.h"
 
 int main() {
   using namespace tg;
@@ -10,11 +11,8 @@ int main() {
   ParamGroup g;
   g.name = "net";
   std::vector<Var> w;
-  for (const auto& s : rnn_weight_shapes(Cell::GruTf1, 2, 4)) {
-    Tensor t = Tensor::empty(Shape(s));
-    init_glorot_uniform(t, s[0], s.back(), rng);
+  for (const Tensor& t : models::init_rnn_layer(Cell::GruTf1, 2, 4, rng, DType::F32, Device::CPU))
     w.push_back(g.add("w", t));
-  }
   Tensor xt = Tensor::empty(Shape{8, 5, 2});
   fill_uniform(xt, rng, 0.0, 1.0);
   Var x(xt);
