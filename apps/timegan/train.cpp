@@ -103,7 +103,7 @@ int cmd_train(int argc, char** argv) {
     cfg = tg::models::TimeGanConfig::from_json(run.at("model"));
     if (a.given("iterations")) cfg.iterations = a.integer("iterations", 1, 100000000);
   } else {
-    cfg.seq_len = a.integer("seq-len", 2, 100000);
+    cfg.seq_len = a.integer("seq-len", a.str("id-column").empty() ? 2 : 0, 100000);
     cfg.hidden = a.integer("hidden-dim", 1, 4096);
     cfg.layers = a.integer("num-layers", 1, 64);
     if (cfg.layers < 2) a.fail("num-layers", "must be at least 2: the supervisor has num-layers - 1 layers");
