@@ -114,10 +114,19 @@ inline void tanh_ip<float>(float* p, int n, const float* add) {
 template <typename T>
 void gemm_eigen(int M, int N, int K, const T* A, Index sai, Index sak, const T* B, Index ldb, T* C,
                 Index ldc, bool acc) {
-  using SMap = Eigen::Map<const MatR<T>, 0, Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>>;
-  SMap a(A, M, K, Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>(sai, sak));
-  if (acc) mm(C, M, N, ldc).noalias() += a * cm(B, K, N, ldb);
-  else mm(C, M, N, ldc).noalias() = a * cm(B, K, N, ldb);
+  // Unit inner strides only, so Eigen multiplies in place instead of copying A to a temporary.
+  auto run = [&](const auto& a) {
+    if (acc) mm(C, M, N, ldc).noalias() += a * cm(B, K, N, ldb);
+    else mm(C, M, N, ldc).noalias() = a * cm(B, K, N, ldb);
+  };
+  if (sak == 1) {
+    run(cm(A, M, K, sai));
+  } else if (sai == 1) {
+    run(cm(A, K, M, sak).transpose());
+  } else {
+    using SMap = Eigen::Map<const MatR<T>, 0, Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>>;
+    run(SMap(A, M, K, Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>(sai, sak)));
+  }
 }
 
 #if defined(__AVX2__) && defined(__FMA__)
