@@ -510,3 +510,14 @@ TEST_CASE("rnn backward: float agrees with double (exercises the float GEMM path
     }
   }
 }
+
+TEST_CASE("rnn gradients: edge shapes (T=1, B=1, in=1, H=1, 3 layers)") {
+  ThreadsGuard tgd(1);
+  for (Cell c : kAllCells) {
+    SUBCASE(tg::cell_name(c)) {
+      grad_check(c, 3, 1, 1, 1, 2, {}, 0, 51);
+      grad_check(c, 1, 2, 3, 1, 1, {3, 1}, 0, 52);
+      grad_check(c, 3, 2, 2, 7, 9, {2, 0}, 0, 53);
+    }
+  }
+}

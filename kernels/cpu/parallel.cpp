@@ -68,13 +68,21 @@ class Pool {
     }
     cv_.notify_all();
     work();
-    while (done_.load(std::memory_order_acquire) < n_tasks) TG_CPU_RELAX();
+    // Tasks not yet started were taken by work() above; wait for those a helper is running.
+    // Yield after a short spin so an oversubscribed machine can schedule that helper.
+    for (int spin = 0; done_.load(std::memory_order_acquire) < n_tasks; ++spin) {
+      if (spin < 4000) TG_CPU_RELAX();
+      else std::this_thread::yield();
+    }
     {
       // Close the job: no helper can join after this; wait for those that joined to leave.
       std::lock_guard<std::mutex> lk(mu_);
       fn_ = nullptr;
     }
-    while (busy_.load(std::memory_order_acquire) != 0) TG_CPU_RELAX();
+    for (int spin = 0; busy_.load(std::memory_order_acquire) != 0; ++spin) {
+      if (spin < 4000) TG_CPU_RELAX();
+      else std::this_thread::yield();
+    }
     if (error_) std::rethrow_exception(error_);
   }
 

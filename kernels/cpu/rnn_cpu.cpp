@@ -114,10 +114,19 @@ inline void tanh_ip<float>(float* p, int n, const float* add) {
 template <typename T>
 void gemm_eigen(int M, int N, int K, const T* A, Index sai, Index sak, const T* B, Index ldb, T* C,
                 Index ldc, bool acc) {
-  using SMap = Eigen::Map<const MatR<T>, 0, Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>>;
-  SMap a(A, M, K, Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>(sai, sak));
-  if (acc) mm(C, M, N, ldc).noalias() += a * cm(B, K, N, ldb);
-  else mm(C, M, N, ldc).noalias() = a * cm(B, K, N, ldb);
+  // Unit inner strides only, so Eigen multiplies in place instead of copying A to a temporary.
+  auto run = [&](const auto& a) {
+    if (acc) mm(C, M, N, ldc).noalias() += a * cm(B, K, N, ldb);
+    else mm(C, M, N, ldc).noalias() = a * cm(B, K, N, ldb);
+  };
+  if (sak == 1) {
+    run(cm(A, M, K, sai));
+  } else if (sai == 1) {
+    run(cm(A, K, M, sak).transpose());
+  } else {
+    using SMap = Eigen::Map<const MatR<T>, 0, Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>>;
+    run(SMap(A, M, K, Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>(sai, sak)));
+  }
 }
 
 #if defined(__AVX2__) && defined(__FMA__)
@@ -623,6 +632,55 @@ void add_colsum(T* dst, const T* src, int64_t rows, int ncols, int ld) {
   }
 }
 
+// Per-row backward pieces with restrict-qualified pointers so the compiler vectorises them.
+template <typename T>
+inline void gru_tf1_bwd_row(int H, const T* __restrict dh, const T* __restrict dO,
+                            const T* __restrict g, const T* __restrict hp, T* __restrict dh2,
+                            T* __restrict dgr) {
+  const T one = T(1);
+  for (int k = 0; k < H; ++k) {
+    T dht = dh[k] + dO[k];
+    T u = g[H + k], cc = g[2 * H + k];
+    dh2[k] = dht * u;
+    dgr[2 * H + k] = dht * (one - u) * (one - cc * cc);
+    dgr[H + k] = dht * (hp[k] - cc) * u * (one - u);
+  }
+}
+
+template <typename T>
+inline void gru_ra_bwd_row(int H, const T* __restrict dh, const T* __restrict dO,
+                           const T* __restrict g, const T* __restrict hp, T* __restrict dh2,
+                           T* __restrict dgr) {
+  const T one = T(1);
+  for (int k = 0; k < H; ++k) {
+    T dht = dh[k] + dO[k];
+    T r = g[k], z = g[H + k], nn = g[2 * H + k], hn = g[3 * H + k];
+    dh2[k] = dht * z;
+    T dnp = dht * (one - z) * (one - nn * nn);
+    dgr[k] = dnp * hn * r * (one - r);
+    dgr[H + k] = dht * (hp[k] - nn) * z * (one - z);
+    dgr[2 * H + k] = dnp * r;
+    dgr[3 * H + k] = dnp;
+  }
+}
+
+template <typename T>
+inline void lstm_bwd_row(int H, const T* __restrict dh, const T* __restrict dO,
+                         const T* __restrict dc, const T* __restrict g, const T* __restrict cprev,
+                         T* __restrict dc2, T* __restrict dgr) {
+  const T one = T(1);
+  for (int k = 0; k < H; ++k) {
+    T dht = dh[k] + dO[k];
+    T ig = g[k], jg = g[H + k], fg = g[2 * H + k], og = g[3 * H + k], tc = g[5 * H + k];
+    T dct = dc[k] + dht * og * (one - tc * tc);
+    dgr[k] = dct * jg * ig * (one - ig);
+    dgr[H + k] = dct * ig * (one - jg * jg);
+    dgr[2 * H + k] = dct * cprev[k] * fg * (one - fg);
+    dgr[3 * H + k] = dht * tc * og * (one - og);
+    dc2[k] = dct * fg;
+  }
+}
+
 template <typename T>
 void backward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, const T* region,
                     const T* gy, T* gx, T* const* pg, T* gh0, T* gc0, const T* ghT, const T* gcT,
@@ -705,14 +763,7 @@ void backward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, const
               std::memcpy(dh2 + i * H, dh + i * H, sizeof(T) * H);
               continue;
             }
-            const T* g = gt + i * S;
-            for (int k = 0; k < H; ++k) {
-              T dht = dh[i * H + k] + dOt[i * H + k];
-              T u = g[H + k], cc = g[2 * H + k];
-              dh2[i * H + k] = dht * u;
-              dgr[2 * H + k] = dht * (Tone - u) * (Tone - cc * cc);
-              dgr[H + k] = dht * (hp[i * H + k] - cc) * u * (Tone - u);
-            }
+            gru_tf1_bwd_row(H, dh + i * H, dOt + i * H, gt + i * S, hp + i * H, dh2 + i * H, dgr);
           }
           gemm(nb, H, H, dGt + 2 * H, Sg, 1, wtc_h, H, drh, H, false);
           for (int i = 0; i < nb; ++i) {
@@ -735,17 +786,7 @@ void backward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, const
               std::memcpy(dh2 + i * H, dh + i * H, sizeof(T) * H);
               continue;
             }
-            const T* g = gt + i * S;
-            for (int k = 0; k < H; ++k) {
-              T dht = dh[i * H + k] + dOt[i * H + k];
-              T r = g[k], z = g[H + k], nn = g[2 * H + k], hn = g[3 * H + k];
-              dh2[i * H + k] = dht * z;
-              T dnp = dht * (Tone - z) * (Tone - nn * nn);
-              dgr[k] = dnp * hn * r * (Tone - r);
-              dgr[H + k] = dht * (hp[i * H + k] - nn) * z * (Tone - z);
-              dgr[2 * H + k] = dnp * r;
-              dgr[3 * H + k] = dnp;
-            }
+            gru_ra_bwd_row(H, dh + i * H, dOt + i * H, gt + i * S, hp + i * H, dh2 + i * H, dgr);
           }
           gemm(nb, H, 3 * H, dGt, Sg, 1, n.w(l, 1), H, dh2, H, true);
           break;
@@ -760,17 +801,8 @@ void backward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, const
               std::memcpy(dc2 + i * H, dc + i * H, sizeof(T) * H);
               continue;
             }
-            const T* g = gt + i * S;
-            for (int k = 0; k < H; ++k) {
-              T dht = dh[i * H + k] + dOt[i * H + k];
-              T ig = g[k], jg = g[H + k], fg = g[2 * H + k], og = g[3 * H + k], tc = g[5 * H + k];
-              T dct = dc[i * H + k] + dht * og * (Tone - tc * tc);
-              dgr[k] = dct * jg * ig * (Tone - ig);
-              dgr[H + k] = dct * ig * (Tone - jg * jg);
-              dgr[2 * H + k] = dct * cprev[i * ldc + k] * fg * (Tone - fg);
-              dgr[3 * H + k] = dht * tc * og * (Tone - og);
-              dc2[i * H + k] = dct * fg;
-            }
+            lstm_bwd_row(H, dh + i * H, dOt + i * H, dc + i * H, gt + i * S, cprev + i * ldc,
+                         dc2 + i * H, dgr);
           }
           gemm(nb, H, 4 * H, dGt, Sg, 1, wtl_h, H, dh2, H, false);
           for (int i = 0; i < nb; ++i)

@@ -8,6 +8,8 @@
 // The batch is split into slices run concurrently on the tg::kernels::cpu thread pool (one
 // dispatch per call) when it is large enough (>= 32 rows per slice). The slicing chosen by the
 // forward is recorded in the reserve, so the backward is correct whatever the thread count.
+// No heap allocation happens inside the time loops (scratch is thread_local, grown once).
+// Several threads may call these functions concurrently (pool dispatches are serialised).
 #pragma once
 
 #include <cstdint>
@@ -25,7 +27,9 @@ struct RnnShape {
   int hidden;
 };
 
-/// Elements of T the forward must save for backward (training mode), all layers.
+/// Elements of T the forward must save for backward (training mode), all layers: one header
+/// element (the batch slicing used) + layers*batch*seq*(hidden + per-cell saved gates).
+/// Throws std::invalid_argument for a bad shape.
 int64_t rnn_reserve_elems(const RnnShape& s);
 
 /// Forward of the stack. lengths: B int32 in [0,T] or nullptr (= all T). h0, c0: [L,B,H] or
