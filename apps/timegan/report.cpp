@@ -286,7 +286,7 @@ std::string column_name(const EvalResult& r, int64_t k) {
 
 const char* kCss = R"CSS(
 body{font-family:-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;margin:0;background:#f4f5f7;color:#1d2330}
-main{max-width:1240px;margin:0 auto;padding:24px 28px 40px}
+main{max-width:1320px;margin:0 auto;padding:24px 28px 40px}
 h1{font-size:26px;margin:0 0 4px}
 h2{font-size:19px;margin:30px 0 10px;border-bottom:2px solid #dde1e8;padding-bottom:4px}
 .sub{color:#555;margin:0 0 14px;font-size:14px}
@@ -300,6 +300,8 @@ td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .grid2{display:flex;flex-wrap:wrap;gap:14px}
 .grid2 figure{margin:0;background:#fff;border:1px solid #dde1e8;border-radius:8px;padding:8px}
 figcaption{font-size:13.5px;font-weight:600;margin:2px 4px 4px}
+.keys{font-weight:400;font-size:12px}
+.keys .key:first-child{margin-left:0}
 .key{display:inline-block;width:12px;height:12px;border-radius:2px;vertical-align:-1px;margin:0 4px 0 10px}
 svg{display:block}
 svg .grid{stroke:#eceef2;stroke-width:1}
@@ -528,12 +530,12 @@ std::string report_html(const EvalResult& r) {
   o << "<h2 id=\"samples\">Sample sequences per feature" << more << "</h2>\n<p class=\"note\">Four real and four synthetic "
        "sequences (spread over each set), on the compared scale.</p>\n<div class=\"grid2\">";
   for (int64_t k = 0; k < shown; ++k)
-    o << "<figure><figcaption>" << esc(column_name(r, k)) << "</figcaption>" << samples(real, syn, k, 290, 200) << "</figure>";
+    o << "<figure><figcaption>" << esc(column_name(r, k)) << "</figcaption>" << samples(real, syn, k, 280, 200) << "</figure>";
   o << "</div>\n<h2 id=\"marginals\">Marginal distributions per feature" << more
     << "</h2>\n<p class=\"note\">Histograms (30 bins, density) of every value of each feature.</p>\n<div class=\"grid2\">";
   for (int64_t k = 0; k < shown; ++k)
     o << "<figure><figcaption>" << esc(column_name(r, k)) << " &middot; W1 " << fixed(r.wasserstein[static_cast<size_t>(k)], 4)
-      << "</figcaption>" << histogram(real, syn, k, 290, 200) << "</figure>";
+      << "</figcaption>" << histogram(real, syn, k, 280, 200) << "</figure>";
   o << "</div>\n";
 
   // ---- training losses
@@ -544,22 +546,32 @@ std::string report_html(const EvalResult& r) {
     o << "<p class=\"note\">From the run's <code>losses.csv</code>, per phase (long logs averaged in blocks to at most 1,000 "
          "points).</p>\n<div class=\"grid2\">";
     const char* colors[] = {"#2b8a3e", "#e8590c", "#7048e8", "#1c1c1c"};
-    for (const char* phase : {"embedding", "supervised", "joint"}) {
+    // Panels: each phase; the joint phase split so that curves of one scale share a panel.
+    struct Panel {
+      const char* phase;
+      const char* title;
+      std::vector<std::string> names;
+    };
+    const Panel panels[] = {{"embedding", "embedding phase", {"sqrt(e_loss_t0)"}},
+                            {"supervised", "supervised phase", {"g_loss_s"}},
+                            {"joint", "joint phase: adversarial", {"g_loss_u", "d_loss"}},
+                            {"joint", "joint phase: reconstruction, supervised", {"sqrt(e_loss_t0)", "g_loss_s"}}};
+    for (const Panel& p : panels) {
       std::vector<Line> ls;
-      std::vector<std::pair<std::string, std::string>> leg;
+      std::string keys;
       for (const auto& c : r.losses) {
-        if (c.phase != phase) continue;
+        if (c.phase != p.phase || std::find(p.names.begin(), p.names.end(), c.name) == p.names.end()) continue;
         Line l;
         l.x = c.iteration;
         l.y = c.value;
         l.color = colors[ls.size() % 4];
         l.width = 1.3;
         ls.push_back(l);
-        leg.push_back({c.name, l.color});
+        keys += "<span class=\"key\" style=\"background:" + l.color + "\"></span>" + esc(c.name);
       }
       if (ls.empty()) continue;
-      o << "<figure><figcaption>" << phase << " phase</figcaption>" << lines_plot(ls, "iteration", "loss", 395, 260, leg)
-        << "</figure>";
+      o << "<figure><figcaption>" << p.title << "<br><span class=\"keys\">" << keys << "</span></figcaption>"
+        << lines_plot(ls, "iteration", "loss", 280, 200, {}) << "</figure>";
     }
     o << "</div>\n";
   }
