@@ -93,6 +93,7 @@ TEST_CASE("evaluate --model: report with every section, no external reference, m
   CHECK(j.at("discriminative").at("per_repeat").size() == 2);
   CHECK(j.at("predictive").at("per_repeat").size() == 2);
   CHECK(j.at("discriminative").at("paper").at("mean").as_double() == doctest::Approx(0.011));
+  CHECK(j.at("predictive").at("real_on_real").as_double() > 0);
   CHECK(j.at("real").at("windows").as_int64() == 80);
   CHECK(j.at("synthetic").at("windows").as_int64() == 80);
   CHECK(j.at("wasserstein1").at("per_feature").size() == 3);

@@ -279,7 +279,7 @@ int cmd_evaluate(int argc, char** argv) {
   paper_values(data_opts, res);
 
   // Post-hoc scores, repeated.
-  RepeatProgress progress(quiet, 2 * repeats + 1);
+  RepeatProgress progress(quiet, 2 * repeats + 2);
   if (!quiet)
     std::fprintf(stderr, "scoring %lld real against %lld synthetic windows (%s), %lld repeats\n",
                  static_cast<long long>(real.n), static_cast<long long>(syn.n), describe(real).c_str(),
@@ -304,6 +304,17 @@ int cmd_evaluate(int argc, char** argv) {
     std::snprintf(what, sizeof what, "repeat %lld: predictive %.4f", static_cast<long long>(r + 1), p.score);
     progress.step(2 * r + 2, what);
   }
+  {  // The floor for the predictive score: the same predictor trained on the real set itself.
+    mt::PostHocOptions o;
+    o.seed = seed;
+    o.device = dev;
+    o.iterations = pred_iters;
+    o.stream = 250;
+    res.pred_real_on_real = mt::predictive_score(real, real, o).score;
+    char what[96];
+    std::snprintf(what, sizeof what, "predictive, real on real %.4f", res.pred_real_on_real);
+    progress.step(2 * repeats + 1, what);
+  }
   res.wasserstein = mt::wasserstein_per_feature(real, syn);
   res.acf_diff = mt::acf_difference(real, syn);
   res.xcorr = mt::xcorr_difference(real, syn);
@@ -314,7 +325,7 @@ int cmd_evaluate(int argc, char** argv) {
   to.seed = seed;
   to.stream = 300;
   res.vis = mt::visualisation(real, syn, to);
-  progress.step(2 * repeats + 1, "distances, PCA and t-SNE");
+  progress.step(2 * repeats + 2, "distances, PCA and t-SNE");
 
   Json& s = res.settings;
   s["repeats"] = static_cast<long long>(repeats);
@@ -325,7 +336,7 @@ int cmd_evaluate(int argc, char** argv) {
   s["tsne_iterations"] = static_cast<long long>(tsne_iters);
   s["tsne_perplexity"] = 40.0;
   s["seed"] = static_cast<unsigned long long>(seed);
-  s["streams"] = "discriminative 100+r, predictive 200+r (r = 0..repeats-1), t-SNE 300, samples 301, MMD 400";
+  s["streams"] = "discriminative 100+r, predictive 200+r (r = 0..repeats-1), predictive real-on-real 250, t-SNE 300, samples 301, MMD 400";
   s["device"] = tg::device_name(dev);
   s["data"] = data_opts;
   s["model"] = from_model ? Json(model_dir) : Json();
@@ -343,6 +354,7 @@ int cmd_evaluate(int argc, char** argv) {
   std::printf("%-28s %10s %10s\n", "metric", "mean", "std");
   std::printf("%-28s %10.4f %10.4f\n", "discriminative score", dm, ds);
   std::printf("%-28s %10.4f %10.4f\n", res.pred_own_past ? "predictive score (own past)" : "predictive score", pm, ps);
+  std::printf("%-28s %10.4f %10s\n", "  (real-on-real floor)", res.pred_real_on_real, "-");
   double wm = 0;
   for (double w : res.wasserstein) wm += w / static_cast<double>(res.wasserstein.size());
   std::printf("%-28s %10.4f %10s\n", "wasserstein-1 (feature mean)", wm, "-");

@@ -29,6 +29,7 @@ struct EvalResult {
   // Per repeat.
   std::vector<double> disc, disc_accuracy, pred;
   bool pred_own_past = false;
+  double pred_real_on_real = 0;  // the predictor trained on the real set itself (once): a floor
   // Beyond the reference.
   std::vector<double> wasserstein;
   double acf_diff = 0;
