@@ -310,6 +310,8 @@ svg .lab{font-size:12px;fill:#333;font-family:inherit}
 dl{font-size:13px;line-height:1.5;margin:0}
 dt{font-weight:600;margin-top:6px}
 dd{margin:0 0 0 14px;color:#333}
+.chips{display:flex;flex-wrap:wrap;gap:6px}
+.chips span{font-size:12.5px;background:#f0f2f5;border-radius:4px;padding:3px 8px}
 code{font-size:12.5px;background:#f0f2f5;padding:1px 4px;border-radius:3px}
 )CSS";
 
@@ -508,11 +510,10 @@ std::string report_html(const EvalResult& r) {
   for (double v : r.pred) o << " " << fixed(v, 4);
   o << ". The discriminative score uses a fresh classifier and fresh 80/20 splits each repeat; the predictive score a fresh "
        "predictor. Paper values come from a different implementation and schedule (TF1, 2019) and are a yardstick, not a target.</p>\n";
-  o << "<table><tr><th>feature</th>";
-  for (int64_t k = 0; k < real.dim && k < 40; ++k) o << "<th>" << esc(column_name(r, k)) << "</th>";
-  o << "</tr><tr><td>Wasserstein-1</td>";
-  for (int64_t k = 0; k < real.dim && k < 40; ++k) o << "<td class=\"n\">" << fixed(r.wasserstein[static_cast<size_t>(k)]) << "</td>";
-  o << "</tr></table>" << (real.dim > 40 ? "<p class=\"note\">(first 40 features; all in metrics.json)</p>" : "") << "</div>\n";
+  o << "<p class=\"note\" style=\"margin-bottom:4px\">Wasserstein-1 per feature:</p><div class=\"chips\">";
+  for (int64_t k = 0; k < real.dim; ++k)
+    o << "<span>" << esc(column_name(r, k)) << " <b>" << fixed(r.wasserstein[static_cast<size_t>(k)]) << "</b></span>";
+  o << "</div></div>\n";
 
   // ---- PCA / t-SNE
   o << "<h2 id=\"embeddings\">PCA and t-SNE</h2>\n<p class=\"note\">" << r.vis.n
