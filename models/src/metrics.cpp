@@ -266,25 +266,24 @@ std::vector<double> tsne(const std::vector<double>& x, int64_t n, int64_t p, con
       D[i * N + j] = D[j * N + i] = s;
     }
   // Conditional P by binary search on beta to match the perplexity (sklearn's
-  // _binary_search_perplexity: 100 steps, entropy tolerance 1e-5).
+  // _binary_search_perplexity: 100 steps, entropy tolerance 1e-5). Row operations go through
+  // Eigen arrays so that they vectorise.
+  using RowArr = Eigen::Array<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  Eigen::Map<RowArr> Dm(D.data(), n, n);
   std::vector<double> P(N * N, 0.0);
+  Eigen::Map<RowArr> Pm(P.data(), n, n);
   const double target = std::log(std::min(o.perplexity, static_cast<double>(n - 1)));
-  for (size_t i = 0; i < N; ++i) {
+  Eigen::ArrayXd row(n);
+  for (int64_t i = 0; i < n; ++i) {
     double beta = 1, lo = -std::numeric_limits<double>::infinity(), hi = std::numeric_limits<double>::infinity();
-    double* row = &P[i * N];
+    const auto d = Dm.row(i).transpose();
     for (int step = 0; step < 100; ++step) {
-      double sum = 0;
-      for (size_t j = 0; j < N; ++j) {
-        row[j] = j == i ? 0.0 : std::exp(-D[i * N + j] * beta);
-        sum += row[j];
-      }
+      row = (-beta * d).exp();
+      row(i) = 0.0;
+      double sum = row.sum();
       if (sum == 0) sum = 1e-8;
-      double sdp = 0;
-      for (size_t j = 0; j < N; ++j) {
-        row[j] /= sum;
-        sdp += D[i * N + j] * row[j];
-      }
-      const double entropy = std::log(sum) + beta * sdp;
+      row /= sum;
+      const double entropy = std::log(sum) + beta * (d * row).sum();
       const double diff = entropy - target;
       if (std::fabs(diff) <= 1e-5) break;
       if (diff > 0) {
@@ -295,6 +294,7 @@ std::vector<double> tsne(const std::vector<double>& x, int64_t n, int64_t p, con
         beta = std::isinf(lo) ? beta / 2 : (beta + lo) / 2;
       }
     }
+    Pm.row(i) = row.transpose();
   }
   {  // symmetrise and normalise
     double s = 0;
@@ -310,46 +310,46 @@ std::vector<double> tsne(const std::vector<double>& x, int64_t n, int64_t p, con
   }
   std::vector<double>().swap(D);
   Rng rng(o.seed, o.stream);
-  std::vector<double> Y(2 * N), grad(2 * N), update(2 * N, 0.0), gains(2 * N, 1.0);
-  for (double& v : Y) v = o.init_std * normal(rng);
+  Eigen::ArrayXd Yx(n), Yy(n), Gx(n), Gy(n), num(n), f(n);
+  for (int64_t i = 0; i < n; ++i) {  // interleaved draws (x0, y0, x1, y1, ...)
+    Yx(i) = o.init_std * normal(rng);
+    Yy(i) = o.init_std * normal(rng);
+  }
+  Eigen::ArrayXd update = Eigen::ArrayXd::Zero(2 * n), gains = Eigen::ArrayXd::Ones(2 * n), grad(2 * n);
   double exag = o.early_exaggeration;
   for (int64_t it = 0; it < o.iterations; ++it) {
     if (it == o.exaggeration_iterations) {  // sklearn's second _gradient_descent call starts afresh
       exag = 1;
-      std::fill(update.begin(), update.end(), 0.0);
-      std::fill(gains.begin(), gains.end(), 1.0);
+      update.setZero();
+      gains.setOnes();
     }
     const double momentum = it < o.exaggeration_iterations ? o.momentum_early : o.momentum_late;
-    // Student-t affinities q_ij = num_ij / sum num; grad_i = 4 sum_j (p_ij - q_ij) num_ij (y_i - y_j).
+    // Student-t affinities q_ij = num_ij / sum num (j != i);
+    // grad_i = 4 sum_j (p_ij - q_ij) num_ij (y_i - y_j).
     double zsum = 0;
-    for (size_t i = 0; i < N; ++i)
-      for (size_t j = i + 1; j < N; ++j) {
-        const double a = Y[2 * i] - Y[2 * j], b = Y[2 * i + 1] - Y[2 * j + 1];
-        zsum += 2.0 / (1.0 + a * a + b * b);
-      }
-    std::fill(grad.begin(), grad.end(), 0.0);
-    for (size_t i = 0; i < N; ++i)
-      for (size_t j = i + 1; j < N; ++j) {
-        const double a = Y[2 * i] - Y[2 * j], b = Y[2 * i + 1] - Y[2 * j + 1];
-        const double num = 1.0 / (1.0 + a * a + b * b);
-        const double q = std::max(num / zsum, kEps);
-        const double f = 4.0 * (exag * P[i * N + j] - q) * num;
-        grad[2 * i] += f * a;
-        grad[2 * i + 1] += f * b;
-        grad[2 * j] -= f * a;
-        grad[2 * j + 1] -= f * b;
-      }
-    double gnorm = 0;
-    for (double g : grad) gnorm += g * g;
-    if (std::sqrt(gnorm) < 1e-7) break;  // sklearn's min_grad_norm
-    for (size_t k = 0; k < 2 * N; ++k) {
-      if (update[k] * grad[k] < 0) gains[k] += 0.2;
-      else gains[k] *= 0.8;
-      gains[k] = std::max(gains[k], 0.01);
-      update[k] = momentum * update[k] - o.learning_rate * gains[k] * grad[k];
-      Y[k] += update[k];
+    for (int64_t i = 0; i < n; ++i) {
+      num = (1.0 + (Yx - Yx(i)).square() + (Yy - Yy(i)).square()).inverse();
+      zsum += num.sum() - 1.0;  // without j == i
     }
+    for (int64_t i = 0; i < n; ++i) {
+      num = (1.0 + (Yx - Yx(i)).square() + (Yy - Yy(i)).square()).inverse();
+      f = 4.0 * (exag * Pm.row(i).transpose() - (num / zsum).max(kEps)) * num;
+      f(i) = 0.0;
+      Gx(i) = (f * (Yx(i) - Yx)).sum();
+      Gy(i) = (f * (Yy(i) - Yy)).sum();
+    }
+    for (int64_t i = 0; i < n; ++i) grad(2 * i) = Gx(i), grad(2 * i + 1) = Gy(i);
+    if (std::sqrt(grad.square().sum()) < 1e-7) break;  // sklearn's min_grad_norm
+    for (int64_t k = 0; k < 2 * n; ++k) {
+      if (update(k) * grad(k) < 0) gains(k) += 0.2;
+      else gains(k) *= 0.8;
+      gains(k) = std::max(gains(k), 0.01);
+      update(k) = momentum * update(k) - o.learning_rate * gains(k) * grad(k);
+    }
+    for (int64_t i = 0; i < n; ++i) Yx(i) += update(2 * i), Yy(i) += update(2 * i + 1);
   }
+  std::vector<double> Y(2 * N);
+  for (int64_t i = 0; i < n; ++i) Y[2 * static_cast<size_t>(i)] = Yx(i), Y[2 * static_cast<size_t>(i) + 1] = Yy(i);
   return Y;
 }
 
