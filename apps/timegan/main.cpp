@@ -1,4 +1,4 @@
-// timegan: train, generate (and, with the evaluation work, evaluate) from the command line.
+// timegan: train, generate and evaluate from the command line.
 // Every error is one line on stderr and a non-zero exit status (2 for usage, 1 otherwise).
 #include <cstdio>
 #include <cstring>
@@ -17,6 +17,7 @@ const char* kUsage =
     "commands:\n"
     "  train      train on a CSV, an NPY file of windows or the built-in sine data\n"
     "  generate   write synthetic sequences from a trained run, in the data's units\n"
+    "  evaluate   score synthetic data against real data and write an HTML report\n"
     "\n"
     "Run 'timegan <command> --help' for the options of a command.\n";
 }
@@ -30,7 +31,8 @@ int main(int argc, char** argv) {
   try {
     if (cmd == "train") return tgcli::cmd_train(argc, argv);
     if (cmd == "generate") return tgcli::cmd_generate(argc, argv);
-    std::fprintf(stderr, "timegan: unknown command '%s' (commands: train, generate; see timegan --help)\n", cmd.c_str());
+    if (cmd == "evaluate") return tgcli::cmd_evaluate(argc, argv);
+    std::fprintf(stderr, "timegan: unknown command '%s' (commands: train, generate, evaluate; see timegan --help)\n", cmd.c_str());
     return 2;
   } catch (const tgcli::UsageError& e) {
     std::fprintf(stderr, "%s\n", e.what());

@@ -1,0 +1,54 @@
+// The evaluation report of `timegan evaluate`: one self-contained HTML file (inline CSS and
+// SVG, no scripts, no external reference of any kind) and metrics.json with every number.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "tg/io/dataset.h"
+#include "tg/io/json.h"
+#include "tg/models/metrics.h"
+
+namespace tgcli {
+
+/// One loss curve of the training log (already subsampled).
+struct LossCurve {
+  std::string phase, name;
+  std::vector<double> iteration, value;
+};
+
+struct EvalResult {
+  // What was compared.
+  std::string real_source, synthetic_source, preset, scale;  // scale: words for the common scale
+  std::vector<std::string> columns;
+  const tg::io::Windows* real = nullptr;
+  const tg::io::Windows* synthetic = nullptr;
+  // Paper values (Table 2) when the data set is one of the paper's.
+  std::string paper_set;  // "" = none
+  double paper_disc = 0, paper_disc_std = 0, paper_pred = 0, paper_pred_std = 0;
+  // Per repeat.
+  std::vector<double> disc, disc_accuracy, pred;
+  bool pred_own_past = false;
+  double pred_real_on_real = 0;  // the predictor trained on the real set itself (once): a floor
+  // Beyond the reference.
+  std::vector<double> wasserstein;
+  double acf_diff = 0;
+  tg::models::metrics::XcorrDifference xcorr;
+  tg::models::metrics::Mmd mmd;
+  tg::models::metrics::Visualisation vis;
+  // Training log (with --model).
+  std::vector<LossCurve> losses;
+  std::string losses_note;  // why there are none
+  tg::io::Json settings = tg::io::Json::object();
+  double seconds = 0;
+};
+
+tg::io::Json metrics_json(const EvalResult& r);
+std::string report_html(const EvalResult& r);
+
+/// Reads a run's losses.csv (phase,iteration,<losses>...) into the curves the report plots:
+/// embedding sqrt(e_loss_t0); supervised g_loss_s; joint sqrt(e_loss_t0), g_loss_s, g_loss_u,
+/// d_loss; each subsampled to at most max_points. Throws InputError naming file and line.
+std::vector<LossCurve> read_loss_curves(const std::string& path, size_t max_points = 1000);
+
+}  // namespace tgcli

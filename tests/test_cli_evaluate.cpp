@@ -1,0 +1,174 @@
+// timegan evaluate: a tiny train -> evaluate round trip (model and file inputs), the report's
+// sections and self-containment, metrics.json, and the one-line errors for mismatched sets and
+// incomplete run directories. Iteration counts are tiny: these check the plumbing; the metric
+// values themselves are tested in test_metrics.cpp.
+#include <doctest/doctest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "tg/io/fs.h"
+#include "tg/io/json.h"
+
+namespace {
+
+struct Result {
+  int code;
+  std::string out;  // stdout + stderr
+};
+
+Result run(const std::string& args) {
+  const std::string cmd = std::string(TG_TIMEGAN_BIN) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int st = pclose(p);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), out};
+}
+
+std::string tmpdir() {
+  char tmpl[] = "/tmp/tg-eval-XXXXXX";
+  const char* d = mkdtemp(tmpl);
+  REQUIRE(d != nullptr);
+  return d;
+}
+
+int count_lines(const std::string& s) {
+  int n = 0;
+  for (char c : s) n += c == '\n';
+  return n;
+}
+
+const char* kData = "--sine-n 80 --seq-len 8 --sine-dim 3";
+const char* kQuick = "--repeats 2 --metric-iterations 10 --tsne-iterations 30 --quiet";
+
+// One small trained run shared by the cases below.
+const std::string& trained_run() {
+  static std::string dir;
+  if (dir.empty()) {
+    dir = tmpdir() + "/run";
+    const Result r = run(std::string("train --data sine ") + kData +
+                         " --iterations 3 --hidden-dim 4 --num-layers 2 --batch-size 8 --quiet --out " + dir);
+    REQUIRE_MESSAGE(r.code == 0, r.out);
+  }
+  return dir;
+}
+
+}  // namespace
+
+TEST_CASE("evaluate --help lists its options") {
+  const Result h = run("evaluate --help");
+  CHECK(h.code == 0);
+  for (const char* opt : {"--real", "--synthetic", "--model", "--repeats", "--metric-iterations", "--tsne-iterations",
+                          "--device", "--out", "--seed", "--preset", "--quiet"})
+    CHECK_MESSAGE(h.out.find(opt) != std::string::npos, opt);
+  CHECK(run("--help").out.find("evaluate") != std::string::npos);
+}
+
+TEST_CASE("evaluate --model: report with every section, no external reference, metrics.json") {
+  const std::string rep = tmpdir() + "/rep";
+  const Result r = run("evaluate --model " + trained_run() + " " + kQuick + " --out " + rep);
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  CHECK(r.out.find("discriminative score") != std::string::npos);
+  CHECK(r.out.find("predictive score") != std::string::npos);
+  CHECK(r.out.find(rep + "/report.html") != std::string::npos);
+
+  const std::string html = tg::io::read_file(rep + "/report.html");
+  for (const char* s : {"id=\"scores\"", "id=\"embeddings\"", "id=\"samples\"", "id=\"marginals\"", "id=\"losses\"",
+                        "id=\"definitions\"", "paper (Table 2), Sines", "0.011", "0.093", "PCA", "t-SNE", "<svg",
+                        "embedding phase", "joint phase", "Wasserstein-1", "MMD"})
+    CHECK_MESSAGE(html.find(s) != std::string::npos, s);
+  // Self-contained: no links, no scripts, no fonts or images from anywhere.
+  for (const char* s : {"http", "<script", "<link", "src=", "url(", "@import"})
+    CHECK_MESSAGE(html.find(s) == std::string::npos, s);
+
+  const tg::io::Json j = tg::io::Json::parse(tg::io::read_file(rep + "/metrics.json"), "metrics.json");
+  CHECK(j.at("discriminative").at("per_repeat").size() == 2);
+  CHECK(j.at("predictive").at("per_repeat").size() == 2);
+  CHECK(j.at("discriminative").at("paper").at("mean").as_double() == doctest::Approx(0.011));
+  CHECK(j.at("predictive").at("real_on_real").as_double() > 0);
+  CHECK(j.at("real").at("windows").as_int64() == 80);
+  CHECK(j.at("synthetic").at("windows").as_int64() == 80);
+  CHECK(j.at("wasserstein1").at("per_feature").size() == 3);
+  CHECK(j.at("settings").at("repeats").as_int64() == 2);
+  CHECK(j.at("settings").at("discriminative_iterations").as_int64() == 10);
+  CHECK(j.at("settings").at("predictive_iterations").as_int64() == 25);
+  CHECK(j.at("visualisation").at("tsne_real").size() == 160);
+
+  // Same seed, same numbers.
+  const std::string rep2 = tmpdir() + "/rep";
+  REQUIRE(run("evaluate --model " + trained_run() + " " + kQuick + " --out " + rep2).code == 0);
+  const tg::io::Json j2 = tg::io::Json::parse(tg::io::read_file(rep2 + "/metrics.json"), "metrics.json");
+  CHECK(j2.at("discriminative") == j.at("discriminative"));
+  CHECK(j2.at("predictive") == j.at("predictive"));
+}
+
+TEST_CASE("evaluate --synthetic: CSV and NPY files in the data's units") {
+  const std::string d = tmpdir();
+  REQUIRE(run("generate --model " + trained_run() + " --n 50 --out " + d + "/syn.csv --quiet").code == 0);
+  REQUIRE(run("generate --model " + trained_run() + " --n 50 --out " + d + "/syn.npy --quiet").code == 0);
+  for (const char* f : {"/syn.csv", "/syn.npy"}) {
+    const Result r = run(std::string("evaluate --real sine ") + kData + " --synthetic " + d + f + " " + kQuick +
+                         " --out " + d + "/rep");
+    REQUIRE_MESSAGE(r.code == 0, r.out);
+    const std::string html = tg::io::read_file(d + "/rep/report.html");
+    CHECK(html.find("no training log") != std::string::npos);
+    const tg::io::Json j = tg::io::Json::parse(tg::io::read_file(d + "/rep/metrics.json"), "metrics.json");
+    CHECK(j.at("synthetic").at("windows").as_int64() == 50);
+  }
+}
+
+TEST_CASE("evaluate: mismatched sets and incomplete run directories are one-line errors") {
+  const std::string d = tmpdir();
+  REQUIRE(run("generate --model " + trained_run() + " --n 20 --out " + d + "/syn.csv --quiet").code == 0);
+  REQUIRE(run("generate --model " + trained_run() + " --n 20 --out " + d + "/syn.npy --quiet").code == 0);
+  // Feature count.
+  Result r = run("evaluate --real sine --sine-n 80 --seq-len 8 --sine-dim 4 --synthetic " + d + "/syn.csv " + kQuick +
+                 " --out " + d + "/rep");
+  CHECK(r.code == 1);
+  CHECK(count_lines(r.out) == 1);
+  CHECK(r.out.find("8 steps x 4 features") != std::string::npos);
+  CHECK(r.out.find("8 steps x 3 features") != std::string::npos);
+  CHECK(r.out.find("syn.csv") != std::string::npos);
+  // Sequence length (NPY and model).
+  r = run("evaluate --real sine --sine-n 80 --seq-len 10 --sine-dim 3 --synthetic " + d + "/syn.npy " + kQuick +
+          " --out " + d + "/rep");
+  CHECK(r.code == 1);
+  CHECK(count_lines(r.out) == 1);
+  CHECK(r.out.find("10 steps x 3 features") != std::string::npos);
+  CHECK(r.out.find("8 steps x 3 features") != std::string::npos);
+  r = run("evaluate --real sine --sine-n 80 --seq-len 12 --sine-dim 3 --model " + trained_run() + " " + kQuick +
+          " --out " + d + "/rep");
+  CHECK(r.code == 1);
+  CHECK(r.out.find("12 steps x 3 features") != std::string::npos);
+  CHECK_FALSE(tg::io::file_exists(d + "/rep/report.html"));
+
+  // A run directory without its files.
+  tg::io::make_dirs(d + "/empty");
+  r = run("evaluate --model " + d + "/empty " + kQuick + " --out " + d + "/rep");
+  CHECK(r.code == 1);
+  CHECK(count_lines(r.out) == 1);
+  CHECK(r.out.find(d + "/empty") != std::string::npos);
+  tg::io::make_dirs(d + "/nockpt");
+  tg::io::atomic_write_text(d + "/nockpt/config.json", tg::io::read_file(trained_run() + "/config.json"));
+  r = run("evaluate --model " + d + "/nockpt " + kQuick + " --out " + d + "/rep");
+  CHECK(r.code == 1);
+  CHECK(r.out.find(d + "/nockpt") != std::string::npos);
+  CHECK(r.out.find("model.ckpt") != std::string::npos);
+
+  // Usage.
+  r = run("evaluate --real sine --out " + d + "/rep");
+  CHECK(r.code == 2);
+  CHECK(r.out.find("--synthetic") != std::string::npos);
+  r = run("evaluate --model " + trained_run() + " --synthetic " + d + "/syn.csv --out " + d + "/rep");
+  CHECK(r.code == 2);
+  r = run("evaluate --model " + trained_run() + " --repeats 0 --out " + d + "/rep");
+  CHECK(r.code == 2);
+}
