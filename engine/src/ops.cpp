@@ -432,10 +432,12 @@ Var rnn(const RnnSpec& spec, const Var& x, const std::vector<Var>& weights,
     const Tensor& xv = self.inputs[0]->value;
     Backend& be = be_of(xv);
     std::vector<Tensor> wt, gw;
+    bool any_w = false;  // frozen networks (e.g. the discriminator in a generator step) skip dW
+    for (size_t i = 0; i < nw; ++i) any_w = any_w || wants(self, 1 + i);
     for (size_t i = 0; i < nw; ++i) {
       const Tensor& w = self.inputs[1 + i]->value;
       wt.push_back(w);
-      gw.push_back(Tensor::zeros(w.shape(), w.dtype(), w.device()));
+      if (any_w) gw.push_back(Tensor::zeros(w.shape(), w.dtype(), w.device()));
     }
     size_t k = 1 + nw;
     Tensor h0v = has_h0 ? self.inputs[k++]->value : Tensor();
@@ -446,7 +448,7 @@ Var rnn(const RnnSpec& spec, const Var& x, const std::vector<Var>& weights,
     be.rnn_backward(call, wt, xv, lengths.empty() ? nullptr : lengths.data(), h0v, c0v, reserve, self.grad, gx, gw,
                     gh0, gc0);
     if (wants(self, 0)) accumulate_grad(*self.inputs[0], gx);
-    for (size_t i = 0; i < nw; ++i)
+    for (size_t i = 0; i < nw && any_w; ++i)
       if (wants(self, 1 + i)) accumulate_grad(*self.inputs[1 + i], gw[i]);
     k = 1 + nw;
     if (has_h0 && wants(self, k)) accumulate_grad(*self.inputs[k], gh0);

@@ -421,7 +421,7 @@ class CpuBackend final : public Backend {
       for (size_t i = 0; i < w.size(); ++i) wp[i] = w[i].data<T>();
       for (size_t i = 0; i < gw.size(); ++i) gp[i] = gw[i].data<T>();
       cpu::rnn_backward<T>(shape_of(c), wp.data(), x.data<T>(), lengths, ptr<T>(h0), ptr<T>(c0),
-                           reserve.data<T>(), gy.data<T>(), gx.data<T>(), gp.data(), ptr<T>(gh0),
+                           reserve.data<T>(), gy.data<T>(), gx.data<T>(), gp.empty() ? nullptr : gp.data(), ptr<T>(gh0),
                            ptr<T>(gc0));
     });
   }

@@ -889,37 +889,43 @@ void backward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, const
     T* dXl = l == 0 ? dX0 : dOut;  // dOut of this layer is consumed; becomes the layer below's
     switch (n.cell) {
       case Cell::GruTf1: {
-        T* gWg = pg[l * n.nw + 0];
-        T* gWc = pg[l * n.nw + 2];
-        gemm(in, 2 * H, R, X, 1, in, dG, Sg, gWg, 2 * H, true);
-        add_hprev_grad(gWg + in * 2 * H, 2 * H, false, h0s, Ro, dG, 2 * H, Sg, nb, Tn, H);
-        gemm(in, H, R, X, 1, in, dG + 2 * H, Sg, gWc, H, true);
-        gemm(H, H, R, Rg + 3 * H, 1, S, dG + 2 * H, Sg, gWc + in * H, H, true);
-        add_colsum(pg[l * n.nw + 1], dG, rows, 2 * H, Sg);
-        add_colsum(pg[l * n.nw + 3], dG + 2 * H, rows, H, Sg);
+        if (pg) {
+          T* gWg = pg[l * n.nw + 0];
+          T* gWc = pg[l * n.nw + 2];
+          gemm(in, 2 * H, R, X, 1, in, dG, Sg, gWg, 2 * H, true);
+          add_hprev_grad(gWg + in * 2 * H, 2 * H, false, h0s, Ro, dG, 2 * H, Sg, nb, Tn, H);
+          gemm(in, H, R, X, 1, in, dG + 2 * H, Sg, gWc, H, true);
+          gemm(H, H, R, Rg + 3 * H, 1, S, dG + 2 * H, Sg, gWc + in * H, H, true);
+          add_colsum(pg[l * n.nw + 1], dG, rows, 2 * H, Sg);
+          add_colsum(pg[l * n.nw + 3], dG + 2 * H, rows, H, Sg);
+        }
         gemm(R, in, 2 * H, dG, Sg, 1, wtg_x, in, dXl, in, false);
         gemm(R, in, H, dG + 2 * H, Sg, 1, wtc_x, in, dXl, in, true);
         break;
       }
       case Cell::GruResetAfter: {
-        T* gWih = pg[l * n.nw + 0];
-        gemm(2 * H, in, R, dG, 1, Sg, X, in, gWih, in, true);
-        gemm(H, in, R, dG + 3 * H, 1, Sg, X, in, gWih + 2 * H * in, in, true);
-        add_hprev_grad(pg[l * n.nw + 1], H, true, h0s, Ro, dG, 3 * H, Sg, nb, Tn, H);
-        T* gbi = pg[l * n.nw + 2];
-        add_colsum(gbi, dG, rows, 2 * H, Sg);
-        add_colsum(gbi + 2 * H, dG + 3 * H, rows, H, Sg);
-        add_colsum(pg[l * n.nw + 3], dG, rows, 3 * H, Sg);
+        if (pg) {
+          T* gWih = pg[l * n.nw + 0];
+          gemm(2 * H, in, R, dG, 1, Sg, X, in, gWih, in, true);
+          gemm(H, in, R, dG + 3 * H, 1, Sg, X, in, gWih + 2 * H * in, in, true);
+          add_hprev_grad(pg[l * n.nw + 1], H, true, h0s, Ro, dG, 3 * H, Sg, nb, Tn, H);
+          T* gbi = pg[l * n.nw + 2];
+          add_colsum(gbi, dG, rows, 2 * H, Sg);
+          add_colsum(gbi + 2 * H, dG + 3 * H, rows, H, Sg);
+          add_colsum(pg[l * n.nw + 3], dG, rows, 3 * H, Sg);
+        }
         gemm(R, in, 2 * H, dG, Sg, 1, n.w(l, 0), in, dXl, in, false);
         gemm(R, in, H, dG + 3 * H, Sg, 1, n.w(l, 0) + 2 * H * in, in, dXl, in, true);
         break;
       }
       case Cell::Lstm:
       case Cell::LstmLn: {
-        T* gW = pg[l * n.nw + 0];
-        gemm(in, 4 * H, R, X, 1, in, dG, Sg, gW, 4 * H, true);
-        add_hprev_grad(gW + in * 4 * H, 4 * H, false, h0s, Ro, dG, 4 * H, Sg, nb, Tn, H);
-        if (n.cell == Cell::Lstm) add_colsum(pg[l * n.nw + 1], dG, rows, 4 * H, Sg);
+        if (pg) {
+          T* gW = pg[l * n.nw + 0];
+          gemm(in, 4 * H, R, X, 1, in, dG, Sg, gW, 4 * H, true);
+          add_hprev_grad(gW + in * 4 * H, 4 * H, false, h0s, Ro, dG, 4 * H, Sg, nb, Tn, H);
+          if (n.cell == Cell::Lstm) add_colsum(pg[l * n.nw + 1], dG, rows, 4 * H, Sg);
+        }
         gemm(R, in, 4 * H, dG, Sg, 1, wtl_x, in, dXl, in, false);
         break;
       }
@@ -967,10 +973,33 @@ void rnn_backward(const RnnShape& s, const T* const* weights, const T* x, const 
   check_common(fn, s, weights, x, lengths);
   if (reserve == nullptr) throw std::invalid_argument(std::string(fn) + ": reserve is null");
   if (gy == nullptr) throw std::invalid_argument(std::string(fn) + ": gy is null");
-  if (gweights == nullptr) throw std::invalid_argument(std::string(fn) + ": gweights is null");
   const Net<T> n = make_net(s, weights, lengths);
   const int nwt = n.L * n.nw;
-  for (int i = 0; i < nwt; ++i)
+  // gweights == nullptr: the weights are frozen, only gx / gh0 / gc0 are wanted, and the weight-
+  // gradient GEMMs are skipped. The layer-norm cell accumulates its gains inside the time loop,
+  // so it takes throw-away buffers instead.
+  std::vector<T*> dummy;
+  if (gweights == nullptr && s.cell == Cell::LstmLn) {
+    int64_t tot = 0;
+    for (int l = 0; l < n.L; ++l)
+      for (const auto& sh : rnn_weight_shapes(n.cell, n.in_of(l), n.H)) {
+        int64_t p = 1;
+        for (int64_t d : sh) p *= d;
+        tot += p;
+      }
+    T* buf = scratch<T, 3>(static_cast<size_t>(tot));
+    std::fill(buf, buf + tot, T(0));
+    for (int l = 0; l < n.L; ++l)
+      for (const auto& sh : rnn_weight_shapes(n.cell, n.in_of(l), n.H)) {
+        int64_t p = 1;
+        for (int64_t d : sh) p *= d;
+        dummy.push_back(buf);
+        buf += p;
+      }
+    gweights = dummy.data();
+  }
+  const bool want_w = gweights != nullptr;
+  for (int i = 0; want_w && i < nwt; ++i)
     if (gweights[i] == nullptr)
       throw std::invalid_argument(std::string(fn) + ": gweights pointer " + std::to_string(i) +
                                   " is null");
@@ -1000,11 +1029,11 @@ void rnn_backward(const RnnShape& s, const T* const* weights, const T* x, const 
   }
   T* part = nullptr;
   std::vector<T*> ptrs(static_cast<size_t>(ns) * nwt);
-  if (ns > 1) {
+  if (ns > 1 && want_w) {
     part = scratch<T, 2>(static_cast<size_t>((ns - 1) * total));
     std::fill(part, part + (ns - 1) * total, T(0));
   }
-  for (int si = 0; si < ns; ++si) {
+  for (int si = 0; si < ns && want_w; ++si) {
     T* base = si == 0 ? nullptr : part + (si - 1) * total;
     for (int i = 0; i < nwt; ++i) {
       ptrs[si * nwt + i] = si == 0 ? gweights[i] : base;
@@ -1015,10 +1044,11 @@ void rnn_backward(const RnnShape& s, const T* const* weights, const T* x, const 
   parallel_for(ns, [&](int si) {
     int b0 = sl.b0(si, n.B), nb = sl.b0(si + 1, n.B) - b0;
     const T* region = reserve + 1 + static_cast<int64_t>(n.L) * n.Tn * b0 * (n.H + n.S);
-    backward_slice(n, x, h0, c0, region, gy, gx, ptrs.data() + si * nwt, gh0, gc0, ghT, gcT, b0, nb);
+    backward_slice(n, x, h0, c0, region, gy, gx, want_w ? ptrs.data() + si * nwt : nullptr, gh0, gc0, ghT, gcT, b0,
+                   nb);
   });
 
-  for (int si = 1; si < ns; ++si)
+  for (int si = 1; si < ns && want_w; ++si)
     for (int i = 0; i < nwt; ++i) {
       const T* src = ptrs[si * nwt + i];
       T* dst = gweights[i];

@@ -109,7 +109,8 @@ class Backend {
                            const Tensor& x, const int32_t* lengths, const Tensor& h0,
                            const Tensor& c0, Tensor& y, Tensor& hT, Tensor& cT,
                            Tensor& reserve) = 0;
-  /// gx written; gweights accumulated; gh0/gc0 written when defined.
+  /// gx written; gweights accumulated (empty vector: frozen weights, no weight gradients);
+  /// gh0/gc0 written when defined.
   virtual void rnn_backward(const RnnCall& call, const std::vector<Tensor>& weights,
                             const Tensor& x, const int32_t* lengths, const Tensor& h0,
                             const Tensor& c0, const Tensor& reserve, const Tensor& gy,

@@ -42,7 +42,8 @@ void rnn_forward(const RnnShape& s, const T* const* weights, const T* x, const i
 
 /// Backward of the stack. gy [B,T,H] gradient of y (values at t >= len are ignored).
 /// gx [B,T,input] is written (=), may be nullptr. gweights: same layout as weights,
-/// accumulated (+=). gh0 / gc0 [L,B,H] written, may be nullptr.
+/// accumulated (+=); nullptr when the weights are frozen (their gradient GEMMs are skipped).
+/// gh0 / gc0 [L,B,H] written, may be nullptr.
 /// ghT / gcT (optional, [L,B,H]) are gradients of the final states hT / cT.
 /// reserve: what rnn_forward saved with the same inputs.
 template <typename T>
