@@ -29,6 +29,7 @@ library actually mapped into the process is written in every JSON line).
 """
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -175,7 +176,8 @@ def main():
                            "hidden": args.hidden, "layers": args.layers, "mode": mode,
                            "median_ms": round(med, 4), "min_ms": round(mn, 4),
                            "reps": args.reps, "input_grad": mode == "fwd_bwd" and not args.no_input_grad,
-                           "threads": k, "blas": info["blas"], "torch": info["torch"]}
+                           "threads": k, "blas": info["blas"], "torch": info["torch"],
+                           "load1": round(os.getloadavg()[0], 2)}
                     if "cudnn" in info:
                         rec["cudnn"] = info["cudnn"]
                         rec["gpu"] = info["gpu"]

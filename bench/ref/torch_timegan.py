@@ -417,7 +417,8 @@ def main():
         ms = total_ms / max(args.iterations, 1)
         med = float(np.median(times))
         rec = dict(base, phase=phase, ms_per_iter=round(ms, 3), median_ms=round(med, 3),
-                   iterations=args.iterations, warmup=args.warmup, **tail)
+                   iterations=args.iterations, warmup=args.warmup,
+                   load1=round(os.getloadavg()[0], 2), **tail)
         if args.json:
             print(json.dumps(rec), flush=True)
         else:
