@@ -15,7 +15,7 @@ def main():
     gru = [r for r in recs if r["bench"] == "gru_stack"]
     tg = [r for r in recs if r["bench"] == "timegan"]
     if gru:
-        print("### GRU stack (batch 128, seq 24, hidden 24, 3 layers), median ms\n")
+        print("### GRU stack (batch 128, seq 24, hidden 24, 3 layers), median ms (min in brackets, load1 at end of case)\n")
         print("| cell | input | mode | 1 thread | 2 threads |")
         print("|---|---:|---|---:|---:|")
         keys = []
@@ -26,13 +26,14 @@ def main():
         for k in keys:
             cells = []
             for t in (1, 2):
-                v = [r["median_ms"] for r in gru if (r["impl"], r["cell"], r["input"], r["mode"]) == k
+                v = [r for r in gru if (r["impl"], r["cell"], r["input"], r["mode"]) == k
                      and r["threads"] == t]
-                cells.append("%.2f" % v[-1] if v else "-")
+                cells.append("%.2f (%.2f) L%s" % (v[-1]["median_ms"], v[-1]["min_ms"],
+                                                  v[-1].get("load1", "?")) if v else "-")
             print("| %s | %d | %s | %s | %s |" % (k[1], k[2], k[3], cells[0], cells[1]))
         print()
     if tg:
-        print("### TimeGAN ms per iteration (mean over timed iterations; median in brackets)\n")
+        print("### TimeGAN ms per iteration (mean over timed iterations; median in brackets; L = load1 when the phase ended)\n")
         print("| data | features | cell | phase | 1 thread | 2 threads | iterations |")
         print("|---|---:|---|---|---:|---:|---:|")
         keys = []
@@ -46,7 +47,8 @@ def main():
                 v = [r for r in tg if (r["data"], r["features"], r["cell"], r["phase"]) == k
                      and r["threads"] == t]
                 if v:
-                    cells.append("%.1f (%.1f)" % (v[-1]["ms_per_iter"], v[-1].get("median_ms", 0)))
+                    cells.append("%.1f (%.1f) L%s" % (v[-1]["ms_per_iter"], v[-1].get("median_ms", 0),
+                                                      v[-1].get("load1", "?")))
                     its = v[-1]["iterations"]
                 else:
                     cells.append("-")
