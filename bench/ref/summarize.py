@@ -33,26 +33,25 @@ def main():
             print("| %s | %d | %s | %s | %s |" % (k[1], k[2], k[3], cells[0], cells[1]))
         print()
     if tg:
-        print("### TimeGAN ms per iteration (mean over timed iterations; median in brackets; L = load1 when the phase ended)\n")
-        print("| data | features | cell | phase | 1 thread | 2 threads | iterations |")
-        print("|---|---:|---|---|---:|---:|---:|")
+        print("### TimeGAN ms per iteration (mean over timed iterations; median in brackets; L = load1 when the phase ended, n = timed iterations)\n")
+        print("| data | features | cell | phase | 1 thread | 2 threads |")
+        print("|---|---:|---|---|---:|---:|")
         keys = []
         for r in tg:
             k = (r["data"], r["features"], r["cell"], r["phase"])
             if k not in keys:
                 keys.append(k)
         for k in keys:
-            cells, its = [], ""
+            cells = []
             for t in (1, 2):
                 v = [r for r in tg if (r["data"], r["features"], r["cell"], r["phase"]) == k
                      and r["threads"] == t]
                 if v:
-                    cells.append("%.1f (%.1f) L%s" % (v[-1]["ms_per_iter"], v[-1].get("median_ms", 0),
-                                                      v[-1].get("load1", "?")))
-                    its = v[-1]["iterations"]
+                    cells.append("%.1f (%.1f) L%s n%d" % (v[-1]["ms_per_iter"], v[-1].get("median_ms", 0),
+                                                          v[-1].get("load1", "?"), v[-1]["iterations"]))
                 else:
                     cells.append("-")
-            print("| %s | %d | %s | %s | %s | %s | %s |" % (k + tuple(cells) + (its,)))
+            print("| %s | %d | %s | %s | %s | %s |" % (k + tuple(cells)))
         print()
 
 
