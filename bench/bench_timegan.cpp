@@ -1,4 +1,5 @@
-// bench_timegan: milliseconds per training iteration of each TimeGAN phase (embedding,
+// bench_timegan: milliseconds per training iteration (mean over the timed iterations; the
+// median is in the JSON too) of each TimeGAN phase (embedding,
 // supervised, joint) at the reference's shapes, on the CPU (later: CUDA).
 //
 //   bench_timegan [--json] [--iters N] [--warmup N] [--features 6,28] [--threads 1,2] [--cell gru]
@@ -22,6 +23,15 @@
 
 using namespace tg;
 using Clock = std::chrono::steady_clock;
+
+static double load1() {
+  double l = -1;
+  if (FILE* f = std::fopen("/proc/loadavg", "r")) {
+    if (std::fscanf(f, "%lf", &l) != 1) l = -1;
+    std::fclose(f);
+  }
+  return l;
+}
 
 static std::vector<int> parse_list(const char* s) {
   std::vector<int> v;
@@ -108,12 +118,12 @@ int main(int argc, char** argv) {
         const char* phase = ph == 0 ? "embedding" : ph == 1 ? "supervised" : "joint";
         if (json)
           std::printf("{\"bench\":\"timegan\",\"impl\":\"ours-cpu\",\"phase\":\"%s\",\"data\":\"%s\",\"batch\":128,\"seq\":24,"
-                      "\"features\":%d,\"hidden\":24,\"layers\":3,\"cell\":\"%s\",\"ms_per_iter\":%.3f,\"mean_ms\":%.3f,"
-                      "\"iterations\":%d,\"threads\":%d%s}\n",
-                      phase, data.c_str(), d, cell.c_str(), med, mean, iters, th,
+                      "\"features\":%d,\"hidden\":24,\"layers\":3,\"cell\":\"%s\",\"ms_per_iter\":%.3f,\"median_ms\":%.3f,"
+                      "\"iterations\":%d,\"threads\":%d,\"load1\":%.2f%s}\n",
+                      phase, data.c_str(), d, cell.c_str(), mean, med, iters, th, load1(),
                       ph == 2 ? (",\"d_step_fraction\":" + std::to_string(static_cast<double>(dsteps) / iters)).c_str() : "");
         else
-          std::printf("%-10s %-5d %-8s %-3d %-7s %-11s %12.2f\n", data.c_str(), d, cell.c_str(), th, phase, "", med);
+          std::printf("%-10s %-5d %-8s %-3d %-10s %8s %12.2f\n", data.c_str(), d, cell.c_str(), th, phase, "", mean);
         std::fflush(stdout);
       }
     }
