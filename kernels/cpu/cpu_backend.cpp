@@ -11,6 +11,9 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
 #include <stdexcept>
 
 #include "tg/kernels/rnn_cpu.h"
@@ -107,13 +110,48 @@ class CpuBackend final : public Backend {
   Device device() const override { return Device::CPU; }
   std::string name() const override { return "cpu"; }
 
+  // A caching allocator: freed blocks are kept in per-size free lists and reused, so a
+  // training loop that allocates the same shapes every step stops calling malloc, and large
+  // blocks are not mmap'ed, page-faulted and zeroed by the kernel on every step (that cost
+  // about a quarter of the CPU time as system time before). Sizes are rounded to 64 bytes
+  // up to 4 KiB and to powers of two above; at most kCacheCap bytes are kept.
+  static constexpr size_t kCacheCap = size_t(1) << 30;
+  static size_t bucket(size_t bytes) {
+    if (bytes <= 4096) return (bytes + 63) / 64 * 64;
+    size_t r = 8192;
+    while (r < bytes) r <<= 1;
+    return r;
+  }
   void* allocate(size_t bytes) override {
-    const size_t rounded = (bytes + 63) / 64 * 64;
-    void* p = std::aligned_alloc(64, rounded);
+    const size_t r = bucket(bytes);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = free_.find(r);
+      if (it != free_.end() && !it->second.empty()) {
+        void* p = it->second.back();
+        it->second.pop_back();
+        cached_ -= r;
+        return p;
+      }
+    }
+    void* p = std::aligned_alloc(64, r);
     if (!p) throw std::bad_alloc();
     return p;
   }
-  void deallocate(void* p, size_t) noexcept override { std::free(p); }
+  void deallocate(void* p, size_t bytes) noexcept override {
+    const size_t r = bucket(bytes);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (cached_ + r > kCacheCap) {
+      std::free(p);
+      return;
+    }
+    try {
+      free_[r].push_back(p);
+      cached_ += r;
+    } catch (...) {
+      std::free(p);
+    }
+  }
   void copy(void* dst, const void* src, size_t bytes) override { std::memcpy(dst, src, bytes); }
   void to_host(void* dst, const void* src, size_t bytes) override { std::memcpy(dst, src, bytes); }
   void from_host(void* dst, const void* src, size_t bytes) override { std::memcpy(dst, src, bytes); }
@@ -453,6 +491,10 @@ class CpuBackend final : public Backend {
   }
 
  private:
+  std::mutex mu_;
+  std::unordered_map<size_t, std::vector<void*>> free_;
+  size_t cached_ = 0;
+
   static RnnShape shape_of(const RnnCall& c) {
     return RnnShape{c.cell, c.layers, c.batch, c.seq, c.input, c.hidden};
   }
