@@ -1,7 +1,6 @@
 // CUDA device discovery for the engine. A machine without a usable GPU (no driver, no device,
 // driver too old) is reported with the runtime's reason instead of failing later.
-// The CUDA backend itself (kernels, cuBLAS, cuDNN) is the next piece of work; until it exists
-// cuda_backend_instance() returns nullptr and backend_for(Device::CUDA) says so.
+// The backend object itself lives in cuda_backend.cu (cuda_backend_instance()).
 #include <cuda_runtime.h>
 
 #include <string>
@@ -45,7 +44,5 @@ bool cuda_device_usable(std::string* why) {
   }
   return true;
 }
-
-Backend* cuda_backend_instance() { return nullptr; }
 
 }  // namespace tg
