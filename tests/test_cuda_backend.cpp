@@ -423,7 +423,8 @@ RnnOut run_rnn(const RnnCase& c, DType dt, Device dev) {
   Tensor none;
   Tensor hT2, cT2;
   be.rnn_forward(call, w, x, lp, h0, c0, y2, hT2, cT2, none);
-  check_close(o.y, y2, Tol{0, 0}, "inference y == training y");
+  // (cuDNN may pick another algorithm for inference: allow rounding differences)
+  check_close(o.y, y2, dt == DType::F32 ? Tol{1e-5, 1e-6} : Tol{1e-12, 1e-13}, "inference y vs training y");
   return o;
 }
 

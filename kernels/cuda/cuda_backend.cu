@@ -450,7 +450,10 @@ __global__ void philox_fill_kernel(T* out, int64_t n, uint64_t seed, uint64_t st
       const int64_t i = j * 4 + lane;
       if (i < n) {
         const float u = static_cast<float>(lanes[lane] >> 8) * (1.0f / 16777216.0f);
-        out[i] = fma(span, static_cast<T>(u), lo);
+        if constexpr (std::is_same_v<T, float>)
+          out[i] = __fmaf_rn(span, u, lo);  // single rounding in float, as the CPU's vfmadd
+        else
+          out[i] = __fma_rn(span, static_cast<double>(u), lo);
       }
     }
   }
