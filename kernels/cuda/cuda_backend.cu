@@ -459,18 +459,6 @@ __global__ void philox_fill_kernel(T* out, int64_t n, uint64_t seed, uint64_t st
   }
 }
 
-template <typename T>
-__global__ void colsum_kernel(const T* a, int64_t rows, int64_t ncols, int64_t lda, T* y) {
-  // one block per column; rows strided over threads
-  for (int64_t c = blockIdx.x; c < ncols; c += gridDim.x) {
-    T v = T(0);
-    for (int64_t r = threadIdx.x; r < rows; r += blockDim.x) v += a[r * lda + c];
-    v = block_sum(v);
-    if (threadIdx.x == 0) y[c] += v;
-    __syncthreads();
-  }
-}
-
 template <typename Fn>
 void dispatch(DType dt, Fn&& fn) {
   if (dt == DType::F32)

@@ -147,8 +147,8 @@ Plan& plan_for(const RnnCall& c, DType dtype) {
       p->biases.push_back({static_cast<size_t>(static_cast<const char*>(ba) - base), c.hidden});
     }
   }
-  cudnnDestroyTensorDescriptor(md);
-  cudnnDestroyTensorDescriptor(bd);
+  TG_CUDNN_CHECK(cudnnDestroyTensorDescriptor(md));
+  TG_CUDNN_CHECK(cudnnDestroyTensorDescriptor(bd));
   Plan& ref = *p;
   cache.emplace(key, std::move(p));
   return ref;
