@@ -1,9 +1,17 @@
-// CUDA device discovery for the engine. A machine without a usable GPU (no driver, no device,
-// driver too old) is reported with the runtime's reason instead of failing later.
-// The CUDA backend itself (kernels, cuBLAS, cuDNN) is the next piece of work; until it exists
-// cuda_backend_instance() returns nullptr and backend_for(Device::CUDA) says so.
+/*
+device.cu: CUDA device discovery for the engine (tg::cuda_available, backend_for(CUDA)).
+
+A machine without a usable GPU (no driver, no device, driver too old for the runtime) is
+reported with the runtime's reason instead of failing later; a present device is probed once
+with a one-thread kernel so that a broken context is caught here, not inside a training loop.
+After the first success the answer is cached (backend_for asks on every tensor allocation).
+The backend object itself lives in cuda_backend.cu (cuda_backend_instance()).
+
+Versions: CUDA 12/13 runtime; sm_80 / sm_90.
+*/
 #include <cuda_runtime.h>
 
+#include <atomic>
 #include <string>
 
 #include "tg/backend.h"
@@ -16,6 +24,10 @@ __global__ void probe_kernel(int* out) { *out = 42; }
 }  // namespace
 
 bool cuda_device_usable(std::string* why) {
+  // Every Tensor allocation on CUDA asks (backend_for); once a device has worked, say yes
+  // without another runtime call.
+  static std::atomic<bool> known_good{false};
+  if (known_good.load(std::memory_order_relaxed)) return true;
   int count = 0;
   const cudaError_t err = cudaGetDeviceCount(&count);
   if (err != cudaSuccess) {
@@ -43,9 +55,8 @@ bool cuda_device_usable(std::string* why) {
     if (why) *why = "a CUDA device is present but a test kernel failed to run";
     return false;
   }
+  known_good.store(true, std::memory_order_relaxed);
   return true;
 }
-
-Backend* cuda_backend_instance() { return nullptr; }
 
 }  // namespace tg

@@ -1,0 +1,156 @@
+/*
+common.cuh: shared helpers of the CUDA backend (the .cu files of kernels/cuda).
+
+Purpose
+  Error checking (every CUDA / cuBLAS / cuDNN call goes through a macro that throws
+  std::runtime_error naming the call, the file and the line), launch geometry, and the
+  internal interface between the backend object (cuda_backend.cu) and the recurrent kernels
+  (gru.cu, lstm.cu, cudnn_gru.cu).
+
+Conventions
+  * One stream per backend; every kernel, cuBLAS and cuDNN call is issued on it, so memory
+    returned to the caching allocator can be reused by the next op without a sync.
+  * Row-major everywhere (our Tensor layout); cuBLAS sees the transposed problem (swap trick).
+  * Kernels are templated on the element type (float, double); no tensor cores, no TF32.
+
+Versions: CUDA 12/13 runtime, cuBLAS v2 API, cuDNN 9 (v8 RNN API), sm_80 / sm_90.
+*/
+#pragma once
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "tg/backend.h"
+
+namespace tg::kernels::cuda {
+
+[[noreturn]] void throw_cuda_error(const char* what, const char* call, const char* file, int line);
+const char* cublas_status_name(cublasStatus_t s);
+
+#define TG_CUDA_CHECK(call)                                                                   \
+  do {                                                                                        \
+    const cudaError_t tg_err_ = (call);                                                       \
+    if (tg_err_ != cudaSuccess)                                                               \
+      ::tg::kernels::cuda::throw_cuda_error(cudaGetErrorString(tg_err_), #call, __FILE__, __LINE__); \
+  } while (0)
+
+#define TG_CUBLAS_CHECK(call)                                                                  \
+  do {                                                                                         \
+    const cublasStatus_t tg_st_ = (call);                                                      \
+    if (tg_st_ != CUBLAS_STATUS_SUCCESS)                                                       \
+      ::tg::kernels::cuda::throw_cuda_error(::tg::kernels::cuda::cublas_status_name(tg_st_), #call, \
+                                            __FILE__, __LINE__);                               \
+  } while (0)
+
+// After every kernel launch: catches bad launch configurations immediately (asynchronous
+// faults surface at the next synchronising call, which is checked too).
+#define TG_KERNEL_CHECK(name)                                                                  \
+  do {                                                                                         \
+    const cudaError_t tg_err_ = cudaGetLastError();                                            \
+    if (tg_err_ != cudaSuccess)                                                                \
+      ::tg::kernels::cuda::throw_cuda_error(cudaGetErrorString(tg_err_), "launch of " name,  \
+                                            __FILE__, __LINE__);                               \
+  } while (0)
+
+constexpr int kThreads = 256;
+inline unsigned grid_for(int64_t n, int threads = kThreads) {
+  int64_t b = (n + threads - 1) / threads;
+  if (b < 1) b = 1;
+  if (b > 65535LL * 8) b = 65535LL * 8;  // grid-stride loops cover the rest
+  return static_cast<unsigned>(b);
+}
+
+/// What the recurrent code needs from the backend object.
+struct Ctx {
+  cudaStream_t stream = nullptr;
+  cublasHandle_t cublas = nullptr;
+  int num_sms = 1;
+  size_t max_smem_optin = 48 * 1024;
+  /// Scratch from the caching allocator; released (back to the free lists) by the destructor.
+  void* (*alloc)(size_t bytes) = nullptr;
+  void (*release)(void* p, size_t bytes) = nullptr;
+  /// A device vector of n ones of type T (grown once, owned by the backend).
+  const void* (*ones)(int64_t n, bool dbl) = nullptr;
+};
+Ctx& ctx();
+
+/// RAII scratch buffer from the caching allocator.
+class Scratch {
+ public:
+  Scratch() = default;
+  explicit Scratch(size_t bytes) : bytes_(bytes ? bytes : 8) { p_ = ctx().alloc(bytes_); }
+  ~Scratch() {
+    if (p_) ctx().release(p_, bytes_);
+  }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  Scratch(Scratch&& o) noexcept : p_(o.p_), bytes_(o.bytes_) { o.p_ = nullptr; }
+  Scratch& operator=(Scratch&& o) noexcept {
+    if (this != &o) {
+      if (p_) ctx().release(p_, bytes_);
+      p_ = o.p_;
+      bytes_ = o.bytes_;
+      o.p_ = nullptr;
+    }
+    return *this;
+  }
+  template <typename T>
+  T* as() const {
+    return static_cast<T*>(p_);
+  }
+  void* get() const { return p_; }
+
+ private:
+  void* p_ = nullptr;
+  size_t bytes_ = 0;
+};
+
+/// Row-major C[m,n] = alpha op(A) op(B) + beta C with leading dimensions (elements).
+template <typename T>
+void gemm_rm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda,
+             const T* b, int64_t ldb, T beta, T* c, int64_t ldc);
+/// y[j] += sum_r A[r*lda + j] for j < ncols, r < rows (column sums of a row-major block).
+template <typename T>
+void colsum_add(const T* a, int64_t rows, int64_t ncols, int64_t lda, T* y);
+/// Device copy of `n` host ints (lengths); nullptr when host is nullptr or all equal `full`.
+Scratch upload_lengths(const int32_t* host, int n, int full, bool* any);
+
+// ---- recurrent stacks (gru.cu, lstm.cu, cudnn_gru.cu) ------------------------------------
+struct RnnArgs {
+  RnnCall call;
+  DType dtype;
+  std::vector<const void*> w;  // layers * nw
+  const void* x;
+  const int32_t* host_len;  // nullptr = all full
+  const void* h0;
+  const void* c0;
+  void* y;
+  void* hT;
+  void* cT;
+  void* reserve;  // nullptr = inference
+  // backward
+  const void* gy = nullptr;
+  void* gx = nullptr;
+  std::vector<void*> gw;
+  void* gh0 = nullptr;
+  void* gc0 = nullptr;
+};
+
+int64_t gru_reserve_elems(const RnnCall& c);
+void gru_forward(const RnnArgs& a);
+void gru_backward(const RnnArgs& a);
+int64_t lstm_reserve_elems(const RnnCall& c);
+void lstm_forward(const RnnArgs& a);
+void lstm_backward(const RnnArgs& a);
+#ifdef TG_HAVE_CUDNN
+int64_t cudnn_gru_reserve_elems(const RnnCall& c, DType dt);
+void cudnn_gru_forward(const RnnArgs& a);
+void cudnn_gru_backward(const RnnArgs& a);
+#endif
+
+}  // namespace tg::kernels::cuda

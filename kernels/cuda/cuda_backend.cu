@@ -1,0 +1,1007 @@
+/*
+cuda_backend.cu: tg::Backend on one NVIDIA GPU (float32 and float64).
+
+Purpose
+  Every primitive of engine/include/tg/backend.h with the exact semantics of the CPU
+  reference (kernels/cpu/cpu_backend.cpp): numpy broadcasting for binary ops, sum_to over
+  broadcast axes, `accumulate` flags, population variance over axis 0, row-major GEMM,
+  strided row copies, sigmoid cross-entropy, fused Adam, and Philox uniform fills that give
+  the CPU's values bit for bit. The recurrent stacks are dispatched to gru.cu (both GRU
+  forms, persistent kernels), lstm.cu (LSTM / LN-LSTM, per-step kernels) and cudnn_gru.cu
+  (cuDNN baseline for the reset-after GRU, TG_GRU_IMPL=cudnn).
+
+Layout
+  * Caching allocator: sizes rounded to size classes (256 B granularity up to 64 KiB, then 8
+    classes per power of two); freed blocks go to a per-class free list and are reused, so a
+    training loop calls cudaMalloc only while the pool warms up and never calls cudaFree.
+    Reuse is safe without events because all work is issued on the backend's one stream.
+  * One non-blocking stream; the cuBLAS handle is bound to it (default math: no TF32).
+  * GEMM: row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T, so cuBLAS gets
+    (B, A) swapped with their leading dimensions; nothing is transposed in memory.
+  * Elementwise kernels: grid-stride loops; broadcasting through 4-D strides (0 on broadcast
+    axes), the same index arithmetic as the CPU's general path.
+  * to_host is synchronous (copy on the stream, then stream sync); from_host of pageable
+    memory returns once the source has been staged, so the caller may free it.
+
+Versions: CUDA 12/13, cuBLAS v2; sm_80, sm_90.
+*/
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "common.cuh"
+#include "tg/kernels/cuda_backend.h"
+
+namespace tg {
+bool cuda_device_usable(std::string* why);
+Backend* cuda_backend_instance();
+}  // namespace tg
+
+namespace tg::kernels::cuda {
+
+void throw_cuda_error(const char* what, const char* call, const char* file, int line) {
+  throw std::runtime_error(std::string("CUDA error: ") + call + " failed: " + what + " (" + file + ":" +
+                           std::to_string(line) + ")");
+}
+
+const char* cublas_status_name(cublasStatus_t s) {
+  switch (s) {
+    case CUBLAS_STATUS_SUCCESS: return "CUBLAS_STATUS_SUCCESS";
+    case CUBLAS_STATUS_NOT_INITIALIZED: return "CUBLAS_STATUS_NOT_INITIALIZED";
+    case CUBLAS_STATUS_ALLOC_FAILED: return "CUBLAS_STATUS_ALLOC_FAILED";
+    case CUBLAS_STATUS_INVALID_VALUE: return "CUBLAS_STATUS_INVALID_VALUE";
+    case CUBLAS_STATUS_ARCH_MISMATCH: return "CUBLAS_STATUS_ARCH_MISMATCH";
+    case CUBLAS_STATUS_MAPPING_ERROR: return "CUBLAS_STATUS_MAPPING_ERROR";
+    case CUBLAS_STATUS_EXECUTION_FAILED: return "CUBLAS_STATUS_EXECUTION_FAILED";
+    case CUBLAS_STATUS_INTERNAL_ERROR: return "CUBLAS_STATUS_INTERNAL_ERROR";
+    case CUBLAS_STATUS_NOT_SUPPORTED: return "CUBLAS_STATUS_NOT_SUPPORTED";
+    case CUBLAS_STATUS_LICENSE_ERROR: return "CUBLAS_STATUS_LICENSE_ERROR";
+    default: return "CUBLAS_STATUS_<unknown>";
+  }
+}
+
+namespace {
+
+// =============================================================================================
+// Caching allocator
+// =============================================================================================
+class CachingAllocator {
+ public:
+  static size_t size_class(size_t bytes) {
+    if (bytes == 0) bytes = 1;
+    if (bytes <= 65536) return (bytes + 255) / 256 * 256;
+    // 8 classes per power of two above 64 KiB (at most 12.5% waste).
+    size_t p = 65536;
+    while (p * 2 < bytes) p *= 2;
+    const size_t step = p / 8;
+    return (bytes + step - 1) / step * step;
+  }
+
+  void* allocate(size_t bytes) {
+    const size_t cls = size_class(bytes);
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& fl = free_[cls];
+    void* p = nullptr;
+    if (!fl.empty()) {
+      p = fl.back();
+      fl.pop_back();
+      stats_.cached_bytes -= cls;
+      ++stats_.hits;
+    } else {
+      cudaError_t err = cudaMalloc(&p, cls);
+      if (err != cudaSuccess) {
+        // Out of memory: give the cached blocks back to the driver once and retry.
+        cudaGetLastError();
+        release_cached_locked();
+        err = cudaMalloc(&p, cls);
+        if (err != cudaSuccess) {
+          cudaGetLastError();
+          throw std::runtime_error("CUDA backend: cudaMalloc of " + std::to_string(cls) +
+                                   " bytes failed: " + cudaGetErrorString(err));
+        }
+      }
+      stats_.device_bytes += cls;
+      ++stats_.cuda_mallocs;
+    }
+    live_[p] = cls;
+    return p;
+  }
+
+  void deallocate(void* p) noexcept {
+    if (!p) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = live_.find(p);
+    if (it == live_.end()) return;  // not ours: ignore rather than corrupt the pool
+    const size_t cls = it->second;
+    live_.erase(it);
+    try {
+      free_[cls].push_back(p);
+      stats_.cached_bytes += cls;
+    } catch (...) {
+    }
+  }
+
+  AllocatorStats stats() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stats_;
+  }
+
+ private:
+  void release_cached_locked() {
+    cudaDeviceSynchronize();
+    for (auto& kv : free_) {
+      for (void* p : kv.second) {
+        cudaFree(p);
+        stats_.device_bytes -= kv.first;
+        stats_.cached_bytes -= kv.first;
+      }
+      kv.second.clear();
+    }
+  }
+
+  std::mutex mu_;
+  std::map<size_t, std::vector<void*>> free_;
+  std::unordered_map<void*, size_t> live_;
+  AllocatorStats stats_;
+};
+
+CachingAllocator& allocator() {
+  static CachingAllocator* a = new CachingAllocator();  // leaked: outlives static tensors
+  return *a;
+}
+
+// =============================================================================================
+// Elementwise kernels
+// =============================================================================================
+#define GRID_STRIDE(i, n) \
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < (n); i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+
+template <typename T>
+__device__ __forceinline__ T sigmoid_d(T x) {
+  return T(1) / (T(1) + exp(-x));
+}
+
+template <typename T>
+__global__ void fill_kernel(T* out, int64_t n, T v) {
+  GRID_STRIDE(i, n) out[i] = v;
+}
+
+template <typename S, typename D>
+__global__ void cast_kernel(const S* x, D* out, int64_t n) {
+  GRID_STRIDE(i, n) out[i] = static_cast<D>(x[i]);
+}
+
+template <typename T>
+__device__ __forceinline__ T unary_f(UnaryOp op, T v) {
+  switch (op) {
+    case UnaryOp::Neg: return -v;
+    case UnaryOp::Sigmoid: return sigmoid_d(v);
+    case UnaryOp::Tanh: return tanh(v);
+    case UnaryOp::Sqrt: return sqrt(v);
+    case UnaryOp::Abs: return fabs(v);
+    case UnaryOp::Square: return v * v;
+    case UnaryOp::Exp: return exp(v);
+    case UnaryOp::Log: return log(v);
+  }
+  return v;
+}
+
+template <typename T>
+__global__ void unary_kernel(UnaryOp op, const T* x, T* out, int64_t n) {
+  GRID_STRIDE(i, n) out[i] = unary_f(op, x[i]);
+}
+
+template <typename T>
+__device__ __forceinline__ T unary_deriv(UnaryOp op, T x, T y) {
+  switch (op) {
+    case UnaryOp::Neg: return T(-1);
+    case UnaryOp::Sigmoid: return y * (T(1) - y);
+    case UnaryOp::Tanh: return T(1) - y * y;
+    case UnaryOp::Sqrt: return T(0.5) / y;
+    case UnaryOp::Abs: return x > T(0) ? T(1) : (x < T(0) ? T(-1) : T(0));
+    case UnaryOp::Square: return T(2) * x;
+    case UnaryOp::Exp: return y;
+    case UnaryOp::Log: return T(1) / x;
+  }
+  return T(0);
+}
+
+template <typename T>
+__global__ void unary_backward_kernel(UnaryOp op, const T* x, const T* y, const T* gy, T* gx, int64_t n,
+                                      bool acc) {
+  GRID_STRIDE(i, n) {
+    const T v = gy[i] * unary_deriv(op, x[i], y[i]);
+    gx[i] = acc ? gx[i] + v : v;
+  }
+}
+
+struct Bcast {
+  int64_t d[4];   // output dims (rank 4, right-aligned)
+  int64_t sa[4];  // strides of a in elements, 0 on broadcast axes
+  int64_t sb[4];
+};
+
+template <typename T>
+__device__ __forceinline__ T binary_f(BinaryOp op, T p, T q) {
+  switch (op) {
+    case BinaryOp::Add: return p + q;
+    case BinaryOp::Sub: return p - q;
+    case BinaryOp::Mul: return p * q;
+    case BinaryOp::Div: return p / q;
+  }
+  return p;
+}
+
+template <typename T>
+__global__ void binary_same_kernel(BinaryOp op, const T* a, const T* b, T* out, int64_t n) {
+  GRID_STRIDE(i, n) out[i] = binary_f(op, a[i], b[i]);
+}
+
+template <typename T>
+__global__ void binary_bcast_kernel(BinaryOp op, const T* a, const T* b, T* out, int64_t n, Bcast s) {
+  GRID_STRIDE(i, n) {
+    int64_t r = i;
+    const int64_t i3 = r % s.d[3];
+    r /= s.d[3];
+    const int64_t i2 = r % s.d[2];
+    r /= s.d[2];
+    const int64_t i1 = r % s.d[1];
+    const int64_t i0 = r / s.d[1];
+    const int64_t oa = i0 * s.sa[0] + i1 * s.sa[1] + i2 * s.sa[2] + i3 * s.sa[3];
+    const int64_t ob = i0 * s.sb[0] + i1 * s.sb[1] + i2 * s.sb[2] + i3 * s.sb[3];
+    out[i] = binary_f(op, a[oa], b[ob]);
+  }
+}
+
+template <typename T>
+__global__ void axpby_kernel(T alpha, const T* x, T beta, T* out, int64_t n, int mode) {
+  GRID_STRIDE(i, n) {
+    if (mode == 0)
+      out[i] = alpha * x[i];
+    else if (mode == 1)
+      out[i] += x[i];
+    else
+      out[i] = alpha * x[i] + beta * out[i];
+  }
+}
+
+// sum_to: one block per output element; threads stride over the reduced index space.
+// Output element o has 4-D index (in x's space) on the kept axes; reduced axes are looped.
+struct SumTo {
+  int64_t xd[4];  // x dims (rank 4)
+  int64_t xs[4];  // x strides (contiguous)
+  int64_t od[4];  // output extent per axis in x's space (xd on kept axes, 1 on reduced)
+  int64_t rd[4];  // reduced extent per axis (1 on kept axes, xd on reduced)
+  int64_t rn;     // product of rd
+};
+
+template <typename T>
+__device__ T block_sum(T v) {
+  __shared__ T red[32];
+  for (int off = 16; off > 0; off >>= 1) v += __shfl_down_sync(0xffffffffu, v, off);
+  const int lane = threadIdx.x & 31, wid = threadIdx.x >> 5;
+  __syncthreads();
+  if (lane == 0) red[wid] = v;
+  __syncthreads();
+  const int nw = (blockDim.x + 31) >> 5;
+  v = threadIdx.x < nw ? red[threadIdx.x] : T(0);
+  if (wid == 0)
+    for (int off = 16; off > 0; off >>= 1) v += __shfl_down_sync(0xffffffffu, v, off);
+  return v;  // valid in thread 0
+}
+
+template <typename T>
+__global__ void sum_to_kernel(const T* x, T* out, int64_t on, SumTo s, bool acc) {
+  for (int64_t o = blockIdx.x; o < on; o += gridDim.x) {
+    int64_t r = o;
+    int64_t base_idx[4];
+    for (int k = 3; k >= 0; --k) {
+      base_idx[k] = r % s.od[k];
+      r /= s.od[k];
+    }
+    const int64_t base = base_idx[0] * s.xs[0] + base_idx[1] * s.xs[1] + base_idx[2] * s.xs[2] + base_idx[3] * s.xs[3];
+    T v = T(0);
+    for (int64_t j = threadIdx.x; j < s.rn; j += blockDim.x) {
+      int64_t q = j, off = 0;
+      for (int k = 3; k >= 0; --k) {
+        off += (q % s.rd[k]) * s.xs[k];
+        q /= s.rd[k];
+      }
+      v += x[base + off];
+    }
+    v = block_sum(v);
+    if (threadIdx.x == 0) out[o] = acc ? out[o] + v : v;
+    __syncthreads();
+  }
+}
+
+template <typename T>
+__global__ void add_kernel(const T* x, T* out, int64_t n, bool acc) {
+  GRID_STRIDE(i, n) out[i] = acc ? out[i] + x[i] : x[i];
+}
+
+// Reductions over axis 0 of [n0, inner]: one thread per column, coalesced across columns.
+template <typename T>
+__global__ void mean_axis0_kernel(const T* x, T* out, int64_t n0, int64_t inner) {
+  GRID_STRIDE(i, inner) {
+    T s = T(0);
+    for (int64_t b = 0; b < n0; ++b) s += x[b * inner + i];
+    out[i] = s * (T(1) / static_cast<T>(n0));
+  }
+}
+
+template <typename T>
+__global__ void var_axis0_kernel(const T* x, T* out, int64_t n0, int64_t inner) {
+  GRID_STRIDE(i, inner) {
+    const T inv = T(1) / static_cast<T>(n0);
+    T m = T(0);
+    for (int64_t b = 0; b < n0; ++b) m += x[b * inner + i];
+    m *= inv;
+    T s = T(0);
+    for (int64_t b = 0; b < n0; ++b) {
+      const T c = x[b * inner + i] - m;
+      s += c * c;
+    }
+    out[i] = s * inv;
+  }
+}
+
+template <typename T>
+__global__ void var_axis0_backward_kernel(const T* x, const T* gy, T* gx, int64_t n0, int64_t inner, bool acc) {
+  GRID_STRIDE(i, inner) {
+    const T inv = T(1) / static_cast<T>(n0);
+    T m = T(0);
+    for (int64_t b = 0; b < n0; ++b) m += x[b * inner + i];
+    m *= inv;
+    const T g = gy[i];
+    for (int64_t b = 0; b < n0; ++b) {
+      const T v = T(2) * inv * (x[b * inner + i] - m) * g;
+      T& d = gx[b * inner + i];
+      d = acc ? d + v : v;
+    }
+  }
+}
+
+template <typename T>
+__global__ void scale_kernel(T* c, int64_t n, T beta) {
+  GRID_STRIDE(i, n) c[i] = beta == T(0) ? T(0) : beta * c[i];
+}
+
+template <typename T>
+__global__ void add_row_vector_kernel(const T* b, T* out, int64_t n, int64_t cols) {
+  GRID_STRIDE(i, n) out[i] += b[i % cols];
+}
+
+template <typename T>
+__global__ void copy_rows_kernel(T* d, int64_t ds, const T* s, int64_t ss, int64_t rows, int64_t cols, bool acc) {
+  GRID_STRIDE(i, rows * cols) {
+    const int64_t r = i / cols, c = i % cols;
+    T& o = d[r * ds + c];
+    const T v = s[r * ss + c];
+    o = acc ? o + v : v;
+  }
+}
+
+template <typename T>
+__global__ void sigmoid_ce_kernel(const T* z, T y, T* out, int64_t n) {
+  GRID_STRIDE(i, n) {
+    const T v = z[i];
+    out[i] = fmax(v, T(0)) - v * y + log1p(exp(-fabs(v)));
+  }
+}
+
+template <typename T>
+__global__ void sigmoid_ce_backward_kernel(const T* z, T y, const T* gy, T* gz, int64_t n, bool acc) {
+  GRID_STRIDE(i, n) {
+    const T v = gy[i] * (sigmoid_d(z[i]) - y);
+    gz[i] = acc ? gz[i] + v : v;
+  }
+}
+
+template <typename T>
+__global__ void adam_kernel(T* p, const T* g, T* m, T* v, int64_t n, T b1, T b2, T lr, T eps) {
+  GRID_STRIDE(i, n) {
+    const T gi = g[i];
+    const T mi = b1 * m[i] + (T(1) - b1) * gi;
+    const T vi = b2 * v[i] + (T(1) - b2) * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    p[i] -= lr * mi / (sqrt(vi) + eps);
+  }
+}
+
+// Philox4x32-10, the same rounds as tg::philox4x32 (random.h).
+__device__ __forceinline__ uint4 philox_d(uint4 c, uint2 k) {
+  constexpr uint32_t M0 = 0xD2511F53u, M1 = 0xCD9E8D57u, W0 = 0x9E3779B9u, W1 = 0xBB67AE85u;
+#pragma unroll
+  for (int round = 0; round < 10; ++round) {
+    const uint32_t hi0 = __umulhi(M0, c.x), lo0 = M0 * c.x;
+    const uint32_t hi1 = __umulhi(M1, c.z), lo1 = M1 * c.z;
+    c = make_uint4(hi1 ^ c.y ^ k.x, lo1, hi0 ^ c.w ^ k.y, lo0);
+    k.x += W0;
+    k.y += W1;
+  }
+  return c;
+}
+
+// Element i uses lane i%4 of block counter + i/4. The CPU computes lo + span*u in T; with
+// -march=native GCC contracts that into one FMA, so the GPU uses fma() as well (identical
+// results whenever span*u is exact, e.g. spans that are powers of two).
+template <typename T>
+__global__ void philox_fill_kernel(T* out, int64_t n, uint64_t seed, uint64_t stream, uint64_t counter, T lo,
+                                   T span) {
+  const int64_t nblocks = (n + 3) / 4;
+  GRID_STRIDE(j, nblocks) {
+    const uint64_t ctr = counter + static_cast<uint64_t>(j);
+    const uint4 r = philox_d(make_uint4(static_cast<uint32_t>(ctr), static_cast<uint32_t>(ctr >> 32),
+                                        static_cast<uint32_t>(stream), static_cast<uint32_t>(stream >> 32)),
+                             make_uint2(static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32)));
+    const uint32_t lanes[4] = {r.x, r.y, r.z, r.w};
+#pragma unroll
+    for (int lane = 0; lane < 4; ++lane) {
+      const int64_t i = j * 4 + lane;
+      if (i < n) {
+        const float u = static_cast<float>(lanes[lane] >> 8) * (1.0f / 16777216.0f);
+        if constexpr (std::is_same_v<T, float>)
+          out[i] = __fmaf_rn(span, u, lo);  // single rounding in float, as the CPU's vfmadd
+        else
+          out[i] = __fma_rn(span, static_cast<double>(u), lo);
+      }
+    }
+  }
+}
+
+template <typename Fn>
+void dispatch(DType dt, Fn&& fn) {
+  if (dt == DType::F32)
+    fn(float{});
+  else
+    fn(double{});
+}
+
+std::array<int64_t, 4> dims4(const Shape& s) {
+  std::array<int64_t, 4> d{1, 1, 1, 1};
+  const int off = 4 - s.rank();
+  for (int i = 0; i < s.rank(); ++i) d[static_cast<size_t>(i + off)] = s[i];
+  return d;
+}
+
+std::array<int64_t, 4> broadcast_strides(const Shape& s, const Shape& out) {
+  std::array<int64_t, 4> st{0, 0, 0, 0};
+  int64_t stride = 1;
+  const int off = 4 - out.rank();
+  for (int i = s.rank() - 1, j = out.rank() - 1; i >= 0; --i, --j) {
+    st[static_cast<size_t>(j + off)] = (s[i] == 1 && out[j] != 1) ? 0 : stride;
+    stride *= s[i];
+  }
+  return st;
+}
+
+// =============================================================================================
+// The backend
+// =============================================================================================
+class CudaBackend;
+CudaBackend* g_backend = nullptr;
+
+class CudaBackend final : public Backend {
+ public:
+  CudaBackend() {
+    TG_CUDA_CHECK(cudaSetDevice(0));
+    cudaDeviceProp prop{};
+    TG_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
+    desc_ = std::string(prop.name) + ", sm_" + std::to_string(prop.major) + std::to_string(prop.minor) + ", " +
+            std::to_string(prop.multiProcessorCount) + " SMs, " +
+            std::to_string(prop.totalGlobalMem >> 20) + " MiB";
+    TG_CUDA_CHECK(cudaStreamCreateWithFlags(&ctx_.stream, cudaStreamNonBlocking));
+    TG_CUBLAS_CHECK(cublasCreate(&ctx_.cublas));
+    TG_CUBLAS_CHECK(cublasSetStream(ctx_.cublas, ctx_.stream));
+    TG_CUBLAS_CHECK(cublasSetMathMode(ctx_.cublas, CUBLAS_DEFAULT_MATH));
+    TG_CUBLAS_CHECK(cublasSetPointerMode(ctx_.cublas, CUBLAS_POINTER_MODE_HOST));
+    ctx_.num_sms = prop.multiProcessorCount;
+    ctx_.max_smem_optin = prop.sharedMemPerBlockOptin;
+    ctx_.alloc = [](size_t b) { return allocator().allocate(b); };
+    ctx_.release = [](void* p, size_t) { allocator().deallocate(p); };
+    ctx_.ones = [](int64_t n, bool dbl) -> const void* { return g_backend->ones(n, dbl); };
+  }
+
+  Ctx& context() { return ctx_; }
+  const std::string& description() const { return desc_; }
+
+  const void* ones(int64_t n, bool dbl) {
+    std::lock_guard<std::mutex> lock(ones_mu_);
+    int64_t& have = dbl ? ones_n64_ : ones_n32_;
+    void*& p = dbl ? ones64_ : ones32_;
+    if (have < n) {
+      const int64_t want = std::max<int64_t>(n, 4096);
+      if (p) allocator().deallocate(p);
+      p = allocator().allocate(static_cast<size_t>(want) * (dbl ? 8 : 4));
+      if (dbl)
+        fill_kernel<double><<<grid_for(want), kThreads, 0, ctx_.stream>>>(static_cast<double*>(p), want, 1.0);
+      else
+        fill_kernel<float><<<grid_for(want), kThreads, 0, ctx_.stream>>>(static_cast<float*>(p), want, 1.0f);
+      TG_KERNEL_CHECK("fill_kernel(ones)");
+      have = want;
+    }
+    return p;
+  }
+
+  Device device() const override { return Device::CUDA; }
+  std::string name() const override { return "cuda"; }
+
+  // ---- memory ------------------------------------------------------------------------
+  void* allocate(size_t bytes) override { return allocator().allocate(bytes); }
+  void deallocate(void* p, size_t) noexcept override { allocator().deallocate(p); }
+  void copy(void* dst, const void* src, size_t bytes) override {
+    if (bytes == 0) return;
+    TG_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, ctx_.stream));
+  }
+  void to_host(void* dst, const void* src, size_t bytes) override {
+    if (bytes == 0) return;
+    TG_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, ctx_.stream));
+    TG_CUDA_CHECK(cudaStreamSynchronize(ctx_.stream));
+  }
+  void from_host(void* dst, const void* src, size_t bytes) override {
+    if (bytes == 0) return;
+    TG_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, ctx_.stream));
+  }
+  void synchronize() override { TG_CUDA_CHECK(cudaStreamSynchronize(ctx_.stream)); }
+
+  // ---- elementwise -------------------------------------------------------------------
+  void fill(Tensor& out, double value) override {
+    const int64_t n = out.numel();
+    if (n == 0) return;
+    dispatch(out.dtype(), [&](auto z) {
+      using T = decltype(z);
+      fill_kernel<T><<<grid_for(n), kThreads, 0, ctx_.stream>>>(out.data<T>(), n, static_cast<T>(value));
+    });
+    TG_KERNEL_CHECK("fill_kernel");
+  }
+
+  void cast(const Tensor& x, Tensor& out) override {
+    const int64_t n = x.numel();
+    if (n == 0) return;
+    if (x.dtype() == out.dtype()) {
+      copy(out.raw(), x.raw(), x.nbytes());
+    } else if (x.dtype() == DType::F32) {
+      cast_kernel<float, double><<<grid_for(n), kThreads, 0, ctx_.stream>>>(x.data<float>(), out.data<double>(), n);
+      TG_KERNEL_CHECK("cast_kernel<float,double>");
+    } else {
+      cast_kernel<double, float><<<grid_for(n), kThreads, 0, ctx_.stream>>>(x.data<double>(), out.data<float>(), n);
+      TG_KERNEL_CHECK("cast_kernel<double,float>");
+    }
+  }
+
+  void unary(UnaryOp op, const Tensor& x, Tensor& out) override {
+    const int64_t n = x.numel();
+    if (n == 0) return;
+    dispatch(x.dtype(), [&](auto z) {
+      using T = decltype(z);
+      unary_kernel<T><<<grid_for(n), kThreads, 0, ctx_.stream>>>(op, x.data<T>(), out.data<T>(), n);
+    });
+    TG_KERNEL_CHECK("unary_kernel");
+  }
+
+  void unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& gy, Tensor& gx,
+                      bool acc) override {
+    const int64_t n = x.numel();
+    if (n == 0) return;
+    dispatch(x.dtype(), [&](auto z) {
+      using T = decltype(z);
+      unary_backward_kernel<T><<<grid_for(n), kThreads, 0, ctx_.stream>>>(op, x.data<T>(), y.data<T>(),
+                                                                           gy.data<T>(), gx.data<T>(), n, acc);
+    });
+    TG_KERNEL_CHECK("unary_backward_kernel");
+  }
+
+  void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) override {
+    const int64_t n = out.numel();
+    if (n == 0) return;
+    const bool same = a.shape() == out.shape() && b.shape() == out.shape();
+    Bcast s{};
+    if (!same) {
+      const auto d = dims4(out.shape());
+      const auto sa = broadcast_strides(a.shape(), out.shape());
+      const auto sb = broadcast_strides(b.shape(), out.shape());
+      for (int k = 0; k < 4; ++k) {
+        s.d[k] = d[static_cast<size_t>(k)];
+        s.sa[k] = sa[static_cast<size_t>(k)];
+        s.sb[k] = sb[static_cast<size_t>(k)];
+      }
+    }
+    dispatch(a.dtype(), [&](auto z) {
+      using T = decltype(z);
+      if (same)
+        binary_same_kernel<T><<<grid_for(n), kThreads, 0, ctx_.stream>>>(op, a.data<T>(), b.data<T>(), out.data<T>(), n);
+      else
+        binary_bcast_kernel<T><<<grid_for(n), kThreads, 0, ctx_.stream>>>(op, a.data<T>(), b.data<T>(), out.data<T>(), n, s);
+    });
+    TG_KERNEL_CHECK("binary_kernel");
+  }
+
+  void axpby(double alpha, const Tensor& x, double beta, Tensor& out) override {
+    const int64_t n = x.numel();
+    if (n == 0) return;
+    const int mode = beta == 0.0 ? 0 : (alpha == 1.0 && beta == 1.0 ? 1 : 2);
+    dispatch(x.dtype(), [&](auto z) {
+      using T = decltype(z);
+      axpby_kernel<T><<<grid_for(n), kThreads, 0, ctx_.stream>>>(static_cast<T>(alpha), x.data<T>(),
+                                                                  static_cast<T>(beta), out.data<T>(), n, mode);
+    });
+    TG_KERNEL_CHECK("axpby_kernel");
+  }
+
+  void sum_to(const Tensor& x, Tensor& out, bool acc) override {
+    const int64_t n = x.numel(), on = out.numel();
+    if (on == 0) return;
+    if (n == on) {
+      dispatch(x.dtype(), [&](auto z) {
+        using T = decltype(z);
+        add_kernel<T><<<grid_for(n), kThreads, 0, ctx_.stream>>>(x.data<T>(), out.data<T>(), n, acc);
+      });
+      TG_KERNEL_CHECK("add_kernel");
+      return;
+    }
+    SumTo s{};
+    const auto xd = dims4(x.shape());
+    const auto so = broadcast_strides(out.shape(), x.shape());
+    int64_t stride = 1;
+    for (int k = 3; k >= 0; --k) {
+      s.xd[k] = xd[static_cast<size_t>(k)];
+      s.xs[k] = stride;
+      stride *= s.xd[k];
+      const bool kept = so[static_cast<size_t>(k)] != 0 || s.xd[k] == 1;
+      s.od[k] = kept ? s.xd[k] : 1;
+      s.rd[k] = kept ? 1 : s.xd[k];
+    }
+    s.rn = s.rd[0] * s.rd[1] * s.rd[2] * s.rd[3];
+    const unsigned blocks = static_cast<unsigned>(std::min<int64_t>(on, 65535));
+    dispatch(x.dtype(), [&](auto z) {
+      using T = decltype(z);
+      sum_to_kernel<T><<<blocks, kThreads, 0, ctx_.stream>>>(x.data<T>(), out.data<T>(), on, s, acc);
+    });
+    TG_KERNEL_CHECK("sum_to_kernel");
+  }
+
+  // ---- reductions over axis 0 --------------------------------------------------------
+  void mean_axis0(const Tensor& x, Tensor& out) override {
+    const int64_t n0 = x.dim(0), inner = x.numel() / std::max<int64_t>(n0, 1);
+    if (inner == 0) return;
+    dispatch(x.dtype(), [&](auto z) {
+      using T = decltype(z);
+      mean_axis0_kernel<T><<<grid_for(inner, 128), 128, 0, ctx_.stream>>>(x.data<T>(), out.data<T>(), n0, inner);
+    });
+    TG_KERNEL_CHECK("mean_axis0_kernel");
+  }
+  void var_axis0(const Tensor& x, Tensor& out) override {
+    const int64_t n0 = x.dim(0), inner = x.numel() / std::max<int64_t>(n0, 1);
+    if (inner == 0) return;
+    dispatch(x.dtype(), [&](auto z) {
+      using T = decltype(z);
+      var_axis0_kernel<T><<<grid_for(inner, 128), 128, 0, ctx_.stream>>>(x.data<T>(), out.data<T>(), n0, inner);
+    });
+    TG_KERNEL_CHECK("var_axis0_kernel");
+  }
+  void var_axis0_backward(const Tensor& x, const Tensor& gy, Tensor& gx, bool acc) override {
+    const int64_t n0 = x.dim(0), inner = x.numel() / std::max<int64_t>(n0, 1);
+    if (inner == 0) return;
+    dispatch(x.dtype(), [&](auto z) {
+      using T = decltype(z);
+      var_axis0_backward_kernel<T><<<grid_for(inner, 128), 128, 0, ctx_.stream>>>(x.data<T>(), gy.data<T>(),
+                                                                                   gx.data<T>(), n0, inner, acc);
+    });
+    TG_KERNEL_CHECK("var_axis0_backward_kernel");
+  }
+
+  // ---- linear algebra ----------------------------------------------------------------
+  void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const Tensor& a, const Tensor& b,
+            double beta, Tensor& c) override {
+    dispatch(a.dtype(), [&](auto z) {
+      using T = decltype(z);
+      gemm_rm<T>(ta, tb, m, n, k, static_cast<T>(alpha), a.data<T>(), ta ? m : k, b.data<T>(), tb ? k : n,
+                 static_cast<T>(beta), c.data<T>(), n);
+    });
+  }
+
+  void add_row_vector(const Tensor& b, Tensor& out) override {
+    const int64_t n = out.numel(), cols = b.numel();
+    if (n == 0 || cols == 0) return;
+    dispatch(out.dtype(), [&](auto z) {
+      using T = decltype(z);
+      add_row_vector_kernel<T><<<grid_for(n), kThreads, 0, ctx_.stream>>>(b.data<T>(), out.data<T>(), n, cols);
+    });
+    TG_KERNEL_CHECK("add_row_vector_kernel");
+  }
+
+  void copy_rows(Tensor& dst, int64_t dst_off, int64_t dst_stride, const Tensor& src, int64_t src_off,
+                 int64_t src_stride, int64_t rows, int64_t cols, bool acc) override {
+    if (rows <= 0 || cols <= 0) return;
+    dispatch(dst.dtype(), [&](auto z) {
+      using T = decltype(z);
+      T* d = dst.data<T>() + dst_off;
+      const T* s = src.data<T>() + src_off;
+      if (!acc && dst_stride == cols && src_stride == cols) {
+        copy(d, s, static_cast<size_t>(rows * cols) * sizeof(T));
+        return;
+      }
+      copy_rows_kernel<T><<<grid_for(rows * cols), kThreads, 0, ctx_.stream>>>(d, dst_stride, s, src_stride, rows,
+                                                                                cols, acc);
+      TG_KERNEL_CHECK("copy_rows_kernel");
+    });
+  }
+
+  // ---- losses ------------------------------------------------------------------------
+  void sigmoid_ce(const Tensor& z, double label, Tensor& out) override {
+    const int64_t n = z.numel();
+    if (n == 0) return;
+    dispatch(z.dtype(), [&](auto zz) {
+      using T = decltype(zz);
+      sigmoid_ce_kernel<T><<<grid_for(n), kThreads, 0, ctx_.stream>>>(z.data<T>(), static_cast<T>(label),
+                                                                       out.data<T>(), n);
+    });
+    TG_KERNEL_CHECK("sigmoid_ce_kernel");
+  }
+  void sigmoid_ce_backward(const Tensor& z, double label, const Tensor& gy, Tensor& gz, bool acc) override {
+    const int64_t n = z.numel();
+    if (n == 0) return;
+    dispatch(z.dtype(), [&](auto zz) {
+      using T = decltype(zz);
+      sigmoid_ce_backward_kernel<T><<<grid_for(n), kThreads, 0, ctx_.stream>>>(
+          z.data<T>(), static_cast<T>(label), gy.data<T>(), gz.data<T>(), n, acc);
+    });
+    TG_KERNEL_CHECK("sigmoid_ce_backward_kernel");
+  }
+
+  // ---- recurrent stacks --------------------------------------------------------------
+  int64_t rnn_reserve_elems(const RnnCall& c) override {
+    switch (c.cell) {
+      case Cell::GruResetAfter:
+#ifdef TG_HAVE_CUDNN
+        if (gru_impl() == GruImpl::Cudnn) return std::max(cudnn_gru_reserve_elems(c, DType::F32),
+                                                          cudnn_gru_reserve_elems(c, DType::F64));
+#endif
+        return gru_reserve_elems(c);
+      case Cell::GruTf1: return gru_reserve_elems(c);
+      case Cell::Lstm:
+      case Cell::LstmLn: return lstm_reserve_elems(c);
+    }
+    throw std::invalid_argument("CUDA backend: unknown cell");
+  }
+
+  static const void* raw_or_null(const Tensor& t) { return t.defined() ? t.raw() : nullptr; }
+  static void* raw_or_null_mut(const Tensor& t) { return t.defined() ? t.raw() : nullptr; }
+
+  static RnnArgs make_args(const RnnCall& c, const std::vector<Tensor>& w, const Tensor& x, const int32_t* lengths,
+                           const Tensor& h0, const Tensor& c0) {
+    RnnArgs a;
+    a.call = c;
+    a.dtype = x.dtype();
+    for (const auto& t : w) a.w.push_back(t.raw());
+    a.x = x.raw();
+    a.host_len = lengths;
+    a.h0 = raw_or_null(h0);
+    a.c0 = cell_has_c(c.cell) ? raw_or_null(c0) : nullptr;
+    return a;
+  }
+
+  void rnn_forward(const RnnCall& c, const std::vector<Tensor>& w, const Tensor& x, const int32_t* lengths,
+                   const Tensor& h0, const Tensor& c0, Tensor& y, Tensor& hT, Tensor& cT, Tensor& reserve) override {
+    RnnArgs a = make_args(c, w, x, lengths, h0, c0);
+    a.y = y.raw();
+    a.hT = raw_or_null_mut(hT);
+    a.cT = cell_has_c(c.cell) ? raw_or_null_mut(cT) : nullptr;
+    a.reserve = raw_or_null_mut(reserve);
+    if (reserve.defined() && reserve.numel() < rnn_reserve_elems(c))
+      throw std::invalid_argument("CUDA rnn_forward: reserve has " + std::to_string(reserve.numel()) +
+                                  " elements, needs " + std::to_string(rnn_reserve_elems(c)));
+    switch (c.cell) {
+      case Cell::GruResetAfter:
+#ifdef TG_HAVE_CUDNN
+        if (gru_impl() == GruImpl::Cudnn) return cudnn_gru_forward(a);
+#endif
+        return gru_forward(a);
+      case Cell::GruTf1: return gru_forward(a);
+      case Cell::Lstm:
+      case Cell::LstmLn: return lstm_forward(a);
+    }
+  }
+
+  void rnn_backward(const RnnCall& c, const std::vector<Tensor>& w, const Tensor& x, const int32_t* lengths,
+                    const Tensor& h0, const Tensor& c0, const Tensor& reserve, const Tensor& gy, Tensor& gx,
+                    std::vector<Tensor>& gw, Tensor& gh0, Tensor& gc0) override {
+    if (!reserve.defined()) throw std::invalid_argument("CUDA rnn_backward: reserve is undefined");
+    RnnArgs a = make_args(c, w, x, lengths, h0, c0);
+    a.reserve = reserve.raw();
+    a.gy = gy.raw();
+    a.gx = raw_or_null_mut(gx);
+    for (auto& t : gw) a.gw.push_back(t.raw());
+    a.gh0 = raw_or_null_mut(gh0);
+    a.gc0 = cell_has_c(c.cell) ? raw_or_null_mut(gc0) : nullptr;
+    switch (c.cell) {
+      case Cell::GruResetAfter:
+#ifdef TG_HAVE_CUDNN
+        if (gru_impl() == GruImpl::Cudnn) return cudnn_gru_backward(a);
+#endif
+        return gru_backward(a);
+      case Cell::GruTf1: return gru_backward(a);
+      case Cell::Lstm:
+      case Cell::LstmLn: return lstm_backward(a);
+    }
+  }
+
+  // ---- optimiser and random numbers ---------------------------------------------------
+  void adam_update(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, const AdamStep& st) override {
+    const int64_t n = p.numel();
+    if (n == 0) return;
+    dispatch(p.dtype(), [&](auto z) {
+      using T = decltype(z);
+      adam_kernel<T><<<grid_for(n), kThreads, 0, ctx_.stream>>>(
+          p.data<T>(), g.data<T>(), m.data<T>(), v.data<T>(), n, static_cast<T>(st.beta1), static_cast<T>(st.beta2),
+          static_cast<T>(st.step_size), static_cast<T>(st.eps_hat));
+    });
+    TG_KERNEL_CHECK("adam_kernel");
+  }
+
+  void fill_uniform(Tensor& out, const Rng& rng, uint64_t counter, double lo, double hi) override {
+    const int64_t n = out.numel();
+    if (n == 0) return;
+    const int64_t nb = (n + 3) / 4;
+    if (out.dtype() == DType::F32) {
+      const float l = static_cast<float>(lo), span = static_cast<float>(hi) - l;
+      philox_fill_kernel<float><<<grid_for(nb), kThreads, 0, ctx_.stream>>>(out.data<float>(), n, rng.seed(),
+                                                                            rng.stream(), counter, l, span);
+    } else {
+      philox_fill_kernel<double><<<grid_for(nb), kThreads, 0, ctx_.stream>>>(out.data<double>(), n, rng.seed(),
+                                                                              rng.stream(), counter, lo, hi - lo);
+    }
+    TG_KERNEL_CHECK("philox_fill_kernel");
+  }
+
+ private:
+  Ctx ctx_;
+  std::string desc_;
+  std::mutex ones_mu_;
+  void* ones32_ = nullptr;
+  void* ones64_ = nullptr;
+  int64_t ones_n32_ = 0, ones_n64_ = 0;
+};
+
+CudaBackend* instance() {
+  static CudaBackend* b = [] {
+    std::string why;
+    if (!cuda_device_usable(&why)) throw std::runtime_error("CUDA device unavailable: " + why);
+    g_backend = new CudaBackend();  // intentionally leaked: tensors in static objects outlive main
+    return g_backend;
+  }();
+  return b;
+}
+
+}  // namespace
+
+Ctx& ctx() { return instance()->context(); }
+
+template <typename T>
+void gemm_rm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
+             int64_t ldb, T beta, T* c, int64_t ldc) {
+  if (m <= 0 || n <= 0) return;
+  Ctx& cx = ctx();
+  if (k <= 0) {  // C = beta C (cuBLAS is not asked about k = 0)
+    if (ldc == n) {
+      scale_kernel<T><<<grid_for(m * n), kThreads, 0, cx.stream>>>(c, m * n, beta);
+      TG_KERNEL_CHECK("scale_kernel");
+    } else {
+      for (int64_t r = 0; r < m; ++r) {
+        scale_kernel<T><<<grid_for(n), kThreads, 0, cx.stream>>>(c + r * ldc, n, beta);
+        TG_KERNEL_CHECK("scale_kernel");
+      }
+    }
+    return;
+  }
+  const cublasOperation_t opA = ta ? CUBLAS_OP_T : CUBLAS_OP_N;
+  const cublasOperation_t opB = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
+  if constexpr (std::is_same_v<T, float>) {
+    TG_CUBLAS_CHECK(cublasSgemm(cx.cublas, opB, opA, static_cast<int>(n), static_cast<int>(m), static_cast<int>(k),
+                                &alpha, b, static_cast<int>(ldb), a, static_cast<int>(lda), &beta, c,
+                                static_cast<int>(ldc)));
+  } else {
+    TG_CUBLAS_CHECK(cublasDgemm(cx.cublas, opB, opA, static_cast<int>(n), static_cast<int>(m), static_cast<int>(k),
+                                &alpha, b, static_cast<int>(ldb), a, static_cast<int>(lda), &beta, c,
+                                static_cast<int>(ldc)));
+  }
+}
+template void gemm_rm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*,
+                             int64_t, float, float*, int64_t);
+template void gemm_rm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t,
+                              const double*, int64_t, double, double*, int64_t);
+
+template <typename T>
+void colsum_add(const T* a, int64_t rows, int64_t ncols, int64_t lda, T* y) {
+  if (rows <= 0 || ncols <= 0) return;
+  Ctx& cx = ctx();
+  // Column sums as a GEMV with a vector of ones: y += A^T 1 (A row-major [rows, ncols], ld lda
+  // is column-major [ncols, rows] with the same ld).
+  const T one = T(1);
+  const T* ones = static_cast<const T*>(cx.ones(rows, std::is_same_v<T, double>));
+  if constexpr (std::is_same_v<T, float>) {
+    TG_CUBLAS_CHECK(cublasSgemv(cx.cublas, CUBLAS_OP_N, static_cast<int>(ncols), static_cast<int>(rows), &one, a,
+                                static_cast<int>(lda), ones, 1, &one, y, 1));
+  } else {
+    TG_CUBLAS_CHECK(cublasDgemv(cx.cublas, CUBLAS_OP_N, static_cast<int>(ncols), static_cast<int>(rows), &one, a,
+                                static_cast<int>(lda), ones, 1, &one, y, 1));
+  }
+}
+template void colsum_add<float>(const float*, int64_t, int64_t, int64_t, float*);
+template void colsum_add<double>(const double*, int64_t, int64_t, int64_t, double*);
+
+Scratch upload_lengths(const int32_t* host, int n, int full, bool* any) {
+  *any = false;
+  if (!host) return Scratch();
+  bool all_full = true;
+  for (int i = 0; i < n; ++i) all_full = all_full && host[i] == full;
+  if (all_full) return Scratch();
+  *any = true;
+  Scratch s(static_cast<size_t>(n) * sizeof(int32_t));
+  TG_CUDA_CHECK(cudaMemcpyAsync(s.get(), host, static_cast<size_t>(n) * sizeof(int32_t), cudaMemcpyHostToDevice,
+                                ctx().stream));
+  return s;
+}
+
+// ---- public steering functions (cuda_backend.h) -------------------------------------------
+namespace {
+GruImpl initial_impl() {
+  const char* e = std::getenv("TG_GRU_IMPL");
+  if (e && std::string(e) == "cudnn") {
+#ifdef TG_HAVE_CUDNN
+    return GruImpl::Cudnn;
+#else
+    throw std::runtime_error("TG_GRU_IMPL=cudnn but this build has no cuDNN");
+#endif
+  }
+  if (e && *e && std::string(e) != "ours")
+    throw std::runtime_error(std::string("TG_GRU_IMPL must be 'ours' or 'cudnn', got '") + e + "'");
+  return GruImpl::Ours;
+}
+GruImpl& impl_ref() {
+  static GruImpl v = initial_impl();
+  return v;
+}
+int& rows_ref() {
+  static int v = [] {
+    const char* e = std::getenv("TG_GRU_ROWS");
+    return e ? std::max(0, std::atoi(e)) : 0;
+  }();
+  return v;
+}
+}  // namespace
+
+GruImpl gru_impl() { return impl_ref(); }
+void set_gru_impl(GruImpl impl) {
+#ifndef TG_HAVE_CUDNN
+  if (impl == GruImpl::Cudnn) throw std::runtime_error("set_gru_impl(Cudnn): this build has no cuDNN");
+#endif
+  impl_ref() = impl;
+}
+bool have_cudnn() {
+#ifdef TG_HAVE_CUDNN
+  return true;
+#else
+  return false;
+#endif
+}
+void set_gru_rows_per_block(int rows) { rows_ref() = std::max(0, rows); }
+int gru_rows_per_block() { return rows_ref(); }
+AllocatorStats allocator_stats() { return allocator().stats(); }
+std::string device_description() { return instance()->description(); }
+
+}  // namespace tg::kernels::cuda
+
+namespace tg {
+Backend* cuda_backend_instance() { return kernels::cuda::instance(); }
+}  // namespace tg

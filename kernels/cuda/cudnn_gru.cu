@@ -1,0 +1,390 @@
+/*
+cudnn_gru.cu: the reset-after GRU (Cell::GruResetAfter) through cuDNN's RNN API, the baseline
+and cross-check of our persistent kernels (gru.cu). Selected with TG_GRU_IMPL=cudnn or
+tg::kernels::cuda::set_gru_impl(GruImpl::Cudnn).
+
+API (cuDNN 9; the "v8" RNN entry points, engine-anchors.md §A.2):
+  cudnnSetRNNDescriptor_v8(ALGO_STANDARD, CUDNN_GRU, DOUBLE_BIAS, UNIDIRECTIONAL, LINEAR_INPUT,
+                           dtype, dtype, FMA_MATH (no TF32), in, H, proj = H, L, no-dropout,
+                           CUDNN_RNN_PADDED_IO_ENABLED)
+  data: BATCH_MAJOR_UNPACKED RNN data descriptors = our [B, T, F] tensors as they are, with
+        per-sequence lengths (host array in the descriptor, device copy for the calls).
+  cudnnRNNForward (TRAINING / INFERENCE), cudnnRNNBackwardData_v8, then
+  cudnnRNNBackwardWeights_v8 into a zeroed dweight space with CUDNN_WGRAD_MODE_ADD; the
+  gradients are added into ours (our gweights are accumulated).
+Weights: cuDNN's GRU gate order is ours (r, z, n = "reset, update, new memory"); linLayerID 0..2
+are the W_ih blocks [H, in], 3..5 the W_hh blocks [H, H], bias IDs likewise (b_ih, b_hh).
+Pointers come from cudnnGetRNNWeightParams once per plan; weights are copied in per call.
+
+Lengths: cuDNN wants every length >= 1, so length-0 rows run one step with zero output
+gradient and are fixed up afterwards (y row zero, hT = h0, dx row zero): the same result as our
+kernels and the CPU. dy is masked to zero past each length, dx is masked after the call.
+TG_CUDNN_ALGO=small_h selects CUDNN_RNN_ALGO_PERSIST_STATIC_SMALL_H (float only, PyTorch's
+choice at H <= 128; cuDNN documents no variable lengths for it, so only use it with full ones).
+
+Reserve layout (elements of T): y [B, T, H] (cuDNN's backward wants y), padding to 256 bytes,
+then cuDNN's reserve space. rnn_reserve_elems returns the larger of the float and double needs.
+
+Versions: cuDNN >= 8.9.7 (v8 API) / 9.x, CUDA 12/13, sm_80 / sm_90.
+*/
+#include <cudnn.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "common.cuh"
+
+#define TG_CUDNN_CHECK(call)                                                                      \
+  do {                                                                                            \
+    const cudnnStatus_t tg_st_ = (call);                                                          \
+    if (tg_st_ != CUDNN_STATUS_SUCCESS)                                                           \
+      ::tg::kernels::cuda::throw_cuda_error(cudnnGetErrorString(tg_st_), #call, __FILE__, __LINE__); \
+  } while (0)
+
+namespace tg::kernels::cuda {
+namespace {
+
+cudnnHandle_t handle() {
+  static cudnnHandle_t h = [] {
+    cudnnHandle_t x = nullptr;
+    TG_CUDNN_CHECK(cudnnCreate(&x));
+    return x;  // leaked with the backend
+  }();
+  TG_CUDNN_CHECK(cudnnSetStream(h, ctx().stream));
+  return h;
+}
+
+bool small_h_requested() {
+  const char* e = std::getenv("TG_CUDNN_ALGO");
+  return e && std::string(e) == "small_h";
+}
+
+struct Plan {
+  cudnnDataType_t dt;
+  size_t esize;
+  int L, B, Tn, in, H;
+  cudnnRNNDescriptor_t rnn = nullptr;
+  cudnnDropoutDescriptor_t drop = nullptr;
+  cudnnRNNDataDescriptor_t xd = nullptr, yd = nullptr;
+  cudnnTensorDescriptor_t hd = nullptr;
+  size_t ws_bytes = 0;
+  Scratch ws, dws;
+  // Per layer: 6 matrix and 6 bias (offset in bytes within the weight space, elements).
+  struct Param {
+    size_t off;
+    int64_t n;
+  };
+  std::vector<Param> mats, biases;  // [L*6]
+};
+
+void set_data_descs(Plan& p, const std::vector<int>& lens) {
+  double zero_d = 0.0;
+  float zero_f = 0.f;
+  void* fill = p.dt == CUDNN_DATA_DOUBLE ? static_cast<void*>(&zero_d) : static_cast<void*>(&zero_f);
+  TG_CUDNN_CHECK(cudnnSetRNNDataDescriptor(p.xd, p.dt, CUDNN_RNN_DATA_LAYOUT_BATCH_MAJOR_UNPACKED, p.Tn, p.B, p.in,
+                                           lens.data(), fill));
+  TG_CUDNN_CHECK(cudnnSetRNNDataDescriptor(p.yd, p.dt, CUDNN_RNN_DATA_LAYOUT_BATCH_MAJOR_UNPACKED, p.Tn, p.B, p.H,
+                                           lens.data(), fill));
+}
+
+Plan& plan_for(const RnnCall& c, DType dtype) {
+  static std::mutex mu;
+  static std::map<std::tuple<int, int, int, int, int, int, bool>, std::unique_ptr<Plan>> cache;
+  const bool small_h = small_h_requested() && dtype == DType::F32;
+  const auto key = std::make_tuple(static_cast<int>(dtype), c.layers, c.batch, c.seq, c.input, c.hidden, small_h);
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = cache.find(key);
+  if (it != cache.end()) return *it->second;
+  auto p = std::make_unique<Plan>();
+  p->dt = dtype == DType::F32 ? CUDNN_DATA_FLOAT : CUDNN_DATA_DOUBLE;
+  p->esize = dtype_size(dtype);
+  p->L = c.layers;
+  p->B = c.batch;
+  p->Tn = c.seq;
+  p->in = c.input;
+  p->H = c.hidden;
+  cudnnHandle_t h = handle();
+  TG_CUDNN_CHECK(cudnnCreateDropoutDescriptor(&p->drop));
+  TG_CUDNN_CHECK(cudnnSetDropoutDescriptor(p->drop, h, 0.f, nullptr, 0, 0));
+  TG_CUDNN_CHECK(cudnnCreateRNNDescriptor(&p->rnn));
+  const cudnnMathType_t math = [] {
+    const char* e = std::getenv("TG_CUDNN_MATH");
+    return e && std::string(e) == "default" ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
+  }();
+  TG_CUDNN_CHECK(cudnnSetRNNDescriptor_v8(p->rnn, small_h ? CUDNN_RNN_ALGO_PERSIST_STATIC_SMALL_H : CUDNN_RNN_ALGO_STANDARD,
+                                          CUDNN_GRU, CUDNN_RNN_DOUBLE_BIAS, CUDNN_UNIDIRECTIONAL, CUDNN_LINEAR_INPUT,
+                                          p->dt, p->dt, math, c.input, c.hidden, c.hidden, c.layers, p->drop,
+                                          CUDNN_RNN_PADDED_IO_ENABLED));
+  TG_CUDNN_CHECK(cudnnCreateRNNDataDescriptor(&p->xd));
+  TG_CUDNN_CHECK(cudnnCreateRNNDataDescriptor(&p->yd));
+  set_data_descs(*p, std::vector<int>(static_cast<size_t>(c.batch), c.seq));
+  TG_CUDNN_CHECK(cudnnCreateTensorDescriptor(&p->hd));
+  const int dims[3] = {c.layers, c.batch, c.hidden};
+  const int strides[3] = {c.batch * c.hidden, c.hidden, 1};
+  TG_CUDNN_CHECK(cudnnSetTensorNdDescriptor(p->hd, p->dt, 3, dims, strides));
+  TG_CUDNN_CHECK(cudnnGetRNNWeightSpaceSize(h, p->rnn, &p->ws_bytes));
+  p->ws = Scratch(p->ws_bytes);
+  p->dws = Scratch(p->ws_bytes);
+  cudnnTensorDescriptor_t md = nullptr, bd = nullptr;
+  TG_CUDNN_CHECK(cudnnCreateTensorDescriptor(&md));
+  TG_CUDNN_CHECK(cudnnCreateTensorDescriptor(&bd));
+  const char* base = static_cast<const char*>(p->ws.get());
+  for (int l = 0; l < c.layers; ++l) {
+    const int in = l == 0 ? c.input : c.hidden;
+    for (int id = 0; id < 6; ++id) {
+      void* ma = nullptr;
+      void* ba = nullptr;
+      TG_CUDNN_CHECK(cudnnGetRNNWeightParams(h, p->rnn, l, p->ws_bytes, p->ws.get(), id, md, &ma, bd, &ba));
+      if (!ma || !ba) throw std::runtime_error("cuDNN GRU: cudnnGetRNNWeightParams returned no matrix/bias");
+      const int64_t mn = static_cast<int64_t>(c.hidden) * (id < 3 ? in : c.hidden);
+      p->mats.push_back({static_cast<size_t>(static_cast<const char*>(ma) - base), mn});
+      p->biases.push_back({static_cast<size_t>(static_cast<const char*>(ba) - base), c.hidden});
+    }
+  }
+  TG_CUDNN_CHECK(cudnnDestroyTensorDescriptor(md));
+  TG_CUDNN_CHECK(cudnnDestroyTensorDescriptor(bd));
+  Plan& ref = *p;
+  cache.emplace(key, std::move(p));
+  return ref;
+}
+
+}  // namespace
+int64_t cudnn_gru_reserve_elems(const RnnCall& c, DType dt);
+namespace {
+
+size_t y_slot_bytes(const RnnCall& c, size_t esize) {
+  const size_t b = static_cast<size_t>(c.batch) * c.seq * c.hidden * esize;
+  return (b + 255) / 256 * 256;
+}
+
+template <typename T>
+__global__ void add_into_kernel(T* dst, const T* src, int64_t n) {
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+    dst[i] += src[i];
+}
+
+// out[b, t, :] = (t < len[b]) ? in[b, t, :] : 0   (in may equal out)
+template <typename T>
+__global__ void mask_time_kernel(const T* in, T* out, const int* len, int B, int Tn, int F) {
+  const int64_t n = static_cast<int64_t>(B) * Tn * F;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t row = i / F;
+    const int t = static_cast<int>(row % Tn);
+    const int b = static_cast<int>(row / Tn);
+    out[i] = t < len[b] ? in[i] : T(0);
+  }
+}
+
+// Rows with length 0: hT[l, b, :] = h0[l, b, :] (or 0).
+template <typename T>
+__global__ void fix_zero_len_state_kernel(T* hT, const T* h0, const int* len, int L, int B, int H) {
+  const int64_t n = static_cast<int64_t>(L) * B * H;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int b = static_cast<int>((i / H) % B);
+    if (len[b] == 0) hT[i] = h0 ? h0[i] : T(0);
+  }
+}
+
+struct Lens {
+  std::vector<int> clamped;  // >= 1, for cuDNN
+  std::vector<int> truth;
+  bool any_zero = false, any_short = false;
+  Scratch dev_clamped;  // device, clamped
+  Scratch dev_true;     // device, true lengths (only when any_short)
+};
+
+Lens make_lens(const RnnArgs& a) {
+  const RnnCall& c = a.call;
+  Lens L;
+  L.clamped.assign(static_cast<size_t>(c.batch), c.seq);
+  std::vector<int>& truth = L.truth;
+  truth.assign(static_cast<size_t>(c.batch), c.seq);
+  if (a.host_len)
+    for (int b = 0; b < c.batch; ++b) {
+      truth[static_cast<size_t>(b)] = a.host_len[b];
+      L.clamped[static_cast<size_t>(b)] = std::max(1, a.host_len[b]);
+      L.any_zero = L.any_zero || a.host_len[b] == 0;
+      L.any_short = L.any_short || a.host_len[b] < c.seq;
+    }
+  cudaStream_t s = ctx().stream;
+  const size_t bytes = static_cast<size_t>(c.batch) * sizeof(int);
+  L.dev_clamped = Scratch(bytes);
+  TG_CUDA_CHECK(cudaMemcpyAsync(L.dev_clamped.get(), L.clamped.data(), bytes, cudaMemcpyHostToDevice, s));
+  if (L.any_short) {
+    L.dev_true = Scratch(bytes);
+    TG_CUDA_CHECK(cudaMemcpyAsync(L.dev_true.get(), truth.data(), bytes, cudaMemcpyHostToDevice, s));
+  }
+  // Pageable host memory: cudaMemcpyAsync returns once the source is staged (no sync needed).
+  return L;
+}
+
+template <typename T>
+void pack_weights(Plan& p, const RnnArgs& a) {
+  cudaStream_t s = ctx().stream;
+  char* ws = static_cast<char*>(p.ws.get());
+  for (int l = 0; l < p.L; ++l) {
+    const int in = l == 0 ? p.in : p.H;
+    const T* wih = static_cast<const T*>(a.w[static_cast<size_t>(l * 4 + 0)]);
+    const T* whh = static_cast<const T*>(a.w[static_cast<size_t>(l * 4 + 1)]);
+    const T* bih = static_cast<const T*>(a.w[static_cast<size_t>(l * 4 + 2)]);
+    const T* bhh = static_cast<const T*>(a.w[static_cast<size_t>(l * 4 + 3)]);
+    for (int id = 0; id < 6; ++id) {
+      const auto& m = p.mats[static_cast<size_t>(l * 6 + id)];
+      const auto& b = p.biases[static_cast<size_t>(l * 6 + id)];
+      const int g = id % 3;
+      const T* msrc = id < 3 ? wih + static_cast<int64_t>(g) * p.H * in : whh + static_cast<int64_t>(g) * p.H * p.H;
+      const T* bsrc = (id < 3 ? bih : bhh) + static_cast<int64_t>(g) * p.H;
+      TG_CUDA_CHECK(cudaMemcpyAsync(ws + m.off, msrc, static_cast<size_t>(m.n) * sizeof(T), cudaMemcpyDeviceToDevice, s));
+      TG_CUDA_CHECK(cudaMemcpyAsync(ws + b.off, bsrc, static_cast<size_t>(b.n) * sizeof(T), cudaMemcpyDeviceToDevice, s));
+    }
+  }
+}
+
+template <typename T>
+void unpack_grads_add(Plan& p, const RnnArgs& a) {
+  cudaStream_t s = ctx().stream;
+  const char* dws = static_cast<const char*>(p.dws.get());
+  for (int l = 0; l < p.L; ++l) {
+    const int in = l == 0 ? p.in : p.H;
+    T* gih = static_cast<T*>(a.gw[static_cast<size_t>(l * 4 + 0)]);
+    T* ghh = static_cast<T*>(a.gw[static_cast<size_t>(l * 4 + 1)]);
+    T* gbih = static_cast<T*>(a.gw[static_cast<size_t>(l * 4 + 2)]);
+    T* gbhh = static_cast<T*>(a.gw[static_cast<size_t>(l * 4 + 3)]);
+    for (int id = 0; id < 6; ++id) {
+      const auto& m = p.mats[static_cast<size_t>(l * 6 + id)];
+      const auto& b = p.biases[static_cast<size_t>(l * 6 + id)];
+      const int g = id % 3;
+      T* mdst = id < 3 ? gih + static_cast<int64_t>(g) * p.H * in : ghh + static_cast<int64_t>(g) * p.H * p.H;
+      T* bdst = (id < 3 ? gbih : gbhh) + static_cast<int64_t>(g) * p.H;
+      add_into_kernel<T><<<grid_for(m.n), kThreads, 0, s>>>(mdst, reinterpret_cast<const T*>(dws + m.off), m.n);
+      TG_KERNEL_CHECK("add_into_kernel");
+      add_into_kernel<T><<<grid_for(b.n), kThreads, 0, s>>>(bdst, reinterpret_cast<const T*>(dws + b.off), b.n);
+      TG_KERNEL_CHECK("add_into_kernel");
+    }
+  }
+}
+
+template <typename T>
+void forward_impl(const RnnArgs& a) {
+  const RnnCall& c = a.call;
+  Plan& p = plan_for(c, a.dtype);
+  cudnnHandle_t h = handle();
+  cudaStream_t s = ctx().stream;
+  const bool training = a.reserve != nullptr;
+  // (before the data descriptors get this call's lengths: the size query resets them)
+  const size_t have = training ? static_cast<size_t>(cudnn_gru_reserve_elems(c, a.dtype)) * sizeof(T) : 0;
+  Lens lens = make_lens(a);
+  set_data_descs(p, lens.clamped);
+  pack_weights<T>(p, a);
+  const cudnnForwardMode_t mode = training ? CUDNN_FWD_MODE_TRAINING : CUDNN_FWD_MODE_INFERENCE;
+  size_t work_bytes = 0, res_bytes = 0;
+  TG_CUDNN_CHECK(cudnnGetRNNTempSpaceSizes(h, p.rnn, mode, p.xd, &work_bytes, &res_bytes));
+  Scratch work(work_bytes);
+  char* res = nullptr;
+  if (training) {
+    if (y_slot_bytes(c, sizeof(T)) + res_bytes > have)
+      throw std::runtime_error("cuDNN GRU: reserve too small (" + std::to_string(have) + " bytes, cuDNN needs " +
+                               std::to_string(res_bytes) + " + y)");
+    res = static_cast<char*>(a.reserve) + y_slot_bytes(c, sizeof(T));
+  }
+  TG_CUDNN_CHECK(cudnnRNNForward(h, p.rnn, mode, lens.dev_clamped.as<int32_t>(), p.xd, a.x, p.yd, a.y, p.hd, a.h0,
+                                 a.hT, p.hd, nullptr, nullptr, p.ws_bytes, p.ws.get(), work_bytes, work.get(),
+                                 training ? res_bytes : 0, res));
+  const int64_t yn = static_cast<int64_t>(c.batch) * c.seq * c.hidden;
+  if (lens.any_zero) {
+    // length-0 rows ran one step for cuDNN: zero their output, restore their final state
+    mask_time_kernel<T><<<grid_for(yn), kThreads, 0, s>>>(static_cast<T*>(a.y), static_cast<T*>(a.y),
+                                                          lens.dev_true.as<int>(), c.batch, c.seq, c.hidden);
+    TG_KERNEL_CHECK("mask_time_kernel");
+    if (a.hT) {
+      fix_zero_len_state_kernel<T><<<grid_for(static_cast<int64_t>(c.layers) * c.batch * c.hidden), kThreads, 0, s>>>(
+          static_cast<T*>(a.hT), static_cast<const T*>(a.h0), lens.dev_true.as<int>(), c.layers, c.batch, c.hidden);
+      TG_KERNEL_CHECK("fix_zero_len_state_kernel");
+    }
+  }
+  if (training)
+    TG_CUDA_CHECK(cudaMemcpyAsync(a.reserve, a.y, static_cast<size_t>(yn) * sizeof(T), cudaMemcpyDeviceToDevice, s));
+}
+
+template <typename T>
+void backward_impl(const RnnArgs& a) {
+  const RnnCall& c = a.call;
+  Plan& p = plan_for(c, a.dtype);
+  cudnnHandle_t h = handle();
+  cudaStream_t s = ctx().stream;
+  Lens lens = make_lens(a);
+  set_data_descs(p, lens.clamped);
+  pack_weights<T>(p, a);
+  size_t work_bytes = 0, res_bytes = 0;
+  TG_CUDNN_CHECK(cudnnGetRNNTempSpaceSizes(h, p.rnn, CUDNN_FWD_MODE_TRAINING, p.xd, &work_bytes, &res_bytes));
+  Scratch work(work_bytes);
+  const T* y = static_cast<const T*>(a.reserve);
+  char* res = static_cast<char*>(a.reserve) + y_slot_bytes(c, sizeof(T));
+  const int64_t yn = static_cast<int64_t>(c.batch) * c.seq * c.hidden;
+  const int64_t xn = static_cast<int64_t>(c.batch) * c.seq * c.input;
+  Scratch dy_masked;
+  const void* dy = a.gy;
+  if (lens.any_short) {
+    dy_masked = Scratch(static_cast<size_t>(yn) * sizeof(T));
+    mask_time_kernel<T><<<grid_for(yn), kThreads, 0, s>>>(static_cast<const T*>(a.gy), dy_masked.as<T>(),
+                                                          lens.dev_true.as<int>(), c.batch, c.seq, c.hidden);
+    TG_KERNEL_CHECK("mask_time_kernel");
+    dy = dy_masked.get();
+  }
+  Scratch dx_tmp;
+  void* dx = a.gx;
+  if (!dx) {
+    dx_tmp = Scratch(static_cast<size_t>(xn) * sizeof(T));
+    dx = dx_tmp.get();
+  }
+  TG_CUDNN_CHECK(cudnnRNNBackwardData_v8(h, p.rnn, lens.dev_clamped.as<int32_t>(), p.yd, y, dy, p.xd, dx, p.hd, a.h0,
+                                         nullptr, a.gh0, p.hd, nullptr, nullptr, nullptr, p.ws_bytes, p.ws.get(),
+                                         work_bytes, work.get(), res_bytes, res));
+  if (lens.any_short && a.gx) {
+    mask_time_kernel<T><<<grid_for(xn), kThreads, 0, s>>>(static_cast<const T*>(a.gx), static_cast<T*>(a.gx),
+                                                          lens.dev_true.as<int>(), c.batch, c.seq, c.input);
+    TG_KERNEL_CHECK("mask_time_kernel");
+  }
+  TG_CUDA_CHECK(cudaMemsetAsync(p.dws.get(), 0, p.ws_bytes, s));
+  TG_CUDNN_CHECK(cudnnRNNBackwardWeights_v8(h, p.rnn, CUDNN_WGRAD_MODE_ADD, lens.dev_clamped.as<int32_t>(), p.xd,
+                                            a.x, p.hd, a.h0, p.yd, y, p.ws_bytes, p.dws.get(), work_bytes,
+                                            work.get(), res_bytes, res));
+  unpack_grads_add<T>(p, a);
+}
+
+}  // namespace
+
+int64_t cudnn_gru_reserve_elems(const RnnCall& c, DType dt) {
+  Plan& p = plan_for(c, dt);
+  set_data_descs(p, std::vector<int>(static_cast<size_t>(c.batch), c.seq));
+  size_t work_bytes = 0, res_bytes = 0;
+  TG_CUDNN_CHECK(cudnnGetRNNTempSpaceSizes(handle(), p.rnn, CUDNN_FWD_MODE_TRAINING, p.xd, &work_bytes, &res_bytes));
+  const size_t es = dtype_size(dt);
+  return static_cast<int64_t>((y_slot_bytes(c, es) + res_bytes + es - 1) / es);
+}
+
+void cudnn_gru_forward(const RnnArgs& a) {
+  if (a.call.cell != Cell::GruResetAfter) throw std::invalid_argument("cuDNN GRU: only Cell::GruResetAfter");
+  if (a.dtype == DType::F32)
+    forward_impl<float>(a);
+  else
+    forward_impl<double>(a);
+}
+
+void cudnn_gru_backward(const RnnArgs& a) {
+  if (a.dtype == DType::F32)
+    backward_impl<float>(a);
+  else
+    backward_impl<double>(a);
+}
+
+}  // namespace tg::kernels::cuda

@@ -1,0 +1,421 @@
+/*
+lstm.cu: LSTM (Cell::Lstm, TF1 BasicLSTMCell) and LN-LSTM (Cell::LstmLn, TF1
+LayerNormBasicLSTMCell) stacks on the GPU: the simple composed path.
+
+These cells are not on TimeGAN's default path, so they use per-step launches instead of a
+persistent kernel: per layer one GEMM for the input projection of all steps, then per step one
+cuBLAS GEMM (h W_h) and one cell kernel with one thread per batch row. The cell kernels follow
+rnn_cpu.cpp line by line (forget bias 1 inside, LN epsilon 1e-12 over each H-wide gate block
+with its own gamma/beta slice, the state norm LN_c on c', the state carrying the normalised c'),
+including its summation order inside a row, so the results match the CPU to rounding.
+
+Backward, per step in reverse: one cell-backward kernel (thread per row) writing the gate
+pre-activation gradients dG [B*T, 4H] and dc, then dh = dG_t W_h^T as one GEMM over the B rows
+of step t (rows strided by T*4H in the batch-major dG). A row that first becomes active at
+t = len-1 starts from dh = 0, so no merge kernel is needed. LN gamma/beta gradients are written
+per (b, t) row into E [B*T, 10H] and reduced by GEMVs after the loop (deterministic, no atomics).
+Weight gradients and dX are GEMMs over all B*T rows.
+
+Reserve layout (per layer l, layer-major, elements of T):
+  out_l   [B, T, H]
+  gates_l [B, T, S]   Lstm S = 6H: i, j, f, o (activated), c', tanh(c')
+                      LstmLn S = 11H + 5: xhat[4H], act[4H], xhat_c[H], c'[H], tanh(c')[H], rstd[5]
+
+Versions: CUDA 12/13, sm_80 / sm_90; float and double.
+*/
+#include <algorithm>
+
+#include "common.cuh"
+
+namespace tg::kernels::cuda {
+namespace {
+
+template <typename T>
+__device__ __forceinline__ T sigm(T x) {
+  return T(1) / (T(1) + exp(-x));
+}
+
+int slot(Cell c, int H) { return c == Cell::Lstm ? 6 * H : 11 * H + 5; }
+
+template <typename T>
+__global__ void lstm_bias_kernel(T* P, int64_t rows, int H, const T* b) {
+  const int G = 4 * H;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < rows * G;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int j = static_cast<int>(i % G);
+    T v = P[i] + b[j];
+    if (j >= 2 * H && j < 3 * H) v += T(kLstmForgetBias);
+    P[i] = v;
+  }
+}
+
+template <typename T>
+__global__ void init_state_kernel(T* dst, const T* src, int64_t n) {
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+    dst[i] = src ? src[i] : T(0);
+}
+
+template <typename T>
+__global__ void lstm_hprev_kernel(const T* out, const T* h0, T* hp, int B, int Tn, int H) {
+  const int64_t n = static_cast<int64_t>(B) * Tn * H;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t row = i / H;
+    const int k = static_cast<int>(i % H);
+    const int t = static_cast<int>(row % Tn);
+    const int64_t b = row / Tn;
+    hp[i] = t > 0 ? out[i - H] : (h0 ? h0[b * H + k] : T(0));
+  }
+}
+
+template <typename T>
+__global__ void lstm_cell_forward_kernel(bool ln, const T* __restrict__ P, const T* __restrict__ Q,
+                                         const T* __restrict__ gam, const T* __restrict__ bet,
+                                         const T* __restrict__ gamc, const T* __restrict__ betc,
+                                         const int* __restrict__ len, T* h, T* c, T* out, T* gates, int B, int Tn,
+                                         int H, int t) {
+  const int b = blockIdx.x * blockDim.x + threadIdx.x;
+  if (b >= B) return;
+  const int64_t rr = static_cast<int64_t>(b) * Tn + t;
+  T* o = out + rr * H;
+  if (len && t >= len[b]) {
+    for (int k = 0; k < H; ++k) o[k] = T(0);
+    return;
+  }
+  const int S = ln ? 11 * H + 5 : 6 * H;
+  const T* p = P + rr * 4 * H;
+  const T* q = Q + static_cast<int64_t>(b) * 4 * H;
+  T* g = gates + rr * S;
+  T* hp = h + static_cast<int64_t>(b) * H;
+  T* cp = c + static_cast<int64_t>(b) * H;
+  if (!ln) {
+    for (int k = 0; k < H; ++k) g[k] = sigm(q[k] + p[k]);
+    for (int k = H; k < 2 * H; ++k) g[k] = tanh(q[k] + p[k]);
+    for (int k = 2 * H; k < 4 * H; ++k) g[k] = sigm(q[k] + p[k]);
+    for (int k = 0; k < H; ++k) {
+      const T cn = cp[k] * g[2 * H + k] + g[k] * g[H + k];
+      g[4 * H + k] = cn;
+      g[5 * H + k] = tanh(cn);
+    }
+    for (int k = 0; k < H; ++k) {
+      cp[k] = g[4 * H + k];
+      hp[k] = g[5 * H + k] * g[3 * H + k];
+      o[k] = hp[k];
+    }
+    return;
+  }
+  const T eps = T(kLstmLnEpsilon);
+  const T invH = T(1) / T(H);
+  T* xh = g;
+  T* act = g + 4 * H;
+  T* rs = g + 11 * H;
+  for (int blk = 0; blk < 4; ++blk) {
+    T* a = xh + blk * H;
+    T mean = 0;
+    for (int k = 0; k < H; ++k) {
+      a[k] = p[blk * H + k] + q[blk * H + k];
+      mean += a[k];
+    }
+    mean *= invH;
+    T var = 0;
+    for (int k = 0; k < H; ++k) {
+      a[k] -= mean;
+      var += a[k] * a[k];
+    }
+    var *= invH;
+    const T r = T(1) / sqrt(var + eps);
+    rs[blk] = r;
+    for (int k = 0; k < H; ++k) {
+      a[k] *= r;
+      act[blk * H + k] = a[k] * gam[blk * H + k] + bet[blk * H + k];
+    }
+  }
+  for (int k = 0; k < H; ++k) act[2 * H + k] += T(kLstmForgetBias);
+  for (int k = 0; k < H; ++k) act[k] = sigm(act[k]);
+  for (int k = H; k < 2 * H; ++k) act[k] = tanh(act[k]);
+  for (int k = 2 * H; k < 4 * H; ++k) act[k] = sigm(act[k]);
+  T* xc = g + 8 * H;
+  T* cn = g + 9 * H;
+  T* tc = g + 10 * H;
+  T mean = 0;
+  for (int k = 0; k < H; ++k) {
+    xc[k] = cp[k] * act[2 * H + k] + act[k] * act[H + k];
+    mean += xc[k];
+  }
+  mean *= invH;
+  T var = 0;
+  for (int k = 0; k < H; ++k) {
+    xc[k] -= mean;
+    var += xc[k] * xc[k];
+  }
+  var *= invH;
+  const T r = T(1) / sqrt(var + eps);
+  rs[4] = r;
+  for (int k = 0; k < H; ++k) {
+    xc[k] *= r;
+    cn[k] = xc[k] * gamc[k] + betc[k];
+    tc[k] = tanh(cn[k]);
+  }
+  for (int k = 0; k < H; ++k) {
+    cp[k] = cn[k];
+    hp[k] = tc[k] * act[3 * H + k];
+    o[k] = hp[k];
+  }
+}
+
+// One thread per row b at step t. dh_gemm: dG_{t+1} W_h^T from the previous (later) step.
+template <typename T>
+__global__ void lstm_cell_backward_kernel(bool ln, const T* __restrict__ gates, const T* __restrict__ c0,
+                                          const int* __restrict__ len, const T* __restrict__ dOut,
+                                          const T* __restrict__ dh_gemm, T* dc, T* dG, T* E,
+                                          const T* __restrict__ gam, const T* __restrict__ gamc, int B, int Tn,
+                                          int H, int t) {
+  const int b = blockIdx.x * blockDim.x + threadIdx.x;
+  if (b >= B) return;
+  const int64_t rr = static_cast<int64_t>(b) * Tn + t;
+  const int G = 4 * H;
+  T* d = dG + rr * G;
+  const int lb = len ? len[b] : Tn;
+  if (t >= lb) {
+    for (int k = 0; k < G; ++k) d[k] = T(0);
+    if (ln)
+      for (int k = 0; k < 10 * H; ++k) E[rr * 10 * H + k] = T(0);
+    return;
+  }
+  const int S = ln ? 11 * H + 5 : 6 * H;
+  const bool carried = t + 1 < lb;  // dh from the later step exists
+  const T* dhi = dh_gemm + static_cast<int64_t>(b) * H;
+  const T* dO = dOut + rr * H;
+  T* dcb = dc + static_cast<int64_t>(b) * H;
+  const T* g = gates + rr * S;
+  const int cslot = ln ? 9 * H : 4 * H;
+  const T* cprev = t > 0 ? gates + (rr - 1) * S + cslot : (c0 ? c0 + static_cast<int64_t>(b) * H : nullptr);
+  if (!ln) {
+    for (int k = 0; k < H; ++k) {
+      const T dht = (carried ? dhi[k] : T(0)) + dO[k];
+      const T ig = g[k], jg = g[H + k], fg = g[2 * H + k], og = g[3 * H + k], tc = g[5 * H + k];
+      const T dct = dcb[k] + dht * og * (T(1) - tc * tc);
+      const T cp = cprev ? cprev[k] : T(0);
+      d[k] = dct * jg * ig * (T(1) - ig);
+      d[H + k] = dct * ig * (T(1) - jg * jg);
+      d[2 * H + k] = dct * cp * fg * (T(1) - fg);
+      d[3 * H + k] = dht * tc * og * (T(1) - og);
+      dcb[k] = dct * fg;
+    }
+    return;
+  }
+  const T invH = T(1) / T(H);
+  const T* xh = g;
+  const T* act = g + 4 * H;
+  const T* xc = g + 8 * H;
+  const T* tc = g + 10 * H;
+  const T* rs = g + 11 * H;
+  T* e = E + rr * 10 * H;
+  T* egam = e;
+  T* ebet = e + 4 * H;
+  T* egamc = e + 8 * H;
+  T* ebetc = e + 9 * H;
+  T m1 = 0, m2 = 0;
+  for (int k = 0; k < H; ++k) {
+    const T dht = (carried ? dhi[k] : T(0)) + dO[k];
+    const T og = act[3 * H + k];
+    const T dcp = dcb[k] + dht * og * (T(1) - tc[k] * tc[k]);
+    d[3 * H + k] = dht * tc[k] * og * (T(1) - og);
+    egamc[k] = dcp * xc[k];
+    ebetc[k] = dcp;
+    const T gc = dcp * gamc[k];
+    m1 += gc;
+    m2 += gc * xc[k];
+  }
+  m1 *= invH;
+  m2 *= invH;
+  for (int k = 0; k < H; ++k) {
+    const T gc = ebetc[k] * gamc[k];
+    const T dcraw = rs[4] * (gc - m1 - xc[k] * m2);
+    const T ig = act[k], jg = act[H + k], fg = act[2 * H + k];
+    const T cp = cprev ? cprev[k] : T(0);
+    d[k] = dcraw * jg * ig * (T(1) - ig);
+    d[H + k] = dcraw * ig * (T(1) - jg * jg);
+    d[2 * H + k] = dcraw * cp * fg * (T(1) - fg);
+    dcb[k] = dcraw * fg;
+  }
+  for (int blk = 0; blk < 4; ++blk) {
+    const T* xb = xh + blk * H;
+    T* db = d + blk * H;
+    T a1 = 0, a2 = 0;
+    for (int k = 0; k < H; ++k) {
+      egam[blk * H + k] = db[k] * xb[k];
+      ebet[blk * H + k] = db[k];
+      db[k] *= gam[blk * H + k];
+      a1 += db[k];
+      a2 += db[k] * xb[k];
+    }
+    a1 *= invH;
+    a2 *= invH;
+    for (int k = 0; k < H; ++k) db[k] = rs[blk] * (db[k] - a1 - xb[k] * a2);
+  }
+}
+
+template <typename T>
+__global__ void lstm_gh0_kernel(const T* dh_gemm, const int* len, T* gh0, int B, int H) {
+  const int64_t n = static_cast<int64_t>(B) * H;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int b = static_cast<int>(i / H);
+    gh0[i] = (len == nullptr || len[b] > 0) ? dh_gemm[i] : T(0);
+  }
+}
+
+template <typename T>
+void forward_impl(const RnnArgs& a) {
+  const RnnCall& c = a.call;
+  const bool ln = c.cell == Cell::LstmLn;
+  const int L = c.layers, B = c.batch, Tn = c.seq, H = c.hidden, G = 4 * H, S = slot(c.cell, H);
+  const int nw = ln ? 5 : 2;
+  const int64_t BT = static_cast<int64_t>(B) * Tn;
+  Ctx& cx = ctx();
+  bool any_len = false;
+  Scratch dlen = upload_lengths(a.host_len, B, Tn, &any_len);
+  const int* len = any_len ? dlen.as<int>() : nullptr;
+  Scratch tmp;
+  T* res = static_cast<T*>(a.reserve);
+  if (!res) {
+    tmp = Scratch(static_cast<size_t>(lstm_reserve_elems(c)) * sizeof(T));
+    res = tmp.as<T>();
+  }
+  const int64_t layer_stride = BT * (H + S);
+  Scratch P(static_cast<size_t>(BT) * G * sizeof(T)), Q(static_cast<size_t>(B) * G * sizeof(T));
+  Scratch hs(static_cast<size_t>(B) * H * sizeof(T)), cs(static_cast<size_t>(B) * H * sizeof(T));
+  const unsigned rb = static_cast<unsigned>((B + 127) / 128);
+  for (int l = 0; l < L; ++l) {
+    const int in = l == 0 ? c.input : H;
+    const T* X = l == 0 ? static_cast<const T*>(a.x) : res + (l - 1) * layer_stride;
+    T* out = res + l * layer_stride;
+    T* gates = out + BT * H;
+    const T* W = static_cast<const T*>(a.w[static_cast<size_t>(l * nw)]);
+    const T* h0 = a.h0 ? static_cast<const T*>(a.h0) + static_cast<int64_t>(l) * B * H : nullptr;
+    const T* c0 = a.c0 ? static_cast<const T*>(a.c0) + static_cast<int64_t>(l) * B * H : nullptr;
+    gemm_rm<T>(false, false, BT, G, in, T(1), X, in, W, G, T(0), P.as<T>(), G);
+    if (!ln) {
+      lstm_bias_kernel<T><<<grid_for(BT * G), kThreads, 0, cx.stream>>>(
+          P.as<T>(), BT, H, static_cast<const T*>(a.w[static_cast<size_t>(l * nw + 1)]));
+      TG_KERNEL_CHECK("lstm_bias_kernel");
+    }
+    init_state_kernel<T><<<grid_for(B * H), kThreads, 0, cx.stream>>>(hs.as<T>(), h0, static_cast<int64_t>(B) * H);
+    TG_KERNEL_CHECK("init_state_kernel");
+    init_state_kernel<T><<<grid_for(B * H), kThreads, 0, cx.stream>>>(cs.as<T>(), c0, static_cast<int64_t>(B) * H);
+    TG_KERNEL_CHECK("init_state_kernel");
+    const T* gam = ln ? static_cast<const T*>(a.w[static_cast<size_t>(l * nw + 1)]) : nullptr;
+    const T* bet = ln ? static_cast<const T*>(a.w[static_cast<size_t>(l * nw + 2)]) : nullptr;
+    const T* gamc = ln ? static_cast<const T*>(a.w[static_cast<size_t>(l * nw + 3)]) : nullptr;
+    const T* betc = ln ? static_cast<const T*>(a.w[static_cast<size_t>(l * nw + 4)]) : nullptr;
+    for (int t = 0; t < Tn; ++t) {
+      gemm_rm<T>(false, false, B, G, H, T(1), hs.as<T>(), H, W + static_cast<int64_t>(in) * G, G, T(0), Q.as<T>(), G);
+      lstm_cell_forward_kernel<T><<<rb, 128, 0, cx.stream>>>(ln, P.as<T>(), Q.as<T>(), gam, bet, gamc, betc, len,
+                                                             hs.as<T>(), cs.as<T>(), out, gates, B, Tn, H, t);
+      TG_KERNEL_CHECK("lstm_cell_forward_kernel");
+    }
+    if (a.hT)
+      TG_CUDA_CHECK(cudaMemcpyAsync(static_cast<T*>(a.hT) + static_cast<int64_t>(l) * B * H, hs.get(),
+                                    static_cast<size_t>(B) * H * sizeof(T), cudaMemcpyDeviceToDevice, cx.stream));
+    if (a.cT)
+      TG_CUDA_CHECK(cudaMemcpyAsync(static_cast<T*>(a.cT) + static_cast<int64_t>(l) * B * H, cs.get(),
+                                    static_cast<size_t>(B) * H * sizeof(T), cudaMemcpyDeviceToDevice, cx.stream));
+  }
+  TG_CUDA_CHECK(cudaMemcpyAsync(a.y, res + (L - 1) * layer_stride, static_cast<size_t>(BT) * H * sizeof(T),
+                                cudaMemcpyDeviceToDevice, cx.stream));
+}
+
+template <typename T>
+void backward_impl(const RnnArgs& a) {
+  const RnnCall& c = a.call;
+  const bool ln = c.cell == Cell::LstmLn;
+  const int L = c.layers, B = c.batch, Tn = c.seq, H = c.hidden, G = 4 * H, S = slot(c.cell, H);
+  const int nw = ln ? 5 : 2;
+  const int64_t BT = static_cast<int64_t>(B) * Tn;
+  Ctx& cx = ctx();
+  bool any_len = false;
+  Scratch dlen = upload_lengths(a.host_len, B, Tn, &any_len);
+  const int* len = any_len ? dlen.as<int>() : nullptr;
+  const T* res = static_cast<const T*>(a.reserve);
+  const int64_t layer_stride = BT * (H + S);
+  Scratch dG(static_cast<size_t>(BT) * G * sizeof(T));
+  Scratch E(ln ? static_cast<size_t>(BT) * 10 * H * sizeof(T) : 8);
+  Scratch dh(static_cast<size_t>(B) * H * sizeof(T)), dc(static_cast<size_t>(B) * H * sizeof(T));
+  Scratch hprev(static_cast<size_t>(BT) * H * sizeof(T));
+  Scratch dA(static_cast<size_t>(BT) * H * sizeof(T)), dBuf(static_cast<size_t>(BT) * H * sizeof(T));
+  const unsigned rb = static_cast<unsigned>((B + 127) / 128);
+  const T* dOut = static_cast<const T*>(a.gy);
+  for (int l = L - 1; l >= 0; --l) {
+    const int in = l == 0 ? c.input : H;
+    const T* out = res + l * layer_stride;
+    const T* gates = out + BT * H;
+    const T* X = l == 0 ? static_cast<const T*>(a.x) : res + (l - 1) * layer_stride;
+    const T* W = static_cast<const T*>(a.w[static_cast<size_t>(l * nw)]);
+    const T* h0 = a.h0 ? static_cast<const T*>(a.h0) + static_cast<int64_t>(l) * B * H : nullptr;
+    const T* c0 = a.c0 ? static_cast<const T*>(a.c0) + static_cast<int64_t>(l) * B * H : nullptr;
+    const T* gam = ln ? static_cast<const T*>(a.w[static_cast<size_t>(l * nw + 1)]) : nullptr;
+    const T* gamc = ln ? static_cast<const T*>(a.w[static_cast<size_t>(l * nw + 3)]) : nullptr;
+    T* dX = l == 0 ? static_cast<T*>(a.gx) : ((L - 1 - l) % 2 == 0 ? dA.as<T>() : dBuf.as<T>());
+    init_state_kernel<T><<<grid_for(B * H), kThreads, 0, cx.stream>>>(dc.as<T>(), nullptr, static_cast<int64_t>(B) * H);
+    TG_KERNEL_CHECK("init_state_kernel");
+    init_state_kernel<T><<<grid_for(B * H), kThreads, 0, cx.stream>>>(dh.as<T>(), nullptr, static_cast<int64_t>(B) * H);
+    TG_KERNEL_CHECK("init_state_kernel");
+    for (int t = Tn - 1; t >= 0; --t) {
+      lstm_cell_backward_kernel<T><<<rb, 128, 0, cx.stream>>>(ln, gates, c0, len, dOut, dh.as<T>(), dc.as<T>(),
+                                                              dG.as<T>(), E.as<T>(), gam, gamc, B, Tn, H, t);
+      TG_KERNEL_CHECK("lstm_cell_backward_kernel");
+      // dh = dG_t W_h^T (rows of step t are strided by T*4H in the batch-major dG)
+      gemm_rm<T>(false, true, B, H, G, T(1), dG.as<T>() + static_cast<int64_t>(t) * G, static_cast<int64_t>(Tn) * G,
+                 W + static_cast<int64_t>(in) * G, G, T(0), dh.as<T>(), H);
+    }
+    if (a.gh0) {
+      lstm_gh0_kernel<T><<<grid_for(B * H), kThreads, 0, cx.stream>>>(
+          dh.as<T>(), len, static_cast<T*>(a.gh0) + static_cast<int64_t>(l) * B * H, B, H);
+      TG_KERNEL_CHECK("lstm_gh0_kernel");
+    }
+    if (a.gc0)
+      TG_CUDA_CHECK(cudaMemcpyAsync(static_cast<T*>(a.gc0) + static_cast<int64_t>(l) * B * H, dc.get(),
+                                    static_cast<size_t>(B) * H * sizeof(T), cudaMemcpyDeviceToDevice, cx.stream));
+    lstm_hprev_kernel<T><<<grid_for(BT * H), kThreads, 0, cx.stream>>>(out, h0, hprev.as<T>(), B, Tn, H);
+    TG_KERNEL_CHECK("lstm_hprev_kernel");
+    T* gW = static_cast<T*>(a.gw[static_cast<size_t>(l * nw)]);
+    const T* d = dG.as<T>();
+    gemm_rm<T>(true, false, in, G, BT, T(1), X, in, d, G, T(1), gW, G);
+    gemm_rm<T>(true, false, H, G, BT, T(1), hprev.as<T>(), H, d, G, T(1), gW + static_cast<int64_t>(in) * G, G);
+    if (!ln) {
+      colsum_add<T>(d, BT, G, G, static_cast<T*>(a.gw[static_cast<size_t>(l * nw + 1)]));
+    } else {
+      const T* e = E.as<T>();
+      colsum_add<T>(e, BT, 4 * H, 10 * H, static_cast<T*>(a.gw[static_cast<size_t>(l * nw + 1)]));
+      colsum_add<T>(e + 4 * H, BT, 4 * H, 10 * H, static_cast<T*>(a.gw[static_cast<size_t>(l * nw + 2)]));
+      colsum_add<T>(e + 8 * H, BT, H, 10 * H, static_cast<T*>(a.gw[static_cast<size_t>(l * nw + 3)]));
+      colsum_add<T>(e + 9 * H, BT, H, 10 * H, static_cast<T*>(a.gw[static_cast<size_t>(l * nw + 4)]));
+    }
+    if (dX) gemm_rm<T>(false, true, BT, in, G, T(1), d, G, W, G, T(0), dX, in);
+    dOut = dX;
+  }
+}
+
+}  // namespace
+
+int64_t lstm_reserve_elems(const RnnCall& c) {
+  return static_cast<int64_t>(c.layers) * c.batch * c.seq * (c.hidden + slot(c.cell, c.hidden));
+}
+
+void lstm_forward(const RnnArgs& a) {
+  if (a.dtype == DType::F32)
+    forward_impl<float>(a);
+  else
+    forward_impl<double>(a);
+}
+
+void lstm_backward(const RnnArgs& a) {
+  if (a.dtype == DType::F32)
+    backward_impl<float>(a);
+  else
+    backward_impl<double>(a);
+}
+
+}  // namespace tg::kernels::cuda

@@ -1,0 +1,43 @@
+// The CUDA backend (kernels/cuda): tg::Backend on one GPU, float32 and float64.
+//
+// backend_for(Device::CUDA) returns it once a device is usable (cuda_available()). The
+// functions here are for tests and benchmarks that need to steer or inspect the backend; they
+// exist only in builds with TG_HAVE_CUDA.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "tg/backend.h"
+
+namespace tg::kernels::cuda {
+
+/// Which implementation runs Cell::GruResetAfter stacks. Ours = the hand-written persistent
+/// kernels (default); Cudnn = cuDNN's RNN API (only in builds with TG_HAVE_CUDNN). GruTf1 and
+/// the LSTM cells always use our kernels. The initial value comes from the environment
+/// variable TG_GRU_IMPL ("ours" or "cudnn").
+enum class GruImpl { Ours, Cudnn };
+GruImpl gru_impl();
+/// Select the implementation for the following calls. Do not switch between a forward and its
+/// backward: the reserve layouts differ. Throws when Cudnn is asked for without cuDNN.
+void set_gru_impl(GruImpl impl);
+/// Whether this build has the cuDNN path.
+bool have_cudnn();
+
+/// Rows of the batch each block of the persistent GRU kernels owns (0 = automatic: about one
+/// block per SM). Also read from the environment variable TG_GRU_ROWS. For tuning.
+void set_gru_rows_per_block(int rows);
+int gru_rows_per_block();
+
+struct AllocatorStats {
+  size_t device_bytes = 0;   // obtained from cudaMalloc, never returned
+  size_t cached_bytes = 0;   // in the free lists
+  size_t cuda_mallocs = 0;   // number of cudaMalloc calls so far
+  size_t hits = 0;           // allocations served from the free lists
+};
+AllocatorStats allocator_stats();
+
+/// A one-line description of the device ("NVIDIA H100 80GB HBM3, sm_90, 132 SMs").
+std::string device_description();
+
+}  // namespace tg::kernels::cuda
