@@ -12,6 +12,7 @@
 #include <sstream>
 #include <string>
 
+#include "test_util.h"
 #include "tg/io/checkpoint.h"
 #include "tg/io/csv.h"
 #include "tg/io/fs.h"
@@ -19,39 +20,14 @@
 
 namespace {
 
-struct Result {
-  int code;
-  std::string out;  // stdout + stderr
-};
-
-Result run(const std::string& args) {
-  const std::string cmd = std::string(TG_TIMEGAN_BIN) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int st = pclose(p);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), out};
-}
-
-std::string tmpdir() {
-  char tmpl[] = "/tmp/tg-cli-XXXXXX";
-  const char* d = mkdtemp(tmpl);
-  REQUIRE(d != nullptr);
-  return d;
-}
+using Result = tgtest::CliResult;
+Result run(const std::string& args) { return tgtest::run_timegan(args); }
+std::string tmpdir() { return tgtest::make_tmpdir("tg-cli"); }
+using tgtest::count_lines;
 
 void write(const std::string& path, const std::string& text) {
   std::ofstream f(path, std::ios::binary);
   f << text;
-}
-
-int count_lines(const std::string& s) {
-  int n = 0;
-  for (char c : s) n += c == '\n';
-  return n;
 }
 
 const char* kSmall = "--iterations 3 --hidden-dim 4 --num-layers 2 --batch-size 8 --seq-len 6 --quiet";

@@ -11,40 +11,16 @@
 #include <fstream>
 #include <string>
 
+#include "test_util.h"
 #include "tg/io/fs.h"
 #include "tg/io/json.h"
 
 namespace {
 
-struct Result {
-  int code;
-  std::string out;  // stdout + stderr
-};
-
-Result run(const std::string& args) {
-  const std::string cmd = std::string(TG_TIMEGAN_BIN) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int st = pclose(p);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), out};
-}
-
-std::string tmpdir() {
-  char tmpl[] = "/tmp/tg-eval-XXXXXX";
-  const char* d = mkdtemp(tmpl);
-  REQUIRE(d != nullptr);
-  return d;
-}
-
-int count_lines(const std::string& s) {
-  int n = 0;
-  for (char c : s) n += c == '\n';
-  return n;
-}
+using Result = tgtest::CliResult;
+Result run(const std::string& args) { return tgtest::run_timegan(args); }
+std::string tmpdir() { return tgtest::make_tmpdir("tg-eval"); }
+using tgtest::count_lines;
 
 const char* kData = "--sine-n 80 --seq-len 8 --sine-dim 3";
 const char* kQuick = "--repeats 2 --metric-iterations 10 --tsne-iterations 30 --quiet";

@@ -1,6 +1,10 @@
 // Checkpoint container (round trip, every refusal, atomic save), JSON, fs helpers.
 #include <doctest/doctest.h>
 
+#include <utility>
+
+#include "test_util.h"
+
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -24,17 +28,9 @@ std::string tmp_dir() {
 
 template <typename F>
 std::string input_error(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    const std::string m = e.what();
-    CHECK(m.find('\n') == std::string::npos);
-    return m;
-  }
-  FAIL("expected InputError");
-  return "";
+  return tgtest::error_of<InputError>(std::forward<F>(f));
 }
-bool has(const std::string& s, const std::string& sub) { return s.find(sub) != std::string::npos; }
+using tgtest::has;
 
 Checkpoint sample_checkpoint() {
   Checkpoint c;

@@ -1,6 +1,10 @@
 // CSV reading/writing: good files, every bad-input message, date columns, long format.
 #include <doctest/doctest.h>
 
+#include <utility>
+
+#include "test_util.h"
+
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -26,21 +30,12 @@ std::string tmp_dir() {
   return d.string();
 }
 
-/// Message of the InputError thrown by f (fails the test if none is thrown).
 template <typename F>
 std::string input_error(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    const std::string m = e.what();
-    CHECK(m.find('\n') == std::string::npos);  // one line
-    return m;
-  }
-  FAIL("expected InputError");
-  return "";
+  return tgtest::error_of<InputError>(std::forward<F>(f));
 }
 
-bool has(const std::string& s, const std::string& sub) { return s.find(sub) != std::string::npos; }
+using tgtest::has;
 }  // namespace
 
 TEST_CASE("csv: small numeric file") {

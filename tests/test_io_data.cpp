@@ -2,6 +2,10 @@
 // the stock file, and NPY files.
 #include <doctest/doctest.h>
 
+#include <utility>
+
+#include "test_util.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -34,17 +38,9 @@ std::string tmp_dir() {
 
 template <typename F>
 std::string input_error(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    const std::string m = e.what();
-    CHECK(m.find('\n') == std::string::npos);
-    return m;
-  }
-  FAIL("expected InputError");
-  return "";
+  return tgtest::error_of<InputError>(std::forward<F>(f));
 }
-bool has(const std::string& s, const std::string& sub) { return s.find(sub) != std::string::npos; }
+using tgtest::has;
 
 /// max |a-b| over valid steps
 double max_abs_diff(const Windows& a, const Windows& b) {

@@ -51,19 +51,7 @@ std::vector<OptionSpec> evaluate_specs() {
   return s;
 }
 
-Json real_data_json(const Args& a) {
-  Json j = Json::object();
-  j["data"] = a.str("real");
-  j["columns"] = a.str("columns");
-  j["id_column"] = a.str("id-column");
-  j["preset"] = a.choice("preset", {"default", "original"});
-  j["seq_len"] = static_cast<long long>(a.integer("seq-len", a.str("id-column").empty() ? 2 : 0, 100000));
-  j["stride"] = static_cast<long long>(a.integer("stride", 1, 1000000));
-  j["sine_n"] = static_cast<long long>(a.integer("sine-n", 1, 100000000));
-  j["sine_dim"] = static_cast<long long>(a.integer("sine-dim", 1, 100000));
-  j["seed"] = static_cast<unsigned long long>(a.u64("seed"));
-  return j;
-}
+Json real_data_json(const Args& a) { return data_options_json(a, "real"); }
 
 bool ends_with(const std::string& s, const std::string& suf) {
   return s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0;

@@ -29,9 +29,9 @@ std::vector<OptionSpec> data_option_specs() {
   };
 }
 
-Json data_options_json(const Args& a) {
+Json data_options_json(const Args& a, const std::string& data_opt) {
   Json j = Json::object();
-  j["data"] = a.str("data");
+  j["data"] = a.str(data_opt);
   j["columns"] = a.str("columns");
   j["id_column"] = a.str("id-column");
   j["preset"] = a.choice("preset", {"default", "original"});

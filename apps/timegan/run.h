@@ -15,7 +15,9 @@ namespace tgcli {
 
 /// The data options common to train and evaluate (as stored in config.json "data").
 std::vector<OptionSpec> data_option_specs();
-tg::io::Json data_options_json(const Args& a);
+/// The data options as stored in config.json; `data_opt` names the option holding the data
+/// source ("data" for train, "real" for evaluate).
+tg::io::Json data_options_json(const Args& a, const std::string& data_opt = "data");
 /// Loads and preprocesses data as `train` does: "sine" or a CSV or an NPY file of windows.
 /// Prints notes (skipped date columns) to stderr unless quiet.
 tg::io::Prepared load_data(const tg::io::Json& data_opts, bool quiet);

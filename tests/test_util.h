@@ -1,0 +1,66 @@
+// Helpers shared by the test suites: temporary directories, expected-error capture, and
+// running the built timegan executable.
+#pragma once
+
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+namespace tgtest {
+
+inline bool has(const std::string& s, const std::string& sub) { return s.find(sub) != std::string::npos; }
+
+inline int count_lines(const std::string& s) {
+  int n = 0;
+  for (char c : s) n += c == '\n';
+  return n;
+}
+
+/// A fresh directory under /tmp named after `prefix`.
+inline std::string make_tmpdir(const std::string& prefix) {
+  std::string tmpl = "/tmp/" + prefix + "-XXXXXX";
+  const char* d = mkdtemp(tmpl.data());
+  REQUIRE(d != nullptr);
+  return d;
+}
+
+/// Message of the exception of type E thrown by f; fails the test when none is thrown, and
+/// checks the message is one line.
+template <typename E, typename F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    const std::string m = e.what();
+    CHECK(m.find('\n') == std::string::npos);  // one line
+    return m;
+  }
+  FAIL("expected an exception");
+  return "";
+}
+
+struct CliResult {
+  int code;
+  std::string out;  // stdout + stderr
+};
+
+#ifdef TG_TIMEGAN_BIN
+/// Runs the built timegan with `args` (a shell fragment), capturing both streams.
+inline CliResult run_timegan(const std::string& args) {
+  const std::string cmd = std::string(TG_TIMEGAN_BIN) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int st = pclose(p);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), out};
+}
+#endif
+
+}  // namespace tgtest
