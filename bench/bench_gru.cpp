@@ -8,6 +8,7 @@
 // transposed products, weight gradients and input gradients, i.e. twice the forward).
 #include <algorithm>
 #include <chrono>
+#include <immintrin.h>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
@@ -85,6 +86,37 @@ double fwd_flops(const kc::RnnShape& s) {
 
 }  // namespace
 
+// Achievable FP32 FMA peak of this machine: 12 independent 8-wide FMA chains per thread (enough
+// to cover the FMA latency on two pipes), run on `threads` pool threads at once.
+double fma_peak_gflops(int threads) {
+#if defined(__AVX2__) && defined(__FMA__)
+  kc::set_num_threads(threads);
+  const long iters = 20000000;
+  std::vector<double> secs(static_cast<size_t>(threads));
+  std::vector<float> sink(static_cast<size_t>(threads) * 8);
+  kc::parallel_for(threads, [&](int t) {
+    __m256 a[12];
+    const __m256 m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
+    for (int k = 0; k < 12; ++k) a[k] = _mm256_set1_ps(static_cast<float>(k));
+    const auto t0 = std::chrono::steady_clock::now();
+    for (long i = 0; i < iters; ++i)
+      for (int k = 0; k < 12; ++k) a[k] = _mm256_fmadd_ps(a[k], m, c);
+    secs[static_cast<size_t>(t)] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    __m256 s = a[0];
+    for (int k = 1; k < 12; ++k) s = _mm256_add_ps(s, a[k]);
+    _mm256_storeu_ps(&sink[static_cast<size_t>(t) * 8], s);
+  });
+  double worst = 0;
+  for (double x : secs) worst = std::max(worst, x);
+  volatile float keep = sink[0];
+  (void)keep;
+  return threads * iters * 12.0 * 8 * 2 / worst / 1e9;
+#else
+  (void)threads;
+  return 0.0;
+#endif
+}
+
 int main(int argc, char** argv) {
   bool json = false;
   int reps = 200;
@@ -100,13 +132,19 @@ int main(int argc, char** argv) {
       return argv[++i];
     };
     if (a == "--json") json = true;
+    else if (a == "--peak") {
+      for (int th : {1, 2})
+        std::printf("{\"bench\":\"fma_peak\",\"impl\":\"avx2-fma\",\"threads\":%d,\"gflops\":%.1f}\n", th,
+                    fma_peak_gflops(th));
+      return 0;
+    }
     else if (a == "--reps") reps = std::max(1, std::atoi(next().c_str()));
     else if (a == "--cells") cells = split(next());
     else if (a == "--threads") {
       threads.clear();
       for (auto& t : split(next())) threads.push_back(std::max(1, std::atoi(t.c_str())));
     } else {
-      std::fprintf(stderr, "usage: %s [--json] [--reps N] [--cells gru,gru_ra] [--threads 1,2]\n",
+      std::fprintf(stderr, "usage: %s [--json] [--reps N] [--cells gru,gru_ra] [--threads 1,2] | --peak\n",
                    argv[0]);
       return a == "--help" || a == "-h" ? 0 : 2;
     }
