@@ -160,6 +160,7 @@ void Progress::update(const tg::models::StepLosses& l, int64_t done, int64_t tot
   const double el = std::chrono::duration<double>(now - phase_start_).count();
   const double rate = el > 0 ? static_cast<double>(done - phase_first_) / el : 0.0;
   const double eta = rate > 0 ? static_cast<double>(total - done) / rate : 0.0;
+  const std::string eta_s = rate > 0 ? format_seconds(eta) : std::string("--");
   char losses[160];
   if (l.phase == tg::models::Phase::Embedding)
     std::snprintf(losses, sizeof losses, "e_loss_t0 %.4f", l.e_loss_t0);
@@ -176,12 +177,12 @@ void Progress::update(const tg::models::StepLosses& l, int64_t done, int64_t tot
     std::string bar(static_cast<size_t>(fill), '#');
     bar.resize(width, '.');
     std::fprintf(stderr, "\r\033[K%-10s %7lld/%-7lld [%s] %6.1f it/s ETA %-7s %s", ph.c_str(),
-                 static_cast<long long>(done), static_cast<long long>(total), bar.c_str(), rate,
-                 format_seconds(eta).c_str(), losses);
+                 static_cast<long long>(done), static_cast<long long>(total), bar.c_str(), rate, eta_s.c_str(),
+                 losses);
     std::fflush(stderr);
   } else if (done % every_ == 0 || done == total) {
     std::fprintf(stderr, "%s %lld/%lld  %.1f it/s  ETA %s  %s\n", ph.c_str(), static_cast<long long>(done),
-                 static_cast<long long>(total), rate, format_seconds(eta).c_str(), losses);
+                 static_cast<long long>(total), rate, eta_s.c_str(), losses);
   }
 }
 
