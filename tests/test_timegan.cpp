@@ -102,6 +102,17 @@ TEST_CASE("masked losses average over valid steps only") {
   Var mask = length_mask({3, 1}, 3, DType::F64, Device::CPU);
   CHECK(masked_mse(a, b, mask).value().item() == doctest::Approx((1 + 4 + 9 + 16) / 4.0));
   CHECK_FALSE(length_mask({3, 3}, 3, DType::F64, Device::CPU).defined());  // full lengths: unmasked path
+  // Moments over the valid entries of each step. Lengths {2, 1, 2}: at t=0 X = {0, 2, 4}
+  // (mean 2, var 8/3) and X_hat = {1, 1, 1}; at t=1 X = {1, 3} (mean 2, var 1), X_hat = {1, 1};
+  // the padded entries (100, 50) must not count.
+  Var x = t64(Shape{3, 2, 1}, {0, 1, 2, 100, 4, 3}), xh = t64(Shape{3, 2, 1}, {1, 1, 1, 50, 1, 1});
+  Var m = length_mask({2, 1, 2}, 2, DType::F64, Device::CPU);
+  const double v1 = (std::abs(1e-3 - std::sqrt(8.0 / 3 + 1e-6)) + std::abs(1e-3 - std::sqrt(1 + 1e-6))) / 2;
+  CHECK(moment_loss(x, xh, m, m).value().item() == doctest::Approx(v1 + 1.0).epsilon(1e-9));
+  // A step where no sequence is valid contributes zero, not NaN.
+  Var m0 = length_mask({1, 1, 1}, 2, DType::F64, Device::CPU);
+  CHECK(std::isfinite(moment_loss(x, xh, m0, m0).value().item()));
+  CHECK(std::isfinite(supervised_loss(x, xh, m0).value().item()));
 }
 
 TEST_CASE("the discriminator steps only while D_loss exceeds the threshold") {

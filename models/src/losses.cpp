@@ -15,11 +15,15 @@ Var length_mask(const std::vector<int32_t>& lengths, int64_t T, DType dtype, Dev
 }
 
 namespace {
-// sum(x * mask) / (valid steps * features)
+// Added to denominators that can be 0 (no valid entry): 0 / kTiny = 0, and for any real count
+// (>= 1, or >= 1/B as a fraction) it is far below float rounding, so the value is unchanged.
+constexpr double kTiny = 1e-12;
+
+// sum(x * mask) / (valid steps * features), computed on the device (no read-back to the host
+// inside a training step).
 Var masked_mean(const Var& x, const Var& mask) {
   if (!mask.defined()) return mean(x);
-  const double valid = std::max(1.0, sum(mask).value().item() * static_cast<double>(x.shape()[-1]));
-  return scale(sum(mul(x, mask)), 1.0 / valid);
+  return div(sum(mul(x, mask)), add_scalar(scale(sum(mask), static_cast<double>(x.shape()[-1])), kTiny));
 }
 }  // namespace
 
@@ -44,24 +48,17 @@ namespace {
 struct Moments {
   Var mean, var;
 };
-// B / (valid entries at t), as a [T, 1] constant: turns mean_batch(x * mask) into the mean
-// over the valid entries of each time step.
-Tensor valid_rescale(const Var& mask) {
-  const std::vector<double> m = mask.value().to_vector();
-  const int64_t B = mask.shape()[0], T = mask.shape()[1];
-  std::vector<double> s(static_cast<size_t>(T), 0.0);
-  for (int64_t t = 0; t < T; ++t) {
-    double cnt = 0;
-    for (int64_t b = 0; b < B; ++b) cnt += m[static_cast<size_t>(b * T + t)];
-    s[static_cast<size_t>(t)] = cnt > 0 ? static_cast<double>(B) / cnt : 0.0;
-  }
-  return Tensor::from_vector(Shape{T, 1}, s, mask.dtype(), mask.device());
+// B / (valid entries at t), [T, 1]: turns mean_batch(x * mask) into the mean over the valid
+// entries of each time step (0 where none is valid).
+Var valid_rescale(const Var& mask) {
+  Var one(Tensor::full(Shape{}, 1.0, mask.dtype(), mask.device()));
+  return div(one, add_scalar(mean_batch(mask), kTiny));
 }
 
 // Per-(t, k) mean and population variance over the batch, counting valid entries only.
 Moments batch_moments(const Var& x, const Var& mask) {
   if (!mask.defined()) return {mean_batch(x), var_batch(x)};
-  Var inv(valid_rescale(mask));
+  Var inv = valid_rescale(mask);
   Var m = mul(mean_batch(mul(x, mask)), inv);                    // [T, F] via [T,1] broadcast
   Var m2 = mul(mean_batch(mul(square(x), mask)), inv);
   return {m, sub(m2, square(m))};
