@@ -34,8 +34,10 @@ int cmd_generate(int argc, char** argv) {
   tg::models::TimeGanConfig cfg = run.model_cfg;
   cfg.device = dev;
   cfg.iterations = 1;  // generation only; the phase counters come from the checkpoint
+  check_output_memory(a, "n", n, cfg.seq_len, cfg.features, csv);
   tg::models::TimeGan model(cfg);
   model.load_checkpoint(run.ckpt);
+  check_finite_model(model, a.str("model"));
   // Variable-length runs sample lengths from the training data: reload them only then.
   tg::io::Windows syn = model.generate(n, seed);
   syn.columns = run.map.columns;
