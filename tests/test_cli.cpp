@@ -452,3 +452,15 @@ TEST_CASE("--threads beyond the machine and --batch-size beyond the data are cla
                     std::string::npos, r.out);
   CHECK(run("train --threads 1025 --out " + d + "/x").code == 2);
 }
+
+TEST_CASE("data whose range overflows a double are refused at load time, naming the column") {
+  const std::string d = tmpdir();
+  std::string csv = "a,b\n";
+  for (int i = 0; i < 20; ++i) csv += std::string(i % 2 ? "1e308" : "-1e308") + "," + std::to_string(i) + "\n";
+  write(d + "/big.csv", csv);
+  const Result r = run("train --data " + d + "/big.csv --seq-len 6 --iterations 3" + std::string(kTiny) + " --out " + d + "/run");
+  CHECK(r.code == 1);
+  CHECK(count_lines(r.out) == 1);
+  CHECK_MESSAGE(r.out.find("big.csv: column 'a': values cannot be scaled to [0, 1]") != std::string::npos, r.out);
+  CHECK_FALSE(tg::io::dir_exists(d + "/run"));
+}

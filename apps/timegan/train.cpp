@@ -300,7 +300,7 @@ int cmd_train(int argc, char** argv) {
     if (!bad.empty())
       throw Diverged(std::string("training diverged: tensor '") + bad + "' holds NaN or infinite values at " +
                      tg::models::phase_name(model.phase()) + " iteration " + std::to_string(model.iteration()) + "; " +
-                     where_saved() + "; try a smaller --lr (now " + lr_text + ")");
+                     where_saved() + "; try a smaller --lr (now " + lr_text + ") or check the data's range");
     Json extra = Json::object();
     extra["loss_log_bytes"] = static_cast<long long>(log.flush());
     extra["phase_seconds"] = times;
@@ -332,7 +332,7 @@ int cmd_train(int argc, char** argv) {
         weights = weights.empty() ? "" : " (first non-finite weight: " + weights + ")";
         throw Diverged(std::string("training diverged: non-finite loss at ") + tg::models::phase_name(l.phase) +
                        " iteration " + std::to_string(l.iteration) + ": " + bad_loss + weights + "; " + where_saved() +
-                       "; try a smaller --lr (now " + lr_text + ")");
+                       "; try a smaller --lr (now " + lr_text + ") or check the data's range");
       }
       const bool phase_ended = model.phase() != phase;
       const int64_t done_in_phase = phase_ended ? cfg.iterations : model.iteration();
