@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <string>
 
@@ -463,4 +464,34 @@ TEST_CASE("data whose range overflows a double are refused at load time, naming 
   CHECK(count_lines(r.out) == 1);
   CHECK_MESSAGE(r.out.find("big.csv: column 'a': values cannot be scaled to [0, 1]") != std::string::npos, r.out);
   CHECK_FALSE(tg::io::dir_exists(d + "/run"));
+}
+
+TEST_CASE("a checkpoint with non-finite weights is refused by generate and evaluate; resume without one says why") {
+  const std::string d = tmpdir(), rd = d + "/run";
+  Result r = run(std::string("train") + kSine + kTiny + " --iterations 2 --sample 0 --out " + rd);
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  tg::io::Checkpoint c = tg::io::load_checkpoint(rd + "/model.ckpt");
+  std::string name;
+  for (auto& t : c.tensors)
+    if (t.name.rfind("generator/", 0) == 0 && name.empty()) {
+      std::vector<float> v = t.to_f32();
+      v[0] = std::numeric_limits<float>::quiet_NaN();
+      t = tg::io::CkptTensor::from_f32(t.name, t.shape, v.data());
+      name = t.name;
+    }
+  REQUIRE_FALSE(name.empty());
+  tg::io::save_checkpoint(rd + "/model.ckpt", c);
+  r = run("generate --model " + rd + " --n 3 --out " + d + "/g.csv");
+  CHECK(r.code == 1);
+  CHECK(count_lines(r.out) == 1);
+  CHECK_MESSAGE(r.out.find("model.ckpt: tensor '" + name + "' holds NaN or infinite values") != std::string::npos, r.out);
+  CHECK_FALSE(tg::io::file_exists(d + "/g.csv"));
+  r = run("evaluate --model " + rd + " --repeats 1 --metric-iterations 2 --tsne-iterations 2 --quiet --out " + d + "/rep");
+  CHECK(r.code == 1);
+  CHECK(r.out.find("holds NaN or infinite values") != std::string::npos);
+  // A run that never checkpointed.
+  std::remove((rd + "/model.ckpt").c_str());
+  r = run("train --resume " + rd);
+  CHECK(r.code == 1);
+  CHECK_MESSAGE(r.out.find("no model.ckpt to resume from") != std::string::npos, r.out);
 }

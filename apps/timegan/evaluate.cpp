@@ -198,6 +198,7 @@ int cmd_evaluate(int argc, char** argv) {
          "Score synthetic data against real data: the reference's discriminative and predictive scores, its PCA and "
          "t-SNE plots, distribution distances, and an HTML report.",
          evaluate_specs());
+  a.set_epilogue(exit_status_help());
   if (!a.parse(argc, argv, 2)) return 0;
   const auto t0 = std::chrono::steady_clock::now();
   const bool quiet = a.flag("quiet");

@@ -19,6 +19,7 @@ int cmd_generate(int argc, char** argv) {
              {"device", "cpu|cuda", "cpu", "where to run the generator"},
              {"quiet", "", "", "no messages"},
          });
+  a.set_epilogue(exit_status_help());
   if (!a.parse(argc, argv, 2)) return 0;
   if (a.str("model").empty()) throw UsageError("timegan generate: --model RUN_DIR is required");
   const std::string out = a.str("out");

@@ -28,7 +28,7 @@ const char* exit_status_help() {
   return "exit status:\n"
          "  0    done\n"
          "  1    error (bad input, I/O, anything else; one line on stderr)\n"
-         "  2    bad command line\n"
+         "  2    bad command line (also: train --out on a directory holding a run, without --overwrite)\n"
          "  3    train: training diverged (a loss or a weight became NaN or infinite);\n"
          "       model.ckpt keeps the last good checkpoint, no synthetic.csv is written\n"
          "  75   train: --max-time reached; checkpoint written, continue with --resume\n"

@@ -185,13 +185,13 @@ int cmd_train(int argc, char** argv) {
     if (!tg::io::file_exists(cp)) throw tg::io::InputError(dir + ": not a timegan run directory (no config.json)");
     run = Json::parse(tg::io::read_file(cp), cp);
     cfg = tg::models::TimeGanConfig::from_json(run.at("model"));
-    if (!run.contains("train")) run["train"] = Json::object();  // runs from before these were stored
-    Json& tr = run["train"];
     if (a.given("iterations")) {
       cfg.iterations = a.integer("iterations", 1, 100000000);
       run["model"]["iterations"] = static_cast<long long>(cfg.iterations);
       config_changed = true;
     }
+    if (!run.contains("train")) run["train"] = Json::object();  // runs from before these were stored
+    Json& tr = run["train"];
     ckpt_every = a.given("checkpoint-every") || !tr.contains("checkpoint_every")
                      ? a.integer("checkpoint-every", 0, 1000000000)
                      : tr.at("checkpoint_every").as_int64();
@@ -262,6 +262,9 @@ int cmd_train(int argc, char** argv) {
   std::string last_good;  // where model.ckpt stands, for messages
   if (resuming) {
     remove_stale_temp_files(dir);
+    if (!tg::io::file_exists(ckpt_path))
+      throw tg::io::InputError(dir + ": no model.ckpt to resume from (the run stopped before its first checkpoint); "
+                               "start it again with --out " + dir + " --overwrite");
     tg::io::Checkpoint ck = tg::io::load_checkpoint(ckpt_path);
     const Json meta = Json::parse(ck.meta_json, ckpt_path + " (meta)");
     Json extra = model.load_checkpoint(ck);
