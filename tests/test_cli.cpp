@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <string>
 
@@ -16,6 +17,7 @@
 #include "tg/io/checkpoint.h"
 #include "tg/io/csv.h"
 #include "tg/io/fs.h"
+#include "tg/io/json.h"
 #include "tg/io/npy.h"
 
 namespace {
@@ -181,4 +183,315 @@ TEST_CASE("--max-time stops with a checkpoint; --resume finishes with the same p
   Result bad = run("train --resume " + d + "/part --hidden-dim 8");
   CHECK(bad.code == 2);
   CHECK(bad.out.find("cannot change on --resume") != std::string::npos);
+}
+
+namespace {
+
+const char* kTiny = " --hidden-dim 4 --num-layers 2 --batch-size 8 --quiet";
+const char* kSine = " --data sine --sine-n 64 --seq-len 6 --sine-dim 2";
+
+bool all_finite(const tg::io::Checkpoint& c) {
+  for (const auto& t : c.tensors)
+    for (double v : t.to_f64())
+      if (!std::isfinite(v)) return false;
+  return true;
+}
+
+tg::io::Json config_of(const std::string& run_dir) {
+  return tg::io::Json::parse(tg::io::read_file(run_dir + "/config.json"), "config.json");
+}
+
+// A pid that is certainly not running: a child that has exited and been reaped.
+pid_t dead_pid() {
+  const pid_t p = fork();
+  if (p == 0) _exit(0);
+  int st = 0;
+  waitpid(p, &st, 0);
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("help lists the exit statuses and --overwrite") {
+  for (const char* cmd : {"--help", "train --help"}) {
+    const Result r = run(cmd);
+    CHECK(r.code == 0);
+    CHECK_MESSAGE(r.out.find("exit status:") != std::string::npos, cmd);
+    for (const char* code : {"  0 ", "  1 ", "  2 ", "  3 ", "  75 ", "  130 ", "  143 "})
+      CHECK_MESSAGE(r.out.find(code) != std::string::npos, cmd << ": " << code);
+  }
+  const Result t = run("train --help");
+  CHECK(t.out.find("--overwrite") != std::string::npos);
+  CHECK(t.out.find("Per invocation only: --threads, --max-time, --log-every, --quiet") != std::string::npos);
+}
+
+TEST_CASE("a diverging run stops at the first non-finite loss: exit 3, one line, last good checkpoint kept") {
+  const std::string d = tmpdir();
+  // --lr 10 blows the weights up within the first joint iterations.
+  Result r = run(std::string("train") + kSine + kTiny + " --iterations 20 --checkpoint-every 2 --lr 10 --out " + d + "/run");
+  CHECK(r.code == 3);
+  CHECK_MESSAGE(count_lines(r.out) == 1, r.out);
+  CHECK(r.out.rfind("timegan train: error: training diverged", 0) == 0);
+  CHECK(r.out.find(" iteration ") != std::string::npos);
+  CHECK((r.out.find("= nan") != std::string::npos || r.out.find("= inf") != std::string::npos ||
+         r.out.find("= -inf") != std::string::npos));
+  CHECK(r.out.find("model.ckpt keeps the last good state (saved before ") != std::string::npos);
+  CHECK(r.out.find("--lr") != std::string::npos);
+  // No synthetic sample, no summary; the checkpoint holds a finite, earlier state.
+  CHECK_FALSE(tg::io::file_exists(d + "/run/synthetic.csv"));
+  CHECK_FALSE(tg::io::file_exists(d + "/run/summary.json"));
+  REQUIRE(tg::io::file_exists(d + "/run/model.ckpt"));
+  CHECK(all_finite(tg::io::load_checkpoint(d + "/run/model.ckpt")));
+  // losses.csv spells the non-finite loss out (an empty cell means "not computed").
+  const std::string log = tg::io::read_file(d + "/run/losses.csv");
+  CHECK((log.find(",nan,") != std::string::npos || log.find(",inf,") != std::string::npos ||
+         log.find(",-inf,") != std::string::npos));
+  // Generating from the run uses the last good checkpoint: finite numbers.
+  r = run("generate --model " + d + "/run --n 4 --out " + d + "/g.csv --quiet");
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  const tg::io::Table g = tg::io::read_csv(d + "/g.csv");
+  for (double v : g.values) CHECK(std::isfinite(v));
+
+  // Without any checkpoint before the divergence: nothing but config.json and losses.csv.
+  r = run(std::string("train") + kSine + kTiny + " --iterations 20 --checkpoint-every 0 --lr 10 --out " + d + "/run0");
+  CHECK(r.code == 3);
+  CHECK(r.out.find("no checkpoint was written") != std::string::npos);
+  CHECK_FALSE(tg::io::file_exists(d + "/run0/model.ckpt"));
+  CHECK_FALSE(tg::io::file_exists(d + "/run0/synthetic.csv"));
+}
+
+TEST_CASE("long format: sequences of one row are refused at load time, naming the file, line and id") {
+  const std::string d = tmpdir();
+  write(d + "/one.csv", "id,a,b\n1,1,2\n2,3,4\n3,5,6\n4,7,8\n");
+  for (const char* seq : {"", " --seq-len 0"}) {
+    Result r = run("train --data " + d + "/one.csv --id-column id" + seq + kTiny + " --iterations 3 --out " + d + "/run");
+    CHECK(r.code == 1);
+    CHECK_MESSAGE(count_lines(r.out) == 1, r.out);
+    CHECK_MESSAGE(r.out.find("one.csv:2: sequence '1' has 1 row; every sequence needs at least 2 rows") != std::string::npos,
+                  r.out);
+    CHECK(r.out.find("4 of 4 sequences") != std::string::npos);
+    CHECK_FALSE(tg::io::dir_exists(d + "/run"));
+  }
+  // A sequence longer than --seq-len: the message names what to change.
+  write(d + "/long.csv", "id,a\n1,1\n1,2\n1,3\n2,4\n2,5\n");
+  Result r = run("train --data " + d + "/long.csv --id-column id --seq-len 2" + std::string(kTiny) + " --out " + d + "/run");
+  CHECK(r.code == 1);
+  CHECK(r.out.find("enable truncation") == std::string::npos);
+  CHECK_MESSAGE(r.out.find("give a seq_len of at least 3, or 0 for the longest sequence") != std::string::npos, r.out);
+}
+
+TEST_CASE("train --out refuses a directory holding a run unless --overwrite; never two runs' files") {
+  const std::string d = tmpdir(), rd = d + "/run";
+  Result r = run(std::string("train") + kSine + kTiny + " --iterations 2 --sample 2 --out " + rd);
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  const std::string cfg = tg::io::read_file(rd + "/config.json"), ckpt = tg::io::read_file(rd + "/model.ckpt");
+  // Same --out again: refused, nothing touched.
+  r = run(std::string("train") + kSine + kTiny + " --iterations 3 --hidden-dim 5 --out " + rd);
+  CHECK(r.code == 2);
+  CHECK(count_lines(r.out) == 1);
+  CHECK_MESSAGE(r.out.find("already holds a run") != std::string::npos, r.out);
+  CHECK(r.out.find("--resume " + rd) != std::string::npos);
+  CHECK(r.out.find("--overwrite") != std::string::npos);
+  CHECK(tg::io::read_file(rd + "/config.json") == cfg);
+  CHECK(tg::io::read_file(rd + "/model.ckpt") == ckpt);
+  // A directory with only a loss log counts as a run too.
+  tg::io::make_dirs(d + "/logonly");
+  write(d + "/logonly/losses.csv", "phase\n");
+  CHECK(run(std::string("train") + kSine + kTiny + " --iterations 2 --out " + d + "/logonly").code == 2);
+  // --overwrite whose data fail to load: the old run stays whole.
+  r = run("train --data " + d + "/missing.csv" + kTiny + " --overwrite --out " + rd);
+  CHECK(r.code == 1);
+  CHECK(tg::io::read_file(rd + "/config.json") == cfg);
+  CHECK(tg::io::read_file(rd + "/model.ckpt") == ckpt);
+  // --overwrite with a new run that dies before its first checkpoint: the old model is gone
+  // with the rest of the old run (it would be read with the new config.json otherwise).
+  r = run(std::string("train") + kSine + kTiny + " --hidden-dim 5 --iterations 20 --checkpoint-every 0 --lr 10 --overwrite --out " + rd);
+  CHECK(r.code == 3);
+  CHECK_FALSE(tg::io::file_exists(rd + "/model.ckpt"));
+  CHECK_FALSE(tg::io::file_exists(rd + "/synthetic.csv"));
+  CHECK_FALSE(tg::io::file_exists(rd + "/summary.json"));
+  CHECK(config_of(rd).at("model").at("hidden_dim").as_int64() == 5);
+  r = run("generate --model " + rd + " --n 2 --out " + d + "/g.csv");
+  CHECK(r.code == 1);
+  CHECK(r.out.find("no model.ckpt") != std::string::npos);
+  // --overwrite and --resume do not combine.
+  CHECK(run("train --resume " + rd + " --overwrite").code == 2);
+  // --overwrite that succeeds: a complete new run.
+  r = run(std::string("train") + kSine + kTiny + " --iterations 2 --sample 3 --overwrite --out " + rd);
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  CHECK(config_of(rd).at("model").at("hidden_dim").as_int64() == 4);
+  CHECK(tg::io::read_csv(rd + "/synthetic.csv").rows == 3 * 6);
+}
+
+TEST_CASE("--checkpoint-every and --sample are stored in config.json and restored by --resume") {
+  const std::string d = tmpdir(), rd = d + "/run";
+  Result r = run(std::string("train") + kSine + kTiny + " --iterations 4 --checkpoint-every 7 --sample 3 --max-time 0.001s --out " + rd);
+  REQUIRE(r.code == 75);
+  tg::io::Json c = config_of(rd);
+  CHECK(c.at("train").at("checkpoint_every").as_int64() == 7);
+  CHECK(c.at("train").at("sample").as_int64() == 3);
+  r = run("train --resume " + rd + " --quiet");
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  CHECK(tg::io::read_csv(rd + "/synthetic.csv").rows == 3 * 6);  // not the default (every window)
+  // Values given again on --resume are stored for later resumes.
+  r = run("train --resume " + rd + " --sample 2 --checkpoint-every 5 --quiet");
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  CHECK(tg::io::read_csv(rd + "/synthetic.csv").rows == 2 * 6);
+  c = config_of(rd);
+  CHECK(c.at("train").at("sample").as_int64() == 2);
+  CHECK(c.at("train").at("checkpoint_every").as_int64() == 5);
+  r = run("train --resume " + rd + " --quiet");
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  CHECK(tg::io::read_csv(rd + "/synthetic.csv").rows == 2 * 6);
+  // --iterations changed on --resume is stored too.
+  r = run("train --resume " + rd + " --iterations 5 --quiet");
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  CHECK(config_of(rd).at("model").at("iterations").as_int64() == 5);
+}
+
+TEST_CASE("resume removes stale temporary files of dead writers and keeps those of live ones") {
+  const std::string d = tmpdir(), rd = d + "/run";
+  Result r = run(std::string("train") + kSine + kTiny + " --iterations 3 --max-time 0.001s --out " + rd);
+  REQUIRE(r.code == 75);
+  const std::string stale = rd + "/model.ckpt.tmp." + std::to_string(dead_pid()) + ".0";
+  const std::string live = rd + "/model.ckpt.tmp." + std::to_string(getpid()) + ".0";
+  const std::string other = rd + "/notes.tmp.1.0";
+  write(stale, "partial");
+  write(live, "partial");
+  write(other, "mine");
+  r = run("train --resume " + rd + " --quiet");
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  CHECK_FALSE(tg::io::file_exists(stale));
+  CHECK(tg::io::file_exists(live));   // its writer (this process) still runs
+  CHECK(tg::io::file_exists(other));  // not a file train writes
+}
+
+TEST_CASE("resume cuts losses.csv to the checkpoint: never padded, rows after it dropped") {
+  const std::string d = tmpdir();
+  const std::string common = std::string(kSine) + kTiny + " --iterations 5 --sample 0 --seed 2";
+  Result full = run("train" + common + " --out " + d + "/full");
+  REQUIRE_MESSAGE(full.code == 0, full.out);
+  const std::string full_log = tg::io::read_file(d + "/full/losses.csv");
+
+  // Rows written after the checkpoint (a crash between two checkpoints) are dropped.
+  REQUIRE(run("train" + common + " --out " + d + "/long --max-time 0.001s").code == 75);
+  {
+    const tg::io::Json meta = tg::io::Json::parse(tg::io::load_checkpoint(d + "/long/model.ckpt").meta_json, "meta");
+    const std::string ph = meta.at("phase").as_string();
+    const long long it = meta.at("iteration").as_int64();
+    std::ofstream f(d + "/long/losses.csv", std::ios::app | std::ios::binary);
+    f << ph << "," << it << ",9,9,9,9,9,9,9,9,9,\n" << ph << "," << it + 1 << ",9,9,9,9,9,9,9,9,9,\nembed";  // and a torn line
+  }
+  Result r = run("train --resume " + d + "/long --quiet");
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  CHECK(tg::io::read_file(d + "/long/losses.csv") == full_log);
+
+  // A log shorter than the checkpoint expects: cut at its last whole row, never NUL-padded.
+  REQUIRE(run("train" + common + " --out " + d + "/short --max-time 0.001s").code == 75);
+  const std::string part = tg::io::read_file(d + "/short/losses.csv");
+  const size_t header_end = part.find('\n') + 1;
+  tg::io::atomic_write_text(d + "/short/losses.csv", part.substr(0, header_end + 5));  // header + a torn row
+  r = run("train --resume " + d + "/short");
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  CHECK(r.out.find("fewer rows than the checkpoint expects") != std::string::npos);
+  const std::string log = tg::io::read_file(d + "/short/losses.csv");
+  CHECK(log.find('\0') == std::string::npos);
+  CHECK(log.substr(0, header_end) == part.substr(0, header_end));
+  // The rows present are exactly the uninterrupted run's rows from the checkpoint on.
+  CHECK(full_log.size() > log.size());
+  CHECK(full_log.compare(full_log.size() - (log.size() - header_end), std::string::npos, log.substr(header_end)) == 0);
+}
+
+TEST_CASE("sizes that cannot fit in memory are refused up front, naming the option") {
+  const std::string d = tmpdir(), rd = d + "/run";
+  const std::string data = " --data sine --sine-n 32 --seq-len 24 --sine-dim 5";
+  Result r = run("train" + data + kTiny + " --iterations 1 --sample 100000000 --out " + rd);
+  CHECK(r.code == 2);
+  CHECK(count_lines(r.out) == 1);
+  CHECK_MESSAGE(r.out.find("timegan train: --sample: 100000000 sequences of 24 steps x 5 features need about") !=
+                    std::string::npos, r.out);
+  CHECK_FALSE(tg::io::dir_exists(rd));
+  r = run("train" + data + kTiny + " --iterations 1 --sample 0 --out " + rd);
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  r = run("generate --model " + rd + " --n 1000000000 --out " + d + "/g.csv");
+  CHECK(r.code == 2);
+  CHECK(count_lines(r.out) == 1);
+  CHECK_MESSAGE(r.out.find("timegan generate: --n: 1000000000 sequences of 24 steps x 5 features need about") !=
+                    std::string::npos, r.out);
+  CHECK(r.out.find("available") != std::string::npos);
+  CHECK_FALSE(tg::io::file_exists(d + "/g.csv"));
+}
+
+TEST_CASE("a checkpoint without training lengths is refused by name (not an internal random-stream error)") {
+  const std::string d = tmpdir(), rd = d + "/run";
+  write(d + "/v.csv", "id,a\n1,1\n1,2\n1,3\n2,4\n2,5\n3,6\n3,7\n3,8\n");
+  Result r = run("train --data " + d + "/v.csv --id-column id --seq-len 0 --iterations 1 --sample 0" + kTiny + " --out " + rd);
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  tg::io::Checkpoint c = tg::io::load_checkpoint(rd + "/model.ckpt");
+  bool found = false;
+  for (auto& t : c.tensors)
+    if (t.name == "data/lengths") {
+      t = tg::io::CkptTensor::from_f32("data/lengths", {0}, nullptr);
+      found = true;
+    }
+  REQUIRE(found);
+  tg::io::save_checkpoint(rd + "/model.ckpt", c);
+  r = run("generate --model " + rd + " --n 3 --out " + d + "/g.csv");
+  CHECK(r.code == 1);
+  CHECK(count_lines(r.out) == 1);
+  CHECK(r.out.find("next_below") == std::string::npos);
+  CHECK_MESSAGE(r.out.find("model.ckpt: tensor 'data/lengths' is empty") != std::string::npos, r.out);
+}
+
+TEST_CASE("--threads beyond the machine and --batch-size beyond the data are clamped with a note") {
+  const std::string d = tmpdir();
+  Result r = run(std::string("train") + kSine + " --hidden-dim 4 --num-layers 2 --iterations 2 --sample 0 --threads 1000 "
+                 "--batch-size 500 --log-every 100 --out " + d + "/run");
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  CHECK_MESSAGE(r.out.find("note: --threads 1000 is more than the ") != std::string::npos, r.out);
+  CHECK_MESSAGE(r.out.find("note: --batch-size 500 is more than the 64 training windows; every batch holds all 64") !=
+                    std::string::npos, r.out);
+  CHECK(run("train --threads 1025 --out " + d + "/x").code == 2);
+}
+
+TEST_CASE("data whose range overflows a double are refused at load time, naming the column") {
+  const std::string d = tmpdir();
+  std::string csv = "a,b\n";
+  for (int i = 0; i < 20; ++i) csv += std::string(i % 2 ? "1e308" : "-1e308") + "," + std::to_string(i) + "\n";
+  write(d + "/big.csv", csv);
+  const Result r = run("train --data " + d + "/big.csv --seq-len 6 --iterations 3" + std::string(kTiny) + " --out " + d + "/run");
+  CHECK(r.code == 1);
+  CHECK(count_lines(r.out) == 1);
+  CHECK_MESSAGE(r.out.find("big.csv: column 'a': values cannot be scaled to [0, 1]") != std::string::npos, r.out);
+  CHECK_FALSE(tg::io::dir_exists(d + "/run"));
+}
+
+TEST_CASE("a checkpoint with non-finite weights is refused by generate and evaluate; resume without one says why") {
+  const std::string d = tmpdir(), rd = d + "/run";
+  Result r = run(std::string("train") + kSine + kTiny + " --iterations 2 --sample 0 --out " + rd);
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  tg::io::Checkpoint c = tg::io::load_checkpoint(rd + "/model.ckpt");
+  std::string name;
+  for (auto& t : c.tensors)
+    if (t.name.rfind("generator/", 0) == 0 && name.empty()) {
+      std::vector<float> v = t.to_f32();
+      v[0] = std::numeric_limits<float>::quiet_NaN();
+      t = tg::io::CkptTensor::from_f32(t.name, t.shape, v.data());
+      name = t.name;
+    }
+  REQUIRE_FALSE(name.empty());
+  tg::io::save_checkpoint(rd + "/model.ckpt", c);
+  r = run("generate --model " + rd + " --n 3 --out " + d + "/g.csv");
+  CHECK(r.code == 1);
+  CHECK(count_lines(r.out) == 1);
+  CHECK_MESSAGE(r.out.find("model.ckpt: tensor '" + name + "' holds NaN or infinite values") != std::string::npos, r.out);
+  CHECK_FALSE(tg::io::file_exists(d + "/g.csv"));
+  r = run("evaluate --model " + rd + " --repeats 1 --metric-iterations 2 --tsne-iterations 2 --quiet --out " + d + "/rep");
+  CHECK(r.code == 1);
+  CHECK(r.out.find("holds NaN or infinite values") != std::string::npos);
+  // A run that never checkpointed.
+  std::remove((rd + "/model.ckpt").c_str());
+  r = run("train --resume " + rd);
+  CHECK(r.code == 1);
+  CHECK_MESSAGE(r.out.find("no model.ckpt to resume from") != std::string::npos, r.out);
 }

@@ -148,3 +148,42 @@ TEST_CASE("evaluate: mismatched sets and incomplete run directories are one-line
   r = run("evaluate --model " + trained_run() + " --repeats 0 --out " + d + "/rep");
   CHECK(r.code == 2);
 }
+
+TEST_CASE("evaluate checks --out before any work; a directory it made is removed when the evaluation fails") {
+  const std::string d = tmpdir();
+  tg::io::atomic_write_text(d + "/afile", "x");
+  // The inputs are missing too: the unwritable --out is reported first.
+  Result r = run("evaluate --real " + d + "/missing.csv --synthetic " + d + "/missing2.csv " + kQuick + " --out " + d +
+                 "/afile/rep");
+  CHECK(r.code == 1);
+  CHECK(count_lines(r.out) == 1);
+  CHECK_MESSAGE(r.out.find("--out " + d + "/afile/rep: cannot create the directory") != std::string::npos, r.out);
+  CHECK(r.out.find("missing") == std::string::npos);
+  r = run("evaluate --real " + d + "/missing.csv --synthetic " + d + "/missing2.csv " + kQuick + " --out " + d + "/afile");
+  CHECK(r.code == 1);
+  CHECK_MESSAGE(r.out.find("--out " + d + "/afile: is a file, not a directory") != std::string::npos, r.out);
+  // A writable --out with a failing evaluation: the report directory is not left behind.
+  r = run("evaluate --real " + d + "/missing.csv --synthetic " + d + "/missing2.csv " + kQuick + " --out " + d + "/rep");
+  CHECK(r.code == 1);
+  CHECK(r.out.find("missing.csv") != std::string::npos);
+  CHECK_FALSE(tg::io::dir_exists(d + "/rep"));
+}
+
+TEST_CASE("evaluate: a real set of one window and synthetic sequences shorter than the real ones are named errors") {
+  const std::string d = tmpdir();
+  REQUIRE(run("generate --model " + trained_run() + " --n 20 --out " + d + "/syn.csv --quiet").code == 0);
+  Result r = run("evaluate --real sine --sine-n 1 --seq-len 8 --sine-dim 3 --synthetic " + d + "/syn.csv " + kQuick +
+                 " --out " + d + "/rep");
+  CHECK(r.code == 1);
+  CHECK(count_lines(r.out) == 1);
+  CHECK_MESSAGE(r.out.find("real data sine has 1 window; the scores need at least 2") != std::string::npos, r.out);
+  // Synthetic sequences of 5 steps against sine windows of 8 (the sine data list their lengths).
+  std::string csv = "sequence_id,t,feature_1,feature_2,feature_3\n";
+  for (int i = 0; i < 4; ++i)
+    for (int t = 0; t < 5; ++t) csv += std::to_string(i) + "," + std::to_string(t) + ",0.5,0.5,0.5\n";
+  tg::io::atomic_write_text(d + "/short.csv", csv);
+  r = run(std::string("evaluate --real sine ") + kData + " --synthetic " + d + "/short.csv " + kQuick + " --out " + d + "/rep");
+  CHECK(r.code == 1);
+  CHECK(count_lines(r.out) == 1);
+  CHECK_MESSAGE(r.out.find("has 5 steps x 3 features; they must match") != std::string::npos, r.out);
+}

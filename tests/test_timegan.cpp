@@ -4,7 +4,10 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
+#include <stdexcept>
 
+#include "test_util.h"
 #include "tg/engine.h"
 #include "tg/io/checkpoint.h"
 #include "tg/io/dataset.h"
@@ -214,4 +217,66 @@ TEST_CASE("a checkpoint from another configuration is refused with the differenc
   CHECK_THROWS_WITH_AS(b.load_checkpoint(ck),
                        "run/model.ckpt: checkpoint from another configuration: hidden_dim 8 (checkpoint) vs 16 (requested)",
                        io::InputError);
+}
+
+TEST_CASE("losses.csv cells: empty where the phase computes no such loss, nan / inf spelled out where it does") {
+  using tg::models::Phase;
+  using tg::models::StepLosses;
+  const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
+  StepLosses l;
+  l.phase = Phase::Embedding;
+  l.iteration = 7;
+  l.e_loss_t0 = nan;
+  l.e_loss0 = 2.5;
+  l.e_loss = l.g_loss_s = l.g_loss_u = l.g_loss_u_e = l.g_loss_v = l.g_loss = l.d_loss = nan;
+  CHECK(l.csv_row() == "embedding,7,nan,2.5,,,,,,,,");
+  CHECK(l.first_nonfinite() == "e_loss_t0 = nan");
+  l.e_loss_t0 = 0.25;
+  CHECK(l.csv_row() == "embedding,7,0.25,2.5,,,,,,,,");
+  CHECK(l.first_nonfinite().empty());
+  l.phase = Phase::Supervised;
+  l.g_loss_s = inf;
+  CHECK(l.csv_row() == "supervised,7,,,,inf,,,,,,");
+  CHECK(l.first_nonfinite() == "g_loss_s = inf");
+  l.phase = Phase::Joint;
+  l.e_loss = 1, l.g_loss_s = 0.5, l.g_loss_u = 1, l.g_loss_u_e = 1, l.g_loss_v = 1, l.g_loss = -inf, l.d_loss = 0.125;
+  l.d_stepped = true;
+  CHECK(l.csv_row() == "joint,7,0.25,2.5,1,0.5,1,1,1,-inf,0.125,1");
+  CHECK(l.first_nonfinite() == "g_loss = -inf");
+}
+
+TEST_CASE("set_data refuses windows of fewer than 2 valid steps (G_loss_S would have no terms: NaN gradients)") {
+  tg::models::TimeGanConfig cfg;
+  cfg.seq_len = 4;
+  cfg.features = 1;
+  cfg.hidden = 3;
+  cfg.layers = 2;
+  cfg.batch = 2;
+  cfg.iterations = 1;
+  tg::models::TimeGan m(cfg);
+  tg::io::Windows w;
+  w.n = 3, w.seq = 4, w.dim = 1;
+  w.data.assign(12, 0.5);
+  w.lengths = {4, 1, 2};
+  const std::string e = tgtest::error_of<std::invalid_argument>([&] { m.set_data(w); });
+  CHECK(e == "TimeGan::set_data: window 1 has 1 valid step(s); every window needs at least 2");
+  w.lengths = {4, 2, 2};
+  m.set_data(w);
+  CHECK(m.data_size() == 3);
+}
+
+TEST_CASE("first_nonfinite_tensor names the first parameter holding a NaN") {
+  tg::models::TimeGanConfig cfg;
+  cfg.seq_len = 4;
+  cfg.features = 2;
+  cfg.hidden = 3;
+  cfg.layers = 2;
+  cfg.iterations = 1;
+  tg::models::TimeGan m(cfg);
+  CHECK(m.first_nonfinite_tensor().empty());
+  tg::Tensor& p = m.generator().params().params[1].mutable_value();
+  std::vector<double> v = p.to_vector();
+  v[0] = std::numeric_limits<double>::quiet_NaN();
+  p = tg::Tensor::from_vector(p.shape(), v, p.dtype(), p.device());
+  CHECK(m.first_nonfinite_tensor() == "generator/" + m.generator().params().names[1]);
 }

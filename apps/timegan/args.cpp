@@ -63,6 +63,7 @@ std::string Args::help() const {
     o << "\n";
   }
   o << "  --help                      show this help\n";
+  if (!epilogue_.empty()) o << "\n" << epilogue_;
   return o.str();
 }
 

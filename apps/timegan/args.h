@@ -28,6 +28,8 @@ class Args {
   /// Parses argv[first..]; throws UsageError. Returns false when --help was given (help printed).
   bool parse(int argc, char** argv, int first);
   std::string help() const;
+  /// Text printed after the option list of --help (e.g. the exit statuses).
+  void set_epilogue(std::string text) { epilogue_ = std::move(text); }
 
   bool given(const std::string& name) const;  // on the command line
   std::string str(const std::string& name) const;
@@ -43,7 +45,7 @@ class Args {
 
  private:
   const OptionSpec* spec(const std::string& name) const;
-  std::string command_, summary_;
+  std::string command_, summary_, epilogue_;
   std::vector<OptionSpec> specs_;
   std::map<std::string, std::string> values_;
   std::map<std::string, bool> given_;

@@ -44,7 +44,7 @@ std::vector<OptionSpec> evaluate_specs() {
       {"tsne-iterations", "N", "300", "t-SNE iterations (the reference's 300; the first 250 with early exaggeration)"},
       {"seed", "S", "0", "seed of every random stream (data, generation, splits, batches, initialisations)"},
       {"device", "cpu|cuda", "cpu", "where to run the generator and the post-hoc networks"},
-      {"threads", "N", "0", "CPU threads (0 = all cores or TG_NUM_THREADS)"},
+      {"threads", "N", "0", "CPU threads (0 = all cores or TG_NUM_THREADS; more than the machine has is clamped to it)"},
       {"quiet", "", "", "no progress output (the final table is still printed)"},
   };
   s.insert(s.end(), more.begin(), more.end());
@@ -113,7 +113,8 @@ Windows read_synthetic(const std::string& path, const Windows& real, const std::
     longest = std::max(longest, L);
     varlen = varlen || L != real.seq;
   }
-  const bool real_varlen = !real.lengths.empty();
+  bool real_varlen = false;  // some real sequence shorter than the window (sine data list full lengths)
+  for (int64_t i = 0; i < real.n; ++i) real_varlen = real_varlen || real.length(i) != real.seq;
   if (dim != real.dim || longest > real.seq || (varlen && !real_varlen)) {
     int64_t shown = longest;
     if (varlen && !real_varlen && longest == real.seq)  // some shorter: name the first short one
@@ -197,6 +198,7 @@ int cmd_evaluate(int argc, char** argv) {
          "Score synthetic data against real data: the reference's discriminative and predictive scores, its PCA and "
          "t-SNE plots, distribution distances, and an HTML report.",
          evaluate_specs());
+  a.set_epilogue(exit_status_help());
   if (!a.parse(argc, argv, 2)) return 0;
   const auto t0 = std::chrono::steady_clock::now();
   const bool quiet = a.flag("quiet");
@@ -216,7 +218,17 @@ int cmd_evaluate(int argc, char** argv) {
   const int64_t tsne_iters = a.integer("tsne-iterations", 1, 100000);
   const uint64_t seed = a.u64("seed");
   const tg::Device dev = parse_device(a);
-  if (const int64_t th = a.integer("threads", 0, 1024)) tg::kernels::cpu::set_num_threads(static_cast<int>(th));
+  apply_threads(a, quiet);
+  // The report directory must be writable before minutes of work; an empty directory made
+  // here is removed again if the evaluation fails.
+  struct CreatedDir {
+    std::string path;
+    bool keep = false;
+    ~CreatedDir() {
+      if (!path.empty() && !keep) ::rmdir(path.c_str());
+    }
+  } created;
+  if (prepare_output_dir(out, "--out")) created.path = out;
 
   // Real data, on the reference's scale (see README "Evaluation").
   LoadedRun run;
@@ -226,6 +238,9 @@ int cmd_evaluate(int argc, char** argv) {
   tg::io::Prepared prep = load_data(data_opts, quiet);
   const Windows& real = prep.reference_windows();
   const std::string real_src = data_opts.at("data").as_string();
+  if (real.n < 2)
+    throw tg::io::InputError("real data " + real_src + " has " + std::to_string(real.n) +
+                             " window; the scores need at least 2 (more rows, a shorter --seq-len or a larger --sine-n)");
 
   EvalResult res;
   Windows syn;
@@ -237,6 +252,7 @@ int cmd_evaluate(int argc, char** argv) {
     cfg.iterations = 1;
     tg::models::TimeGan model(cfg);
     model.load_checkpoint(run.ckpt);
+    check_finite_model(model, model_dir);
     if (!prep.windows.lengths.empty()) model.set_data(prep.windows);  // lengths are drawn from the data
     if (!quiet)
       std::fprintf(stderr, "generating %lld sequences from %s\n", static_cast<long long>(real.n), model_dir.c_str());
@@ -332,6 +348,7 @@ int cmd_evaluate(int argc, char** argv) {
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   tg::io::make_dirs(out);
+  created.keep = true;
   const std::string html = join_path(out, "report.html"), js = join_path(out, "metrics.json");
   tg::io::atomic_write_text(js, metrics_json(res).dump() + "\n");
   tg::io::atomic_write_text(html, report_html(res));

@@ -19,6 +19,7 @@ int cmd_generate(int argc, char** argv) {
              {"device", "cpu|cuda", "cpu", "where to run the generator"},
              {"quiet", "", "", "no messages"},
          });
+  a.set_epilogue(exit_status_help());
   if (!a.parse(argc, argv, 2)) return 0;
   if (a.str("model").empty()) throw UsageError("timegan generate: --model RUN_DIR is required");
   const std::string out = a.str("out");
@@ -34,8 +35,10 @@ int cmd_generate(int argc, char** argv) {
   tg::models::TimeGanConfig cfg = run.model_cfg;
   cfg.device = dev;
   cfg.iterations = 1;  // generation only; the phase counters come from the checkpoint
+  check_output_memory(a, "n", n, cfg.seq_len, cfg.features, csv);
   tg::models::TimeGan model(cfg);
   model.load_checkpoint(run.ckpt);
+  check_finite_model(model, a.str("model"));
   // Variable-length runs sample lengths from the training data: reload them only then.
   tg::io::Windows syn = model.generate(n, seed);
   syn.columns = run.map.columns;

@@ -373,6 +373,7 @@ std::vector<LossCurve> read_loss_curves(const std::string& path, size_t max_poin
       double x = std::strtod(v.c_str(), &end);
       if (*end != '\0')
         throw tg::io::InputError(path + ":" + std::to_string(ln) + ": column '" + header[specs[k].c] + "': not a number: \"" + v + "\"");
+      if (!std::isfinite(x)) continue;  // a diverged step (nan / inf): no point to draw
       if (specs[k].sqrt) x = std::sqrt(std::max(0.0, x));
       all[k].iteration.push_back(std::strtod(f[ci].c_str(), nullptr));
       all[k].value.push_back(x);

@@ -1,9 +1,16 @@
 #include "run.h"
 
+#include <dirent.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <thread>
 
 #include "tg/backend.h"
 #include "tg/io/checkpoint.h"
@@ -11,6 +18,7 @@
 #include "tg/io/error.h"
 #include "tg/io/fs.h"
 #include "tg/io/npy.h"
+#include "tg/kernels/parallel.h"
 
 namespace tgcli {
 
@@ -62,7 +70,30 @@ static bool ends_with(const std::string& s, const std::string& suf) {
   return s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0;
 }
 
+static tg::io::Prepared load_data_unchecked(const Json& o, bool quiet);
+
+// The scaled windows must be finite: a column whose range (max - min) overflows a double
+// scales to NaN and would only show up as a NaN loss in training.
+static tg::io::Prepared finite_or_refuse(tg::io::Prepared prep, const std::string& data) {
+  const tg::io::Windows& w = prep.windows;
+  for (size_t i = 0; i < w.data.size(); ++i) {
+    if (std::isfinite(w.data[i])) continue;
+    const auto k = static_cast<int64_t>(i % static_cast<size_t>(w.dim));
+    const std::string col = k < static_cast<int64_t>(w.columns.size()) ? w.columns[static_cast<size_t>(k)]
+                                                                       : "feature_" + std::to_string(k + 1);
+    throw tg::io::InputError(data + ": column '" + col +
+                             "': values cannot be scaled to [0, 1] (their range max - min overflows a double); "
+                             "rescale the column");
+  }
+  return prep;
+}
+
 tg::io::Prepared load_data(const Json& o, bool quiet) {
+  const std::string src = o.at("data").as_string();
+  return finite_or_refuse(load_data_unchecked(o, quiet), src);
+}
+
+static tg::io::Prepared load_data_unchecked(const Json& o, bool quiet) {
   const std::string data = o.at("data").as_string();
   tg::io::PrepOptions p;
   p.preset = o.at("preset").as_string();
@@ -101,7 +132,27 @@ tg::io::Prepared load_data(const Json& o, bool quiet) {
   tg::io::Table t = tg::io::read_csv(data, co);
   if (!quiet)
     for (const auto& s : t.skipped) std::fprintf(stderr, "note: %s: skipping date/time column '%s'\n", data.c_str(), s.c_str());
-  return tg::io::prepare(t, p, rng);
+  tg::io::Prepared prep = tg::io::prepare(t, p, rng);
+  // Long format: a sequence of one row has no step-to-step transition, so the supervised loss
+  // (which compares step t+1 with the supervisor's prediction from step t) has no terms for it,
+  // and a batch of such sequences gives 0/0 = NaN. Refuse it here with its id and line.
+  const tg::io::Windows& w = prep.windows;
+  for (int64_t i = 0; i < w.n; ++i) {
+    if (w.length(i) >= 2) continue;
+    int64_t short_count = 0;
+    for (int64_t k = 0; k < w.n; ++k) short_count += w.length(k) < 2;
+    std::string where = data;
+    if (static_cast<size_t>(i) < prep.first_row.size()) {
+      const auto row = static_cast<size_t>(prep.first_row[static_cast<size_t>(i)]);
+      if (row < t.line_of_row.size()) where += ":" + std::to_string(t.line_of_row[row]);
+    }
+    const std::string id = static_cast<size_t>(i) < prep.ids.size() ? prep.ids[static_cast<size_t>(i)] : std::to_string(i);
+    throw tg::io::InputError(where + ": sequence '" + id + "' has " + std::to_string(w.length(i)) +
+                             " row; every sequence needs at least 2 rows (" + std::to_string(short_count) + " of " +
+                             std::to_string(w.n) + " sequences have fewer; is --id-column '" + co.id_column +
+                             "' the right column?)");
+  }
+  return prep;
 }
 
 std::string join_path(const std::string& dir, const std::string& file) {
@@ -135,6 +186,117 @@ tg::Device parse_device(const Args& a) {
   std::string why;
   if (!tg::cuda_available(&why)) a.fail("device", "cuda requested but " + why);
   return tg::Device::CUDA;
+}
+
+void apply_threads(const Args& a, bool quiet) {
+  int64_t th = a.integer("threads", 0, 1024);
+  if (th == 0) return;
+  const int64_t hw = static_cast<int64_t>(std::thread::hardware_concurrency());
+  if (hw > 0 && th > hw) {
+    if (!quiet)
+      std::fprintf(stderr, "note: --threads %lld is more than the %lld hardware threads of this machine; using %lld\n",
+                   static_cast<long long>(th), static_cast<long long>(hw), static_cast<long long>(hw));
+    th = hw;
+  }
+  tg::kernels::cpu::set_num_threads(static_cast<int>(th));
+}
+
+namespace {
+// Bytes of memory available to this process: MemAvailable of /proc/meminfo, else the
+// physical memory; 0 when unknown.
+double available_memory_bytes() {
+  std::ifstream f("/proc/meminfo");
+  std::string key;
+  double kb = 0;
+  std::string unit;
+  while (f >> key >> kb >> unit)
+    if (key == "MemAvailable:") return kb * 1024.0;
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && page > 0 ? static_cast<double>(pages) * static_cast<double>(page) : 0.0;
+}
+
+std::string format_bytes(double b) {
+  const char* units[] = {"bytes", "KB", "MB", "GB", "TB", "PB"};
+  int u = 0;
+  while (b >= 1024.0 && u < 5) b /= 1024.0, ++u;
+  char buf[48];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", b, units[u]);
+  return buf;
+}
+}  // namespace
+
+bool prepare_output_dir(const std::string& dir, const std::string& option) {
+  const bool existed = tg::io::dir_exists(dir);
+  if (!existed && tg::io::file_exists(dir))
+    throw tg::io::OutputError(option + " " + dir + ": is a file, not a directory");
+  try {
+    tg::io::make_dirs(dir);
+  } catch (const std::exception& e) {
+    throw tg::io::OutputError(option + " " + dir + ": cannot create the directory: " + e.what());
+  }
+  std::string probe = join_path(dir, ".timegan-write-test-XXXXXX");
+  const int fd = mkstemp(probe.data());
+  const int err = errno;
+  bool ok = fd >= 0;
+  if (ok) {
+    ok = ::write(fd, "x", 1) == 1;
+    ::close(fd);
+    ::unlink(probe.c_str());
+  }
+  if (!ok) {
+    if (!existed) ::rmdir(dir.c_str());
+    throw tg::io::OutputError(option + " " + dir + ": cannot write in the directory: " + std::strerror(fd >= 0 ? EIO : err));
+  }
+  return !existed;
+}
+
+void check_output_memory(const Args& a, const std::string& option, int64_t n, int64_t seq, int64_t dim, bool csv) {
+  const double values = static_cast<double>(n) * static_cast<double>(seq) * static_cast<double>(dim);
+  // The windows as doubles, the generator's float output per chunk (small), and the file's
+  // text (about 20 bytes per value plus the id and step columns) or its float32 copy.
+  const double need = 8.0 * values + (csv ? 20.0 * values + 12.0 * static_cast<double>(n) * static_cast<double>(seq)
+                                          : 4.0 * values);
+  const double avail = available_memory_bytes();
+  if (avail > 0 && need > avail)
+    a.fail(option, std::to_string(n) + " sequences of " + std::to_string(seq) + " steps x " + std::to_string(dim) +
+                       " features need about " + format_bytes(need) + " of memory, more than the " +
+                       format_bytes(avail) + " available; ask for fewer (several calls with different seeds)");
+}
+
+void check_finite_model(const tg::models::TimeGan& model, const std::string& dir) {
+  const std::string bad = model.first_nonfinite_tensor();
+  if (!bad.empty())
+    throw tg::io::InputError(join_path(dir, "model.ckpt") + ": tensor '" + bad +
+                             "' holds NaN or infinite values (the run diverged); retrain, e.g. with a smaller --lr");
+}
+
+int remove_stale_temp_files(const std::string& dir) {
+  DIR* d = opendir(dir.c_str());
+  if (!d) return 0;
+  std::vector<std::string> stale;
+  while (const dirent* e = readdir(d)) {
+    const std::string name = e->d_name;
+    const auto t = name.find(".tmp.");
+    if (t == std::string::npos) continue;
+    bool ours = false;  // only the files train writes
+    for (const char* f : {"config.json", "model.ckpt", "losses.csv", "summary.json", "synthetic.csv"})
+      ours = ours || name.compare(0, t, f) == 0;
+    if (!ours) continue;
+    // <file>.tmp.<pid>.<counter>, as tg::io::atomic_write names them.
+    const std::string rest = name.substr(t + 5);
+    const auto dot = rest.find('.');
+    if (dot == std::string::npos || dot == 0) continue;
+    char* end = nullptr;
+    const long pid = std::strtol(rest.substr(0, dot).c_str(), &end, 10);
+    if (*end != '\0' || pid <= 0) continue;
+    if (pid != static_cast<long>(getpid()) && kill(static_cast<pid_t>(pid), 0) == 0) continue;  // still being written
+    if (pid != static_cast<long>(getpid()) && errno != ESRCH) continue;
+    stale.push_back(name);
+  }
+  closedir(d);
+  int removed = 0;
+  for (const auto& n : stale) removed += std::remove(join_path(dir, n).c_str()) == 0;
+  return removed;
 }
 
 std::string format_seconds(double s) {

@@ -34,6 +34,23 @@ LoadedRun load_run(const std::string& dir);
 std::string join_path(const std::string& dir, const std::string& file);
 /// Parses "cpu" / "cuda" and checks that CUDA is usable when asked for.
 tg::Device parse_device(const Args& a);
+/// Applies --threads: 0 keeps the default; more than the machine's hardware threads is
+/// clamped to them with a note on stderr (unless quiet).
+void apply_threads(const Args& a, bool quiet);
+/// Refuses (UsageError naming --`option`) a request for n sequences of seq x dim whose
+/// in-memory result (and its CSV text when `csv`) would not fit in the available memory.
+/// Creates `dir` (and its parents) and checks that a file can be written in it, so that a
+/// long computation does not end in an unwritable output. Throws OutputError naming `option`.
+/// Returns true when the directory was created by this call.
+bool prepare_output_dir(const std::string& dir, const std::string& option);
+void check_output_memory(const Args& a, const std::string& option, int64_t n, int64_t seq, int64_t dim, bool csv);
+/// Refuses (InputError naming the run directory and the tensor) a model holding NaN or
+/// infinite parameters: what it generates would be NaN.
+void check_finite_model(const tg::models::TimeGan& model, const std::string& dir);
+/// Removes the temporary files that an interrupted atomic write (kill -9, power loss) left in
+/// a run directory ("model.ckpt.tmp.<pid>.<n>" and the same for the other files train writes)
+/// when the process that wrote them no longer runs. Returns how many were removed.
+int remove_stale_temp_files(const std::string& dir);
 
 /// Progress on a terminal (one redrawn line) or plain periodic lines when not a terminal.
 class Progress {

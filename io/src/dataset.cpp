@@ -264,8 +264,8 @@ Prepared prepare_long(const Table& t, const PrepOptions& o, bool original) {
                                     ? src
                                     : src + ":" + std::to_string(t.line_of_row[static_cast<std::size_t>(starts[s])]);
       throw InputError(where + ": sequence '" + ids[s] + "' has " + std::to_string(lens[s]) +
-                       " rows, longer than seq_len " + std::to_string(seq) + " (enable truncation to keep the first " +
-                       std::to_string(seq) + ")");
+                       " rows, longer than seq_len " + std::to_string(seq) + " (give a seq_len of at least " +
+                       std::to_string(longest) + ", or 0 for the longest sequence)");
     }
   }
 

@@ -120,18 +120,46 @@ std::string StepLosses::csv_header() {
   return "phase,iteration,e_loss_t0,e_loss0,e_loss,g_loss_s,g_loss_u,g_loss_u_e,g_loss_v,g_loss,d_loss,d_step";
 }
 
+namespace {
+// The losses a phase computes, in csv order, with their names.
+struct LossField {
+  const char* name;
+  double StepLosses::*field;
+};
+constexpr LossField kLossFields[] = {
+    {"e_loss_t0", &StepLosses::e_loss_t0}, {"e_loss0", &StepLosses::e_loss0},     {"e_loss", &StepLosses::e_loss},
+    {"g_loss_s", &StepLosses::g_loss_s},   {"g_loss_u", &StepLosses::g_loss_u},   {"g_loss_u_e", &StepLosses::g_loss_u_e},
+    {"g_loss_v", &StepLosses::g_loss_v},   {"g_loss", &StepLosses::g_loss},       {"d_loss", &StepLosses::d_loss}};
+
+bool phase_computes(Phase p, const LossField& f) {
+  if (p == Phase::Joint) return true;
+  const std::string n = f.name;
+  if (p == Phase::Embedding) return n == "e_loss_t0" || n == "e_loss0";
+  if (p == Phase::Supervised) return n == "g_loss_s";
+  return false;
+}
+
+std::string format_loss(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  char b[32];
+  std::snprintf(b, sizeof b, "%.7g", v);
+  return b;
+}
+}  // namespace
+
 std::string StepLosses::csv_row() const {
-  auto f = [](double v) {
-    if (std::isnan(v)) return std::string();
-    char b[32];
-    std::snprintf(b, sizeof b, "%.7g", v);
-    return std::string(b);
-  };
   std::ostringstream s;
-  s << phase_name(phase) << ',' << iteration << ',' << f(e_loss_t0) << ',' << f(e_loss0) << ',' << f(e_loss) << ','
-    << f(g_loss_s) << ',' << f(g_loss_u) << ',' << f(g_loss_u_e) << ',' << f(g_loss_v) << ',' << f(g_loss) << ','
-    << f(d_loss) << ',' << (phase == Phase::Joint ? (d_stepped ? "1" : "0") : "");
+  s << phase_name(phase) << ',' << iteration;
+  for (const LossField& f : kLossFields) s << ',' << (phase_computes(phase, f) ? format_loss(this->*f.field) : "");
+  s << ',' << (phase == Phase::Joint ? (d_stepped ? "1" : "0") : "");
   return s.str();
+}
+
+std::string StepLosses::first_nonfinite() const {
+  for (const LossField& f : kLossFields)
+    if (phase_computes(phase, f) && !std::isfinite(this->*f.field)) return std::string(f.name) + " = " + format_loss(this->*f.field);
+  return "";
 }
 
 // ---- model ------------------------------------------------------------------------------
@@ -159,6 +187,28 @@ TimeGan::TimeGan(const TimeGanConfig& cfg)
   if (cfg.iterations == 0) phase_ = Phase::Done;
 }
 
+namespace {
+bool all_finite(const Tensor& t) {
+  for (double v : t.to_vector())
+    if (!std::isfinite(v)) return false;
+  return true;
+}
+}  // namespace
+
+std::string TimeGan::first_nonfinite_tensor() const {
+  for (const Network* n : {&e_, &r_, &g_, &s_, &d_})
+    for (size_t i = 0; i < n->params().params.size(); ++i)
+      if (!all_finite(n->params().params[i].value())) return n->name() + "/" + n->params().names[i];
+  for (size_t k = 0; k < opt_.size(); ++k) {
+    Adam& a = const_cast<Adam&>(opt_[k]);
+    for (size_t i = 0; i < a.m().size(); ++i) {
+      if (!all_finite(a.m()[i])) return std::string("adam/") + kOptNames[k] + "/m/" + std::to_string(i);
+      if (!all_finite(a.v()[i])) return std::string("adam/") + kOptNames[k] + "/v/" + std::to_string(i);
+    }
+  }
+  return "";
+}
+
 int64_t TimeGan::parameter_count() const {
   return e_.params().numel() + r_.params().numel() + g_.params().numel() + s_.params().numel() +
          d_.params().numel();
@@ -170,6 +220,13 @@ void TimeGan::set_data(const io::Windows& w) {
                                 ", " + std::to_string(w.dim) + "] do not match seq_len " + std::to_string(cfg_.seq_len) +
                                 " and features " + std::to_string(cfg_.features));
   if (w.n < 1) throw std::invalid_argument("TimeGan::set_data: no windows");
+  // A window of one valid step has no step-to-step transition: G_loss_S has no terms and is 0
+  // for a batch of such windows, and the generator loss's 100·sqrt(G_loss_S) then has an
+  // infinite derivative (times a zero gradient: NaN in every generator weight).
+  for (int64_t i = 0; i < w.n; ++i)
+    if (w.length(i) < 2)
+      throw std::invalid_argument("TimeGan::set_data: window " + std::to_string(i) + " has " +
+                                  std::to_string(w.length(i)) + " valid step(s); every window needs at least 2");
   n_ = w.n;
   data_ = Tensor::from_vector(Shape{w.n, w.seq, w.dim}, w.data, cfg_.dtype, cfg_.device);
   lengths_.assign(static_cast<size_t>(w.n), static_cast<int32_t>(w.seq));
@@ -348,6 +405,7 @@ io::Windows TimeGan::generate(int64_t n, uint64_t seed, int64_t chunk) {
     const int64_t b = std::min(chunk, n - start);
     std::vector<int32_t> L;
     if (varlen_) {
+      if (lengths_.empty()) throw std::logic_error("TimeGan::generate: variable-length model without training lengths");
       for (int64_t i = 0; i < b; ++i) L.push_back(lengths_[rng.next_below(lengths_.size())]);
       w.lengths.insert(w.lengths.end(), L.begin(), L.end());
     }
@@ -442,6 +500,11 @@ io::Json TimeGan::load_checkpoint(const io::Checkpoint& c) {
   }
   if (const io::CkptTensor* l = c.find("data/lengths")) {
     const std::vector<float> v = l->to_f32();
+    if (v.empty()) throw io::InputError(src + ": tensor 'data/lengths' is empty (no training sequence lengths)");
+    for (float x : v)
+      if (!(x >= 1 && x <= static_cast<float>(cfg_.seq_len) && x == std::floor(x)))
+        throw io::InputError(src + ": tensor 'data/lengths' holds " + std::to_string(x) + ", not a length in [1, " +
+                             std::to_string(cfg_.seq_len) + "]");
     lengths_.assign(v.begin(), v.end());
     varlen_ = true;
   }

@@ -53,7 +53,9 @@ struct TimeGanConfig {
 enum class Phase : uint8_t { Embedding = 0, Supervised = 1, Joint = 2, Done = 3 };
 const char* phase_name(Phase p);
 
-/// Losses of one training iteration (NaN where a phase does not compute them).
+/// Losses of one training iteration. Which losses a phase computes is fixed by the phase
+/// (embedding: e_loss_t0, e_loss0; supervised: g_loss_s; joint: all); the others are NaN and
+/// are written as empty cells. A computed loss that is not finite is written as nan, inf or -inf.
 struct StepLosses {
   Phase phase = Phase::Embedding;
   int64_t iteration = 0;
@@ -63,6 +65,9 @@ struct StepLosses {
   bool d_stepped = false;
   static std::string csv_header();
   std::string csv_row() const;
+  /// "" when every loss this phase computes is finite, else "name = value" of the first that
+  /// is not (e.g. "g_loss_s = nan").
+  std::string first_nonfinite() const;
 };
 
 class TimeGan {
@@ -83,6 +88,10 @@ class TimeGan {
   /// n synthetic sequences in model scale, r(s(g(Z))), drawn from stream (seed, 4); lengths
   /// resampled from the training lengths when they vary. Computed in chunks without grads.
   io::Windows generate(int64_t n, uint64_t seed, int64_t chunk = 4096);
+
+  /// "" when every parameter and every Adam moment is finite, else the name of the first
+  /// tensor holding a NaN or an infinity (e.g. "generator/layer0/W_gates").
+  std::string first_nonfinite_tensor() const;
 
   /// Total trainable parameters (48,775 for the stock default: dim 6, hidden 24, 3 GRU layers).
   int64_t parameter_count() const;
