@@ -1,5 +1,6 @@
 #include "tg/models/timegan.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -39,7 +40,42 @@ void TimeGanConfig::validate() const {
   if (batch < 1) bad("batch_size must be >= 1 (got " + std::to_string(batch) + ")");
   if (iterations < 0) bad("iterations must be >= 0 (got " + std::to_string(iterations) + ")");
   if (z_dim < 0) bad("z_dim must be >= 0 (got " + std::to_string(z_dim) + ")");
-  if (!(gamma >= 0)) bad("gamma must be >= 0");
+  auto at_most = [&](const char* name, int64_t v, int64_t limit) {
+    if (v > limit) bad(std::string(name) + " must be at most " + std::to_string(limit) + " (got " + std::to_string(v) + ")");
+  };
+  at_most("seq_len", seq_len, kMaxSeqLen);
+  at_most("features", features, kMaxFeatures);
+  at_most("z_dim", z_dim, kMaxZDim);
+  at_most("hidden_dim", hidden, kMaxHidden);
+  at_most("num_layers", layers, kMaxLayers);
+  at_most("batch_size", batch, kMaxBatch);
+  at_most("iterations", iterations, kMaxIterations);
+  const int64_t params = parameter_bound();
+  if (params > kMaxParameters)
+    bad("hidden_dim " + std::to_string(hidden) + " x num_layers " + std::to_string(layers) + " with " +
+        std::to_string(features) + " features gives about " + std::to_string(params) +
+        " parameters, more than the limit of " + std::to_string(kMaxParameters));
+  const int64_t widest = std::max({hidden, features, noise_dim()});
+  const int64_t act = batch * seq_len * widest;  // < 2^63: each factor is bounded above
+  if (act > kMaxActivations)
+    bad("batch_size " + std::to_string(batch) + " x seq_len " + std::to_string(seq_len) + " x width " +
+        std::to_string(widest) + " = " + std::to_string(act) + " values per layer, more than the limit of " +
+        std::to_string(kMaxActivations));
+  if (!(gamma >= 0) || !std::isfinite(gamma)) bad("gamma must be a finite number >= 0");
+  if (!std::isfinite(d_threshold)) bad("d_threshold must be finite");
+  if (!(adam.lr > 0) || !std::isfinite(adam.lr)) bad("adam lr must be a finite number > 0");
+  if (!(adam.beta1 >= 0 && adam.beta1 < 1)) bad("adam beta1 must be in [0, 1)");
+  if (!(adam.beta2 >= 0 && adam.beta2 < 1)) bad("adam beta2 must be in [0, 1)");
+  if (!(adam.eps > 0) || !std::isfinite(adam.eps)) bad("adam eps must be a finite number > 0");
+}
+
+int64_t TimeGanConfig::parameter_bound() const {
+  // Per network: `layers` cells of 4 gates over [input; hidden] plus biases, and an output
+  // layer; the widest input stands in for every network's.
+  const int64_t in = std::max({hidden, features, noise_dim(), int64_t{1}});
+  const int64_t cell = 4 * hidden * (in + hidden + 2);
+  const int64_t out = (hidden + 1) * in;
+  return 5 * (layers * cell + out);
 }
 
 io::Json TimeGanConfig::to_json() const {
@@ -76,6 +112,14 @@ TimeGanConfig TimeGanConfig::from_json(const io::Json& j) {
   c.batch = j.at("batch_size").as_int64();
   c.iterations = j.at("iterations").as_int64();
   c.cell = parse_cell(j.at("cell").as_string());
+  auto one_of = [](const std::string& field, const std::string& v, std::initializer_list<const char*> allowed) {
+    std::string list;
+    for (const char* a : allowed) {
+      if (v == a) return;
+      list += (list.empty() ? "" : ", ") + std::string(a);
+    }
+    throw std::invalid_argument(field + " must be one of " + list + " (got '" + v + "')");
+  };
   c.gamma = j.at("gamma").as_double();
   c.d_threshold = j.at("d_threshold").as_double();
   const io::Json& a = j.at("adam");
@@ -83,10 +127,14 @@ TimeGanConfig TimeGanConfig::from_json(const io::Json& j) {
   c.adam.beta1 = a.at("beta1").as_double();
   c.adam.beta2 = a.at("beta2").as_double();
   c.adam.eps = a.at("eps").as_double();
+  one_of("adam form", a.at("form").as_string(), {"tf1", "pytorch"});
   c.adam.form = a.at("form").as_string() == "pytorch" ? AdamOptions::Form::PyTorch : AdamOptions::Form::Tf1;
   c.seed = j.at("seed").as_uint64();
-  c.dtype = j.at("dtype").as_string() == "float64" ? DType::F64 : DType::F32;
+  one_of("dtype", j.at("dtype").as_string(), {dtype_name(DType::F32), dtype_name(DType::F64)});
+  c.dtype = j.at("dtype").as_string() == dtype_name(DType::F64) ? DType::F64 : DType::F32;
+  one_of("device", j.at("device").as_string(), {"cpu", "cuda"});
   c.device = j.at("device").as_string() == "cuda" ? Device::CUDA : Device::CPU;
+  c.validate();
   return c;
 }
 
@@ -442,6 +490,10 @@ io::Json TimeGan::load_checkpoint(const io::Checkpoint& c) {
   }
   if (const io::CkptTensor* l = c.find("data/lengths")) {
     const std::vector<float> v = l->to_f32();
+    for (float x : v)  // each a whole number of steps in [1, seq_len] (else the float->int cast is undefined)
+      if (!(x >= 1.0f && x <= static_cast<float>(cfg_.seq_len) && x == std::floor(x)))
+        throw io::InputError(src + ": corrupt checkpoint: data/lengths holds " + io::format_double(x) +
+                             ", not a sequence length in [1, " + std::to_string(cfg_.seq_len) + "]");
     lengths_.assign(v.begin(), v.end());
     varlen_ = true;
   }

@@ -15,6 +15,10 @@ namespace tg::io {
 /// Non-finite values give "nan", "inf", "-inf".
 std::string format_double(double v);
 
+/// Deepest nesting of arrays / objects the parser accepts (deeper documents are refused
+/// rather than recursed into).
+constexpr int kJsonMaxDepth = 128;
+
 class Json {
  public:
   enum class Type { Null, Bool, Number, String, Array, Object };
@@ -74,7 +78,9 @@ class Json {
 
   /// indent > 0: pretty, that many spaces per level; indent <= 0: compact one line.
   std::string dump(int indent = 2) const;
-  /// Throws InputError "<source>:<line>:<col>: <what>".
+  /// Throws InputError "<source>:<line>:<col>: <what>". Strings must be well-formed UTF-8
+  /// (raw bytes and \u escapes: no unpaired surrogate, no \u0000); nesting is limited to
+  /// kJsonMaxDepth; duplicate keys are refused.
   static Json parse(const std::string& text, const std::string& source = "<json>");
 
   bool operator==(const Json& o) const;
