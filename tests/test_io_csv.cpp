@@ -233,6 +233,9 @@ TEST_CASE("csv: requested column names are trimmed") {
   l.id_column = " id ";
   t = parse_csv("id,x\na,1\na,2\n", "l.csv", l);
   CHECK(t.ids == std::vector<std::string>{"a", "a"});
+  // A blank id column name is an error, not silently the wide format.
+  l.id_column = " \t";
+  CHECK(input_error([&] { parse_csv("id,x\na,1\n", "l.csv", l); }) == "l.csv: the id column name is blank");
 }
 
 TEST_CASE("csv: a semicolon- or tab-separated file gets a delimiter hint") {

@@ -227,6 +227,7 @@ Table parse_csv_body(RecordReader& rd, std::vector<std::string>& header, int64_t
 
   // Requested names are trimmed like header fields ("--columns 'Open, Close'").
   const std::string id_name(trim(opt.id_column));
+  if (id_name.empty() && !opt.id_column.empty()) throw InputError(name + ": the id column name is blank");
   int64_t id_col = -1;
   if (!id_name.empty()) {
     id_col = find_col(id_name);
