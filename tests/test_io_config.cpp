@@ -169,6 +169,12 @@ TEST_CASE("config: sizes read from config.json are bounded before anything is al
   CHECK(config_error(Json::parse(adam.dump())) == "adam form must be one of tf1, pytorch (got 'sgd')");
 }
 
+TEST_CASE("config: errors name the file when it is given") {
+  const std::string m = input_error([] { TimeGanConfig::from_json(model_json_with("hidden_dim", 5000), "run/config.json"); });
+  CHECK(m == "run/config.json: model configuration: hidden_dim must be at most 4096 (got 5000)");
+  CHECK(has(input_error([] { TimeGanConfig::from_json(Json::object(), "c.json"); }), "c.json: model configuration: "));
+}
+
 TEST_CASE("config: sequence lengths stored in a checkpoint are checked") {
   TimeGanConfig c = small_config();
   tg::models::TimeGan model(c);

@@ -130,6 +130,16 @@ TimeGanConfig TimeGanConfig::from_json(const io::Json& j) {
   return c;
 }
 
+TimeGanConfig TimeGanConfig::from_json(const io::Json& j, const std::string& source) {
+  try {
+    return from_json(j);
+  } catch (const io::InputError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw io::InputError(source + ": model configuration: " + e.what());
+  }
+}
+
 std::string TimeGanConfig::mismatch(const TimeGanConfig& o) const {
   auto diff = [](const char* what, auto a, auto b) {
     std::ostringstream s;

@@ -68,6 +68,8 @@ struct TimeGanConfig {
   /// Adam form), non-finite or out-of-range numbers and sizes above the limits throw
   /// std::invalid_argument / std::runtime_error naming the field, before anything is allocated.
   static TimeGanConfig from_json(const io::Json& j);
+  /// The same, with errors as io::InputError "<source>: <what>" (source: the file it came from).
+  static TimeGanConfig from_json(const io::Json& j, const std::string& source);
   /// Architecture fields that must match for a checkpoint to load ("" when compatible, else
   /// a one-line description of the first difference).
   std::string mismatch(const TimeGanConfig& other) const;
