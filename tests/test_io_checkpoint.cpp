@@ -337,3 +337,13 @@ TEST_CASE("checkpoint: declared sizes are checked against the bytes there, with 
   m = input_error([&] { parse_checkpoint(reseal(body), "b.ckpt"); });
   CHECK(has(m, "b.ckpt: corrupt checkpoint: tensor 'a\\nb': 8 bytes for 281474976710658 elements"));
 }
+
+TEST_CASE("fs: read_file stops at its size limit (an endless stream is refused)") {
+  const std::string m = input_error([] { read_file("/dev/zero", 1 << 20); });
+  CHECK(m == "/dev/zero: larger than 1048576 bytes, the most an input file may hold");
+  const std::string dir = tmp_dir();
+  atomic_write_text(dir + "/f.txt", std::string(100, 'x'));
+  CHECK(read_file(dir + "/f.txt", 100).size() == 100);
+  CHECK_THROWS_AS(read_file(dir + "/f.txt", 99), InputError);
+  std::filesystem::remove_all(dir);
+}

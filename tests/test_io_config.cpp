@@ -147,13 +147,16 @@ TEST_CASE("config: sizes read from config.json are bounded before anything is al
         "1073741824");
   // The largest products the limits allow.
   TimeGanConfig c = small_config();
-  c.hidden = 4096;
+  c.hidden = 512;
   c.layers = 3;
   c.features = 6;
-  c.batch = 64;
-  c.seq_len = 4096;
+  c.batch = 2048;
+  c.seq_len = 1024;
   CHECK(c.parameter_bound() <= TimeGanConfig::kMaxParameters);
   CHECK_NOTHROW(c.validate());
+  c.hidden = 1024;  // about 89 million parameters
+  c.batch = 64;
+  CHECK(has(tgtest::error_of<std::invalid_argument>([&] { c.validate(); }), "parameters, more than the limit of 67108864"));
 
   CHECK(config_error(model_json_with("dtype", "float16")) == "dtype must be one of float32, float64 (got 'float16')");
   CHECK(config_error(model_json_with("device", "tpu")) == "device must be one of cpu, cuda (got 'tpu')");

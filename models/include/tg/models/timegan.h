@@ -42,8 +42,10 @@ struct TimeGanConfig {
 
   // Upper limits that validate() enforces, so that a configuration read from a file
   // (config.json, a checkpoint) cannot make the model allocate without bound. The single-field
-  // limits are the CLI's option ranges; the two products bound the weights (about 4 bytes each,
-  // and three copies with Adam's moments) and the largest activation tensor of one step.
+  // limits are the CLI's option ranges; the two products bound the weights and the largest
+  // activation tensor of one step. A checkpoint holds each weight about 5 times (value and
+  // Adam moments), so 2^26 parameters keep it under 3 GB even in float64, within what
+  // io::read_file reads (io::kMaxInputFileBytes, 4 GiB).
   static constexpr int64_t kMaxSeqLen = 100000;
   static constexpr int64_t kMaxFeatures = 100000;
   static constexpr int64_t kMaxZDim = 100000;
@@ -52,7 +54,7 @@ struct TimeGanConfig {
   static constexpr int64_t kMaxBatch = 1000000;
   static constexpr int64_t kMaxIterations = 1000000000;
   /// Estimated trainable parameters of the five networks (see parameter_bound()).
-  static constexpr int64_t kMaxParameters = int64_t{1} << 32;
+  static constexpr int64_t kMaxParameters = int64_t{1} << 26;
   /// batch_size * seq_len * max(hidden_dim, features, z_dim): one layer's activations.
   static constexpr int64_t kMaxActivations = int64_t{1} << 30;
 
