@@ -371,13 +371,6 @@ class JsonParser {
       const char c = t_[p_];
       if (c == '"') { ++p_; return out; }
       if (static_cast<unsigned char>(c) < 0x20) fail("control character in string");
-      if (static_cast<unsigned char>(c) >= 0x80) {
-        const std::size_t n = detail::utf8_seq_len(t_, p_);
-        if (n == 0) fail("invalid UTF-8 in string");
-        out.append(t_, p_, n);
-        p_ += n;
-        continue;
-      }
       if (c != '\\') { out += c; ++p_; continue; }
       ++p_;
       if (p_ >= t_.size()) fail("unterminated string");
@@ -402,8 +395,6 @@ class JsonParser {
             else fail_at(esc, "invalid surrogate pair");
           } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
             fail_at(esc, "unpaired surrogate in \\u escape");
-          } else if (cp == 0) {
-            fail_at(esc, "NUL character (\\u0000) in string");
           }
           put_utf8(out, cp);
           break;

@@ -78,9 +78,11 @@ class Json {
 
   /// indent > 0: pretty, that many spaces per level; indent <= 0: compact one line.
   std::string dump(int indent = 2) const;
-  /// Throws InputError "<source>:<line>:<col>: <what>". Strings must be well-formed UTF-8
-  /// (raw bytes and \u escapes: no unpaired surrogate, no \u0000); nesting is limited to
-  /// kJsonMaxDepth; duplicate keys are refused.
+  /// Throws InputError "<source>:<line>:<col>: <what>" (text quoted from the document is
+  /// escaped to one printable line). Nesting is limited to kJsonMaxDepth; duplicate keys and
+  /// \u escapes of unpaired UTF-16 surrogates are refused. Bytes of a string that are not
+  /// UTF-8 are kept as they are, as dump() writes them (a column name from a Latin-1 CSV
+  /// header survives config.json).
   static Json parse(const std::string& text, const std::string& source = "<json>");
 
   bool operator==(const Json& o) const;
