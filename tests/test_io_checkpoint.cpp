@@ -291,3 +291,59 @@ TEST_CASE("json: parse errors give line and column") {
   CHECK(has(err("[1e999]"), "cfg.json:1:2: number out of range"));
   CHECK(has(err("\n\n   nul"), "cfg.json:3:4: unexpected 'n'"));
 }
+
+namespace {
+/// `body` (everything before the footer) with its total-size field and CRC made consistent:
+/// how a buggy or hostile writer gets past the checksum.
+std::string reseal(std::string body) {
+  const uint64_t total = body.size() + 4;
+  for (int i = 0; i < 8; ++i) body[12 + static_cast<std::size_t>(i)] = static_cast<char>((total >> (8 * i)) & 0xFF);
+  const uint32_t crc = crc32(body.data(), body.size());
+  for (int i = 0; i < 4; ++i) body += static_cast<char>((crc >> (8 * i)) & 0xFF);
+  return body;
+}
+}  // namespace
+
+TEST_CASE("checkpoint: declared sizes are checked against the bytes there, with valid checksums") {
+  Checkpoint c;
+  c.config_json = "{}";
+  c.meta_json = "{}";
+  const float v[2] = {1, 2};
+  c.add(CkptTensor::from_f32("a\nb", {2}, v));
+  c.add(CkptTensor::from_f32("a\nc", {2}, v));
+  const std::string good = checkpoint_bytes(c);
+  std::string body = good.substr(0, good.size() - 4);
+  // Second tensor's name -> the first's: a duplicate, quoted on one line.
+  const std::size_t second = body.rfind("a\nc");
+  body[second + 2] = 'b';
+  std::string m = input_error([&] { parse_checkpoint(reseal(body), "d.ckpt"); });
+  CHECK(has(m, "d.ckpt: corrupt checkpoint: duplicate tensor 'a\\nb'"));
+
+  // Tensor count (after the two JSON texts of 2 bytes each): 2^40 tensors cannot fit.
+  body = good.substr(0, good.size() - 4);
+  const std::size_t count_pos = 20 + 8 + 2 + 8 + 2;
+  body[count_pos + 5] = 1;
+  m = input_error([&] { parse_checkpoint(reseal(body), "n.ckpt"); });
+  CHECK(has(m, "n.ckpt: corrupt checkpoint: impossible tensor count 1099511627778"));
+
+  // A dimension whose element count overflows, and one that the bytes do not back.
+  body = good.substr(0, good.size() - 4);
+  const std::size_t dim_pos = count_pos + 8 + 4 + 3 + 1 + 1;
+  for (int i = 0; i < 8; ++i) body[dim_pos + static_cast<std::size_t>(i)] = static_cast<char>(0xFF);
+  m = input_error([&] { parse_checkpoint(reseal(body), "o.ckpt"); });
+  CHECK(has(m, "o.ckpt: corrupt checkpoint: tensor 'a\\nb': bad dimension -1"));
+  body = good.substr(0, good.size() - 4);
+  body[dim_pos + 6] = 1;  // 2^48 + 2 elements
+  m = input_error([&] { parse_checkpoint(reseal(body), "b.ckpt"); });
+  CHECK(has(m, "b.ckpt: corrupt checkpoint: tensor 'a\\nb': 8 bytes for 281474976710658 elements"));
+}
+
+TEST_CASE("fs: read_file stops at its size limit (an endless stream is refused)") {
+  const std::string m = input_error([] { read_file("/dev/zero", 1 << 20); });
+  CHECK(m == "/dev/zero: larger than 1048576 bytes, the most an input file may hold");
+  const std::string dir = tmp_dir();
+  atomic_write_text(dir + "/f.txt", std::string(100, 'x'));
+  CHECK(read_file(dir + "/f.txt", 100).size() == 100);
+  CHECK_THROWS_AS(read_file(dir + "/f.txt", 99), InputError);
+  std::filesystem::remove_all(dir);
+}

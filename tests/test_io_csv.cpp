@@ -218,3 +218,121 @@ TEST_CASE("csv: 20000 x 28 reads quickly") {
   CHECK(t.cols() == 28);
   CHECK(t.at(19999, 27) == doctest::Approx(19.999 + 27 * 1.25));
 }
+
+TEST_CASE("csv: requested column names are trimmed") {
+  const std::string text = "Date,Open,High,Close\n2020-01-01,1,2,3\n2020-01-02,4,5,6\n";
+  CsvOptions o;
+  o.columns = {"Close", " Open", "", "  "};  // as split from --columns 'Close, Open,,  '
+  Table t = parse_csv(text, "c.csv", o);
+  CHECK(t.columns == std::vector<std::string>{"Close", "Open"});
+  CHECK(t.values == std::vector<double>{3, 1, 6, 4});
+  o.columns = {"Close", " Close\t"};
+  CHECK(has(input_error([&] { parse_csv(text, "c.csv", o); }), "c.csv: column 'Close' requested twice"));
+
+  CsvOptions l;
+  l.id_column = " id ";
+  t = parse_csv("id,x\na,1\na,2\n", "l.csv", l);
+  CHECK(t.ids == std::vector<std::string>{"a", "a"});
+  // A blank id column name is an error, not silently the wide format.
+  l.id_column = " \t";
+  CHECK(input_error([&] { parse_csv("id,x\na,1\n", "l.csv", l); }) == "l.csv: the id column name is blank");
+}
+
+TEST_CASE("csv: a semicolon- or tab-separated file gets a delimiter hint") {
+  std::string m = input_error([] { parse_csv("Open;Close\n1;2\n", "semi.csv"); });
+  CHECK(has(m, "semi.csv:2: column 'Open;Close': not a number: \"1;2\""));
+  CHECK(has(m, "the file looks semicolon-separated, but fields must be separated by ','"));
+  m = input_error([] { parse_csv("Open\tClose\n1\t2\n", "tab.csv"); });
+  CHECK(has(m, "tab.csv:2: column 'Open\\tClose': not a number"));
+  CHECK(has(m, "the file looks tab-separated"));
+  CsvOptions o;
+  o.columns = {"Open"};
+  m = input_error([&] { parse_csv("Open;Close\n1;2\n", "semi.csv", o); });
+  CHECK(has(m, "unknown column 'Open'"));
+  CHECK(has(m, "semicolon-separated"));
+  // A genuine one-column file is not given the hint.
+  m = input_error([] { parse_csv("x\nabc\n", "one.csv"); });
+  CHECK(!has(m, "separated"));
+}
+
+TEST_CASE("csv: names and values quoted from the file keep the message on one line") {
+  // input_error checks that the message is one line.
+  std::string m = input_error([] { parse_csv("\"a\nb\",c\n1,x\n", "nl.csv"); });
+  CHECK(has(m, "nl.csv:3: column 'c': not a number: \"x\""));
+  m = input_error([] { parse_csv("\"a\nb\",c\nx,1\n", "nl.csv"); });
+  CHECK(has(m, "column 'a\\nb': not a number"));
+  m = input_error([] { parse_csv(std::string("a,b\n1,\xff\x00z\n", 10), "bin.csv"); });
+  CHECK(has(m, "bin.csv:2: column 'b': not a number: \"\\xff\\x00z\""));
+  m = input_error([] { parse_csv("a,a\n1,2\n", "dup.csv"); });
+  CHECK(has(m, "dup.csv:1: duplicate column name 'a'"));
+}
+
+TEST_CASE("csv: the list of available columns is cut short for wide files") {
+  std::string header, row;
+  for (int i = 0; i < 1000; ++i) {
+    header += (i ? ",c" : "c") + std::to_string(i);
+    row += i ? ",1" : "1";
+  }
+  CsvOptions o;
+  o.columns = {"nope"};
+  const std::string m = input_error([&] { parse_csv(header + "\n" + row + "\n", "wide.csv", o); });
+  CHECK(has(m, "wide.csv: unknown column 'nope' (available: c0, c1,"));
+  CHECK(has(m, "c29, ... (1000 columns))"));
+  CHECK(m.size() < 400);
+}
+
+TEST_CASE("csv: data whose min-max range overflows is refused when prepared") {
+  Table t = parse_csv("a,b\n1,-1.7e308\n2,1.7e308\n3,0\n", "huge.csv");
+  PrepOptions o;
+  o.seq_len = 2;
+  tg::Rng rng(1, 5);
+  std::string m = input_error([&] { prepare(t, o, rng); });
+  CHECK(m == "huge.csv: column 'b': values from -1.7e+308 to 1.7e+308 span more than the largest double, so they "
+             "cannot be min-max scaled; rescale the column");
+  o.preset = "original";
+  CHECK(has(input_error([&] { prepare(t, o, rng); }), "huge.csv: column 'b'"));
+  // Large but representable ranges are fine.
+  t = parse_csv("a,b\n1,-8e307\n2,8e307\n3,0\n", "big.csv");
+  o.preset = "default";
+  CHECK(prepare(t, o, rng).windows.n == 2);
+}
+
+TEST_CASE("csv: long format windows are bounded before they are allocated") {
+  // One sequence of 33,000 rows and 33,000 one-row sequences: padding every sequence to the
+  // longest would need 33,001 x 33,000 values (8.7 GB); refused up front.
+  Table t;
+  t.source = "long.csv";
+  t.columns = {"x"};
+  const int64_t L = 33000;
+  for (int64_t r = 0; r < 2 * L; ++r) {
+    t.values.push_back(static_cast<double>(r % 7));
+    t.ids.push_back(r < L ? std::string("long") : "s" + std::to_string(r));
+  }
+  t.rows = 2 * L;
+  PrepOptions o;
+  o.seq_len = 0;
+  tg::Rng rng(1, 5);
+  const std::string m = input_error([&] { prepare(t, o, rng); });
+  CHECK(has(m, "long.csv: 33001 windows x 33000 steps x 1 features is more than 1073741824 values"));
+  // An id that comes back after others is found without a quadratic search (and named).
+  t.ids.back() = "long";
+  CHECK(has(input_error([&] { prepare(t, o, rng); }), "sequence id 'long' appears again"));
+}
+
+TEST_CASE("data: sizes from options are checked without overflow") {
+  tg::Rng rng(1, 5);
+  std::string m = input_error([&] { sine_data(100000000, 100000, 100000, rng); });
+  CHECK(has(m, "sine data: 100000000 windows x 100000 steps x 100000 features is more than 1073741824 values"));
+  CHECK_THROWS_AS(check_window_size(int64_t{1} << 40, int64_t{1} << 40, 1, "x"), InputError);
+  CHECK_NOTHROW(check_window_size(1024, 1024, 1024, "x"));
+  CHECK_THROWS_AS(check_window_size(1024, 1024, 1025, "x"), InputError);
+
+  Table empty;
+  empty.source = "e.csv";
+  PrepOptions o;
+  m = input_error([&] { prepare(empty, o, rng); });
+  CHECK(m == "e.csv: no data to scale: 0 data rows x 0 selected columns");
+  const std::string fit = tgtest::error_of<std::invalid_argument>(
+      [] { MinMaxScaler::fit_default(nullptr, 0, 3); });
+  CHECK(fit == "MinMaxScaler: no rows to fit (0 rows of 3 features given)");
+}

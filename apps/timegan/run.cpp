@@ -105,27 +105,7 @@ static tg::io::Prepared load_data_unchecked(const Json& o, bool quiet) {
     tg::io::Windows w = tg::io::sine_data(o.at("sine_n").as_int64(), p.seq_len, o.at("sine_dim").as_int64(), rng);
     return tg::io::prepare(std::move(w), p);
   }
-  if (ends_with(data, ".npy")) {
-    tg::io::NpyArray a = tg::io::read_npy(data);
-    if (a.shape.size() != 3)
-      throw tg::io::InputError(data + ": expected windows of shape [n, T, d], found rank " + std::to_string(a.shape.size()));
-    for (double v : a.data)
-      if (!std::isfinite(v)) throw tg::io::InputError(data + ": contains NaN or infinite values");
-    tg::io::Windows w;
-    w.n = a.shape[0];
-    w.seq = a.shape[1];
-    w.dim = a.shape[2];
-    w.data = std::move(a.data);
-    for (int64_t k = 0; k < w.dim; ++k) w.columns.push_back("feature_" + std::to_string(k + 1));
-    if (w.n < 1 || w.seq < 2 || w.dim < 1) throw tg::io::InputError(data + ": needs at least 1 window of 2 steps and 1 feature");
-    // Scale per feature over all windows and steps; the map returns outputs to these units.
-    tg::io::MinMaxScaler sc = tg::io::MinMaxScaler::fit_default(w.data.data(), w.n * w.seq, w.dim);
-    sc.transform(w.data.data(), w.n * w.seq);
-    tg::io::Prepared prep = tg::io::prepare(std::move(w), p);
-    prep.map.has_outer = true;
-    prep.map.outer = sc;
-    return prep;
-  }
+  if (ends_with(data, ".npy")) return tg::io::prepare_npy(tg::io::read_npy(data), p, data);
   tg::io::CsvOptions co;
   co.columns = split_commas(o.at("columns").as_string());
   co.id_column = o.at("id_column").as_string();

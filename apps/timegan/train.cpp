@@ -184,7 +184,7 @@ int cmd_train(int argc, char** argv) {
     const std::string cp = join_path(dir, "config.json");
     if (!tg::io::file_exists(cp)) throw tg::io::InputError(dir + ": not a timegan run directory (no config.json)");
     run = Json::parse(tg::io::read_file(cp), cp);
-    cfg = tg::models::TimeGanConfig::from_json(run.at("model"));
+    cfg = tg::models::TimeGanConfig::from_json(run.at("model"), cp);
     if (a.given("iterations")) {
       cfg.iterations = a.integer("iterations", 1, 100000000);
       run["model"]["iterations"] = static_cast<long long>(cfg.iterations);

@@ -4,9 +4,11 @@
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
+#include <unordered_set>
 
 #include "tg/io/error.h"
 #include "tg/io/fs.h"
+#include "text.h"
 
 namespace tg::io {
 
@@ -186,10 +188,17 @@ class Reader {
     p_ += static_cast<std::size_t>(n);
     return s;
   }
+  /// Checks that n bytes are there and steps over them; returns where they start.
+  std::size_t skip(uint64_t n, const char* what) {
+    need(n, what);
+    const std::size_t at = p_;
+    p_ += static_cast<std::size_t>(n);
+    return at;
+  }
   std::size_t pos() const { return p_; }
   void seek(std::size_t p) { p_ = p; }
   [[noreturn]] void corrupt(const std::string& what) const {
-    throw InputError(name_ + ": corrupt checkpoint: " + what + " (at byte " + std::to_string(p_) + ")");
+    throw InputError(name_ + ": corrupt checkpoint: " + detail::printable(what) + " (at byte " + std::to_string(p_) + ")");
   }
 
  private:
@@ -241,7 +250,9 @@ Checkpoint parse_checkpoint(const std::string& b, const std::string& name) {
   c.config_json = r.bytes(r.get<uint64_t>("config length"), "config");
   c.meta_json = r.bytes(r.get<uint64_t>("meta length"), "meta");
   const auto count = r.get<uint64_t>("tensor count");
-  if (count > n) r.corrupt("impossible tensor count " + std::to_string(count));
+  // Each tensor takes at least 14 bytes (name length, dtype, rank, byte length).
+  if (count > n / 14) r.corrupt("impossible tensor count " + std::to_string(count));
+  std::unordered_set<std::string> names;  // (Checkpoint::find is linear: quadratic over many tensors)
   for (uint64_t i = 0; i < count; ++i) {
     CkptTensor t;
     t.name = r.bytes(r.get<uint32_t>("tensor name length"), "tensor name");
@@ -261,9 +272,9 @@ Checkpoint parse_checkpoint(const std::string& b, const std::string& name) {
     if (nbytes != numel * t.element_size())
       r.corrupt("tensor '" + t.name + "': " + std::to_string(nbytes) + " bytes for " + std::to_string(numel) +
                 " elements");
-    const std::string data = r.bytes(nbytes, "tensor data");
-    t.bytes.assign(data.begin(), data.end());
-    if (c.find(t.name)) r.corrupt("duplicate tensor '" + t.name + "'");
+    const std::size_t at = r.skip(nbytes, "tensor data");
+    t.bytes.assign(b.begin() + static_cast<std::ptrdiff_t>(at), b.begin() + static_cast<std::ptrdiff_t>(at + nbytes));
+    if (!names.insert(t.name).second) r.corrupt("duplicate tensor '" + t.name + "'");
     c.tensors.push_back(std::move(t));
   }
   if (r.pos() != n - 4) r.corrupt(std::to_string(n - 4 - r.pos()) + " unexpected bytes before the footer");

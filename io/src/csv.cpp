@@ -5,11 +5,13 @@
 #include <charconv>
 #include <cmath>
 #include <string_view>
+#include <unordered_map>
 
 #include "tg/io/dataset.h"
 #include "tg/io/error.h"
 #include "tg/io/fs.h"
 #include "tg/io/json.h"
+#include "text.h"
 
 namespace tg::io {
 
@@ -27,13 +29,11 @@ std::string lower(std::string_view s) {
   return o;
 }
 
+/// "value" for messages: at most about 60 bytes, escaped to printable UTF-8 (detail::printable).
 std::string quote_value(std::string_view s) {
-  std::string o = "\"";
-  for (char c : s) {
-    if (o.size() > 60) { o += "..."; break; }
-    o += c;
-  }
-  return o + "\"";
+  std::string o = detail::printable(s.substr(0, 60));
+  if (s.size() > 60) o += "...";
+  return "\"" + o + "\"";
 }
 
 /// Splits the text into records, one at a time. Handles quotes, CRLF, blank lines.
@@ -118,9 +118,12 @@ bool is_date_header(const std::string& h) {
          l == "date time";
 }
 
+/// "a, b, c" (the first 30 names, then how many more).
 std::string join(const std::vector<std::string>& v) {
   std::string o;
-  for (std::size_t i = 0; i < v.size(); ++i) o += (i ? ", " : "") + v[i];
+  const std::size_t shown = std::min<std::size_t>(v.size(), 30);
+  for (std::size_t i = 0; i < shown; ++i) o += (i ? ", " : "") + detail::printable(v[i]);
+  if (shown < v.size()) o += ", ... (" + std::to_string(v.size()) + " columns)";
   return o;
 }
 
@@ -159,23 +162,58 @@ bool looks_like_date(const std::string& str) {
   return false;
 }
 
+namespace {
+/// A file whose header is one column containing ';' or a tab was most likely written with
+/// another delimiter: errors about it get this hint appended.
+std::string delimiter_hint(const std::vector<std::string>& header, char delim) {
+  if (header.size() != 1) return "";
+  const std::string& h = header[0];
+  const char* what = nullptr;
+  if (delim != ';' && h.find(';') != std::string::npos) what = "semicolon";
+  else if (delim != '\t' && h.find('\t') != std::string::npos) what = "tab";
+  if (!what) return "";
+  return std::string(" (the header is one column containing a ") + what + ": the file looks " + what +
+         "-separated, but fields must be separated by '" + std::string(1, delim) + "')";
+}
+
+Table parse_csv_body(RecordReader& rd, std::vector<std::string>& header, int64_t header_line, const std::string& text,
+                     const std::string& name, const CsvOptions& opt);
+}  // namespace
+
 Table parse_csv(const std::string& text, const std::string& name, const CsvOptions& opt) {
   RecordReader rd(text, name, opt.delimiter);
-  std::vector<std::string> header, fields;
+  std::vector<std::string> header;
   int64_t line = 0;
-  if (!rd.next(header, line)) throw InputError(name + ": empty file (no header line)");
-  const int64_t header_line = line;
+  try {
+    if (!rd.next(header, line)) throw InputError(name + ": empty file (no header line)");
+  } catch (const InputError& e) {
+    throw InputError(detail::printable(e.what()));
+  }
+  const std::string hint = delimiter_hint(header, opt.delimiter);
+  try {
+    return parse_csv_body(rd, header, line, text, name, opt);
+  } catch (const InputError& e) {
+    // Names and values quoted from the file may hold newlines or bytes that are not UTF-8.
+    throw InputError(detail::printable(e.what() + hint));
+  }
+}
+
+namespace {
+Table parse_csv_body(RecordReader& rd, std::vector<std::string>& header, int64_t header_line, const std::string& text,
+                     const std::string& name, const CsvOptions& opt) {
+  std::vector<std::string> fields;
+  int64_t line = header_line;
   const std::size_t ncol = header.size();
+  std::unordered_map<std::string, std::size_t> index;  // name -> column (linear scans are quadratic)
+  index.reserve(ncol);
   for (std::size_t i = 0; i < ncol; ++i) {
     if (header[i].empty()) header[i] = "column_" + std::to_string(i + 1);
-    for (std::size_t j = 0; j < i; ++j)
-      if (header[j] == header[i])
-        throw InputError(name + ":" + std::to_string(header_line) + ": duplicate column name '" + header[i] + "'");
+    if (!index.emplace(header[i], i).second)
+      throw InputError(name + ":" + std::to_string(header_line) + ": duplicate column name '" + detail::printable(header[i]) + "'");
   }
   auto find_col = [&](const std::string& c) -> int64_t {
-    for (std::size_t i = 0; i < ncol; ++i)
-      if (header[i] == c) return static_cast<int64_t>(i);
-    return -1;
+    const auto it = index.find(c);
+    return it == index.end() ? -1 : static_cast<int64_t>(it->second);
   };
 
   if (!rd.next(fields, line)) throw InputError(name + ": no data rows (header only)");
@@ -187,25 +225,32 @@ Table parse_csv(const std::string& text, const std::string& name, const CsvOptio
   std::vector<bool> is_date(ncol);
   for (std::size_t i = 0; i < ncol; ++i) is_date[i] = is_date_header(header[i]) || looks_like_date(fields[i]);
 
+  // Requested names are trimmed like header fields ("--columns 'Open, Close'").
+  const std::string id_name(trim(opt.id_column));
+  if (id_name.empty() && !opt.id_column.empty()) throw InputError(name + ": the id column name is blank");
   int64_t id_col = -1;
-  if (!opt.id_column.empty()) {
-    id_col = find_col(opt.id_column);
+  if (!id_name.empty()) {
+    id_col = find_col(id_name);
     if (id_col < 0)
-      throw InputError(name + ": unknown id column '" + opt.id_column + "' (available: " + join(header) + ")");
+      throw InputError(name + ": unknown id column '" + detail::printable(id_name) + "' (available: " + join(header) + ")");
   }
 
   Table t;
   t.source = name;
   std::vector<std::size_t> keep;
-  if (!opt.columns.empty()) {
-    for (const auto& c : opt.columns) {
+  std::vector<std::string> wanted;
+  for (const auto& c : opt.columns)
+    if (!trim(c).empty()) wanted.emplace_back(trim(c));
+  if (!wanted.empty()) {
+    std::vector<bool> taken(ncol, false);
+    for (const auto& c : wanted) {
       const int64_t k = find_col(c);
-      if (k < 0) throw InputError(name + ": unknown column '" + c + "' (available: " + join(header) + ")");
-      if (k == id_col) throw InputError(name + ": column '" + c + "' is the id column and cannot be a feature");
+      if (k < 0) throw InputError(name + ": unknown column '" + detail::printable(c) + "' (available: " + join(header) + ")");
+      if (k == id_col) throw InputError(name + ": column '" + detail::printable(c) + "' is the id column and cannot be a feature");
       if (is_date[static_cast<std::size_t>(k)])
-        throw InputError(name + ": column '" + c + "' holds dates/times, not numbers");
-      if (std::find(keep.begin(), keep.end(), static_cast<std::size_t>(k)) != keep.end())
-        throw InputError(name + ": column '" + c + "' requested twice");
+        throw InputError(name + ": column '" + detail::printable(c) + "' holds dates/times, not numbers");
+      if (taken[static_cast<std::size_t>(k)]) throw InputError(name + ": column '" + detail::printable(c) + "' requested twice");
+      taken[static_cast<std::size_t>(k)] = true;
       keep.push_back(static_cast<std::size_t>(k));
     }
   } else {
@@ -228,7 +273,7 @@ Table parse_csv(const std::string& text, const std::string& name, const CsvOptio
     for (std::size_t k : keep) {
       std::string_view f = fields[k];
       f = trim(f);
-      auto where = [&]() { return name + ":" + std::to_string(line) + ": column '" + header[k] + "': "; };
+      auto where = [&]() { return name + ":" + std::to_string(line) + ": column '" + detail::printable(header[k]) + "': "; };
       if (f.empty()) throw InputError(where() + "empty field");
       std::string_view num = f;
       if (num.size() > 1 && num[0] == '+' && num[1] != '-' && num[1] != '+') num.remove_prefix(1);
@@ -248,7 +293,7 @@ Table parse_csv(const std::string& text, const std::string& name, const CsvOptio
     if (id_col >= 0) {
       const std::string id(trim(fields[static_cast<std::size_t>(id_col)]));
       if (id.empty())
-        throw InputError(name + ":" + std::to_string(line) + ": column '" + opt.id_column + "': empty field");
+        throw InputError(name + ":" + std::to_string(line) + ": column '" + detail::printable(id_name) + "': empty field");
       t.ids.push_back(id);
     }
     t.line_of_row.push_back(line);
@@ -257,6 +302,7 @@ Table parse_csv(const std::string& text, const std::string& name, const CsvOptio
   }
   return t;
 }
+}  // namespace
 
 Table read_csv(const std::string& path, const CsvOptions& opt) {
   return parse_csv(read_file(path), path, opt);

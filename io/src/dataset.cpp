@@ -4,13 +4,47 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <unordered_set>
 
 #include "tg/io/error.h"
+#include "text.h"
 
 namespace tg::io {
 
+void check_window_size(int64_t n, int64_t seq, int64_t dim, const std::string& src) {
+  int64_t nd = 0, total = 0;
+  const bool overflow =
+      n < 0 || seq < 0 || dim < 0 || __builtin_mul_overflow(n, seq, &nd) || __builtin_mul_overflow(nd, dim, &total);
+  if (overflow || total > kMaxWindowValues)
+    throw InputError(src + ": " + std::to_string(n) + " windows x " + std::to_string(seq) + " steps x " +
+                     std::to_string(dim) + " features is more than " + std::to_string(kMaxWindowValues) +
+                     " values (8 GiB); use fewer or shorter windows, a larger stride or fewer columns");
+}
+
+void check_scalable(const double* x, int64_t rows, int64_t dim, const std::vector<std::string>& columns,
+                    const std::string& src) {
+  for (int64_t k = 0; k < dim; ++k) {
+    const std::string col = k < static_cast<int64_t>(columns.size())
+                                ? detail::printable(columns[static_cast<std::size_t>(k)])
+                                : "feature_" + std::to_string(k + 1);
+    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+    for (int64_t r = 0; r < rows; ++r) {
+      const double v = x[r * dim + k];
+      if (!std::isfinite(v))
+        throw InputError(src + ": column '" + col + "': NaN or infinite value " + format_double(v) + " (row " +
+                         std::to_string(r + 1) + ")");
+      lo = std::min(lo, v);
+      hi = std::max(hi, v);
+    }
+    if (rows > 0 && !std::isfinite(hi - lo))
+      throw InputError(src + ": column '" + col + "': values from " + format_double(lo) + " to " + format_double(hi) +
+                       " span more than the largest double, so they cannot be min-max scaled; rescale the column");
+  }
+}
+
 Windows sine_data(int64_t n, int64_t seq, int64_t dim, tg::Rng& rng) {
   if (n < 0 || seq <= 0 || dim <= 0) throw InputError("sine data: need n >= 0, seq_len > 0 and dim > 0");
+  check_window_size(n, seq, dim, "sine data");
   Windows w;
   w.n = n;
   w.seq = seq;
@@ -84,7 +118,9 @@ void col_min_max(const double* x, int64_t rows, int64_t dim, std::vector<double>
 }  // namespace
 
 MinMaxScaler MinMaxScaler::fit_reference_outer(const double* x, int64_t rows, int64_t dim) {
-  if (rows <= 0) throw std::invalid_argument("MinMaxScaler: no rows to fit");
+  if (rows <= 0)
+    throw std::invalid_argument("MinMaxScaler: no rows to fit (" + std::to_string(rows) + " rows of " +
+                                std::to_string(dim) + " features given)");
   MinMaxScaler s;
   std::vector<double> mx;
   col_min_max(x, rows, dim, s.min, mx);
@@ -96,7 +132,9 @@ MinMaxScaler MinMaxScaler::fit_reference_outer(const double* x, int64_t rows, in
 }
 
 MinMaxScaler MinMaxScaler::fit_default(const double* x, int64_t rows, int64_t dim) {
-  if (rows <= 0) throw std::invalid_argument("MinMaxScaler: no rows to fit");
+  if (rows <= 0)
+    throw std::invalid_argument("MinMaxScaler: no rows to fit (" + std::to_string(rows) + " rows of " +
+                                std::to_string(dim) + " features given)");
   MinMaxScaler s;
   std::vector<double> mx;
   col_min_max(x, rows, dim, s.min, mx);
@@ -124,7 +162,8 @@ MinMaxScaler MinMaxScaler::fit_reference_inner(const Windows& w) {
         s.min[k] = std::min(s.min[k], w.at(i, t, static_cast<int64_t>(k)));
         any = true;
       }
-  if (!any) throw std::invalid_argument("MinMaxScaler: no data to fit");
+  if (!any)
+    throw std::invalid_argument("MinMaxScaler: no data to fit (" + std::to_string(w.n) + " windows with no valid step)");
   for (int64_t i = 0; i < w.n; ++i)
     for (int64_t t = 0; t < w.length(i); ++t)
       for (std::size_t k = 0; k < d; ++k) s.range[k] = std::max(s.range[k], w.at(i, t, static_cast<int64_t>(k)) - s.min[k]);
@@ -240,13 +279,16 @@ Prepared prepare_long(const Table& t, const PrepOptions& o, bool original) {
   // Group consecutive ids.
   std::vector<int64_t> starts, lens;
   std::vector<std::string> ids;
+  std::unordered_set<std::string> seen;
+  if (t.ids.size() != static_cast<std::size_t>(t.rows))
+    throw std::invalid_argument("prepare: table ids do not match its rows");
   for (int64_t r = 0; r < t.rows; ++r) {
     const std::string& id = t.ids[static_cast<std::size_t>(r)];
     if (r == 0 || id != ids.back()) {
-      if (std::find(ids.begin(), ids.end(), id) != ids.end()) {
+      if (!seen.insert(id).second) {
         const std::string where =
             t.line_of_row.empty() ? src : src + ":" + std::to_string(t.line_of_row[static_cast<std::size_t>(r)]);
-        throw InputError(where + ": sequence id '" + id +
+        throw InputError(where + ": sequence id '" + detail::printable(id) +
                          "' appears again after other ids (rows of one sequence must be consecutive)");
       }
       ids.push_back(id);
@@ -263,11 +305,13 @@ Prepared prepare_long(const Table& t, const PrepOptions& o, bool original) {
       const std::string where = t.line_of_row.empty()
                                     ? src
                                     : src + ":" + std::to_string(t.line_of_row[static_cast<std::size_t>(starts[s])]);
-      throw InputError(where + ": sequence '" + ids[s] + "' has " + std::to_string(lens[s]) +
+      throw InputError(where + ": sequence '" + detail::printable(ids[s]) + "' has " + std::to_string(lens[s]) +
                        " rows, longer than seq_len " + std::to_string(seq) + " (give a seq_len of at least " +
                        std::to_string(longest) + ", or 0 for the longest sequence)");
     }
   }
+
+  check_window_size(static_cast<int64_t>(ids.size()), seq, d, src);
 
   Prepared p;
   p.map.preset = original ? "original" : "default";
@@ -306,9 +350,12 @@ Prepared prepare(const Table& t, const PrepOptions& o, tg::Rng& rng) {
   const std::string src = src_name(t);
   const bool original = is_original(o, src);
   const int64_t d = t.cols();
-  if (d <= 0 || t.rows <= 0) throw InputError(src + ": no data");
+  if (d <= 0 || t.rows <= 0)
+    throw InputError(src + ": no data to scale: " + std::to_string(t.rows) + " data rows x " + std::to_string(d) +
+                     " selected columns");
   if (static_cast<int64_t>(t.values.size()) != t.rows * d)
     throw std::invalid_argument("prepare: table values do not match rows x columns");
+  check_scalable(t.values.data(), t.rows, d, t.columns, src);
   if (!t.ids.empty()) return prepare_long(t, o, original);
 
   const int64_t seq = o.seq_len;
@@ -333,6 +380,7 @@ Prepared prepare(const Table& t, const PrepOptions& o, tg::Rng& rng) {
     p.map.outer.transform(f.data(), N);
     // 3. windows i = 0..N-seq-1 (range(0, len - seq_len): N-seq windows).
     const int64_t nw = N - seq;
+    check_window_size(nw, seq, d, src);
     // 4. shuffle: windows[k] = raw[perm[k]].
     p.order = rng.permutation(nw);
     Windows& ref = p.reference;
@@ -361,8 +409,9 @@ Prepared prepare(const Table& t, const PrepOptions& o, tg::Rng& rng) {
     throw InputError(src + ": too few rows for the window: " + std::to_string(N) + " rows, seq_len " +
                      std::to_string(seq));
   p.map.preset = "default";
-  p.map.outer = MinMaxScaler::fit_default(t.values.data(), N, d);
   const int64_t nw = (N - seq) / o.stride + 1;
+  check_window_size(nw, seq, d, src);
+  p.map.outer = MinMaxScaler::fit_default(t.values.data(), N, d);
   Windows& w = p.windows;
   w.n = nw;
   w.seq = seq;
@@ -380,10 +429,41 @@ Prepared prepare(const Table& t, const PrepOptions& o, tg::Rng& rng) {
   return p;
 }
 
+Prepared prepare_npy(NpyArray a, const PrepOptions& o, const std::string& src) {
+  is_original(o, src);  // an unknown preset is refused first
+  if (a.shape.size() != 3)
+    throw InputError(src + ": expected windows of shape [n, T, d], found rank " + std::to_string(a.shape.size()));
+  const int64_t n = a.shape[0], seq = a.shape[1], dim = a.shape[2];
+  if (n < 1 || seq < 2 || dim < 1)
+    throw InputError(src + ": shape (" + std::to_string(n) + ", " + std::to_string(seq) + ", " + std::to_string(dim) +
+                     ") leaves nothing to train on: needs at least 1 window of 2 steps and 1 feature");
+  // parse_npy checked n * seq * dim against the bytes in the file; this bounds it.
+  check_window_size(n, seq, dim, src);
+  if (static_cast<int64_t>(a.data.size()) != n * seq * dim)
+    throw std::invalid_argument("prepare_npy: data size does not match the shape");
+  Windows w;
+  w.n = n;
+  w.seq = seq;
+  w.dim = dim;
+  w.data = std::move(a.data);
+  for (int64_t k = 0; k < dim; ++k) w.columns.push_back("feature_" + std::to_string(k + 1));
+  check_scalable(w.data.data(), n * seq, dim, w.columns, src);
+  // Scale per feature over all windows and steps; the map returns outputs to these units.
+  const MinMaxScaler sc = MinMaxScaler::fit_default(w.data.data(), n * seq, dim);
+  sc.transform(w.data.data(), n * seq);
+  Prepared p = prepare(std::move(w), o);
+  p.map.has_outer = true;
+  p.map.outer = sc;
+  return p;
+}
+
 Prepared prepare(Windows w, const PrepOptions& o) {
   const bool original = is_original(o, "<windows>");
   if (static_cast<int64_t>(w.data.size()) != w.n * w.seq * w.dim)
     throw std::invalid_argument("prepare: window data do not match [n, seq, dim]");
+  if (w.n < 1 || w.seq < 1 || w.dim < 1)
+    throw InputError("<windows>: no data to scale: " + std::to_string(w.n) + " windows of " + std::to_string(w.seq) +
+                     " steps x " + std::to_string(w.dim) + " features");
   if (w.lengths.empty()) w.lengths.assign(static_cast<std::size_t>(w.n), static_cast<int32_t>(w.seq));
   Prepared p;
   p.map.preset = original ? "original" : "default";

@@ -50,7 +50,7 @@ void make_dirs(const std::string& path) {
     throw OutputError(path + ": cannot create directory: " + ec.message());
 }
 
-std::string read_file(const std::string& path) {
+std::string read_file(const std::string& path, int64_t max_bytes) {
   if (dir_exists(path)) throw InputError(path + ": cannot open: is a directory");
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) throw InputError(path + ": cannot open: " + errno_text(errno));
@@ -58,6 +58,10 @@ std::string read_file(const std::string& path) {
   char buf[1 << 16];
   for (;;) {
     const size_t got = std::fread(buf, 1, sizeof buf, f);
+    if (static_cast<int64_t>(out.size() + got) > max_bytes) {
+      std::fclose(f);
+      throw InputError(path + ": larger than " + std::to_string(max_bytes) + " bytes, the most an input file may hold");
+    }
     out.append(buf, got);
     if (got < sizeof buf) break;
   }

@@ -6,8 +6,10 @@
 #include <cstdlib>
 #include <limits>
 #include <stdexcept>
+#include <unordered_set>
 
 #include "tg/io/error.h"
+#include "text.h"
 
 namespace tg::io {
 
@@ -256,7 +258,7 @@ class JsonParser {
     for (std::size_t i = 0; i < pos && i < t_.size(); ++i) {
       if (t_[i] == '\n') { ++line; col = 1; } else { ++col; }
     }
-    throw InputError(src_ + ":" + std::to_string(line) + ":" + std::to_string(col) + ": " + what);
+    throw InputError(src_ + ":" + std::to_string(line) + ":" + std::to_string(col) + ": " + detail::printable(what));
   }
   void skip_ws() {
     while (p_ < t_.size() && (t_[p_] == ' ' || t_[p_] == '\t' || t_[p_] == '\n' || t_[p_] == '\r')) ++p_;
@@ -270,11 +272,12 @@ class JsonParser {
     if (p_ >= t_.size()) return "end of input";
     const char c = t_[p_];
     if (static_cast<unsigned char>(c) < 0x20) return "control character";
+    if (static_cast<unsigned char>(c) >= 0x80) return "byte " + detail::printable(std::string(1, c));
     return std::string("'") + c + "'";
   }
 
   Json value(int depth) {
-    if (depth > 512) fail("nesting too deep");
+    if (depth >= kJsonMaxDepth) fail("nesting deeper than " + std::to_string(kJsonMaxDepth) + " levels");
     skip_ws();
     if (p_ >= t_.size()) fail("unexpected end of input, expected a value");
     const char c = t_[p_];
@@ -291,6 +294,7 @@ class JsonParser {
   Json object(int depth) {
     ++p_;  // '{'
     Json o = Json::object();
+    std::unordered_set<std::string> seen;  // for large objects (a linear search would be quadratic)
     skip_ws();
     if (p_ < t_.size() && t_[p_] == '}') { ++p_; return o; }
     for (;;) {
@@ -298,7 +302,9 @@ class JsonParser {
       if (p_ >= t_.size() || t_[p_] != '"') fail("unexpected " + describe_here() + ", expected a string key");
       const std::size_t key_pos = p_;
       std::string key = string();
-      if (o.find(key)) fail_at(key_pos, "duplicate key '" + key + "'");
+      if (o.keys_.size() == 16) seen.insert(o.keys_.begin(), o.keys_.end());
+      const bool dup = o.keys_.size() < 16 ? o.find(key) != nullptr : !seen.insert(key).second;
+      if (dup) fail_at(key_pos, "duplicate key '" + key + "'");
       skip_ws();
       if (p_ >= t_.size() || t_[p_] != ':') fail("unexpected " + describe_here() + ", expected ':'");
       ++p_;
@@ -379,12 +385,16 @@ class JsonParser {
         case 'r': out += '\r'; break;
         case 't': out += '\t'; break;
         case 'u': {
+          const std::size_t esc = p_ - 2;
           uint32_t cp = hex4();
-          if (cp >= 0xD800 && cp <= 0xDBFF && p_ + 1 < t_.size() && t_[p_] == '\\' && t_[p_ + 1] == 'u') {
+          if (cp >= 0xD800 && cp <= 0xDBFF) {
+            if (!(p_ + 1 < t_.size() && t_[p_] == '\\' && t_[p_ + 1] == 'u')) fail_at(esc, "unpaired surrogate in \\u escape");
             p_ += 2;
             const uint32_t lo = hex4();
             if (lo >= 0xDC00 && lo <= 0xDFFF) cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-            else fail("invalid surrogate pair");
+            else fail_at(esc, "invalid surrogate pair");
+          } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+            fail_at(esc, "unpaired surrogate in \\u escape");
           }
           put_utf8(out, cp);
           break;

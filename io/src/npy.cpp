@@ -1,11 +1,13 @@
 #include "tg/io/npy.h"
 
 #include <cctype>
+#include <cstdint>
 #include <cstring>
 #include <stdexcept>
 
 #include "tg/io/error.h"
 #include "tg/io/fs.h"
+#include "text.h"
 
 namespace tg::io {
 
@@ -19,8 +21,13 @@ bool little_endian_host() {
 }  // namespace
 
 int64_t NpyArray::size() const {
+  // Saturates instead of overflowing (a parsed array never gets there: parse_npy checks the
+  // element count against the bytes in the file).
   int64_t n = 1;
-  for (int64_t d : shape) n *= d;
+  for (int64_t d : shape) {
+    if (d <= 0) return 0;
+    if (__builtin_mul_overflow(n, d, &n)) n = INT64_MAX;
+  }
   return n;
 }
 
@@ -28,6 +35,8 @@ namespace {
 
 class HeaderParser {
  public:
+  static constexpr std::size_t kMaxRank = 32;  // NumPy's own limit is 64; windows are rank 3
+
   HeaderParser(const std::string& h, const std::string& name) : h_(h), name_(name) {}
 
   void parse(std::string& descr, bool& fortran, std::vector<int64_t>& shape) {
@@ -61,6 +70,7 @@ class HeaderParser {
             v = v * 10 + (h_[p_++] - '0');
           }
           if (peek() == 'L') ++p_;  // Python 2 longs
+          if (shape.size() >= kMaxRank) fail("more than " + std::to_string(kMaxRank) + " dimensions");
           shape.push_back(v);
           ws();
           if (peek() == ',') ++p_;
@@ -90,7 +100,7 @@ class HeaderParser {
     while (p_ < h_.size() && (h_[p_] == ' ' || h_[p_] == '\t' || h_[p_] == '\n')) ++p_;
   }
   [[noreturn]] void fail(const std::string& what) const {
-    throw InputError(name_ + ": bad NPY header: " + what + " (at offset " + std::to_string(p_) + ")");
+    throw InputError(name_ + ": bad NPY header: " + detail::printable(what) + " (at offset " + std::to_string(p_) + ")");
   }
   void expect(char c) {
     if (peek() != c) fail(std::string("expected '") + c + "'");
@@ -143,14 +153,28 @@ NpyArray parse_npy(const std::string& bytes, const std::string& name) {
   std::size_t esize = 0;
   if (descr == "<f8") esize = 8;
   else if (descr == "<f4") esize = 4;
-  else throw InputError(name + ": unsupported NPY dtype '" + descr + "' (only '<f4' and '<f8' are read)");
+  else throw InputError(name + ": unsupported NPY dtype '" + detail::printable(descr) + "' (only '<f4' and '<f8' are read)");
   if (fortran) throw InputError(name + ": NPY array is in Fortran order (only C order is read)");
-  const int64_t n = a.size();
-  const std::size_t need = static_cast<std::size_t>(n) * esize;
+  // The element count comes from the file: compute it without overflow and compare it with the
+  // bytes actually there before allocating anything.
   const std::size_t have = bytes.size() - off - hlen;
-  if (have < need)
-    throw InputError(name + ": truncated: expected " + std::to_string(need) + " data bytes, found " +
-                     std::to_string(have));
+  std::string shape_text = "(";
+  for (std::size_t i = 0; i < a.shape.size(); ++i) shape_text += (i ? ", " : "") + std::to_string(a.shape[i]);
+  shape_text += a.shape.size() == 1 ? ",)" : ")";
+  uint64_t n = 1, need_bytes = 0;
+  bool zero = false, overflow = false;
+  for (int64_t d : a.shape) {
+    if (d == 0) zero = true;
+    else if (__builtin_mul_overflow(n, static_cast<uint64_t>(d), &n)) overflow = true;
+  }
+  if (zero) n = 0;
+  overflow = !zero && (overflow || __builtin_mul_overflow(n, static_cast<uint64_t>(esize), &need_bytes));
+  if (overflow || need_bytes > have)
+    throw InputError(name + ": truncated: expected " +
+                     (overflow ? std::string("more than 2^64") : std::to_string(need_bytes)) + " data bytes, found " +
+                     std::to_string(have) + " (shape " + shape_text + " of " + std::to_string(esize) +
+                     "-byte elements)");
+  const std::size_t need = static_cast<std::size_t>(n) * esize;
   if (have > need)
     throw InputError(name + ": " + std::to_string(have - need) + " unexpected bytes after the array data");
   a.data.resize(static_cast<std::size_t>(n));
@@ -159,7 +183,7 @@ NpyArray parse_npy(const std::string& bytes, const std::string& name) {
   if (esize == 8) {
     std::memcpy(a.data.data(), src, need);
   } else {
-    for (int64_t i = 0; i < n; ++i) {
+    for (std::size_t i = 0; i < n; ++i) {
       float f;
       std::memcpy(&f, src + i * 4, 4);
       a.data[static_cast<std::size_t>(i)] = f;

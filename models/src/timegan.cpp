@@ -1,5 +1,6 @@
 #include "tg/models/timegan.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -26,85 +27,6 @@ ParamGroup join(const char* name, const Network& a, const Network& b) {
   return g;
 }
 }  // namespace
-
-// ---- config -----------------------------------------------------------------------------
-
-void TimeGanConfig::validate() const {
-  auto bad = [](const std::string& m) { throw std::invalid_argument(m); };
-  if (features < 1) bad("features must be >= 1 (got " + std::to_string(features) + ")");
-  if (seq_len < 2) bad("seq_len must be >= 2 (got " + std::to_string(seq_len) + ")");
-  if (hidden < 1) bad("hidden_dim must be >= 1 (got " + std::to_string(hidden) + ")");
-  if (layers < 2)
-    bad("num_layers must be >= 2: the supervisor has num_layers - 1 layers (got " + std::to_string(layers) + ")");
-  if (batch < 1) bad("batch_size must be >= 1 (got " + std::to_string(batch) + ")");
-  if (iterations < 0) bad("iterations must be >= 0 (got " + std::to_string(iterations) + ")");
-  if (z_dim < 0) bad("z_dim must be >= 0 (got " + std::to_string(z_dim) + ")");
-  if (!(gamma >= 0)) bad("gamma must be >= 0");
-}
-
-io::Json TimeGanConfig::to_json() const {
-  io::Json j = io::Json::object();
-  j["seq_len"] = static_cast<long long>(seq_len);
-  j["features"] = static_cast<long long>(features);
-  j["z_dim"] = static_cast<long long>(noise_dim());
-  j["hidden_dim"] = static_cast<long long>(hidden);
-  j["num_layers"] = static_cast<long long>(layers);
-  j["batch_size"] = static_cast<long long>(batch);
-  j["iterations"] = static_cast<long long>(iterations);
-  j["cell"] = cell_name(cell);
-  j["gamma"] = gamma;
-  j["d_threshold"] = d_threshold;
-  j["adam"] = io::Json::object();
-  j["adam"]["lr"] = adam.lr;
-  j["adam"]["beta1"] = adam.beta1;
-  j["adam"]["beta2"] = adam.beta2;
-  j["adam"]["eps"] = adam.eps;
-  j["adam"]["form"] = adam.form == AdamOptions::Form::Tf1 ? "tf1" : "pytorch";
-  j["seed"] = static_cast<unsigned long long>(seed);
-  j["dtype"] = dtype_name(dtype);
-  j["device"] = device_name(device);
-  return j;
-}
-
-TimeGanConfig TimeGanConfig::from_json(const io::Json& j) {
-  TimeGanConfig c;
-  c.seq_len = j.at("seq_len").as_int64();
-  c.features = j.at("features").as_int64();
-  c.z_dim = j.at("z_dim").as_int64();
-  c.hidden = j.at("hidden_dim").as_int64();
-  c.layers = j.at("num_layers").as_int64();
-  c.batch = j.at("batch_size").as_int64();
-  c.iterations = j.at("iterations").as_int64();
-  c.cell = parse_cell(j.at("cell").as_string());
-  c.gamma = j.at("gamma").as_double();
-  c.d_threshold = j.at("d_threshold").as_double();
-  const io::Json& a = j.at("adam");
-  c.adam.lr = a.at("lr").as_double();
-  c.adam.beta1 = a.at("beta1").as_double();
-  c.adam.beta2 = a.at("beta2").as_double();
-  c.adam.eps = a.at("eps").as_double();
-  c.adam.form = a.at("form").as_string() == "pytorch" ? AdamOptions::Form::PyTorch : AdamOptions::Form::Tf1;
-  c.seed = j.at("seed").as_uint64();
-  c.dtype = j.at("dtype").as_string() == "float64" ? DType::F64 : DType::F32;
-  c.device = j.at("device").as_string() == "cuda" ? Device::CUDA : Device::CPU;
-  return c;
-}
-
-std::string TimeGanConfig::mismatch(const TimeGanConfig& o) const {
-  auto diff = [](const char* what, auto a, auto b) {
-    std::ostringstream s;
-    s << what << " " << a << " (checkpoint) vs " << b << " (requested)";
-    return s.str();
-  };
-  if (features != o.features) return diff("features", features, o.features);
-  if (seq_len != o.seq_len) return diff("seq_len", seq_len, o.seq_len);
-  if (noise_dim() != o.noise_dim()) return diff("z_dim", noise_dim(), o.noise_dim());
-  if (hidden != o.hidden) return diff("hidden_dim", hidden, o.hidden);
-  if (layers != o.layers) return diff("num_layers", layers, o.layers);
-  if (cell != o.cell) return diff("cell", cell_name(cell), cell_name(o.cell));
-  if (dtype != o.dtype) return diff("dtype", dtype_name(dtype), dtype_name(o.dtype));
-  return "";
-}
 
 const char* phase_name(Phase p) {
   switch (p) {
@@ -501,10 +423,10 @@ io::Json TimeGan::load_checkpoint(const io::Checkpoint& c) {
   if (const io::CkptTensor* l = c.find("data/lengths")) {
     const std::vector<float> v = l->to_f32();
     if (v.empty()) throw io::InputError(src + ": tensor 'data/lengths' is empty (no training sequence lengths)");
-    for (float x : v)
-      if (!(x >= 1 && x <= static_cast<float>(cfg_.seq_len) && x == std::floor(x)))
-        throw io::InputError(src + ": tensor 'data/lengths' holds " + std::to_string(x) + ", not a length in [1, " +
-                             std::to_string(cfg_.seq_len) + "]");
+    for (float x : v)  // each a whole number of steps in [1, seq_len] (else the float->int cast is undefined)
+      if (!(x >= 1.0f && x <= static_cast<float>(cfg_.seq_len) && x == std::floor(x)))
+        throw io::InputError(src + ": corrupt checkpoint: data/lengths holds " + io::format_double(x) +
+                             ", not a sequence length in [1, " + std::to_string(cfg_.seq_len) + "]");
     lengths_.assign(v.begin(), v.end());
     varlen_ = true;
   }

@@ -10,6 +10,7 @@
 
 #include "tg/io/csv.h"
 #include "tg/io/json.h"
+#include "tg/io/npy.h"
 #include "tg/random.h"
 
 namespace tg::io {
@@ -27,6 +28,20 @@ struct Windows {
   /// Valid length of window i (seq when `lengths` is empty).
   int64_t length(int64_t i) const { return lengths.empty() ? seq : lengths[static_cast<std::size_t>(i)]; }
 };
+
+/// Upper bound on the values one set of windows may hold (n * seq * dim): 2^30 doubles, 8 GiB.
+/// Every window set built from a file, a config or options is checked against it (without
+/// overflow) before anything is allocated.
+constexpr int64_t kMaxWindowValues = int64_t{1} << 30;
+/// Throws InputError "<src>: <n> windows x <seq> steps x <dim> features is more than ..." when
+/// n * seq * dim overflows or exceeds kMaxWindowValues (or a size is negative).
+void check_window_size(int64_t n, int64_t seq, int64_t dim, const std::string& src);
+
+/// Refuses data that min-max scaling cannot represent: a NaN or infinite value, or a column
+/// whose max - min overflows a double (values near +-1.7e308). InputError
+/// "<src>: column '<name>': ..." (columns[k], or feature_<k+1> when `columns` is short).
+void check_scalable(const double* x, int64_t rows, int64_t dim, const std::vector<std::string>& columns,
+                    const std::string& src);
 
 /// The reference's sine data (§1.3): for each sample, for each feature k: freq = 0.1*U[0,1),
 /// then phase = 0.1*U[0,1) (rng.next_double(), in that order); x[j] = (sin(freq*j + phase)+1)/2.
@@ -112,6 +127,11 @@ struct Prepared {
 /// preset's scalers; shorter sequences zero-padded (lengths recorded), longer ones an error or
 /// truncated. Bad options / too few rows: InputError naming the file, rows and seq_len.
 Prepared prepare(const Table& t, const PrepOptions& o, tg::Rng& rng);
+/// An NPY array of windows [n, T, d] as `timegan train --data x.npy` reads it: rank 3, n >= 1,
+/// T >= 2, d >= 1, finite and scalable values; one min-max over all windows and steps (zero
+/// range guarded) whose inverse is the output map's outer stage; then prepare(Windows) with the
+/// preset. Columns feature_1..feature_d. Throws InputError naming `src` before allocating.
+Prepared prepare_npy(NpyArray a, const PrepOptions& o, const std::string& src);
 /// Data already in [0,1] (e.g. sine_data): "original" applies the inner min-max only
 /// (reference = the input), "default" leaves it as is.
 Prepared prepare(Windows w, const PrepOptions& o);

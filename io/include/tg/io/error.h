@@ -4,6 +4,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace tg::io {
 
@@ -17,5 +18,9 @@ struct InputError : std::runtime_error {
 struct OutputError : std::runtime_error {
   explicit OutputError(const std::string& msg) : std::runtime_error(msg) {}
 };
+
+/// `s` with control characters and bytes that are not well-formed UTF-8 escaped (\n, \t, \xNN):
+/// how messages quote text taken from a file, so that they stay one printable line.
+std::string printable(std::string_view s);
 
 }  // namespace tg::io

@@ -13,8 +13,13 @@ bool file_exists(const std::string& path);
 bool dir_exists(const std::string& path);
 /// Creates `path` and its missing parents; no-op if it exists. Throws OutputError.
 void make_dirs(const std::string& path);
-/// Whole file as bytes. Throws InputError "<path>: cannot open: <reason>".
-std::string read_file(const std::string& path);
+/// Largest input file read_file takes by default: 4 GiB (data files, checkpoints within
+/// TimeGanConfig's limits, config.json). Reading stops (InputError) once a file or stream (a
+/// pipe, /dev/zero, ...) goes past it, so an endless input cannot exhaust memory.
+constexpr int64_t kMaxInputFileBytes = int64_t{1} << 32;
+/// Whole file as bytes. Throws InputError "<path>: cannot open: <reason>", or
+/// "<path>: larger than <max_bytes> bytes ..." past `max_bytes`.
+std::string read_file(const std::string& path, int64_t max_bytes = kMaxInputFileBytes);
 /// Size of a file in bytes, or -1 if it cannot be stat'ed.
 int64_t file_size(const std::string& path);
 

@@ -15,6 +15,10 @@ namespace tg::io {
 /// Non-finite values give "nan", "inf", "-inf".
 std::string format_double(double v);
 
+/// Deepest nesting of arrays / objects the parser accepts (deeper documents are refused
+/// rather than recursed into).
+constexpr int kJsonMaxDepth = 128;
+
 class Json {
  public:
   enum class Type { Null, Bool, Number, String, Array, Object };
@@ -74,7 +78,11 @@ class Json {
 
   /// indent > 0: pretty, that many spaces per level; indent <= 0: compact one line.
   std::string dump(int indent = 2) const;
-  /// Throws InputError "<source>:<line>:<col>: <what>".
+  /// Throws InputError "<source>:<line>:<col>: <what>" (text quoted from the document is
+  /// escaped to one printable line). Nesting is limited to kJsonMaxDepth; duplicate keys and
+  /// \u escapes of unpaired UTF-16 surrogates are refused. Bytes of a string that are not
+  /// UTF-8 are kept as they are, as dump() writes them (a column name from a Latin-1 CSV
+  /// header survives config.json).
   static Json parse(const std::string& text, const std::string& source = "<json>");
 
   bool operator==(const Json& o) const;

@@ -40,11 +40,38 @@ struct TimeGanConfig {
   DType dtype = DType::F32;
   Device device = Device::CPU;
 
+  // Upper limits that validate() enforces, so that a configuration read from a file
+  // (config.json, a checkpoint) cannot make the model allocate without bound. The single-field
+  // limits are the CLI's option ranges; the two products bound the weights and the largest
+  // activation tensor of one step. A checkpoint holds each weight about 5 times (value and
+  // Adam moments), so 2^26 parameters keep it under 3 GB even in float64, within what
+  // io::read_file reads (io::kMaxInputFileBytes, 4 GiB).
+  static constexpr int64_t kMaxSeqLen = 100000;
+  static constexpr int64_t kMaxFeatures = 100000;
+  static constexpr int64_t kMaxZDim = 100000;
+  static constexpr int64_t kMaxHidden = 4096;
+  static constexpr int64_t kMaxLayers = 64;
+  static constexpr int64_t kMaxBatch = 1000000;
+  static constexpr int64_t kMaxIterations = 1000000000;
+  /// Estimated trainable parameters of the five networks (see parameter_bound()).
+  static constexpr int64_t kMaxParameters = int64_t{1} << 26;
+  /// batch_size * seq_len * max(hidden_dim, features, z_dim): one layer's activations.
+  static constexpr int64_t kMaxActivations = int64_t{1} << 30;
+
   int64_t noise_dim() const { return z_dim > 0 ? z_dim : features; }
-  /// Throws std::invalid_argument naming the bad field (e.g. layers < 2: the supervisor needs 2).
+  /// An estimate of the trainable parameters, on the high side (every cell counted as 4 gates): what
+  /// kMaxParameters limits. Only meaningful once the single-field limits hold.
+  int64_t parameter_bound() const;
+  /// Throws std::invalid_argument naming the bad field (e.g. layers < 2: the supervisor needs 2,
+  /// or a size above the limits above).
   void validate() const;
   io::Json to_json() const;
+  /// Reads the object to_json writes and validates it: unknown names (cell, dtype, device,
+  /// Adam form), non-finite or out-of-range numbers and sizes above the limits throw
+  /// std::invalid_argument / std::runtime_error naming the field, before anything is allocated.
   static TimeGanConfig from_json(const io::Json& j);
+  /// The same, with errors as io::InputError "<source>: <what>" (source: the file it came from).
+  static TimeGanConfig from_json(const io::Json& j, const std::string& source);
   /// Architecture fields that must match for a checkpoint to load ("" when compatible, else
   /// a one-line description of the first difference).
   std::string mismatch(const TimeGanConfig& other) const;

@@ -1,0 +1,159 @@
+// TimeGanConfig: validation with upper limits, and its JSON form (config.json "model", the
+// checkpoint's config). Kept apart from the model so that it needs only the io library and
+// tg/rnn_spec (the config.json fuzz target builds it on its own).
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+#include "tg/io/error.h"
+#include "tg/models/timegan.h"
+
+namespace tg::models {
+
+namespace {
+// The names tg::dtype_name / tg::device_name give.
+const char* dtype_str(DType t) { return t == DType::F64 ? "float64" : "float32"; }
+const char* device_str(Device d) { return d == Device::CUDA ? "cuda" : "cpu"; }
+}  // namespace
+
+void TimeGanConfig::validate() const {
+  auto bad = [](const std::string& m) { throw std::invalid_argument(m); };
+  if (features < 1) bad("features must be >= 1 (got " + std::to_string(features) + ")");
+  if (seq_len < 2) bad("seq_len must be >= 2 (got " + std::to_string(seq_len) + ")");
+  if (hidden < 1) bad("hidden_dim must be >= 1 (got " + std::to_string(hidden) + ")");
+  if (layers < 2)
+    bad("num_layers must be >= 2: the supervisor has num_layers - 1 layers (got " + std::to_string(layers) + ")");
+  if (batch < 1) bad("batch_size must be >= 1 (got " + std::to_string(batch) + ")");
+  if (iterations < 0) bad("iterations must be >= 0 (got " + std::to_string(iterations) + ")");
+  if (z_dim < 0) bad("z_dim must be >= 0 (got " + std::to_string(z_dim) + ")");
+  auto at_most = [&](const char* name, int64_t v, int64_t limit) {
+    if (v > limit) bad(std::string(name) + " must be at most " + std::to_string(limit) + " (got " + std::to_string(v) + ")");
+  };
+  at_most("seq_len", seq_len, kMaxSeqLen);
+  at_most("features", features, kMaxFeatures);
+  at_most("z_dim", z_dim, kMaxZDim);
+  at_most("hidden_dim", hidden, kMaxHidden);
+  at_most("num_layers", layers, kMaxLayers);
+  at_most("batch_size", batch, kMaxBatch);
+  at_most("iterations", iterations, kMaxIterations);
+  const int64_t params = parameter_bound();
+  if (params > kMaxParameters)
+    bad("hidden_dim " + std::to_string(hidden) + " x num_layers " + std::to_string(layers) + " with " +
+        std::to_string(features) + " features gives about " + std::to_string(params) +
+        " parameters, more than the limit of " + std::to_string(kMaxParameters));
+  const int64_t widest = std::max({hidden, features, noise_dim()});
+  const int64_t act = batch * seq_len * widest;  // < 2^63: each factor is bounded above
+  if (act > kMaxActivations)
+    bad("batch_size " + std::to_string(batch) + " x seq_len " + std::to_string(seq_len) + " x width " +
+        std::to_string(widest) + " = " + std::to_string(act) + " values per layer, more than the limit of " +
+        std::to_string(kMaxActivations));
+  if (!(gamma >= 0) || !std::isfinite(gamma)) bad("gamma must be a finite number >= 0");
+  if (!std::isfinite(d_threshold)) bad("d_threshold must be finite");
+  if (!(adam.lr > 0) || !std::isfinite(adam.lr)) bad("adam lr must be a finite number > 0");
+  if (!(adam.beta1 >= 0 && adam.beta1 < 1)) bad("adam beta1 must be in [0, 1)");
+  if (!(adam.beta2 >= 0 && adam.beta2 < 1)) bad("adam beta2 must be in [0, 1)");
+  if (!(adam.eps > 0) || !std::isfinite(adam.eps)) bad("adam eps must be a finite number > 0");
+}
+
+int64_t TimeGanConfig::parameter_bound() const {
+  // Per network: `layers` cells of 4 gates over [input; hidden] plus biases, and an output
+  // layer; the widest input stands in for every network's.
+  const int64_t in = std::max({hidden, features, noise_dim(), int64_t{1}});
+  const int64_t cell = 4 * hidden * (in + hidden + 2);
+  const int64_t out = (hidden + 1) * in;
+  return 5 * (layers * cell + out);
+}
+
+io::Json TimeGanConfig::to_json() const {
+  io::Json j = io::Json::object();
+  j["seq_len"] = static_cast<long long>(seq_len);
+  j["features"] = static_cast<long long>(features);
+  j["z_dim"] = static_cast<long long>(noise_dim());
+  j["hidden_dim"] = static_cast<long long>(hidden);
+  j["num_layers"] = static_cast<long long>(layers);
+  j["batch_size"] = static_cast<long long>(batch);
+  j["iterations"] = static_cast<long long>(iterations);
+  j["cell"] = cell_name(cell);
+  j["gamma"] = gamma;
+  j["d_threshold"] = d_threshold;
+  j["adam"] = io::Json::object();
+  j["adam"]["lr"] = adam.lr;
+  j["adam"]["beta1"] = adam.beta1;
+  j["adam"]["beta2"] = adam.beta2;
+  j["adam"]["eps"] = adam.eps;
+  j["adam"]["form"] = adam.form == AdamOptions::Form::Tf1 ? "tf1" : "pytorch";
+  j["seed"] = static_cast<unsigned long long>(seed);
+  j["dtype"] = dtype_str(dtype);
+  j["device"] = device_str(device);
+  return j;
+}
+
+TimeGanConfig TimeGanConfig::from_json(const io::Json& j) {
+  TimeGanConfig c;
+  c.seq_len = j.at("seq_len").as_int64();
+  c.features = j.at("features").as_int64();
+  c.z_dim = j.at("z_dim").as_int64();
+  c.hidden = j.at("hidden_dim").as_int64();
+  c.layers = j.at("num_layers").as_int64();
+  c.batch = j.at("batch_size").as_int64();
+  c.iterations = j.at("iterations").as_int64();
+  try {
+    c.cell = parse_cell(j.at("cell").as_string());
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(io::printable(e.what()));
+  }
+  auto one_of = [](const std::string& field, const std::string& v, std::initializer_list<const char*> allowed) {
+    std::string list;
+    for (const char* a : allowed) {
+      if (v == a) return;
+      list += (list.empty() ? "" : ", ") + std::string(a);
+    }
+    throw std::invalid_argument(field + " must be one of " + list + " (got '" + io::printable(v) + "')");
+  };
+  c.gamma = j.at("gamma").as_double();
+  c.d_threshold = j.at("d_threshold").as_double();
+  const io::Json& a = j.at("adam");
+  c.adam.lr = a.at("lr").as_double();
+  c.adam.beta1 = a.at("beta1").as_double();
+  c.adam.beta2 = a.at("beta2").as_double();
+  c.adam.eps = a.at("eps").as_double();
+  one_of("adam form", a.at("form").as_string(), {"tf1", "pytorch"});
+  c.adam.form = a.at("form").as_string() == "pytorch" ? AdamOptions::Form::PyTorch : AdamOptions::Form::Tf1;
+  c.seed = j.at("seed").as_uint64();
+  one_of("dtype", j.at("dtype").as_string(), {dtype_str(DType::F32), dtype_str(DType::F64)});
+  c.dtype = j.at("dtype").as_string() == dtype_str(DType::F64) ? DType::F64 : DType::F32;
+  one_of("device", j.at("device").as_string(), {"cpu", "cuda"});
+  c.device = j.at("device").as_string() == "cuda" ? Device::CUDA : Device::CPU;
+  c.validate();
+  return c;
+}
+
+TimeGanConfig TimeGanConfig::from_json(const io::Json& j, const std::string& source) {
+  try {
+    return from_json(j);
+  } catch (const io::InputError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw io::InputError(source + ": model configuration: " + e.what());
+  }
+}
+
+std::string TimeGanConfig::mismatch(const TimeGanConfig& o) const {
+  auto diff = [](const char* what, auto a, auto b) {
+    std::ostringstream s;
+    s << what << " " << a << " (checkpoint) vs " << b << " (requested)";
+    return s.str();
+  };
+  if (features != o.features) return diff("features", features, o.features);
+  if (seq_len != o.seq_len) return diff("seq_len", seq_len, o.seq_len);
+  if (noise_dim() != o.noise_dim()) return diff("z_dim", noise_dim(), o.noise_dim());
+  if (hidden != o.hidden) return diff("hidden_dim", hidden, o.hidden);
+  if (layers != o.layers) return diff("num_layers", layers, o.layers);
+  if (cell != o.cell) return diff("cell", cell_name(cell), cell_name(o.cell));
+  if (dtype != o.dtype) return diff("dtype", dtype_str(dtype), dtype_str(o.dtype));
+  return "";
+}
+
+}  // namespace tg::models
