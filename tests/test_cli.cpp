@@ -462,7 +462,8 @@ TEST_CASE("data whose range overflows a double are refused at load time, naming 
   const Result r = run("train --data " + d + "/big.csv --seq-len 6 --iterations 3" + std::string(kTiny) + " --out " + d + "/run");
   CHECK(r.code == 1);
   CHECK(count_lines(r.out) == 1);
-  CHECK_MESSAGE(r.out.find("big.csv: column 'a': values cannot be scaled to [0, 1]") != std::string::npos, r.out);
+  CHECK_MESSAGE(r.out.find("big.csv: column 'a': values") != std::string::npos, r.out);
+  CHECK_MESSAGE(r.out.find("rescale the column") != std::string::npos, r.out);
   CHECK_FALSE(tg::io::dir_exists(d + "/run"));
 }
 
