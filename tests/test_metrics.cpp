@@ -7,9 +7,11 @@
 // the noise case shows that the classifier does learn in that budget.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "tg/io/dataset.h"
 #include "tg/models/metrics.h"
@@ -167,6 +169,57 @@ TEST_CASE("visualisation: same samples of both sets, PCA on real") {
   CHECK(v.pca_real.size() == 100);
   CHECK(v.tsne_synthetic.size() == 100);
   CHECK(v.explained_variance_ratio[0] >= v.explained_variance_ratio[1]);
+}
+
+TEST_CASE("visualisation: equal or larger synthetic set gets the real sample's indices") {
+  // As the reference: one permutation of the real set, its indices used for both sets, so a
+  // synthetic set that starts with the real windows maps onto the very same points.
+  const io::Windows a = sine(40);
+  io::Windows b = a;
+  const io::Windows extra = sine(10, 9);
+  b.n += extra.n;
+  b.data.insert(b.data.end(), extra.data.begin(), extra.data.end());
+  TsneOptions o;
+  o.iterations = 20;
+  const io::Windows* sets[] = {&a, &b};
+  for (const io::Windows* syn : sets) {
+    const Visualisation v = visualisation(a, *syn, o, 30);
+    CHECK(v.n == 30);
+    CHECK(v.pca_synthetic == v.pca_real);
+  }
+}
+
+TEST_CASE("visualisation: a smaller synthetic set is sampled within its own windows") {
+  // T = 2 and 2 features; 3 synthetic windows whose feature means are (0, 0), (3, 0), (0, 4),
+  // so n = 3 and every synthetic window is used once. With 2 components in 2 dimensions the PCA
+  // is a rotation or reflection plus a shift, whatever real windows were drawn: the synthetic
+  // points keep their pairwise distances 3, 4 and 5.
+  io::Windows real;
+  real.n = 40, real.seq = 2, real.dim = 2;
+  for (int64_t i = 0; i < real.n; ++i)
+    for (double x : {0.1 * i, 0.3 * i, -0.2 * i + 1, 0.05 * i * i}) real.data.push_back(x);
+  io::Windows syn;
+  syn.n = 3, syn.seq = 2, syn.dim = 2;
+  syn.data = {-1, 1, 2, -2,  // means (0, 0)
+              2, 4, -1, 1,   // means (3, 0)
+              5, -5, 3, 5};  // means (0, 4)
+  TsneOptions o;
+  o.iterations = 20;
+  const Visualisation v = visualisation(real, syn, o);
+  REQUIRE(v.n == 3);
+  REQUIRE(v.pca_synthetic.size() == 6);
+  std::vector<double> d;
+  for (int i = 0; i < 3; ++i)
+    for (int j = i + 1; j < 3; ++j)
+      d.push_back(std::hypot(v.pca_synthetic[2 * i] - v.pca_synthetic[2 * j],
+                             v.pca_synthetic[2 * i + 1] - v.pca_synthetic[2 * j + 1]));
+  std::sort(d.begin(), d.end());
+  CHECK(d[0] == doctest::Approx(3.0));
+  CHECK(d[1] == doctest::Approx(4.0));
+  CHECK(d[2] == doctest::Approx(5.0));
+  CHECK(v.tsne_real.size() == 6);
+  CHECK(v.tsne_synthetic.size() == 6);
+  for (double x : v.tsne_synthetic) CHECK(std::isfinite(x));
 }
 
 TEST_CASE("Wasserstein-1: identical sets 0, shifted set the shift, unequal sizes") {

@@ -358,10 +358,15 @@ Visualisation visualisation(const io::Windows& real, const io::Windows& syn, con
   Visualisation v;
   v.n = std::min({max_samples, real.n, syn.n});
   if (v.n < 2) throw std::invalid_argument("visualisation: needs at least 2 windows in each set");
+  // The reference draws one permutation of the real set and applies its first n indices to both
+  // sets (timegan.md 5.3), which it can because its synthetic set is as large as the real one.
+  // Here too whenever every index is inside the synthetic set; a smaller synthetic set gets its
+  // own n indices drawn within its own size, next from the same stream.
   Rng rng(t.seed, t.stream + 1);
-  const std::vector<int64_t> idx = rng.sample_without_replacement(real.n, v.n);
+  const std::vector<int64_t> idx_real = rng.sample_without_replacement(real.n, v.n);
+  const std::vector<int64_t> idx_syn = syn.n >= real.n ? idx_real : rng.sample_without_replacement(syn.n, v.n);
   const int64_t T = real.seq;
-  auto reduce = [&](const io::Windows& w) {  // mean over features -> [n, T]
+  auto reduce = [&](const io::Windows& w, const std::vector<int64_t>& idx) {  // mean over features -> [n, T]
     std::vector<double> out(static_cast<size_t>(v.n * T));
     for (int64_t i = 0; i < v.n; ++i)
       for (int64_t s = 0; s < T; ++s) {
@@ -371,7 +376,7 @@ Visualisation visualisation(const io::Windows& real, const io::Windows& syn, con
       }
     return out;
   };
-  const std::vector<double> r = reduce(real), s = reduce(syn);
+  const std::vector<double> r = reduce(real, idx_real), s = reduce(syn, idx_syn);
   const Pca pca = pca_fit(r, v.n, T, 2);
   v.explained_variance_ratio = pca.explained_variance_ratio;
   v.pca_real = pca.transform(r, v.n);

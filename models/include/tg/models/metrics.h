@@ -90,8 +90,10 @@ struct Visualisation {
   std::vector<double> explained_variance_ratio;   ///< of the PCA fitted on real
   std::vector<double> tsne_real, tsne_synthetic;  ///< [n, 2]
 };
-/// n = min(1000, real.n, synthetic.n); one permutation of real.n applied to both sets; each
-/// window averaged over features -> [n, T]; PCA fitted on real; t-SNE on both together.
+/// n = min(max_samples, real.n, synthetic.n); the first n of one permutation of real.n, applied
+/// to both sets when synthetic.n >= real.n (the reference's case), else the synthetic sample is
+/// its own n of synthetic.n; each window averaged over features -> [n, T]; PCA fitted on real;
+/// t-SNE on both together.
 Visualisation visualisation(const io::Windows& real, const io::Windows& synthetic, const TsneOptions& t,
                             int64_t max_samples = 1000);
 
