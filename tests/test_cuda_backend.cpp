@@ -2,8 +2,11 @@
 //
 // Every test case starts with REQUIRE_CUDA_OR_SKIP(): on a machine without a usable GPU (or a
 // build without the CUDA toolkit) it prints "skipped: no CUDA device: <why>" and returns, so
-// the suite passes there. With a device, each case runs the same inputs through
-// backend_for(Device::CPU) and backend_for(Device::CUDA) and compares.
+// the suite passes there; with TG_REQUIRE_CUDA=1 in the environment (bench/gpu-check) it fails
+// instead, and TG_REQUIRE_CUDNN=1 makes the cuDNN comparison fail in a build without cuDNN.
+// With a device, each case runs the same inputs through backend_for(Device::CPU) and
+// backend_for(Device::CUDA) and compares. In a TG_CUDA_EMU build the device is the CPU
+// emulation of tests/cuda_emu (always present; smaller recurrent shapes, see emulated()).
 //
 // Tolerances (|cpu - gpu| <= atol + rtol * |cpu| elementwise):
 //   primitives      float32 rtol 1e-5 atol 1e-6    float64 rtol 1e-12 atol 1e-13
@@ -21,6 +24,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <limits>
 #include <random>
 #include <sstream>
@@ -45,12 +49,19 @@ using namespace tg;
   do {                                                           \
     std::string why_;                                            \
     if (!tg::cuda_available(&why_)) {                            \
+      if (env_is_one("TG_REQUIRE_CUDA"))                         \
+        FAIL("TG_REQUIRE_CUDA=1 but no CUDA device: " << why_);  \
       MESSAGE("skipped: no CUDA device: " << why_);              \
       return;                                                    \
     }                                                            \
   } while (0)
 
 namespace {
+
+bool env_is_one(const char* name) {
+  const char* v = std::getenv(name);
+  return v && std::string(v) == "1";
+}
 
 const DType kTypes[] = {DType::F32, DType::F64};
 
@@ -108,6 +119,16 @@ void check_close(const Tensor& ref, const Tensor& got, Tol tol, const std::strin
 
 std::string dname(DType dt) { return dtype_name(dt); }
 
+// The CPU emulation of the device (TG_CUDA_EMU, tests/cuda_emu) runs every CUDA thread as a
+// fiber: the large shapes are left to real devices.
+bool emulated() {
+#ifdef TG_HAVE_CUDA
+  return tg::kernels::cuda::emulated();
+#else
+  return false;
+#endif
+}
+
 }  // namespace
 
 // =============================================================================================
@@ -115,7 +136,7 @@ TEST_CASE("cuda: device, backend object and caching allocator") {
   REQUIRE_CUDA_OR_SKIP();
 #ifdef TG_HAVE_CUDA
   namespace kc = tg::kernels::cuda;
-  MESSAGE("device: " << kc::device_description());
+  MESSAGE("device: " << kc::device_description() << "; " << kc::runtime_description());
   CHECK(gpu_be().device() == Device::CUDA);
   CHECK(gpu_be().name() == "cuda");
   // Steady state: the same sizes again come from the free lists, not cudaMalloc.
@@ -234,7 +255,8 @@ TEST_CASE("cuda: reductions over axis 0, gemm, add_row_vector, copy_rows match t
     const Tol red{prim_tol(dt).rtol * 10, dt == DType::F32 ? 1e-5 : 1e-12};
     for (const Shape& s : {Shape{128, 24, 6}, Shape{5, 3}, Shape{1, 4}, Shape{384, 1}}) {
       Tensor x = rand_t(s, dt, 70);
-      std::vector<int64_t> inner_dims(s.dims().begin() + 1, s.dims().end());
+      const std::vector<int64_t> dims = s.dims();  // (a copy: begin and end of one vector)
+      std::vector<int64_t> inner_dims(dims.begin() + 1, dims.end());
       const Shape inner(inner_dims);
       Tensor mc = Tensor::empty(inner, dt), mg = Tensor::empty(inner, dt, Device::CUDA);
       cpu_be().mean_axis0(x, mc);
@@ -394,8 +416,10 @@ struct RnnOut {
   std::vector<Tensor> gw;
 };
 
-// Runs forward + backward of `c` on device `dev` with deterministic inputs.
-RnnOut run_rnn(const RnnCase& c, DType dt, Device dev) {
+// Runs forward + backward of `c` on device `dev` with deterministic inputs. frozen: the
+// backward gets an empty weight-gradient vector (frozen weights, backend.h), as ops.cpp passes
+// for a network that is not being trained while its input needs a gradient.
+RnnOut run_rnn(const RnnCase& c, DType dt, Device dev, bool frozen = false) {
   Backend& be = backend_for(dev);
   auto put = [&](const Tensor& t) { return dev == Device::CPU ? t : t.to(dev); };
   RnnCall call{c.cell, c.L, c.B, c.T, c.in, c.H};
@@ -421,8 +445,13 @@ RnnOut run_rnn(const RnnCase& c, DType dt, Device dev) {
   o.gx = Tensor::empty(Shape{c.B, c.T, c.in}, dt, dev);
   o.gh0 = c.grad_h0 ? Tensor::empty(Shape{c.L, c.B, c.H}, dt, dev) : Tensor();
   o.gc0 = c.grad_h0 && has_c ? Tensor::empty(Shape{c.L, c.B, c.H}, dt, dev) : Tensor();
-  be.rnn_backward(call, w, x, lp, h0, c0, reserve, gy, o.gx, gw, o.gh0, o.gc0);
-  o.gw = gw;
+  if (frozen) {
+    std::vector<Tensor> none;
+    be.rnn_backward(call, w, x, lp, h0, c0, reserve, gy, o.gx, none, o.gh0, o.gc0);
+  } else {
+    be.rnn_backward(call, w, x, lp, h0, c0, reserve, gy, o.gx, gw, o.gh0, o.gc0);
+    o.gw = gw;
+  }
   // inference mode (no reserve) must give the same y
   Tensor y2 = Tensor::empty(Shape{c.B, c.T, c.H}, dt, dev);
   Tensor none;
@@ -461,9 +490,13 @@ std::vector<RnnCase> rnn_cases(Cell cell) {
   v.push_back({cell, 1, 5, 7, 5, 8, {}, false, false});
   v.push_back({cell, 3, 37, 9, 6, 24, {}, true, true});
   v.push_back({cell, 2, 37, 9, 6, 24, mixed_lengths(37, 9), true, true});
-  v.push_back({cell, 3, 130, 24, 28, 24, mixed_lengths(130, 24), false, true});
+  if (!emulated()) {
+    v.push_back({cell, 3, 130, 24, 28, 24, mixed_lengths(130, 24), false, true});
+  } else {
+    v.push_back({cell, 3, 21, 12, 7, 24, mixed_lengths(21, 12), false, true});
+  }
   v.push_back({cell, 2, 16, 6, 24, 24, std::vector<int32_t>(16, 0), true, true});  // all length 0
-  v.push_back({cell, 3, 128, 24, 5, 24, {}, false, false});                         // TimeGAN shape
+  if (!emulated()) v.push_back({cell, 3, 128, 24, 5, 24, {}, false, false});      // TimeGAN shape
   return v;
 }
 
@@ -496,7 +529,8 @@ TEST_CASE("cuda: GRU results do not depend on the rows per block") {
   namespace kc = tg::kernels::cuda;
   kc::set_gru_impl(kc::GruImpl::Ours);
   for (Cell cell : {Cell::GruTf1, Cell::GruResetAfter}) {
-    RnnCase c{cell, 2, 67, 11, 5, 24, mixed_lengths(67, 11), true, true};
+    const int B = emulated() ? 23 : 67, T = emulated() ? 7 : 11;
+    RnnCase c{cell, 2, B, T, 5, 24, mixed_lengths(B, T), true, true};
     kc::set_gru_rows_per_block(1);
     RnnOut ref = run_rnn(c, DType::F64, Device::CUDA);
     for (int r : {3, 16, 1000}) {
@@ -520,11 +554,37 @@ TEST_CASE("cuda: LSTM and LN-LSTM forward and backward match the CPU") {
       }
 }
 
+TEST_CASE("cuda: frozen weights (no weight gradients) give the CPU's input gradients, every cell") {
+  REQUIRE_CUDA_OR_SKIP();
+#ifdef TG_HAVE_CUDA
+  tg::kernels::cuda::set_gru_impl(tg::kernels::cuda::GruImpl::Ours);
+#endif
+  for (Cell cell : {Cell::GruTf1, Cell::GruResetAfter, Cell::Lstm, Cell::LstmLn})
+    for (DType dt : kTypes) {
+      for (const RnnCase& c : {RnnCase{cell, 3, 9, 6, 4, 8, mixed_lengths(9, 6), true, true},
+                               RnnCase{cell, 1, 5, 4, 3, 6, {}, false, false}}) {
+        const std::string what = case_name(c, dt) + " frozen";
+        CAPTURE(what);
+        const RnnOut cpu = run_rnn(c, dt, Device::CPU, true);
+        const RnnOut dev = run_rnn(c, dt, Device::CUDA, true);
+        CHECK(dev.gw.empty());
+        compare_rnn(cpu, dev, rnn_tol(dt), what);
+        // and the same input gradients as with trained weights
+        compare_rnn(cpu, [&] {
+          RnnOut o = run_rnn(c, dt, Device::CUDA, false);
+          o.gw.clear();
+          return o;
+        }(), rnn_tol(dt), what + " vs trained");
+      }
+    }
+}
+
 TEST_CASE("cuda: our reset-after GRU matches cuDNN's") {
   REQUIRE_CUDA_OR_SKIP();
 #ifdef TG_HAVE_CUDA
   namespace kc = tg::kernels::cuda;
   if (!kc::have_cudnn()) {
+    if (env_is_one("TG_REQUIRE_CUDNN")) FAIL("TG_REQUIRE_CUDNN=1 but this build has no cuDNN");
     MESSAGE("skipped: this build has no cuDNN");
     return;
   }
@@ -544,7 +604,9 @@ TEST_CASE("cuda: our reset-after GRU matches cuDNN's") {
 
 TEST_CASE("cuda: autograd rnn op through the CUDA backend matches the CPU") {
   REQUIRE_CUDA_OR_SKIP();
-  for (Cell cell : {Cell::GruTf1, Cell::GruResetAfter, Cell::Lstm, Cell::LstmLn}) {
+  for (Cell cell : {Cell::GruTf1, Cell::GruResetAfter, Cell::Lstm, Cell::LstmLn})
+  for (bool frozen : {false, true}) {  // frozen: weights need no gradient, x and h0 do
+    CAPTURE(frozen);
     const DType dt = DType::F64;
     auto run = [&](Device dev, std::vector<Tensor>& out) {
       const int L = 2, B = 9, T = 6, in = 4, H = 8;
@@ -552,15 +614,19 @@ TEST_CASE("cuda: autograd rnn op through the CUDA backend matches the CPU") {
       uint32_t seed = 500;
       for (int l = 0; l < L; ++l)
         for (auto& sh : rnn_weight_shapes(cell, l == 0 ? in : H, H))
-          w.emplace_back(Tensor::from_vector(Shape(sh), rand_vec(Shape(sh).numel(), seed++, -0.5, 0.5), dt, dev), true);
+          w.emplace_back(Tensor::from_vector(Shape(sh), rand_vec(Shape(sh).numel(), seed++, -0.5, 0.5), dt, dev),
+                         !frozen);
       Var x(Tensor::from_vector(Shape{B, T, in}, rand_vec(B * T * in, 600), dt, dev), true);
       Var h0(Tensor::from_vector(Shape{L, B, H}, rand_vec(L * B * H, 601), dt, dev), true);
       std::vector<int32_t> len{6, 0, 3, 6, 1, 5, 6, 2, 4};
       Var y = rnn(RnnSpec{cell, L, H}, x, w, len, h0);
-      Var loss = mean(square(y)) + mean(last_valid_step(y, len));
+      std::vector<int32_t> last(len);  // last_valid_step needs lengths >= 1
+      for (auto& v : last) v = std::max(v, 1);
+      Var loss = mean(square(y)) + mean(last_valid_step(y, last));
       backward(loss);
       out = {loss.value(), x.grad(), h0.grad()};
-      for (auto& wi : w) out.push_back(wi.grad());
+      if (!frozen)
+        for (auto& wi : w) out.push_back(wi.grad());
     };
     std::vector<Tensor> a, b;
     run(Device::CPU, a);
@@ -571,23 +637,27 @@ TEST_CASE("cuda: autograd rnn op through the CUDA backend matches the CPU") {
 }
 
 // =============================================================================================
-TEST_CASE("cuda: TimeGAN training steps on CUDA match the CPU at the same seed") {
+// Steps 6-8 are joint iterations: the generator step back-propagates through the frozen
+// recovery and discriminator, the embedder step through the frozen supervisor (empty weight
+// gradients in the recurrent backward).
+TEST_CASE("cuda: TimeGAN training steps on CUDA match the CPU at the same seed, joint phase included") {
   REQUIRE_CUDA_OR_SKIP();
   using namespace tg::models;
   for (DType dt : kTypes) {
-    for (Cell cell : {Cell::GruTf1, Cell::GruResetAfter}) {
+    for (Cell cell : {Cell::GruTf1, Cell::GruResetAfter, Cell::Lstm}) {
+      if (cell == Cell::Lstm && dt == DType::F32) continue;
       TimeGanConfig c;
       c.features = 3;
-      c.seq_len = 8;
+      c.seq_len = emulated() ? 6 : 8;
       c.hidden = 8;
-      c.layers = 3;
-      c.batch = 16;
+      c.layers = emulated() ? 2 : 3;
+      c.batch = emulated() ? 8 : 16;
       c.iterations = 3;  // three steps of each phase
       c.seed = 11;
       c.cell = cell;
       c.dtype = dt;
       Rng drng(5, 5);
-      io::Windows data = io::sine_data(64, 8, 3, drng);
+      io::Windows data = io::sine_data(64, c.seq_len, 3, drng);
       TimeGan cpu_m(c);
       c.device = Device::CUDA;
       TimeGan gpu_m(c);
@@ -603,6 +673,7 @@ TEST_CASE("cuda: TimeGAN training steps on CUDA match the CPU at the same seed")
         CAPTURE(dname(dt));
         CAPTURE(cell_name(cell));
         CHECK(a.phase == b.phase);
+        CHECK(b.phase == (step < 3 ? Phase::Embedding : step < 6 ? Phase::Supervised : Phase::Joint));
         const double va[] = {a.e_loss_t0, a.e_loss0, a.e_loss, a.g_loss_s, a.g_loss_u, a.g_loss_u_e, a.g_loss_v, a.g_loss, a.d_loss};
         const double vb[] = {b.e_loss_t0, b.e_loss0, b.e_loss, b.g_loss_s, b.g_loss_u, b.g_loss_u_e, b.g_loss_v, b.g_loss, b.d_loss};
         for (int i = 0; i < 9; ++i) {
