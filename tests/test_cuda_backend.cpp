@@ -6,7 +6,7 @@
 // instead, and TG_REQUIRE_CUDNN=1 makes the cuDNN comparison fail in a build without cuDNN.
 // With a device, each case runs the same inputs through backend_for(Device::CPU) and
 // backend_for(Device::CUDA) and compares. In a TG_CUDA_EMU build the device is the CPU
-// emulation of tests/cuda_emu (always present; smaller recurrent shapes, see emulated()).
+// emulation of tests/cuda_emu (always present; smaller recurrent shapes, see tg_test::emulated()).
 //
 // Tolerances (|cpu - gpu| <= atol + rtol * |cpu| elementwise):
 //   primitives      float32 rtol 1e-5 atol 1e-6    float64 rtol 1e-12 atol 1e-13
@@ -40,28 +40,11 @@
 #ifdef TG_HAVE_CUDA
 #include "tg/kernels/cuda_backend.h"
 #endif
-#include "tg/io/dataset.h"
-#include "tg/models/timegan.h"
+#include "cuda_test.h"
 
 using namespace tg;
 
-#define REQUIRE_CUDA_OR_SKIP()                                   \
-  do {                                                           \
-    std::string why_;                                            \
-    if (!tg::cuda_available(&why_)) {                            \
-      if (env_is_one("TG_REQUIRE_CUDA"))                         \
-        FAIL("TG_REQUIRE_CUDA=1 but no CUDA device: " << why_);  \
-      MESSAGE("skipped: no CUDA device: " << why_);              \
-      return;                                                    \
-    }                                                            \
-  } while (0)
-
 namespace {
-
-bool env_is_one(const char* name) {
-  const char* v = std::getenv(name);
-  return v && std::string(v) == "1";
-}
 
 const DType kTypes[] = {DType::F32, DType::F64};
 
@@ -118,16 +101,6 @@ void check_close(const Tensor& ref, const Tensor& got, Tol tol, const std::strin
 }
 
 std::string dname(DType dt) { return dtype_name(dt); }
-
-// The CPU emulation of the device (TG_CUDA_EMU, tests/cuda_emu) runs every CUDA thread as a
-// fiber: the large shapes are left to real devices.
-bool emulated() {
-#ifdef TG_HAVE_CUDA
-  return tg::kernels::cuda::emulated();
-#else
-  return false;
-#endif
-}
 
 }  // namespace
 
@@ -490,13 +463,13 @@ std::vector<RnnCase> rnn_cases(Cell cell) {
   v.push_back({cell, 1, 5, 7, 5, 8, {}, false, false});
   v.push_back({cell, 3, 37, 9, 6, 24, {}, true, true});
   v.push_back({cell, 2, 37, 9, 6, 24, mixed_lengths(37, 9), true, true});
-  if (!emulated()) {
+  if (!tg_test::emulated()) {
     v.push_back({cell, 3, 130, 24, 28, 24, mixed_lengths(130, 24), false, true});
   } else {
     v.push_back({cell, 3, 21, 12, 7, 24, mixed_lengths(21, 12), false, true});
   }
   v.push_back({cell, 2, 16, 6, 24, 24, std::vector<int32_t>(16, 0), true, true});  // all length 0
-  if (!emulated()) v.push_back({cell, 3, 128, 24, 5, 24, {}, false, false});      // TimeGAN shape
+  if (!tg_test::emulated()) v.push_back({cell, 3, 128, 24, 5, 24, {}, false, false});      // TimeGAN shape
   return v;
 }
 
@@ -529,7 +502,7 @@ TEST_CASE("cuda: GRU results do not depend on the rows per block") {
   namespace kc = tg::kernels::cuda;
   kc::set_gru_impl(kc::GruImpl::Ours);
   for (Cell cell : {Cell::GruTf1, Cell::GruResetAfter}) {
-    const int B = emulated() ? 23 : 67, T = emulated() ? 7 : 11;
+    const int B = tg_test::emulated() ? 23 : 67, T = tg_test::emulated() ? 7 : 11;
     RnnCase c{cell, 2, B, T, 5, 24, mixed_lengths(B, T), true, true};
     kc::set_gru_rows_per_block(1);
     RnnOut ref = run_rnn(c, DType::F64, Device::CUDA);
@@ -584,7 +557,7 @@ TEST_CASE("cuda: our reset-after GRU matches cuDNN's") {
 #ifdef TG_HAVE_CUDA
   namespace kc = tg::kernels::cuda;
   if (!kc::have_cudnn()) {
-    if (env_is_one("TG_REQUIRE_CUDNN")) FAIL("TG_REQUIRE_CUDNN=1 but this build has no cuDNN");
+    if (tg_test::env_is_one("TG_REQUIRE_CUDNN")) FAIL("TG_REQUIRE_CUDNN=1 but this build has no cuDNN");
     MESSAGE("skipped: this build has no cuDNN");
     return;
   }
@@ -633,59 +606,5 @@ TEST_CASE("cuda: autograd rnn op through the CUDA backend matches the CPU") {
     run(Device::CUDA, b);
     for (size_t i = 0; i < a.size(); ++i)
       check_close(a[i], b[i], rnn_tol(dt), std::string("rnn op ") + cell_name(cell) + " output " + std::to_string(i));
-  }
-}
-
-// =============================================================================================
-// Steps 6-8 are joint iterations: the generator step back-propagates through the frozen
-// recovery and discriminator, the embedder step through the frozen supervisor (empty weight
-// gradients in the recurrent backward).
-TEST_CASE("cuda: TimeGAN training steps on CUDA match the CPU at the same seed, joint phase included") {
-  REQUIRE_CUDA_OR_SKIP();
-  using namespace tg::models;
-  for (DType dt : kTypes) {
-    for (Cell cell : {Cell::GruTf1, Cell::GruResetAfter, Cell::Lstm}) {
-      if (cell == Cell::Lstm && dt == DType::F32) continue;
-      TimeGanConfig c;
-      c.features = 3;
-      c.seq_len = emulated() ? 6 : 8;
-      c.hidden = 8;
-      c.layers = emulated() ? 2 : 3;
-      c.batch = emulated() ? 8 : 16;
-      c.iterations = 3;  // three steps of each phase
-      c.seed = 11;
-      c.cell = cell;
-      c.dtype = dt;
-      Rng drng(5, 5);
-      io::Windows data = io::sine_data(64, c.seq_len, 3, drng);
-      TimeGan cpu_m(c);
-      c.device = Device::CUDA;
-      TimeGan gpu_m(c);
-      cpu_m.set_data(data);
-      gpu_m.set_data(data);
-      // float32: 2e-3 relative after a few Adam steps (different summation orders move the
-      // weights by ~1e-7 per step, the losses are O(1)); float64: 1e-8.
-      const double rtol = dt == DType::F32 ? 2e-3 : 1e-8, atol = dt == DType::F32 ? 2e-4 : 1e-10;
-      for (int step = 0; step < 9; ++step) {
-        const StepLosses a = cpu_m.step();
-        const StepLosses b = gpu_m.step();
-        CAPTURE(step);
-        CAPTURE(dname(dt));
-        CAPTURE(cell_name(cell));
-        CHECK(a.phase == b.phase);
-        CHECK(b.phase == (step < 3 ? Phase::Embedding : step < 6 ? Phase::Supervised : Phase::Joint));
-        const double va[] = {a.e_loss_t0, a.e_loss0, a.e_loss, a.g_loss_s, a.g_loss_u, a.g_loss_u_e, a.g_loss_v, a.g_loss, a.d_loss};
-        const double vb[] = {b.e_loss_t0, b.e_loss0, b.e_loss, b.g_loss_s, b.g_loss_u, b.g_loss_u_e, b.g_loss_v, b.g_loss, b.d_loss};
-        for (int i = 0; i < 9; ++i) {
-          CAPTURE(i);
-          if (std::isnan(va[i])) {
-            CHECK(std::isnan(vb[i]));
-            continue;
-          }
-          CHECK(std::abs(va[i] - vb[i]) <= atol + rtol * std::abs(va[i]));
-        }
-        CHECK(a.d_stepped == b.d_stepped);
-      }
-    }
   }
 }
