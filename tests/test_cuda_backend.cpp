@@ -48,6 +48,11 @@ namespace {
 
 const DType kTypes[] = {DType::F32, DType::F64};
 
+// TG_CUDA_TEST_QUICK=1 with the emulation (the sanitizer runs of .ci/cuda-emu): fewer and
+// smaller shapes, every kernel path still taken (broadcasting, h0, lengths with 0 and T,
+// several layers, several blocks).
+bool quick() { return tg_test::emulated() && tg_test::env_is_one("TG_CUDA_TEST_QUICK"); }
+
 struct Tol {
   double rtol, atol;
 };
@@ -187,6 +192,7 @@ TEST_CASE("cuda: binary with broadcasting, axpby and sum_to match the CPU") {
   const BinaryOp ops[] = {BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div};
   for (DType dt : kTypes) {
     for (size_t ci = 0; ci < cases.size(); ++ci) {
+      if (quick() && ci % 3 != 0) continue;  // (quick: the same-shape, both-broadcast and 4-D cases)
       const Case& c = cases[ci];
       Tensor a = rand_t(c.a, dt, 10 + static_cast<uint32_t>(ci), 0.5, 2.0);
       Tensor b = rand_t(c.b, dt, 20 + static_cast<uint32_t>(ci), 0.5, 2.0);
@@ -226,7 +232,7 @@ TEST_CASE("cuda: reductions over axis 0, gemm, add_row_vector, copy_rows match t
   REQUIRE_CUDA_OR_SKIP();
   for (DType dt : kTypes) {
     const Tol red{prim_tol(dt).rtol * 10, dt == DType::F32 ? 1e-5 : 1e-12};
-    for (const Shape& s : {Shape{128, 24, 6}, Shape{5, 3}, Shape{1, 4}, Shape{384, 1}}) {
+    for (const Shape& s : {quick() ? Shape{16, 24, 6} : Shape{128, 24, 6}, Shape{5, 3}, Shape{1, 4}, Shape{384, 1}}) {
       Tensor x = rand_t(s, dt, 70);
       const std::vector<int64_t> dims = s.dims();  // (a copy: begin and end of one vector)
       std::vector<int64_t> inner_dims(dims.begin() + 1, dims.end());
@@ -251,7 +257,7 @@ TEST_CASE("cuda: reductions over axis 0, gemm, add_row_vector, copy_rows match t
     for (int ta = 0; ta < 2; ++ta)
       for (int tb = 0; tb < 2; ++tb)
         for (double beta : {0.0, 1.0, 0.5})
-          for (int64_t k : {int64_t{37}, int64_t{3072}, int64_t{0}}) {
+          for (int64_t k : {int64_t{37}, int64_t{quick() ? 310 : 3072}, int64_t{0}}) {
             const int64_t m = 29, n = 72;
             Tensor a = rand_t(ta ? Shape{std::max<int64_t>(k, 1), m} : Shape{m, std::max<int64_t>(k, 1)}, dt, 80);
             Tensor b = rand_t(tb ? Shape{n, std::max<int64_t>(k, 1)} : Shape{std::max<int64_t>(k, 1), n}, dt, 81);
@@ -461,6 +467,11 @@ std::vector<int32_t> mixed_lengths(int B, int T) {
 std::vector<RnnCase> rnn_cases(Cell cell) {
   std::vector<RnnCase> v;
   v.push_back({cell, 1, 5, 7, 5, 8, {}, false, false});
+  if (quick()) {
+    v.push_back({cell, 2, 9, 5, 6, 24, mixed_lengths(9, 5), true, true});
+    v.push_back({cell, 2, 4, 3, 24, 24, std::vector<int32_t>(4, 0), true, true});  // all length 0
+    return v;
+  }
   v.push_back({cell, 3, 37, 9, 6, 24, {}, true, true});
   v.push_back({cell, 2, 37, 9, 6, 24, mixed_lengths(37, 9), true, true});
   if (!tg_test::emulated()) {
@@ -502,7 +513,7 @@ TEST_CASE("cuda: GRU results do not depend on the rows per block") {
   namespace kc = tg::kernels::cuda;
   kc::set_gru_impl(kc::GruImpl::Ours);
   for (Cell cell : {Cell::GruTf1, Cell::GruResetAfter}) {
-    const int B = tg_test::emulated() ? 23 : 67, T = tg_test::emulated() ? 7 : 11;
+    const int B = quick() ? 9 : tg_test::emulated() ? 23 : 67, T = quick() ? 5 : tg_test::emulated() ? 7 : 11;
     RnnCase c{cell, 2, B, T, 5, 24, mixed_lengths(B, T), true, true};
     kc::set_gru_rows_per_block(1);
     RnnOut ref = run_rnn(c, DType::F64, Device::CUDA);

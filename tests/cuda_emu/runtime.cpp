@@ -73,10 +73,10 @@ struct Sched {
   std::vector<std::unique_ptr<Fiber>> fibers;  // slots, reused across blocks and launches
   std::vector<Fiber*> of_thread;               // CUDA thread id -> its fiber in this block
   ucontext_t main_ctx;
-  void* main_tsan = nullptr;
+  std::atomic<void*> main_tsan{nullptr};
   const void* main_bottom = nullptr;
   size_t main_size = 0;
-  Block* block = nullptr;
+  std::atomic<Block*> block{nullptr};
   std::atomic<Fiber*> current{nullptr};
   unsigned n = 0;  // threads of the current block
 };
@@ -122,7 +122,7 @@ void yield_to_main(Fiber& f, bool finished) {
   __sanitizer_start_switch_fiber(finished ? nullptr : &fake, g_sched.main_bottom, g_sched.main_size);
 #endif
 #ifdef __SANITIZE_THREAD__
-  __tsan_switch_to_fiber(g_sched.main_tsan, __tsan_switch_to_fiber_no_sync);
+  __tsan_switch_to_fiber(g_sched.main_tsan.load(std::memory_order_relaxed), __tsan_switch_to_fiber_no_sync);
 #endif
   swapcontext(&f.ctx, &g_sched.main_ctx);
 #ifdef __SANITIZE_ADDRESS__
@@ -196,7 +196,7 @@ void fiber_entry() {
   __sanitizer_finish_switch_fiber(nullptr, &g_sched.main_bottom, &g_sched.main_size);
 #endif
   Fiber& f = *g_sched.current.load(std::memory_order_relaxed);
-  Block& b = *g_sched.block;
+  Block& b = *g_sched.block.load(std::memory_order_relaxed);
   tsan_acquire(&b.setup);
   b.invoke(b.closure);
   b.barrier.leave();
@@ -219,9 +219,9 @@ void run_block(Block& b, dim3 bidx, dim3 bdim, dim3 gdim, unsigned rotation) {
   }
   s.of_thread.resize(n);
   s.n = n;
-  s.block = &b;
+  s.block.store(&b, std::memory_order_relaxed);
 #ifdef __SANITIZE_THREAD__
-  s.main_tsan = __tsan_get_current_fiber();
+  s.main_tsan.store(__tsan_get_current_fiber(), std::memory_order_relaxed);
 #endif
   for (unsigned i = 0; i < n; ++i) {
     // thread i runs on slot (i + rotation) % n: successive blocks pair other threads with a slot
@@ -409,20 +409,21 @@ void run_grid(uintptr_t kernel, dim3 grid, dim3 block, size_t smem, void (*invok
         for (unsigned w = 0; w < nwarps; ++w) b.warp[w]->reset(std::min(32u, b.nthreads - w * 32));
         run_block(b, dim3(x, y, z), block, grid, rotation++);
       }
+  g_sched.block.store(nullptr, std::memory_order_relaxed);
 }
 
-unsigned char* block_smem() {
-  if (!g_sched.block) throw std::logic_error("dynamic shared memory outside a kernel");
-  return g_sched.block->smem;
+Block& running_block(const char* what) {
+  Block* b = g_sched.block.load(std::memory_order_relaxed);
+  if (!b) throw std::logic_error(std::string(what) + " outside a kernel");
+  return *b;
 }
 
-void syncthreads() {
-  if (!g_sched.block) throw std::logic_error("__syncthreads outside a kernel");
-  g_sched.block->barrier.wait();
-}
+unsigned char* block_smem() { return running_block("dynamic shared memory").smem; }
+
+void syncthreads() { running_block("__syncthreads").barrier.wait(); }
 
 void shfl_down(const void* value, void* out, size_t bytes, unsigned delta, int width) {
-  Block& b = *g_sched.block;
+  Block& b = running_block("__shfl_down_sync");
   const unsigned tid = g_sched.current.load(std::memory_order_relaxed)->tid, lane = tid % 32;
   Barrier& wb = *b.warp[tid / 32];
   uint64_t mine = 0;
