@@ -345,6 +345,7 @@ void mark_allocated(void* p, size_t used, size_t block) {
 }
 
 void mark_freed(void* p, size_t block) {
+  TG_EMU_UNPOISON(p, block);  // (the tail past the caller's bytes is poisoned)
   std::memset(p, kGarbage, block);
   TG_EMU_POISON(p, block);
 }
