@@ -2,8 +2,11 @@
 //
 // Every test case starts with REQUIRE_CUDA_OR_SKIP(): on a machine without a usable GPU (or a
 // build without the CUDA toolkit) it prints "skipped: no CUDA device: <why>" and returns, so
-// the suite passes there. With a device, each case runs the same inputs through
-// backend_for(Device::CPU) and backend_for(Device::CUDA) and compares.
+// the suite passes there; with TG_REQUIRE_CUDA=1 in the environment (bench/gpu-check) it fails
+// instead, and TG_REQUIRE_CUDNN=1 makes the cuDNN comparison fail in a build without cuDNN.
+// With a device, each case runs the same inputs through backend_for(Device::CPU) and
+// backend_for(Device::CUDA) and compares. In a TG_CUDA_EMU build the device is the CPU
+// emulation of tests/cuda_emu (always present; smaller recurrent shapes, see tg_test::emulated()).
 //
 // Tolerances (|cpu - gpu| <= atol + rtol * |cpu| elementwise):
 //   primitives      float32 rtol 1e-5 atol 1e-6    float64 rtol 1e-12 atol 1e-13
@@ -21,6 +24,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <limits>
 #include <random>
 #include <sstream>
@@ -36,23 +40,18 @@
 #ifdef TG_HAVE_CUDA
 #include "tg/kernels/cuda_backend.h"
 #endif
-#include "tg/io/dataset.h"
-#include "tg/models/timegan.h"
+#include "cuda_test.h"
 
 using namespace tg;
-
-#define REQUIRE_CUDA_OR_SKIP()                                   \
-  do {                                                           \
-    std::string why_;                                            \
-    if (!tg::cuda_available(&why_)) {                            \
-      MESSAGE("skipped: no CUDA device: " << why_);              \
-      return;                                                    \
-    }                                                            \
-  } while (0)
 
 namespace {
 
 const DType kTypes[] = {DType::F32, DType::F64};
+
+// TG_CUDA_TEST_QUICK=1 with the emulation (the sanitizer runs of .ci/cuda-emu): fewer and
+// smaller shapes, every kernel path still taken (broadcasting, h0, lengths with 0 and T,
+// several layers, several blocks).
+bool quick() { return tg_test::emulated() && tg_test::env_is_one("TG_CUDA_TEST_QUICK"); }
 
 struct Tol {
   double rtol, atol;
@@ -115,7 +114,7 @@ TEST_CASE("cuda: device, backend object and caching allocator") {
   REQUIRE_CUDA_OR_SKIP();
 #ifdef TG_HAVE_CUDA
   namespace kc = tg::kernels::cuda;
-  MESSAGE("device: " << kc::device_description());
+  MESSAGE("device: " << kc::device_description() << "; " << kc::runtime_description());
   CHECK(gpu_be().device() == Device::CUDA);
   CHECK(gpu_be().name() == "cuda");
   // Steady state: the same sizes again come from the free lists, not cudaMalloc.
@@ -193,6 +192,7 @@ TEST_CASE("cuda: binary with broadcasting, axpby and sum_to match the CPU") {
   const BinaryOp ops[] = {BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div};
   for (DType dt : kTypes) {
     for (size_t ci = 0; ci < cases.size(); ++ci) {
+      if (quick() && ci % 3 != 0) continue;  // (quick: the same-shape, both-broadcast and 4-D cases)
       const Case& c = cases[ci];
       Tensor a = rand_t(c.a, dt, 10 + static_cast<uint32_t>(ci), 0.5, 2.0);
       Tensor b = rand_t(c.b, dt, 20 + static_cast<uint32_t>(ci), 0.5, 2.0);
@@ -232,9 +232,10 @@ TEST_CASE("cuda: reductions over axis 0, gemm, add_row_vector, copy_rows match t
   REQUIRE_CUDA_OR_SKIP();
   for (DType dt : kTypes) {
     const Tol red{prim_tol(dt).rtol * 10, dt == DType::F32 ? 1e-5 : 1e-12};
-    for (const Shape& s : {Shape{128, 24, 6}, Shape{5, 3}, Shape{1, 4}, Shape{384, 1}}) {
+    for (const Shape& s : {quick() ? Shape{16, 24, 6} : Shape{128, 24, 6}, Shape{5, 3}, Shape{1, 4}, Shape{384, 1}}) {
       Tensor x = rand_t(s, dt, 70);
-      std::vector<int64_t> inner_dims(s.dims().begin() + 1, s.dims().end());
+      const std::vector<int64_t> dims = s.dims();  // (a copy: begin and end of one vector)
+      std::vector<int64_t> inner_dims(dims.begin() + 1, dims.end());
       const Shape inner(inner_dims);
       Tensor mc = Tensor::empty(inner, dt), mg = Tensor::empty(inner, dt, Device::CUDA);
       cpu_be().mean_axis0(x, mc);
@@ -256,7 +257,7 @@ TEST_CASE("cuda: reductions over axis 0, gemm, add_row_vector, copy_rows match t
     for (int ta = 0; ta < 2; ++ta)
       for (int tb = 0; tb < 2; ++tb)
         for (double beta : {0.0, 1.0, 0.5})
-          for (int64_t k : {int64_t{37}, int64_t{3072}, int64_t{0}}) {
+          for (int64_t k : {int64_t{37}, int64_t{quick() ? 310 : 3072}, int64_t{0}}) {
             const int64_t m = 29, n = 72;
             Tensor a = rand_t(ta ? Shape{std::max<int64_t>(k, 1), m} : Shape{m, std::max<int64_t>(k, 1)}, dt, 80);
             Tensor b = rand_t(tb ? Shape{n, std::max<int64_t>(k, 1)} : Shape{std::max<int64_t>(k, 1), n}, dt, 81);
@@ -394,8 +395,10 @@ struct RnnOut {
   std::vector<Tensor> gw;
 };
 
-// Runs forward + backward of `c` on device `dev` with deterministic inputs.
-RnnOut run_rnn(const RnnCase& c, DType dt, Device dev) {
+// Runs forward + backward of `c` on device `dev` with deterministic inputs. frozen: the
+// backward gets an empty weight-gradient vector (frozen weights, backend.h), as ops.cpp passes
+// for a network that is not being trained while its input needs a gradient.
+RnnOut run_rnn(const RnnCase& c, DType dt, Device dev, bool frozen = false) {
   Backend& be = backend_for(dev);
   auto put = [&](const Tensor& t) { return dev == Device::CPU ? t : t.to(dev); };
   RnnCall call{c.cell, c.L, c.B, c.T, c.in, c.H};
@@ -421,8 +424,13 @@ RnnOut run_rnn(const RnnCase& c, DType dt, Device dev) {
   o.gx = Tensor::empty(Shape{c.B, c.T, c.in}, dt, dev);
   o.gh0 = c.grad_h0 ? Tensor::empty(Shape{c.L, c.B, c.H}, dt, dev) : Tensor();
   o.gc0 = c.grad_h0 && has_c ? Tensor::empty(Shape{c.L, c.B, c.H}, dt, dev) : Tensor();
-  be.rnn_backward(call, w, x, lp, h0, c0, reserve, gy, o.gx, gw, o.gh0, o.gc0);
-  o.gw = gw;
+  if (frozen) {
+    std::vector<Tensor> none;
+    be.rnn_backward(call, w, x, lp, h0, c0, reserve, gy, o.gx, none, o.gh0, o.gc0);
+  } else {
+    be.rnn_backward(call, w, x, lp, h0, c0, reserve, gy, o.gx, gw, o.gh0, o.gc0);
+    o.gw = gw;
+  }
   // inference mode (no reserve) must give the same y
   Tensor y2 = Tensor::empty(Shape{c.B, c.T, c.H}, dt, dev);
   Tensor none;
@@ -459,11 +467,20 @@ std::vector<int32_t> mixed_lengths(int B, int T) {
 std::vector<RnnCase> rnn_cases(Cell cell) {
   std::vector<RnnCase> v;
   v.push_back({cell, 1, 5, 7, 5, 8, {}, false, false});
+  if (quick()) {
+    v.push_back({cell, 2, 9, 5, 6, 24, mixed_lengths(9, 5), true, true});
+    v.push_back({cell, 2, 4, 3, 24, 24, std::vector<int32_t>(4, 0), true, true});  // all length 0
+    return v;
+  }
   v.push_back({cell, 3, 37, 9, 6, 24, {}, true, true});
   v.push_back({cell, 2, 37, 9, 6, 24, mixed_lengths(37, 9), true, true});
-  v.push_back({cell, 3, 130, 24, 28, 24, mixed_lengths(130, 24), false, true});
+  if (!tg_test::emulated()) {
+    v.push_back({cell, 3, 130, 24, 28, 24, mixed_lengths(130, 24), false, true});
+  } else {
+    v.push_back({cell, 3, 21, 12, 7, 24, mixed_lengths(21, 12), false, true});
+  }
   v.push_back({cell, 2, 16, 6, 24, 24, std::vector<int32_t>(16, 0), true, true});  // all length 0
-  v.push_back({cell, 3, 128, 24, 5, 24, {}, false, false});                         // TimeGAN shape
+  if (!tg_test::emulated()) v.push_back({cell, 3, 128, 24, 5, 24, {}, false, false});      // TimeGAN shape
   return v;
 }
 
@@ -496,7 +513,8 @@ TEST_CASE("cuda: GRU results do not depend on the rows per block") {
   namespace kc = tg::kernels::cuda;
   kc::set_gru_impl(kc::GruImpl::Ours);
   for (Cell cell : {Cell::GruTf1, Cell::GruResetAfter}) {
-    RnnCase c{cell, 2, 67, 11, 5, 24, mixed_lengths(67, 11), true, true};
+    const int B = quick() ? 9 : tg_test::emulated() ? 23 : 67, T = quick() ? 5 : tg_test::emulated() ? 7 : 11;
+    RnnCase c{cell, 2, B, T, 5, 24, mixed_lengths(B, T), true, true};
     kc::set_gru_rows_per_block(1);
     RnnOut ref = run_rnn(c, DType::F64, Device::CUDA);
     for (int r : {3, 16, 1000}) {
@@ -520,11 +538,37 @@ TEST_CASE("cuda: LSTM and LN-LSTM forward and backward match the CPU") {
       }
 }
 
+TEST_CASE("cuda: frozen weights (no weight gradients) give the CPU's input gradients, every cell") {
+  REQUIRE_CUDA_OR_SKIP();
+#ifdef TG_HAVE_CUDA
+  tg::kernels::cuda::set_gru_impl(tg::kernels::cuda::GruImpl::Ours);
+#endif
+  for (Cell cell : {Cell::GruTf1, Cell::GruResetAfter, Cell::Lstm, Cell::LstmLn})
+    for (DType dt : kTypes) {
+      for (const RnnCase& c : {RnnCase{cell, 3, 9, 6, 4, 8, mixed_lengths(9, 6), true, true},
+                               RnnCase{cell, 1, 5, 4, 3, 6, {}, false, false}}) {
+        const std::string what = case_name(c, dt) + " frozen";
+        CAPTURE(what);
+        const RnnOut cpu = run_rnn(c, dt, Device::CPU, true);
+        const RnnOut dev = run_rnn(c, dt, Device::CUDA, true);
+        CHECK(dev.gw.empty());
+        compare_rnn(cpu, dev, rnn_tol(dt), what);
+        // and the same input gradients as with trained weights
+        compare_rnn(cpu, [&] {
+          RnnOut o = run_rnn(c, dt, Device::CUDA, false);
+          o.gw.clear();
+          return o;
+        }(), rnn_tol(dt), what + " vs trained");
+      }
+    }
+}
+
 TEST_CASE("cuda: our reset-after GRU matches cuDNN's") {
   REQUIRE_CUDA_OR_SKIP();
 #ifdef TG_HAVE_CUDA
   namespace kc = tg::kernels::cuda;
   if (!kc::have_cudnn()) {
+    if (tg_test::env_is_one("TG_REQUIRE_CUDNN")) FAIL("TG_REQUIRE_CUDNN=1 but this build has no cuDNN");
     MESSAGE("skipped: this build has no cuDNN");
     return;
   }
@@ -544,7 +588,9 @@ TEST_CASE("cuda: our reset-after GRU matches cuDNN's") {
 
 TEST_CASE("cuda: autograd rnn op through the CUDA backend matches the CPU") {
   REQUIRE_CUDA_OR_SKIP();
-  for (Cell cell : {Cell::GruTf1, Cell::GruResetAfter, Cell::Lstm, Cell::LstmLn}) {
+  for (Cell cell : {Cell::GruTf1, Cell::GruResetAfter, Cell::Lstm, Cell::LstmLn})
+  for (bool frozen : {false, true}) {  // frozen: weights need no gradient, x and h0 do
+    CAPTURE(frozen);
     const DType dt = DType::F64;
     auto run = [&](Device dev, std::vector<Tensor>& out) {
       const int L = 2, B = 9, T = 6, in = 4, H = 8;
@@ -552,69 +598,24 @@ TEST_CASE("cuda: autograd rnn op through the CUDA backend matches the CPU") {
       uint32_t seed = 500;
       for (int l = 0; l < L; ++l)
         for (auto& sh : rnn_weight_shapes(cell, l == 0 ? in : H, H))
-          w.emplace_back(Tensor::from_vector(Shape(sh), rand_vec(Shape(sh).numel(), seed++, -0.5, 0.5), dt, dev), true);
+          w.emplace_back(Tensor::from_vector(Shape(sh), rand_vec(Shape(sh).numel(), seed++, -0.5, 0.5), dt, dev),
+                         !frozen);
       Var x(Tensor::from_vector(Shape{B, T, in}, rand_vec(B * T * in, 600), dt, dev), true);
       Var h0(Tensor::from_vector(Shape{L, B, H}, rand_vec(L * B * H, 601), dt, dev), true);
       std::vector<int32_t> len{6, 0, 3, 6, 1, 5, 6, 2, 4};
       Var y = rnn(RnnSpec{cell, L, H}, x, w, len, h0);
-      Var loss = mean(square(y)) + mean(last_valid_step(y, len));
+      std::vector<int32_t> last(len);  // last_valid_step needs lengths >= 1
+      for (auto& v : last) v = std::max(v, 1);
+      Var loss = mean(square(y)) + mean(last_valid_step(y, last));
       backward(loss);
       out = {loss.value(), x.grad(), h0.grad()};
-      for (auto& wi : w) out.push_back(wi.grad());
+      if (!frozen)
+        for (auto& wi : w) out.push_back(wi.grad());
     };
     std::vector<Tensor> a, b;
     run(Device::CPU, a);
     run(Device::CUDA, b);
     for (size_t i = 0; i < a.size(); ++i)
       check_close(a[i], b[i], rnn_tol(dt), std::string("rnn op ") + cell_name(cell) + " output " + std::to_string(i));
-  }
-}
-
-// =============================================================================================
-TEST_CASE("cuda: TimeGAN training steps on CUDA match the CPU at the same seed") {
-  REQUIRE_CUDA_OR_SKIP();
-  using namespace tg::models;
-  for (DType dt : kTypes) {
-    for (Cell cell : {Cell::GruTf1, Cell::GruResetAfter}) {
-      TimeGanConfig c;
-      c.features = 3;
-      c.seq_len = 8;
-      c.hidden = 8;
-      c.layers = 3;
-      c.batch = 16;
-      c.iterations = 3;  // three steps of each phase
-      c.seed = 11;
-      c.cell = cell;
-      c.dtype = dt;
-      Rng drng(5, 5);
-      io::Windows data = io::sine_data(64, 8, 3, drng);
-      TimeGan cpu_m(c);
-      c.device = Device::CUDA;
-      TimeGan gpu_m(c);
-      cpu_m.set_data(data);
-      gpu_m.set_data(data);
-      // float32: 2e-3 relative after a few Adam steps (different summation orders move the
-      // weights by ~1e-7 per step, the losses are O(1)); float64: 1e-8.
-      const double rtol = dt == DType::F32 ? 2e-3 : 1e-8, atol = dt == DType::F32 ? 2e-4 : 1e-10;
-      for (int step = 0; step < 9; ++step) {
-        const StepLosses a = cpu_m.step();
-        const StepLosses b = gpu_m.step();
-        CAPTURE(step);
-        CAPTURE(dname(dt));
-        CAPTURE(cell_name(cell));
-        CHECK(a.phase == b.phase);
-        const double va[] = {a.e_loss_t0, a.e_loss0, a.e_loss, a.g_loss_s, a.g_loss_u, a.g_loss_u_e, a.g_loss_v, a.g_loss, a.d_loss};
-        const double vb[] = {b.e_loss_t0, b.e_loss0, b.e_loss, b.g_loss_s, b.g_loss_u, b.g_loss_u_e, b.g_loss_v, b.g_loss, b.d_loss};
-        for (int i = 0; i < 9; ++i) {
-          CAPTURE(i);
-          if (std::isnan(va[i])) {
-            CHECK(std::isnan(vb[i]));
-            continue;
-          }
-          CHECK(std::abs(va[i] - vb[i]) <= atol + rtol * std::abs(va[i]));
-        }
-        CHECK(a.d_stepped == b.d_stepped);
-      }
-    }
   }
 }

@@ -90,7 +90,9 @@ Tensor Tensor::from_vector(const Shape& s, const std::vector<double>& v, DType d
     throw std::invalid_argument("Tensor::from_vector: " + std::to_string(v.size()) +
                                 " values for shape " + s.str());
   Tensor host = empty(s, dt, Device::CPU);
-  if (dt == DType::F64) {
+  if (v.empty()) {
+    // nothing to copy (memcpy with the null data() of an empty vector is undefined)
+  } else if (dt == DType::F64) {
     std::memcpy(host.raw(), v.data(), v.size() * sizeof(double));
   } else {
     float* p = host.data<float>();

@@ -2,7 +2,7 @@
 common.cuh: shared helpers of the CUDA backend (the .cu files of kernels/cuda).
 
 Purpose
-  Error checking (every CUDA / cuBLAS / cuDNN call goes through a macro that throws
+  Error checking (every runtime / BLAS / cuDNN call goes through a macro that throws
   std::runtime_error naming the call, the file and the line), launch geometry, and the
   internal interface between the backend object (cuda_backend.cu) and the recurrent kernels
   (gru.cu, lstm.cu, cudnn_gru.cu).
@@ -17,33 +17,30 @@ Versions: CUDA 12/13 runtime, cuBLAS v2 API, cuDNN 9 (v8 RNN API), sm_80 / sm_90
 */
 #pragma once
 
-#include <cublas_v2.h>
-#include <cuda_runtime.h>
-
 #include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "gpu.cuh"  // the runtime / cuBLAS seam (real or emulated)
 #include "tg/backend.h"
 
 namespace tg::kernels::cuda {
 
 [[noreturn]] void throw_cuda_error(const char* what, const char* call, const char* file, int line);
-const char* cublas_status_name(cublasStatus_t s);
 
 #define TG_CUDA_CHECK(call)                                                                   \
   do {                                                                                        \
-    const cudaError_t tg_err_ = (call);                                                       \
-    if (tg_err_ != cudaSuccess)                                                               \
-      ::tg::kernels::cuda::throw_cuda_error(cudaGetErrorString(tg_err_), #call, __FILE__, __LINE__); \
+    const ::tg::gpu::Error tg_err_ = (call);                                                  \
+    if (tg_err_ != ::tg::gpu::kSuccess)                                                       \
+      ::tg::kernels::cuda::throw_cuda_error(::tg::gpu::error_string(tg_err_), #call, __FILE__, __LINE__); \
   } while (0)
 
 #define TG_CUBLAS_CHECK(call)                                                                  \
   do {                                                                                         \
-    const cublasStatus_t tg_st_ = (call);                                                      \
-    if (tg_st_ != CUBLAS_STATUS_SUCCESS)                                                       \
-      ::tg::kernels::cuda::throw_cuda_error(::tg::kernels::cuda::cublas_status_name(tg_st_), #call, \
+    const ::tg::gpu::BlasStatus tg_st_ = (call);                                               \
+    if (tg_st_ != ::tg::gpu::kBlasSuccess)                                                     \
+      ::tg::kernels::cuda::throw_cuda_error(::tg::gpu::blas_status_name(tg_st_), #call,         \
                                             __FILE__, __LINE__);                               \
   } while (0)
 
@@ -51,9 +48,9 @@ const char* cublas_status_name(cublasStatus_t s);
 // faults surface at the next synchronising call, which is checked too).
 #define TG_KERNEL_CHECK(name)                                                                  \
   do {                                                                                         \
-    const cudaError_t tg_err_ = cudaGetLastError();                                            \
-    if (tg_err_ != cudaSuccess)                                                                \
-      ::tg::kernels::cuda::throw_cuda_error(cudaGetErrorString(tg_err_), "launch of " name,  \
+    const ::tg::gpu::Error tg_err_ = ::tg::gpu::get_last_error();                              \
+    if (tg_err_ != ::tg::gpu::kSuccess)                                                        \
+      ::tg::kernels::cuda::throw_cuda_error(::tg::gpu::error_string(tg_err_), "launch of " name, \
                                             __FILE__, __LINE__);                               \
   } while (0)
 
@@ -67,8 +64,8 @@ inline unsigned grid_for(int64_t n, int threads = kThreads) {
 
 /// What the recurrent code needs from the backend object.
 struct Ctx {
-  cudaStream_t stream = nullptr;
-  cublasHandle_t cublas = nullptr;
+  gpu::Stream stream = nullptr;
+  gpu::BlasHandle cublas = nullptr;
   int num_sms = 1;
   size_t max_smem_optin = 48 * 1024;
   /// Scratch from the caching allocator; released (back to the free lists) by the destructor.

@@ -25,8 +25,6 @@ Layout
 
 Versions: CUDA 12/13, cuBLAS v2; sm_80, sm_90.
 */
-#include <cuda_runtime.h>
-
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -50,22 +48,6 @@ namespace tg::kernels::cuda {
 void throw_cuda_error(const char* what, const char* call, const char* file, int line) {
   throw std::runtime_error(std::string("CUDA error: ") + call + " failed: " + what + " (" + file + ":" +
                            std::to_string(line) + ")");
-}
-
-const char* cublas_status_name(cublasStatus_t s) {
-  switch (s) {
-    case CUBLAS_STATUS_SUCCESS: return "CUBLAS_STATUS_SUCCESS";
-    case CUBLAS_STATUS_NOT_INITIALIZED: return "CUBLAS_STATUS_NOT_INITIALIZED";
-    case CUBLAS_STATUS_ALLOC_FAILED: return "CUBLAS_STATUS_ALLOC_FAILED";
-    case CUBLAS_STATUS_INVALID_VALUE: return "CUBLAS_STATUS_INVALID_VALUE";
-    case CUBLAS_STATUS_ARCH_MISMATCH: return "CUBLAS_STATUS_ARCH_MISMATCH";
-    case CUBLAS_STATUS_MAPPING_ERROR: return "CUBLAS_STATUS_MAPPING_ERROR";
-    case CUBLAS_STATUS_EXECUTION_FAILED: return "CUBLAS_STATUS_EXECUTION_FAILED";
-    case CUBLAS_STATUS_INTERNAL_ERROR: return "CUBLAS_STATUS_INTERNAL_ERROR";
-    case CUBLAS_STATUS_NOT_SUPPORTED: return "CUBLAS_STATUS_NOT_SUPPORTED";
-    case CUBLAS_STATUS_LICENSE_ERROR: return "CUBLAS_STATUS_LICENSE_ERROR";
-    default: return "CUBLAS_STATUS_<unknown>";
-  }
 }
 
 namespace {
@@ -96,22 +78,23 @@ class CachingAllocator {
       stats_.cached_bytes -= cls;
       ++stats_.hits;
     } else {
-      cudaError_t err = cudaMalloc(&p, cls);
-      if (err != cudaSuccess) {
+      gpu::Error err = gpu::malloc(&p, cls);
+      if (err != gpu::kSuccess) {
         // Out of memory: give the cached blocks back to the driver once and retry.
-        cudaGetLastError();
+        gpu::get_last_error();
         release_cached_locked();
-        err = cudaMalloc(&p, cls);
-        if (err != cudaSuccess) {
-          cudaGetLastError();
+        err = gpu::malloc(&p, cls);
+        if (err != gpu::kSuccess) {
+          gpu::get_last_error();
           throw std::runtime_error("CUDA backend: cudaMalloc of " + std::to_string(cls) +
-                                   " bytes failed: " + cudaGetErrorString(err));
+                                   " bytes failed: " + gpu::error_string(err));
         }
       }
       stats_.device_bytes += cls;
       ++stats_.cuda_mallocs;
     }
     live_[p] = cls;
+    gpu::mark_allocated(p, bytes, cls);
     return p;
   }
 
@@ -122,6 +105,7 @@ class CachingAllocator {
     if (it == live_.end()) return;  // not ours: ignore rather than corrupt the pool
     const size_t cls = it->second;
     live_.erase(it);
+    gpu::mark_freed(p, cls);
     try {
       free_[cls].push_back(p);
       stats_.cached_bytes += cls;
@@ -136,10 +120,10 @@ class CachingAllocator {
 
  private:
   void release_cached_locked() {
-    cudaDeviceSynchronize();
+    gpu::device_synchronize();
     for (auto& kv : free_) {
       for (void* p : kv.second) {
-        cudaFree(p);
+        gpu::free(p);
         stats_.device_bytes -= kv.first;
         stats_.cached_bytes -= kv.first;
       }
@@ -292,7 +276,7 @@ __device__ T block_sum(T v) {
   if (lane == 0) red[wid] = v;
   __syncthreads();
   const int nw = (blockDim.x + 31) >> 5;
-  v = threadIdx.x < nw ? red[threadIdx.x] : T(0);
+  v = static_cast<int>(threadIdx.x) < nw ? red[threadIdx.x] : T(0);
   if (wid == 0)
     for (int off = 16; off > 0; off >>= 1) v += __shfl_down_sync(0xffffffffu, v, off);
   return v;  // valid in thread 0
@@ -494,19 +478,16 @@ CudaBackend* g_backend = nullptr;
 class CudaBackend final : public Backend {
  public:
   CudaBackend() {
-    TG_CUDA_CHECK(cudaSetDevice(0));
-    cudaDeviceProp prop{};
-    TG_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
-    desc_ = std::string(prop.name) + ", sm_" + std::to_string(prop.major) + std::to_string(prop.minor) + ", " +
-            std::to_string(prop.multiProcessorCount) + " SMs, " +
-            std::to_string(prop.totalGlobalMem >> 20) + " MiB";
-    TG_CUDA_CHECK(cudaStreamCreateWithFlags(&ctx_.stream, cudaStreamNonBlocking));
-    TG_CUBLAS_CHECK(cublasCreate(&ctx_.cublas));
-    TG_CUBLAS_CHECK(cublasSetStream(ctx_.cublas, ctx_.stream));
-    TG_CUBLAS_CHECK(cublasSetMathMode(ctx_.cublas, CUBLAS_DEFAULT_MATH));
-    TG_CUBLAS_CHECK(cublasSetPointerMode(ctx_.cublas, CUBLAS_POINTER_MODE_HOST));
-    ctx_.num_sms = prop.multiProcessorCount;
-    ctx_.max_smem_optin = prop.sharedMemPerBlockOptin;
+    TG_CUDA_CHECK(gpu::set_device(0));
+    gpu::DeviceInfo prop;
+    TG_CUDA_CHECK(gpu::device_info(0, &prop));
+    desc_ = prop.name + ", sm_" + std::to_string(prop.major) + std::to_string(prop.minor) + ", " +
+            std::to_string(prop.sms) + " SMs, " + std::to_string(prop.global_mem >> 20) + " MiB";
+    TG_CUDA_CHECK(gpu::stream_create_nonblocking(&ctx_.stream));
+    TG_CUBLAS_CHECK(gpu::blas_create(&ctx_.cublas, ctx_.stream));  // default math: no TF32; host scalars
+    versions_ = gpu::runtime_versions() + ", " + gpu::blas_version(ctx_.cublas);
+    ctx_.num_sms = prop.sms;
+    ctx_.max_smem_optin = prop.smem_optin;
     ctx_.alloc = [](size_t b) { return allocator().allocate(b); };
     ctx_.release = [](void* p, size_t) { allocator().deallocate(p); };
     ctx_.ones = [](int64_t n, bool dbl) -> const void* { return g_backend->ones(n, dbl); };
@@ -514,6 +495,7 @@ class CudaBackend final : public Backend {
 
   Ctx& context() { return ctx_; }
   const std::string& description() const { return desc_; }
+  const std::string& versions() const { return versions_; }
 
   const void* ones(int64_t n, bool dbl) {
     std::lock_guard<std::mutex> lock(ones_mu_);
@@ -524,9 +506,9 @@ class CudaBackend final : public Backend {
       if (p) allocator().deallocate(p);
       p = allocator().allocate(static_cast<size_t>(want) * (dbl ? 8 : 4));
       if (dbl)
-        fill_kernel<double><<<grid_for(want), kThreads, 0, ctx_.stream>>>(static_cast<double*>(p), want, 1.0);
+        gpu::launch(fill_kernel<double>, grid_for(want), kThreads, 0, ctx_.stream, static_cast<double*>(p), want, 1.0);
       else
-        fill_kernel<float><<<grid_for(want), kThreads, 0, ctx_.stream>>>(static_cast<float*>(p), want, 1.0f);
+        gpu::launch(fill_kernel<float>, grid_for(want), kThreads, 0, ctx_.stream, static_cast<float*>(p), want, 1.0f);
       TG_KERNEL_CHECK("fill_kernel(ones)");
       have = want;
     }
@@ -541,18 +523,18 @@ class CudaBackend final : public Backend {
   void deallocate(void* p, size_t) noexcept override { allocator().deallocate(p); }
   void copy(void* dst, const void* src, size_t bytes) override {
     if (bytes == 0) return;
-    TG_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, ctx_.stream));
+    TG_CUDA_CHECK(gpu::memcpy_async(dst, src, bytes, gpu::Copy::DeviceToDevice, ctx_.stream));
   }
   void to_host(void* dst, const void* src, size_t bytes) override {
     if (bytes == 0) return;
-    TG_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, ctx_.stream));
-    TG_CUDA_CHECK(cudaStreamSynchronize(ctx_.stream));
+    TG_CUDA_CHECK(gpu::memcpy_async(dst, src, bytes, gpu::Copy::DeviceToHost, ctx_.stream));
+    TG_CUDA_CHECK(gpu::stream_synchronize(ctx_.stream));
   }
   void from_host(void* dst, const void* src, size_t bytes) override {
     if (bytes == 0) return;
-    TG_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, ctx_.stream));
+    TG_CUDA_CHECK(gpu::memcpy_async(dst, src, bytes, gpu::Copy::HostToDevice, ctx_.stream));
   }
-  void synchronize() override { TG_CUDA_CHECK(cudaStreamSynchronize(ctx_.stream)); }
+  void synchronize() override { TG_CUDA_CHECK(gpu::stream_synchronize(ctx_.stream)); }
 
   // ---- elementwise -------------------------------------------------------------------
   void fill(Tensor& out, double value) override {
@@ -560,7 +542,7 @@ class CudaBackend final : public Backend {
     if (n == 0) return;
     dispatch(out.dtype(), [&](auto z) {
       using T = decltype(z);
-      fill_kernel<T><<<grid_for(n), kThreads, 0, ctx_.stream>>>(out.data<T>(), n, static_cast<T>(value));
+      gpu::launch(fill_kernel<T>, grid_for(n), kThreads, 0, ctx_.stream, out.data<T>(), n, static_cast<T>(value));
     });
     TG_KERNEL_CHECK("fill_kernel");
   }
@@ -571,10 +553,10 @@ class CudaBackend final : public Backend {
     if (x.dtype() == out.dtype()) {
       copy(out.raw(), x.raw(), x.nbytes());
     } else if (x.dtype() == DType::F32) {
-      cast_kernel<float, double><<<grid_for(n), kThreads, 0, ctx_.stream>>>(x.data<float>(), out.data<double>(), n);
+      gpu::launch(cast_kernel<float, double>, grid_for(n), kThreads, 0, ctx_.stream, x.data<float>(), out.data<double>(), n);
       TG_KERNEL_CHECK("cast_kernel<float,double>");
     } else {
-      cast_kernel<double, float><<<grid_for(n), kThreads, 0, ctx_.stream>>>(x.data<double>(), out.data<float>(), n);
+      gpu::launch(cast_kernel<double, float>, grid_for(n), kThreads, 0, ctx_.stream, x.data<double>(), out.data<float>(), n);
       TG_KERNEL_CHECK("cast_kernel<double,float>");
     }
   }
@@ -584,7 +566,7 @@ class CudaBackend final : public Backend {
     if (n == 0) return;
     dispatch(x.dtype(), [&](auto z) {
       using T = decltype(z);
-      unary_kernel<T><<<grid_for(n), kThreads, 0, ctx_.stream>>>(op, x.data<T>(), out.data<T>(), n);
+      gpu::launch(unary_kernel<T>, grid_for(n), kThreads, 0, ctx_.stream, op, x.data<T>(), out.data<T>(), n);
     });
     TG_KERNEL_CHECK("unary_kernel");
   }
@@ -595,7 +577,7 @@ class CudaBackend final : public Backend {
     if (n == 0) return;
     dispatch(x.dtype(), [&](auto z) {
       using T = decltype(z);
-      unary_backward_kernel<T><<<grid_for(n), kThreads, 0, ctx_.stream>>>(op, x.data<T>(), y.data<T>(),
+      gpu::launch(unary_backward_kernel<T>, grid_for(n), kThreads, 0, ctx_.stream, op, x.data<T>(), y.data<T>(),
                                                                            gy.data<T>(), gx.data<T>(), n, acc);
     });
     TG_KERNEL_CHECK("unary_backward_kernel");
@@ -619,9 +601,9 @@ class CudaBackend final : public Backend {
     dispatch(a.dtype(), [&](auto z) {
       using T = decltype(z);
       if (same)
-        binary_same_kernel<T><<<grid_for(n), kThreads, 0, ctx_.stream>>>(op, a.data<T>(), b.data<T>(), out.data<T>(), n);
+        gpu::launch(binary_same_kernel<T>, grid_for(n), kThreads, 0, ctx_.stream, op, a.data<T>(), b.data<T>(), out.data<T>(), n);
       else
-        binary_bcast_kernel<T><<<grid_for(n), kThreads, 0, ctx_.stream>>>(op, a.data<T>(), b.data<T>(), out.data<T>(), n, s);
+        gpu::launch(binary_bcast_kernel<T>, grid_for(n), kThreads, 0, ctx_.stream, op, a.data<T>(), b.data<T>(), out.data<T>(), n, s);
     });
     TG_KERNEL_CHECK("binary_kernel");
   }
@@ -632,7 +614,7 @@ class CudaBackend final : public Backend {
     const int mode = beta == 0.0 ? 0 : (alpha == 1.0 && beta == 1.0 ? 1 : 2);
     dispatch(x.dtype(), [&](auto z) {
       using T = decltype(z);
-      axpby_kernel<T><<<grid_for(n), kThreads, 0, ctx_.stream>>>(static_cast<T>(alpha), x.data<T>(),
+      gpu::launch(axpby_kernel<T>, grid_for(n), kThreads, 0, ctx_.stream, static_cast<T>(alpha), x.data<T>(),
                                                                   static_cast<T>(beta), out.data<T>(), n, mode);
     });
     TG_KERNEL_CHECK("axpby_kernel");
@@ -644,7 +626,7 @@ class CudaBackend final : public Backend {
     if (n == on) {
       dispatch(x.dtype(), [&](auto z) {
         using T = decltype(z);
-        add_kernel<T><<<grid_for(n), kThreads, 0, ctx_.stream>>>(x.data<T>(), out.data<T>(), n, acc);
+        gpu::launch(add_kernel<T>, grid_for(n), kThreads, 0, ctx_.stream, x.data<T>(), out.data<T>(), n, acc);
       });
       TG_KERNEL_CHECK("add_kernel");
       return;
@@ -665,7 +647,7 @@ class CudaBackend final : public Backend {
     const unsigned blocks = static_cast<unsigned>(std::min<int64_t>(on, 65535));
     dispatch(x.dtype(), [&](auto z) {
       using T = decltype(z);
-      sum_to_kernel<T><<<blocks, kThreads, 0, ctx_.stream>>>(x.data<T>(), out.data<T>(), on, s, acc);
+      gpu::launch(sum_to_kernel<T>, blocks, kThreads, 0, ctx_.stream, x.data<T>(), out.data<T>(), on, s, acc);
     });
     TG_KERNEL_CHECK("sum_to_kernel");
   }
@@ -676,7 +658,7 @@ class CudaBackend final : public Backend {
     if (inner == 0) return;
     dispatch(x.dtype(), [&](auto z) {
       using T = decltype(z);
-      mean_axis0_kernel<T><<<grid_for(inner, 128), 128, 0, ctx_.stream>>>(x.data<T>(), out.data<T>(), n0, inner);
+      gpu::launch(mean_axis0_kernel<T>, grid_for(inner, 128), 128, 0, ctx_.stream, x.data<T>(), out.data<T>(), n0, inner);
     });
     TG_KERNEL_CHECK("mean_axis0_kernel");
   }
@@ -685,7 +667,7 @@ class CudaBackend final : public Backend {
     if (inner == 0) return;
     dispatch(x.dtype(), [&](auto z) {
       using T = decltype(z);
-      var_axis0_kernel<T><<<grid_for(inner, 128), 128, 0, ctx_.stream>>>(x.data<T>(), out.data<T>(), n0, inner);
+      gpu::launch(var_axis0_kernel<T>, grid_for(inner, 128), 128, 0, ctx_.stream, x.data<T>(), out.data<T>(), n0, inner);
     });
     TG_KERNEL_CHECK("var_axis0_kernel");
   }
@@ -694,7 +676,7 @@ class CudaBackend final : public Backend {
     if (inner == 0) return;
     dispatch(x.dtype(), [&](auto z) {
       using T = decltype(z);
-      var_axis0_backward_kernel<T><<<grid_for(inner, 128), 128, 0, ctx_.stream>>>(x.data<T>(), gy.data<T>(),
+      gpu::launch(var_axis0_backward_kernel<T>, grid_for(inner, 128), 128, 0, ctx_.stream, x.data<T>(), gy.data<T>(),
                                                                                    gx.data<T>(), n0, inner, acc);
     });
     TG_KERNEL_CHECK("var_axis0_backward_kernel");
@@ -715,7 +697,7 @@ class CudaBackend final : public Backend {
     if (n == 0 || cols == 0) return;
     dispatch(out.dtype(), [&](auto z) {
       using T = decltype(z);
-      add_row_vector_kernel<T><<<grid_for(n), kThreads, 0, ctx_.stream>>>(b.data<T>(), out.data<T>(), n, cols);
+      gpu::launch(add_row_vector_kernel<T>, grid_for(n), kThreads, 0, ctx_.stream, b.data<T>(), out.data<T>(), n, cols);
     });
     TG_KERNEL_CHECK("add_row_vector_kernel");
   }
@@ -731,7 +713,7 @@ class CudaBackend final : public Backend {
         copy(d, s, static_cast<size_t>(rows * cols) * sizeof(T));
         return;
       }
-      copy_rows_kernel<T><<<grid_for(rows * cols), kThreads, 0, ctx_.stream>>>(d, dst_stride, s, src_stride, rows,
+      gpu::launch(copy_rows_kernel<T>, grid_for(rows * cols), kThreads, 0, ctx_.stream, d, dst_stride, s, src_stride, rows,
                                                                                 cols, acc);
       TG_KERNEL_CHECK("copy_rows_kernel");
     });
@@ -743,7 +725,7 @@ class CudaBackend final : public Backend {
     if (n == 0) return;
     dispatch(z.dtype(), [&](auto zz) {
       using T = decltype(zz);
-      sigmoid_ce_kernel<T><<<grid_for(n), kThreads, 0, ctx_.stream>>>(z.data<T>(), static_cast<T>(label),
+      gpu::launch(sigmoid_ce_kernel<T>, grid_for(n), kThreads, 0, ctx_.stream, z.data<T>(), static_cast<T>(label),
                                                                        out.data<T>(), n);
     });
     TG_KERNEL_CHECK("sigmoid_ce_kernel");
@@ -753,7 +735,7 @@ class CudaBackend final : public Backend {
     if (n == 0) return;
     dispatch(z.dtype(), [&](auto zz) {
       using T = decltype(zz);
-      sigmoid_ce_backward_kernel<T><<<grid_for(n), kThreads, 0, ctx_.stream>>>(
+      gpu::launch(sigmoid_ce_backward_kernel<T>, grid_for(n), kThreads, 0, ctx_.stream,
           z.data<T>(), static_cast<T>(label), gy.data<T>(), gz.data<T>(), n, acc);
     });
     TG_KERNEL_CHECK("sigmoid_ce_backward_kernel");
@@ -842,7 +824,7 @@ class CudaBackend final : public Backend {
     if (n == 0) return;
     dispatch(p.dtype(), [&](auto z) {
       using T = decltype(z);
-      adam_kernel<T><<<grid_for(n), kThreads, 0, ctx_.stream>>>(
+      gpu::launch(adam_kernel<T>, grid_for(n), kThreads, 0, ctx_.stream,
           p.data<T>(), g.data<T>(), m.data<T>(), v.data<T>(), n, static_cast<T>(st.beta1), static_cast<T>(st.beta2),
           static_cast<T>(st.step_size), static_cast<T>(st.eps_hat));
     });
@@ -855,10 +837,10 @@ class CudaBackend final : public Backend {
     const int64_t nb = (n + 3) / 4;
     if (out.dtype() == DType::F32) {
       const float l = static_cast<float>(lo), span = static_cast<float>(hi) - l;
-      philox_fill_kernel<float><<<grid_for(nb), kThreads, 0, ctx_.stream>>>(out.data<float>(), n, rng.seed(),
+      gpu::launch(philox_fill_kernel<float>, grid_for(nb), kThreads, 0, ctx_.stream, out.data<float>(), n, rng.seed(),
                                                                             rng.stream(), counter, l, span);
     } else {
-      philox_fill_kernel<double><<<grid_for(nb), kThreads, 0, ctx_.stream>>>(out.data<double>(), n, rng.seed(),
+      gpu::launch(philox_fill_kernel<double>, grid_for(nb), kThreads, 0, ctx_.stream, out.data<double>(), n, rng.seed(),
                                                                               rng.stream(), counter, lo, hi - lo);
     }
     TG_KERNEL_CHECK("philox_fill_kernel");
@@ -866,7 +848,7 @@ class CudaBackend final : public Backend {
 
  private:
   Ctx ctx_;
-  std::string desc_;
+  std::string desc_, versions_;
   std::mutex ones_mu_;
   void* ones32_ = nullptr;
   void* ones64_ = nullptr;
@@ -894,27 +876,18 @@ void gemm_rm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T
   Ctx& cx = ctx();
   if (k <= 0) {  // C = beta C (cuBLAS is not asked about k = 0)
     if (ldc == n) {
-      scale_kernel<T><<<grid_for(m * n), kThreads, 0, cx.stream>>>(c, m * n, beta);
+      gpu::launch(scale_kernel<T>, grid_for(m * n), kThreads, 0, cx.stream, c, m * n, beta);
       TG_KERNEL_CHECK("scale_kernel");
     } else {
       for (int64_t r = 0; r < m; ++r) {
-        scale_kernel<T><<<grid_for(n), kThreads, 0, cx.stream>>>(c + r * ldc, n, beta);
+        gpu::launch(scale_kernel<T>, grid_for(n), kThreads, 0, cx.stream, c + r * ldc, n, beta);
         TG_KERNEL_CHECK("scale_kernel");
       }
     }
     return;
   }
-  const cublasOperation_t opA = ta ? CUBLAS_OP_T : CUBLAS_OP_N;
-  const cublasOperation_t opB = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
-  if constexpr (std::is_same_v<T, float>) {
-    TG_CUBLAS_CHECK(cublasSgemm(cx.cublas, opB, opA, static_cast<int>(n), static_cast<int>(m), static_cast<int>(k),
-                                &alpha, b, static_cast<int>(ldb), a, static_cast<int>(lda), &beta, c,
-                                static_cast<int>(ldc)));
-  } else {
-    TG_CUBLAS_CHECK(cublasDgemm(cx.cublas, opB, opA, static_cast<int>(n), static_cast<int>(m), static_cast<int>(k),
-                                &alpha, b, static_cast<int>(ldb), a, static_cast<int>(lda), &beta, c,
-                                static_cast<int>(ldc)));
-  }
+  TG_CUBLAS_CHECK(gpu::gemm<T>(cx.cublas, tb, ta, static_cast<int>(n), static_cast<int>(m), static_cast<int>(k), &alpha,
+                               b, static_cast<int>(ldb), a, static_cast<int>(lda), &beta, c, static_cast<int>(ldc)));
 }
 template void gemm_rm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*,
                              int64_t, float, float*, int64_t);
@@ -929,13 +902,8 @@ void colsum_add(const T* a, int64_t rows, int64_t ncols, int64_t lda, T* y) {
   // is column-major [ncols, rows] with the same ld).
   const T one = T(1);
   const T* ones = static_cast<const T*>(cx.ones(rows, std::is_same_v<T, double>));
-  if constexpr (std::is_same_v<T, float>) {
-    TG_CUBLAS_CHECK(cublasSgemv(cx.cublas, CUBLAS_OP_N, static_cast<int>(ncols), static_cast<int>(rows), &one, a,
-                                static_cast<int>(lda), ones, 1, &one, y, 1));
-  } else {
-    TG_CUBLAS_CHECK(cublasDgemv(cx.cublas, CUBLAS_OP_N, static_cast<int>(ncols), static_cast<int>(rows), &one, a,
-                                static_cast<int>(lda), ones, 1, &one, y, 1));
-  }
+  TG_CUBLAS_CHECK(gpu::gemv<T>(cx.cublas, false, static_cast<int>(ncols), static_cast<int>(rows), &one, a,
+                               static_cast<int>(lda), ones, 1, &one, y, 1));
 }
 template void colsum_add<float>(const float*, int64_t, int64_t, int64_t, float*);
 template void colsum_add<double>(const double*, int64_t, int64_t, int64_t, double*);
@@ -948,7 +916,7 @@ Scratch upload_lengths(const int32_t* host, int n, int full, bool* any) {
   if (all_full) return Scratch();
   *any = true;
   Scratch s(static_cast<size_t>(n) * sizeof(int32_t));
-  TG_CUDA_CHECK(cudaMemcpyAsync(s.get(), host, static_cast<size_t>(n) * sizeof(int32_t), cudaMemcpyHostToDevice,
+  TG_CUDA_CHECK(gpu::memcpy_async(s.get(), host, static_cast<size_t>(n) * sizeof(int32_t), gpu::Copy::HostToDevice,
                                 ctx().stream));
   return s;
 }
@@ -999,6 +967,14 @@ void set_gru_rows_per_block(int rows) { rows_ref() = std::max(0, rows); }
 int gru_rows_per_block() { return rows_ref(); }
 AllocatorStats allocator_stats() { return allocator().stats(); }
 std::string device_description() { return instance()->description(); }
+std::string runtime_description() { return instance()->versions(); }
+bool emulated() {
+#ifdef TG_CUDA_EMU
+  return true;
+#else
+  return false;
+#endif
+}
 
 }  // namespace tg::kernels::cuda
 

@@ -215,13 +215,13 @@ Lens make_lens(const RnnArgs& a) {
       L.any_zero = L.any_zero || a.host_len[b] == 0;
       L.any_short = L.any_short || a.host_len[b] < c.seq;
     }
-  cudaStream_t s = ctx().stream;
+  gpu::Stream s = ctx().stream;
   const size_t bytes = static_cast<size_t>(c.batch) * sizeof(int);
   L.dev_clamped = Scratch(bytes);
-  TG_CUDA_CHECK(cudaMemcpyAsync(L.dev_clamped.get(), L.clamped.data(), bytes, cudaMemcpyHostToDevice, s));
+  TG_CUDA_CHECK(gpu::memcpy_async(L.dev_clamped.get(), L.clamped.data(), bytes, gpu::Copy::HostToDevice, s));
   if (L.any_short) {
     L.dev_true = Scratch(bytes);
-    TG_CUDA_CHECK(cudaMemcpyAsync(L.dev_true.get(), truth.data(), bytes, cudaMemcpyHostToDevice, s));
+    TG_CUDA_CHECK(gpu::memcpy_async(L.dev_true.get(), truth.data(), bytes, gpu::Copy::HostToDevice, s));
   }
   // Pageable host memory: cudaMemcpyAsync returns once the source is staged (no sync needed).
   return L;
@@ -229,7 +229,7 @@ Lens make_lens(const RnnArgs& a) {
 
 template <typename T>
 void pack_weights(Plan& p, const RnnArgs& a) {
-  cudaStream_t s = ctx().stream;
+  gpu::Stream s = ctx().stream;
   char* ws = static_cast<char*>(p.ws.get());
   for (int l = 0; l < p.L; ++l) {
     const int in = l == 0 ? p.in : p.H;
@@ -243,15 +243,15 @@ void pack_weights(Plan& p, const RnnArgs& a) {
       const int g = id % 3;
       const T* msrc = id < 3 ? wih + static_cast<int64_t>(g) * p.H * in : whh + static_cast<int64_t>(g) * p.H * p.H;
       const T* bsrc = (id < 3 ? bih : bhh) + static_cast<int64_t>(g) * p.H;
-      TG_CUDA_CHECK(cudaMemcpyAsync(ws + m.off, msrc, static_cast<size_t>(m.n) * sizeof(T), cudaMemcpyDeviceToDevice, s));
-      TG_CUDA_CHECK(cudaMemcpyAsync(ws + b.off, bsrc, static_cast<size_t>(b.n) * sizeof(T), cudaMemcpyDeviceToDevice, s));
+      TG_CUDA_CHECK(gpu::memcpy_async(ws + m.off, msrc, static_cast<size_t>(m.n) * sizeof(T), gpu::Copy::DeviceToDevice, s));
+      TG_CUDA_CHECK(gpu::memcpy_async(ws + b.off, bsrc, static_cast<size_t>(b.n) * sizeof(T), gpu::Copy::DeviceToDevice, s));
     }
   }
 }
 
 template <typename T>
 void unpack_grads_add(Plan& p, const RnnArgs& a) {
-  cudaStream_t s = ctx().stream;
+  gpu::Stream s = ctx().stream;
   const char* dws = static_cast<const char*>(p.dws.get());
   for (int l = 0; l < p.L; ++l) {
     const int in = l == 0 ? p.in : p.H;
@@ -265,9 +265,9 @@ void unpack_grads_add(Plan& p, const RnnArgs& a) {
       const int g = id % 3;
       T* mdst = id < 3 ? gih + static_cast<int64_t>(g) * p.H * in : ghh + static_cast<int64_t>(g) * p.H * p.H;
       T* bdst = (id < 3 ? gbih : gbhh) + static_cast<int64_t>(g) * p.H;
-      add_into_kernel<T><<<grid_for(m.n), kThreads, 0, s>>>(mdst, reinterpret_cast<const T*>(dws + m.off), m.n);
+      gpu::launch(add_into_kernel<T>, grid_for(m.n), kThreads, 0, s, mdst, reinterpret_cast<const T*>(dws + m.off), m.n);
       TG_KERNEL_CHECK("add_into_kernel");
-      add_into_kernel<T><<<grid_for(b.n), kThreads, 0, s>>>(bdst, reinterpret_cast<const T*>(dws + b.off), b.n);
+      gpu::launch(add_into_kernel<T>, grid_for(b.n), kThreads, 0, s, bdst, reinterpret_cast<const T*>(dws + b.off), b.n);
       TG_KERNEL_CHECK("add_into_kernel");
     }
   }
@@ -278,7 +278,7 @@ void forward_impl(const RnnArgs& a) {
   const RnnCall& c = a.call;
   Plan& p = plan_for(c, a.dtype);
   cudnnHandle_t h = handle();
-  cudaStream_t s = ctx().stream;
+  gpu::Stream s = ctx().stream;
   const bool training = a.reserve != nullptr;
   // (before the data descriptors get this call's lengths: the size query resets them)
   const size_t have = training ? static_cast<size_t>(cudnn_gru_reserve_elems(c, a.dtype)) * sizeof(T) : 0;
@@ -302,17 +302,17 @@ void forward_impl(const RnnArgs& a) {
   const int64_t yn = static_cast<int64_t>(c.batch) * c.seq * c.hidden;
   if (lens.any_zero) {
     // length-0 rows ran one step for cuDNN: zero their output, restore their final state
-    mask_time_kernel<T><<<grid_for(yn), kThreads, 0, s>>>(static_cast<T*>(a.y), static_cast<T*>(a.y),
+    gpu::launch(mask_time_kernel<T>, grid_for(yn), kThreads, 0, s, static_cast<T*>(a.y), static_cast<T*>(a.y),
                                                           lens.dev_true.as<int>(), c.batch, c.seq, c.hidden);
     TG_KERNEL_CHECK("mask_time_kernel");
     if (a.hT) {
-      fix_zero_len_state_kernel<T><<<grid_for(static_cast<int64_t>(c.layers) * c.batch * c.hidden), kThreads, 0, s>>>(
+      gpu::launch(fix_zero_len_state_kernel<T>, grid_for(static_cast<int64_t>(c.layers) * c.batch * c.hidden), kThreads, 0, s,
           static_cast<T*>(a.hT), static_cast<const T*>(a.h0), lens.dev_true.as<int>(), c.layers, c.batch, c.hidden);
       TG_KERNEL_CHECK("fix_zero_len_state_kernel");
     }
   }
   if (training)
-    TG_CUDA_CHECK(cudaMemcpyAsync(a.reserve, a.y, static_cast<size_t>(yn) * sizeof(T), cudaMemcpyDeviceToDevice, s));
+    TG_CUDA_CHECK(gpu::memcpy_async(a.reserve, a.y, static_cast<size_t>(yn) * sizeof(T), gpu::Copy::DeviceToDevice, s));
 }
 
 template <typename T>
@@ -320,7 +320,7 @@ void backward_impl(const RnnArgs& a) {
   const RnnCall& c = a.call;
   Plan& p = plan_for(c, a.dtype);
   cudnnHandle_t h = handle();
-  cudaStream_t s = ctx().stream;
+  gpu::Stream s = ctx().stream;
   Lens lens = make_lens(a);
   set_data_descs(p, lens.clamped);
   pack_weights<T>(p, a);
@@ -335,7 +335,7 @@ void backward_impl(const RnnArgs& a) {
   const void* dy = a.gy;
   if (lens.any_short) {
     dy_masked = Scratch(static_cast<size_t>(yn) * sizeof(T));
-    mask_time_kernel<T><<<grid_for(yn), kThreads, 0, s>>>(static_cast<const T*>(a.gy), dy_masked.as<T>(),
+    gpu::launch(mask_time_kernel<T>, grid_for(yn), kThreads, 0, s, static_cast<const T*>(a.gy), dy_masked.as<T>(),
                                                           lens.dev_true.as<int>(), c.batch, c.seq, c.hidden);
     TG_KERNEL_CHECK("mask_time_kernel");
     dy = dy_masked.get();
@@ -350,11 +350,12 @@ void backward_impl(const RnnArgs& a) {
                                          nullptr, a.gh0, p.hd, nullptr, nullptr, nullptr, p.ws_bytes, p.ws.get(),
                                          work_bytes, work.get(), res_bytes, res));
   if (lens.any_short && a.gx) {
-    mask_time_kernel<T><<<grid_for(xn), kThreads, 0, s>>>(static_cast<const T*>(a.gx), static_cast<T*>(a.gx),
+    gpu::launch(mask_time_kernel<T>, grid_for(xn), kThreads, 0, s, static_cast<const T*>(a.gx), static_cast<T*>(a.gx),
                                                           lens.dev_true.as<int>(), c.batch, c.seq, c.input);
     TG_KERNEL_CHECK("mask_time_kernel");
   }
-  TG_CUDA_CHECK(cudaMemsetAsync(p.dws.get(), 0, p.ws_bytes, s));
+  if (a.gw.empty()) return;  // frozen weights: no weight gradients (backend.h)
+  TG_CUDA_CHECK(gpu::memset_async(p.dws.get(), 0, p.ws_bytes, s));
   TG_CUDNN_CHECK(cudnnRNNBackwardWeights_v8(h, p.rnn, CUDNN_WGRAD_MODE_ADD, lens.dev_clamped.as<int32_t>(), p.xd,
                                             a.x, p.hd, a.h0, p.yd, y, p.ws_bytes, p.dws.get(), work_bytes,
                                             work.get(), res_bytes, res));

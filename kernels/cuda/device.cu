@@ -9,11 +9,10 @@ The backend object itself lives in cuda_backend.cu (cuda_backend_instance()).
 
 Versions: CUDA 12/13 runtime; sm_80 / sm_90.
 */
-#include <cuda_runtime.h>
-
 #include <atomic>
 #include <string>
 
+#include "gpu.cuh"
 #include "tg/backend.h"
 
 namespace tg {
@@ -29,10 +28,10 @@ bool cuda_device_usable(std::string* why) {
   static std::atomic<bool> known_good{false};
   if (known_good.load(std::memory_order_relaxed)) return true;
   int count = 0;
-  const cudaError_t err = cudaGetDeviceCount(&count);
-  if (err != cudaSuccess) {
-    if (why) *why = std::string("no usable CUDA device: ") + cudaGetErrorString(err);
-    cudaGetLastError();  // clear the sticky error
+  const gpu::Error err = gpu::device_count(&count);
+  if (err != gpu::kSuccess) {
+    if (why) *why = std::string("no usable CUDA device: ") + gpu::error_string(err);
+    gpu::get_last_error();  // clear the sticky error
     return false;
   }
   if (count == 0) {
@@ -41,15 +40,16 @@ bool cuda_device_usable(std::string* why) {
   }
   static int probed = -1;
   if (probed < 0) {
-    int* d = nullptr;
+    void* raw = nullptr;
     int h = 0;
     probed = 0;
-    if (cudaMalloc(&d, sizeof(int)) == cudaSuccess) {
-      probe_kernel<<<1, 1>>>(d);
-      if (cudaMemcpy(&h, d, sizeof(int), cudaMemcpyDeviceToHost) == cudaSuccess && h == 42) probed = 1;
-      cudaFree(d);
+    if (gpu::malloc(&raw, sizeof(int)) == gpu::kSuccess) {
+      int* d = static_cast<int*>(raw);
+      gpu::launch(probe_kernel, 1, 1, 0, nullptr, d);
+      if (gpu::memcpy(&h, d, sizeof(int), gpu::Copy::DeviceToHost) == gpu::kSuccess && h == 42) probed = 1;
+      gpu::free(d);
     }
-    cudaGetLastError();
+    gpu::get_last_error();
   }
   if (!probed) {
     if (why) *why = "a CUDA device is present but a test kernel failed to run";

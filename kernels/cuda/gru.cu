@@ -16,8 +16,8 @@ is ~1 MFLOP, so launches dominate. Per layer:
                shared memory again);
             2. weight gradients as GEMMs over all B*T rows (dG^T X, dG^T Hprev), bias gradients as
                GEMVs with a ones vector, and dX = dG W as GEMMs (the dOut of the layer below).
-Lengths follow TF dynamic_rnn (rnn_cpu.h): rows with t >= len[b] output 0, keep their state and
-get zero gate gradients, so the all-rows GEMMs need no masking.
+Lengths follow TF dynamic_rnn (rnn_cpu.h): rows with t >= len[b] output 0, keep their state,
+save zero gates and get zero gate gradients, so the all-rows GEMMs need no masking.
 
 Reserve layout (backend-private, elements of T), per layer l (layer-major):
   out_l   [B, T, H]   layer output (batch-major rows b*T + t), zero past len
@@ -45,6 +45,17 @@ __device__ __forceinline__ T sigm(T x) {
 }
 
 __device__ __forceinline__ bool is_active(const int* len, int b, int t) { return len == nullptr || t < len[b]; }
+
+// Saved gates of a step past the row's length: zeros, not whatever the reserve held. The
+// backward's weight GEMMs run over all B*T rows and rely on 0 * saved = 0 there (GruTf1 reads
+// the r*h slot as a GEMM operand); garbage could be NaN or Inf, and 0 * NaN is NaN.
+template <typename T>
+__device__ __forceinline__ void zero_gates(T* g, int H, int k) {
+  g[k] = T(0);
+  g[H + k] = T(0);
+  g[2 * H + k] = T(0);
+  g[3 * H + k] = T(0);
+}
 
 // P[r, j] += bias_j for the GRU input projection.
 //   GruResetAfter: bias = b_ih + b_hh for r, z (j < 2H), b_ih for n.
@@ -85,8 +96,7 @@ template <typename T>
 __global__ void gru_ra_forward_kernel(const T* __restrict__ P, const T* __restrict__ Whh, const T* __restrict__ bhh,
                                       const T* __restrict__ h0, const int* __restrict__ len, T* __restrict__ out,
                                       T* __restrict__ gates, T* __restrict__ hT, int B, int Tn, int H, int R) {
-  extern __shared__ __align__(16) unsigned char smem_raw[];
-  T* W = reinterpret_cast<T*>(smem_raw);
+  T* W = gpu::dynamic_smem<T>();
   const int ldw = H + 1, G = 3 * H;
   T* bhn = W + G * ldw;
   T* h = bhn + H;
@@ -114,6 +124,7 @@ __global__ void gru_ra_forward_kernel(const T* __restrict__ P, const T* __restri
       const int64_t rr = static_cast<int64_t>(b0 + i) * Tn + t;
       if (!is_active(len, b0 + i, t)) {
         out[rr * H + k] = T(0);
+        if (gates) zero_gates(gates + rr * 4 * H, H, k);
         continue;
       }
       const T* p = P + rr * G;
@@ -147,9 +158,8 @@ template <typename T>
 __global__ void gru_tf1_forward_kernel(const T* __restrict__ P, const T* __restrict__ Wgh, const T* __restrict__ Wch,
                                        const T* __restrict__ h0, const int* __restrict__ len, T* __restrict__ out,
                                        T* __restrict__ gates, T* __restrict__ hT, int B, int Tn, int H, int R) {
-  extern __shared__ __align__(16) unsigned char smem_raw[];
   const int ldg = 2 * H + 1, ldc = H + 1, G = 3 * H;
-  T* Wg = reinterpret_cast<T*>(smem_raw);
+  T* Wg = gpu::dynamic_smem<T>();
   T* Wc = Wg + H * ldg;
   T* h = Wc + H * ldc;
   T* s = h + R * H;
@@ -179,6 +189,7 @@ __global__ void gru_tf1_forward_kernel(const T* __restrict__ P, const T* __restr
       const int64_t rr = static_cast<int64_t>(b0 + i) * Tn + t;
       if (!is_active(len, b0 + i, t)) {
         out[rr * H + k] = T(0);
+        if (gates) zero_gates(gates + rr * 4 * H, H, k);
         continue;
       }
       const T* rhi = rh + i * H;
@@ -212,9 +223,8 @@ __global__ void gru_ra_backward_kernel(const T* __restrict__ Whh, const T* __res
                                        const T* __restrict__ out, const T* __restrict__ h0,
                                        const int* __restrict__ len, const T* __restrict__ dOut,
                                        T* __restrict__ dG, T* __restrict__ gh0, int B, int Tn, int H, int R) {
-  extern __shared__ __align__(16) unsigned char smem_raw[];
   const int ldw = H + 1, G = 3 * H;
-  T* W = reinterpret_cast<T*>(smem_raw);
+  T* W = gpu::dynamic_smem<T>();
   T* dh = W + G * ldw;
   T* dh2 = dh + R * H;
   T* s = dh2 + R * H;
@@ -280,9 +290,8 @@ __global__ void gru_tf1_backward_kernel(const T* __restrict__ Wgh, const T* __re
                                         const T* __restrict__ h0, const int* __restrict__ len,
                                         const T* __restrict__ dOut, T* __restrict__ dG, T* __restrict__ gh0, int B,
                                         int Tn, int H, int R) {
-  extern __shared__ __align__(16) unsigned char smem_raw[];
   const int ldg = 2 * H + 1, ldc = H + 1, G = 3 * H;
-  T* Wg = reinterpret_cast<T*>(smem_raw);
+  T* Wg = gpu::dynamic_smem<T>();
   T* Wc = Wg + H * ldg;
   T* dh = Wc + H * ldc;
   T* dh2 = dh + R * H;
@@ -383,8 +392,7 @@ Geometry geometry(int B, int H, size_t weight_elems, int per_row, int work_per_r
 
 template <typename K>
 void allow_smem(K kernel, size_t smem) {
-  if (smem > 48 * 1024)
-    TG_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
+  if (smem > 48 * 1024) TG_CUDA_CHECK(gpu::allow_dynamic_smem(kernel, smem));
 }
 
 template <typename T>
@@ -422,30 +430,30 @@ void forward_impl(const RnnArgs& a) {
     if (ra) {
       // P = X W_ih^T (+ b_ih + b_hh for r, z; + b_ih for n)
       gemm_rm<T>(false, true, BT, G, in, T(1), X, in, w0, in, T(0), P.as<T>(), G);
-      gru_bias_kernel<T><<<grid_for(BT * G), kThreads, 0, cx.stream>>>(P.as<T>(), BT, H, w2, w3, true);
+      gpu::launch(gru_bias_kernel<T>, grid_for(BT * G), kThreads, 0, cx.stream, P.as<T>(), BT, H, w2, w3, true);
       TG_KERNEL_CHECK("gru_bias_kernel");
       const Geometry g = geometry(B, H, static_cast<size_t>(G) * (H + 1) + H, 4 * H, G, sizeof(T), "forward");
       allow_smem(gru_ra_forward_kernel<T>, g.smem);
-      gru_ra_forward_kernel<T><<<g.blocks, g.threads, g.smem, cx.stream>>>(P.as<T>(), w1, w3, h0, len, out, gates,
+      gpu::launch(gru_ra_forward_kernel<T>, g.blocks, g.threads, g.smem, cx.stream, P.as<T>(), w1, w3, h0, len, out, gates,
                                                                            hT, B, Tn, H, g.R);
       TG_KERNEL_CHECK("gru_ra_forward_kernel");
     } else {
       // P[:, 0:2H] = X W_gates[x rows] + b_gates; P[:, 2H:3H] = X W_cand[x rows] + b_cand
       gemm_rm<T>(false, false, BT, 2 * H, in, T(1), X, in, w0, 2 * H, T(0), P.as<T>(), G);
       gemm_rm<T>(false, false, BT, H, in, T(1), X, in, w2, H, T(0), P.as<T>() + 2 * H, G);
-      gru_bias_kernel<T><<<grid_for(BT * G), kThreads, 0, cx.stream>>>(P.as<T>(), BT, H, w1, w3, false);
+      gpu::launch(gru_bias_kernel<T>, grid_for(BT * G), kThreads, 0, cx.stream, P.as<T>(), BT, H, w1, w3, false);
       TG_KERNEL_CHECK("gru_bias_kernel");
       const Geometry g = geometry(B, H, static_cast<size_t>(H) * (2 * H + 1) + static_cast<size_t>(H) * (H + 1),
                                   4 * H, 2 * H, sizeof(T), "forward");
       allow_smem(gru_tf1_forward_kernel<T>, g.smem);
-      gru_tf1_forward_kernel<T><<<g.blocks, g.threads, g.smem, cx.stream>>>(
+      gpu::launch(gru_tf1_forward_kernel<T>, g.blocks, g.threads, g.smem, cx.stream,
           P.as<T>(), w0 + static_cast<int64_t>(in) * 2 * H, w2 + static_cast<int64_t>(in) * H, h0, len, out, gates,
           hT, B, Tn, H, g.R);
       TG_KERNEL_CHECK("gru_tf1_forward_kernel");
     }
   }
   const T* top = outs + (res ? (L - 1) : ((L - 1) % 2)) * layer_stride;
-  TG_CUDA_CHECK(cudaMemcpyAsync(a.y, top, static_cast<size_t>(BT) * H * sizeof(T), cudaMemcpyDeviceToDevice,
+  TG_CUDA_CHECK(gpu::memcpy_async(a.y, top, static_cast<size_t>(BT) * H * sizeof(T), gpu::Copy::DeviceToDevice,
                                 cx.stream));
 }
 
@@ -463,9 +471,10 @@ void backward_impl(const RnnArgs& a) {
   const T* res = static_cast<const T*>(a.reserve);
   const int64_t layer_stride = BT * 5 * H;
   Scratch dG(static_cast<size_t>(BT) * S * sizeof(T));
-  Scratch hprev(static_cast<size_t>(BT) * H * sizeof(T));
+  Scratch hprev(a.gw.empty() ? 0 : static_cast<size_t>(BT) * H * sizeof(T));
   Scratch dA(static_cast<size_t>(BT) * H * sizeof(T)), dB(static_cast<size_t>(BT) * H * sizeof(T));
   const T* dOut = static_cast<const T*>(a.gy);
+  const bool frozen = a.gw.empty();
   for (int l = L - 1; l >= 0; --l) {
     const int in = l == 0 ? c.input : H;
     const T* out = res + l * layer_stride;
@@ -474,10 +483,6 @@ void backward_impl(const RnnArgs& a) {
     const T* w0 = static_cast<const T*>(a.w[static_cast<size_t>(l * 4 + 0)]);
     const T* w1 = static_cast<const T*>(a.w[static_cast<size_t>(l * 4 + 1)]);
     const T* w2 = static_cast<const T*>(a.w[static_cast<size_t>(l * 4 + 2)]);
-    T* g0 = static_cast<T*>(a.gw[static_cast<size_t>(l * 4 + 0)]);
-    T* g1 = static_cast<T*>(a.gw[static_cast<size_t>(l * 4 + 1)]);
-    T* g2 = static_cast<T*>(a.gw[static_cast<size_t>(l * 4 + 2)]);
-    T* g3 = static_cast<T*>(a.gw[static_cast<size_t>(l * 4 + 3)]);
     const T* h0 = a.h0 ? static_cast<const T*>(a.h0) + static_cast<int64_t>(l) * B * H : nullptr;
     T* gh0 = a.gh0 ? static_cast<T*>(a.gh0) + static_cast<int64_t>(l) * B * H : nullptr;
     T* dX = l == 0 ? static_cast<T*>(a.gx) : ((L - 1 - l) % 2 == 0 ? dA.as<T>() : dB.as<T>());
@@ -485,33 +490,42 @@ void backward_impl(const RnnArgs& a) {
     if (ra) {
       const Geometry g = geometry(B, H, static_cast<size_t>(G) * (H + 1), 5 * H, H, sizeof(T), "backward");
       allow_smem(gru_ra_backward_kernel<T>, g.smem);
-      gru_ra_backward_kernel<T><<<g.blocks, g.threads, g.smem, cx.stream>>>(w1, gates, out, h0, len, dOut, d, gh0, B,
+      gpu::launch(gru_ra_backward_kernel<T>, g.blocks, g.threads, g.smem, cx.stream, w1, gates, out, h0, len, dOut, d, gh0, B,
                                                                             Tn, H, g.R);
       TG_KERNEL_CHECK("gru_ra_backward_kernel");
     } else {
       const Geometry g = geometry(B, H, static_cast<size_t>(H) * (2 * H + 1) + static_cast<size_t>(H) * (H + 1),
                                   5 * H, H, sizeof(T), "backward");
       allow_smem(gru_tf1_backward_kernel<T>, g.smem);
-      gru_tf1_backward_kernel<T><<<g.blocks, g.threads, g.smem, cx.stream>>>(
+      gpu::launch(gru_tf1_backward_kernel<T>, g.blocks, g.threads, g.smem, cx.stream,
           w0 + static_cast<int64_t>(in) * 2 * H, w2 + static_cast<int64_t>(in) * H, gates, out, h0, len, dOut, d, gh0,
           B, Tn, H, g.R);
       TG_KERNEL_CHECK("gru_tf1_backward_kernel");
     }
-    hprev_kernel<T><<<grid_for(BT * H), kThreads, 0, cx.stream>>>(out, h0, hprev.as<T>(), B, Tn, H);
-    TG_KERNEL_CHECK("hprev_kernel");
-    const T* hp = hprev.as<T>();
-    if (ra) {
+    if (frozen) {
+      // frozen weights: no weight gradients (an empty gw, backend.h); only dX below
+    } else if (ra) {
+      gpu::launch(hprev_kernel<T>, grid_for(BT * H), kThreads, 0, cx.stream, out, h0, hprev.as<T>(), B, Tn, H);
+      TG_KERNEL_CHECK("hprev_kernel");
+      const T* hp = hprev.as<T>();
+      T* g0 = static_cast<T*>(a.gw[static_cast<size_t>(l * 4 + 0)]);
+      T* g1 = static_cast<T*>(a.gw[static_cast<size_t>(l * 4 + 1)]);
+      T* g2 = static_cast<T*>(a.gw[static_cast<size_t>(l * 4 + 2)]);
+      T* g3 = static_cast<T*>(a.gw[static_cast<size_t>(l * 4 + 3)]);
       gemm_rm<T>(true, false, 2 * H, in, BT, T(1), d, S, X, in, T(1), g0, in);
       gemm_rm<T>(true, false, H, in, BT, T(1), d + 3 * H, S, X, in, T(1), g0 + static_cast<int64_t>(2) * H * in, in);
       gemm_rm<T>(true, false, G, H, BT, T(1), d, S, hp, H, T(1), g1, H);
       colsum_add<T>(d, BT, 2 * H, S, g2);
       colsum_add<T>(d + 3 * H, BT, H, S, g2 + 2 * H);
       colsum_add<T>(d, BT, G, S, g3);
-      if (dX) {
-        gemm_rm<T>(false, false, BT, in, 2 * H, T(1), d, S, w0, in, T(0), dX, in);
-        gemm_rm<T>(false, false, BT, in, H, T(1), d + 3 * H, S, w0 + static_cast<int64_t>(2) * H * in, in, T(1), dX, in);
-      }
     } else {
+      gpu::launch(hprev_kernel<T>, grid_for(BT * H), kThreads, 0, cx.stream, out, h0, hprev.as<T>(), B, Tn, H);
+      TG_KERNEL_CHECK("hprev_kernel");
+      const T* hp = hprev.as<T>();
+      T* g0 = static_cast<T*>(a.gw[static_cast<size_t>(l * 4 + 0)]);
+      T* g1 = static_cast<T*>(a.gw[static_cast<size_t>(l * 4 + 1)]);
+      T* g2 = static_cast<T*>(a.gw[static_cast<size_t>(l * 4 + 2)]);
+      T* g3 = static_cast<T*>(a.gw[static_cast<size_t>(l * 4 + 3)]);
       gemm_rm<T>(true, false, in, 2 * H, BT, T(1), X, in, d, S, T(1), g0, 2 * H);
       gemm_rm<T>(true, false, H, 2 * H, BT, T(1), hp, H, d, S, T(1), g0 + static_cast<int64_t>(in) * 2 * H, 2 * H);
       gemm_rm<T>(true, false, in, H, BT, T(1), X, in, d + 2 * H, S, T(1), g2, H);
@@ -519,6 +533,13 @@ void backward_impl(const RnnArgs& a) {
                  g2 + static_cast<int64_t>(in) * H, H);
       colsum_add<T>(d, BT, 2 * H, S, g1);
       colsum_add<T>(d + 2 * H, BT, H, S, g3);
+    }
+    if (ra) {
+      if (dX) {
+        gemm_rm<T>(false, false, BT, in, 2 * H, T(1), d, S, w0, in, T(0), dX, in);
+        gemm_rm<T>(false, false, BT, in, H, T(1), d + 3 * H, S, w0 + static_cast<int64_t>(2) * H * in, in, T(1), dX, in);
+      }
+    } else {
       if (dX) {
         gemm_rm<T>(false, true, BT, in, 2 * H, T(1), d, S, w0, 2 * H, T(0), dX, in);
         gemm_rm<T>(false, true, BT, in, H, T(1), d + 2 * H, S, w2, H, T(1), dX, in);

@@ -298,13 +298,13 @@ void forward_impl(const RnnArgs& a) {
     const T* c0 = a.c0 ? static_cast<const T*>(a.c0) + static_cast<int64_t>(l) * B * H : nullptr;
     gemm_rm<T>(false, false, BT, G, in, T(1), X, in, W, G, T(0), P.as<T>(), G);
     if (!ln) {
-      lstm_bias_kernel<T><<<grid_for(BT * G), kThreads, 0, cx.stream>>>(
+      gpu::launch(lstm_bias_kernel<T>, grid_for(BT * G), kThreads, 0, cx.stream,
           P.as<T>(), BT, H, static_cast<const T*>(a.w[static_cast<size_t>(l * nw + 1)]));
       TG_KERNEL_CHECK("lstm_bias_kernel");
     }
-    init_state_kernel<T><<<grid_for(B * H), kThreads, 0, cx.stream>>>(hs.as<T>(), h0, static_cast<int64_t>(B) * H);
+    gpu::launch(init_state_kernel<T>, grid_for(B * H), kThreads, 0, cx.stream, hs.as<T>(), h0, static_cast<int64_t>(B) * H);
     TG_KERNEL_CHECK("init_state_kernel");
-    init_state_kernel<T><<<grid_for(B * H), kThreads, 0, cx.stream>>>(cs.as<T>(), c0, static_cast<int64_t>(B) * H);
+    gpu::launch(init_state_kernel<T>, grid_for(B * H), kThreads, 0, cx.stream, cs.as<T>(), c0, static_cast<int64_t>(B) * H);
     TG_KERNEL_CHECK("init_state_kernel");
     const T* gam = ln ? static_cast<const T*>(a.w[static_cast<size_t>(l * nw + 1)]) : nullptr;
     const T* bet = ln ? static_cast<const T*>(a.w[static_cast<size_t>(l * nw + 2)]) : nullptr;
@@ -312,19 +312,19 @@ void forward_impl(const RnnArgs& a) {
     const T* betc = ln ? static_cast<const T*>(a.w[static_cast<size_t>(l * nw + 4)]) : nullptr;
     for (int t = 0; t < Tn; ++t) {
       gemm_rm<T>(false, false, B, G, H, T(1), hs.as<T>(), H, W + static_cast<int64_t>(in) * G, G, T(0), Q.as<T>(), G);
-      lstm_cell_forward_kernel<T><<<rb, 128, 0, cx.stream>>>(ln, P.as<T>(), Q.as<T>(), gam, bet, gamc, betc, len,
+      gpu::launch(lstm_cell_forward_kernel<T>, rb, 128, 0, cx.stream, ln, P.as<T>(), Q.as<T>(), gam, bet, gamc, betc, len,
                                                              hs.as<T>(), cs.as<T>(), out, gates, B, Tn, H, t);
       TG_KERNEL_CHECK("lstm_cell_forward_kernel");
     }
     if (a.hT)
-      TG_CUDA_CHECK(cudaMemcpyAsync(static_cast<T*>(a.hT) + static_cast<int64_t>(l) * B * H, hs.get(),
-                                    static_cast<size_t>(B) * H * sizeof(T), cudaMemcpyDeviceToDevice, cx.stream));
+      TG_CUDA_CHECK(gpu::memcpy_async(static_cast<T*>(a.hT) + static_cast<int64_t>(l) * B * H, hs.get(),
+                                    static_cast<size_t>(B) * H * sizeof(T), gpu::Copy::DeviceToDevice, cx.stream));
     if (a.cT)
-      TG_CUDA_CHECK(cudaMemcpyAsync(static_cast<T*>(a.cT) + static_cast<int64_t>(l) * B * H, cs.get(),
-                                    static_cast<size_t>(B) * H * sizeof(T), cudaMemcpyDeviceToDevice, cx.stream));
+      TG_CUDA_CHECK(gpu::memcpy_async(static_cast<T*>(a.cT) + static_cast<int64_t>(l) * B * H, cs.get(),
+                                    static_cast<size_t>(B) * H * sizeof(T), gpu::Copy::DeviceToDevice, cx.stream));
   }
-  TG_CUDA_CHECK(cudaMemcpyAsync(a.y, res + (L - 1) * layer_stride, static_cast<size_t>(BT) * H * sizeof(T),
-                                cudaMemcpyDeviceToDevice, cx.stream));
+  TG_CUDA_CHECK(gpu::memcpy_async(a.y, res + (L - 1) * layer_stride, static_cast<size_t>(BT) * H * sizeof(T),
+                                gpu::Copy::DeviceToDevice, cx.stream));
 }
 
 template <typename T>
@@ -343,7 +343,7 @@ void backward_impl(const RnnArgs& a) {
   Scratch dG(static_cast<size_t>(BT) * G * sizeof(T));
   Scratch E(ln ? static_cast<size_t>(BT) * 10 * H * sizeof(T) : 8);
   Scratch dh(static_cast<size_t>(B) * H * sizeof(T)), dc(static_cast<size_t>(B) * H * sizeof(T));
-  Scratch hprev(static_cast<size_t>(BT) * H * sizeof(T));
+  Scratch hprev(a.gw.empty() ? 0 : static_cast<size_t>(BT) * H * sizeof(T));
   Scratch dA(static_cast<size_t>(BT) * H * sizeof(T)), dBuf(static_cast<size_t>(BT) * H * sizeof(T));
   const unsigned rb = static_cast<unsigned>((B + 127) / 128);
   const T* dOut = static_cast<const T*>(a.gy);
@@ -358,12 +358,12 @@ void backward_impl(const RnnArgs& a) {
     const T* gam = ln ? static_cast<const T*>(a.w[static_cast<size_t>(l * nw + 1)]) : nullptr;
     const T* gamc = ln ? static_cast<const T*>(a.w[static_cast<size_t>(l * nw + 3)]) : nullptr;
     T* dX = l == 0 ? static_cast<T*>(a.gx) : ((L - 1 - l) % 2 == 0 ? dA.as<T>() : dBuf.as<T>());
-    init_state_kernel<T><<<grid_for(B * H), kThreads, 0, cx.stream>>>(dc.as<T>(), nullptr, static_cast<int64_t>(B) * H);
+    gpu::launch(init_state_kernel<T>, grid_for(B * H), kThreads, 0, cx.stream, dc.as<T>(), nullptr, static_cast<int64_t>(B) * H);
     TG_KERNEL_CHECK("init_state_kernel");
-    init_state_kernel<T><<<grid_for(B * H), kThreads, 0, cx.stream>>>(dh.as<T>(), nullptr, static_cast<int64_t>(B) * H);
+    gpu::launch(init_state_kernel<T>, grid_for(B * H), kThreads, 0, cx.stream, dh.as<T>(), nullptr, static_cast<int64_t>(B) * H);
     TG_KERNEL_CHECK("init_state_kernel");
     for (int t = Tn - 1; t >= 0; --t) {
-      lstm_cell_backward_kernel<T><<<rb, 128, 0, cx.stream>>>(ln, gates, c0, len, dOut, dh.as<T>(), dc.as<T>(),
+      gpu::launch(lstm_cell_backward_kernel<T>, rb, 128, 0, cx.stream, ln, gates, c0, len, dOut, dh.as<T>(), dc.as<T>(),
                                                               dG.as<T>(), E.as<T>(), gam, gamc, B, Tn, H, t);
       TG_KERNEL_CHECK("lstm_cell_backward_kernel");
       // dh = dG_t W_h^T (rows of step t are strided by T*4H in the batch-major dG)
@@ -371,27 +371,29 @@ void backward_impl(const RnnArgs& a) {
                  W + static_cast<int64_t>(in) * G, G, T(0), dh.as<T>(), H);
     }
     if (a.gh0) {
-      lstm_gh0_kernel<T><<<grid_for(B * H), kThreads, 0, cx.stream>>>(
+      gpu::launch(lstm_gh0_kernel<T>, grid_for(B * H), kThreads, 0, cx.stream,
           dh.as<T>(), len, static_cast<T*>(a.gh0) + static_cast<int64_t>(l) * B * H, B, H);
       TG_KERNEL_CHECK("lstm_gh0_kernel");
     }
     if (a.gc0)
-      TG_CUDA_CHECK(cudaMemcpyAsync(static_cast<T*>(a.gc0) + static_cast<int64_t>(l) * B * H, dc.get(),
-                                    static_cast<size_t>(B) * H * sizeof(T), cudaMemcpyDeviceToDevice, cx.stream));
-    lstm_hprev_kernel<T><<<grid_for(BT * H), kThreads, 0, cx.stream>>>(out, h0, hprev.as<T>(), B, Tn, H);
-    TG_KERNEL_CHECK("lstm_hprev_kernel");
-    T* gW = static_cast<T*>(a.gw[static_cast<size_t>(l * nw)]);
+      TG_CUDA_CHECK(gpu::memcpy_async(static_cast<T*>(a.gc0) + static_cast<int64_t>(l) * B * H, dc.get(),
+                                    static_cast<size_t>(B) * H * sizeof(T), gpu::Copy::DeviceToDevice, cx.stream));
     const T* d = dG.as<T>();
-    gemm_rm<T>(true, false, in, G, BT, T(1), X, in, d, G, T(1), gW, G);
-    gemm_rm<T>(true, false, H, G, BT, T(1), hprev.as<T>(), H, d, G, T(1), gW + static_cast<int64_t>(in) * G, G);
-    if (!ln) {
-      colsum_add<T>(d, BT, G, G, static_cast<T*>(a.gw[static_cast<size_t>(l * nw + 1)]));
-    } else {
-      const T* e = E.as<T>();
-      colsum_add<T>(e, BT, 4 * H, 10 * H, static_cast<T*>(a.gw[static_cast<size_t>(l * nw + 1)]));
-      colsum_add<T>(e + 4 * H, BT, 4 * H, 10 * H, static_cast<T*>(a.gw[static_cast<size_t>(l * nw + 2)]));
-      colsum_add<T>(e + 8 * H, BT, H, 10 * H, static_cast<T*>(a.gw[static_cast<size_t>(l * nw + 3)]));
-      colsum_add<T>(e + 9 * H, BT, H, 10 * H, static_cast<T*>(a.gw[static_cast<size_t>(l * nw + 4)]));
+    if (!a.gw.empty()) {  // empty gw: frozen weights, no weight gradients (backend.h)
+      gpu::launch(lstm_hprev_kernel<T>, grid_for(BT * H), kThreads, 0, cx.stream, out, h0, hprev.as<T>(), B, Tn, H);
+      TG_KERNEL_CHECK("lstm_hprev_kernel");
+      T* gW = static_cast<T*>(a.gw[static_cast<size_t>(l * nw)]);
+      gemm_rm<T>(true, false, in, G, BT, T(1), X, in, d, G, T(1), gW, G);
+      gemm_rm<T>(true, false, H, G, BT, T(1), hprev.as<T>(), H, d, G, T(1), gW + static_cast<int64_t>(in) * G, G);
+      if (!ln) {
+        colsum_add<T>(d, BT, G, G, static_cast<T*>(a.gw[static_cast<size_t>(l * nw + 1)]));
+      } else {
+        const T* e = E.as<T>();
+        colsum_add<T>(e, BT, 4 * H, 10 * H, static_cast<T*>(a.gw[static_cast<size_t>(l * nw + 1)]));
+        colsum_add<T>(e + 4 * H, BT, 4 * H, 10 * H, static_cast<T*>(a.gw[static_cast<size_t>(l * nw + 2)]));
+        colsum_add<T>(e + 8 * H, BT, H, 10 * H, static_cast<T*>(a.gw[static_cast<size_t>(l * nw + 3)]));
+        colsum_add<T>(e + 9 * H, BT, H, 10 * H, static_cast<T*>(a.gw[static_cast<size_t>(l * nw + 4)]));
+      }
     }
     if (dX) gemm_rm<T>(false, true, BT, in, G, T(1), d, G, W, G, T(0), dX, in);
     dOut = dX;

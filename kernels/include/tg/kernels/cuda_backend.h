@@ -37,7 +37,12 @@ struct AllocatorStats {
 };
 AllocatorStats allocator_stats();
 
+/// Whether this build's CUDA backend runs on the CPU emulation of tests/cuda_emu (TG_CUDA_EMU).
+bool emulated();
+
 /// A one-line description of the device ("NVIDIA H100 80GB HBM3, sm_90, 132 SMs").
 std::string device_description();
+/// The versions in use: "driver 13.0, runtime 13.0, cuBLAS 13.1.0" (an emulated build says so).
+std::string runtime_description();
 
 }  // namespace tg::kernels::cuda
