@@ -504,21 +504,8 @@ void backward_impl(const RnnArgs& a) {
     }
     if (frozen) {
       // frozen weights: no weight gradients (an empty gw, backend.h); only dX below
-    } else if (ra) {
-      gpu::launch(hprev_kernel<T>, grid_for(BT * H), kThreads, 0, cx.stream, out, h0, hprev.as<T>(), B, Tn, H);
-      TG_KERNEL_CHECK("hprev_kernel");
-      const T* hp = hprev.as<T>();
-      T* g0 = static_cast<T*>(a.gw[static_cast<size_t>(l * 4 + 0)]);
-      T* g1 = static_cast<T*>(a.gw[static_cast<size_t>(l * 4 + 1)]);
-      T* g2 = static_cast<T*>(a.gw[static_cast<size_t>(l * 4 + 2)]);
-      T* g3 = static_cast<T*>(a.gw[static_cast<size_t>(l * 4 + 3)]);
-      gemm_rm<T>(true, false, 2 * H, in, BT, T(1), d, S, X, in, T(1), g0, in);
-      gemm_rm<T>(true, false, H, in, BT, T(1), d + 3 * H, S, X, in, T(1), g0 + static_cast<int64_t>(2) * H * in, in);
-      gemm_rm<T>(true, false, G, H, BT, T(1), d, S, hp, H, T(1), g1, H);
-      colsum_add<T>(d, BT, 2 * H, S, g2);
-      colsum_add<T>(d + 3 * H, BT, H, S, g2 + 2 * H);
-      colsum_add<T>(d, BT, G, S, g3);
     } else {
+      // weight gradients as GEMMs over all B*T rows, from h_{t-1} and the saved gates
       gpu::launch(hprev_kernel<T>, grid_for(BT * H), kThreads, 0, cx.stream, out, h0, hprev.as<T>(), B, Tn, H);
       TG_KERNEL_CHECK("hprev_kernel");
       const T* hp = hprev.as<T>();
@@ -526,13 +513,22 @@ void backward_impl(const RnnArgs& a) {
       T* g1 = static_cast<T*>(a.gw[static_cast<size_t>(l * 4 + 1)]);
       T* g2 = static_cast<T*>(a.gw[static_cast<size_t>(l * 4 + 2)]);
       T* g3 = static_cast<T*>(a.gw[static_cast<size_t>(l * 4 + 3)]);
-      gemm_rm<T>(true, false, in, 2 * H, BT, T(1), X, in, d, S, T(1), g0, 2 * H);
-      gemm_rm<T>(true, false, H, 2 * H, BT, T(1), hp, H, d, S, T(1), g0 + static_cast<int64_t>(in) * 2 * H, 2 * H);
-      gemm_rm<T>(true, false, in, H, BT, T(1), X, in, d + 2 * H, S, T(1), g2, H);
-      gemm_rm<T>(true, false, H, H, BT, T(1), gates + 3 * H, 4 * H, d + 2 * H, S, T(1),
-                 g2 + static_cast<int64_t>(in) * H, H);
-      colsum_add<T>(d, BT, 2 * H, S, g1);
-      colsum_add<T>(d + 2 * H, BT, H, S, g3);
+      if (ra) {
+        gemm_rm<T>(true, false, 2 * H, in, BT, T(1), d, S, X, in, T(1), g0, in);
+        gemm_rm<T>(true, false, H, in, BT, T(1), d + 3 * H, S, X, in, T(1), g0 + static_cast<int64_t>(2) * H * in, in);
+        gemm_rm<T>(true, false, G, H, BT, T(1), d, S, hp, H, T(1), g1, H);
+        colsum_add<T>(d, BT, 2 * H, S, g2);
+        colsum_add<T>(d + 3 * H, BT, H, S, g2 + 2 * H);
+        colsum_add<T>(d, BT, G, S, g3);
+      } else {
+        gemm_rm<T>(true, false, in, 2 * H, BT, T(1), X, in, d, S, T(1), g0, 2 * H);
+        gemm_rm<T>(true, false, H, 2 * H, BT, T(1), hp, H, d, S, T(1), g0 + static_cast<int64_t>(in) * 2 * H, 2 * H);
+        gemm_rm<T>(true, false, in, H, BT, T(1), X, in, d + 2 * H, S, T(1), g2, H);
+        gemm_rm<T>(true, false, H, H, BT, T(1), gates + 3 * H, 4 * H, d + 2 * H, S, T(1),
+                   g2 + static_cast<int64_t>(in) * H, H);
+        colsum_add<T>(d, BT, 2 * H, S, g1);
+        colsum_add<T>(d + 2 * H, BT, H, S, g3);
+      }
     }
     if (ra) {
       if (dX) {
