@@ -266,8 +266,9 @@ int remove_stale_temp_files(const std::string& dir) {
     const std::string rest = name.substr(t + 5);
     const auto dot = rest.find('.');
     if (dot == std::string::npos || dot == 0) continue;
+    const std::string pid_text = rest.substr(0, dot);  // named: `end` points into it
     char* end = nullptr;
-    const long pid = std::strtol(rest.substr(0, dot).c_str(), &end, 10);
+    const long pid = std::strtol(pid_text.c_str(), &end, 10);
     if (*end != '\0' || pid <= 0) continue;
     if (pid != static_cast<long>(getpid()) && kill(static_cast<pid_t>(pid), 0) == 0) continue;  // still being written
     if (pid != static_cast<long>(getpid()) && errno != ESRCH) continue;
