@@ -70,30 +70,9 @@ static bool ends_with(const std::string& s, const std::string& suf) {
   return s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0;
 }
 
-static tg::io::Prepared load_data_unchecked(const Json& o, bool quiet);
-
-// The scaled windows must be finite: a column whose range (max - min) overflows a double
-// scales to NaN and would only show up as a NaN loss in training.
-static tg::io::Prepared finite_or_refuse(tg::io::Prepared prep, const std::string& data) {
-  const tg::io::Windows& w = prep.windows;
-  for (size_t i = 0; i < w.data.size(); ++i) {
-    if (std::isfinite(w.data[i])) continue;
-    const auto k = static_cast<int64_t>(i % static_cast<size_t>(w.dim));
-    const std::string col = k < static_cast<int64_t>(w.columns.size()) ? w.columns[static_cast<size_t>(k)]
-                                                                       : "feature_" + std::to_string(k + 1);
-    throw tg::io::InputError(data + ": column '" + col +
-                             "': values cannot be scaled to [0, 1] (their range max - min overflows a double); "
-                             "rescale the column");
-  }
-  return prep;
-}
-
+// Values that cannot be scaled (non-finite, or a range max - min that overflows a double) are
+// refused by the io loaders (io/src/dataset.cpp: check_scalable), naming file and column.
 tg::io::Prepared load_data(const Json& o, bool quiet) {
-  const std::string src = o.at("data").as_string();
-  return finite_or_refuse(load_data_unchecked(o, quiet), src);
-}
-
-static tg::io::Prepared load_data_unchecked(const Json& o, bool quiet) {
   const std::string data = o.at("data").as_string();
   tg::io::PrepOptions p;
   p.preset = o.at("preset").as_string();
