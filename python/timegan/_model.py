@@ -53,7 +53,11 @@ class _Progress:
         self.phase = None
         self.start = 0.0
         try:
-            from tqdm.auto import tqdm  # noqa: F401
+            try:
+                import ipywidgets  # noqa: F401  (tqdm's notebook bar needs it)
+                from tqdm.auto import tqdm
+            except ImportError:
+                from tqdm import tqdm
             self.tqdm = tqdm
         except ImportError:
             self.tqdm = None
