@@ -1,6 +1,7 @@
 """The Python API: each input kind, round trips, errors, interrupt and resume."""
 import json
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -245,3 +246,19 @@ def test_evaluate_returns_the_metrics_and_writes_the_report(tmp_path, frame):
     assert "loss" in (tmp_path / "r.html").read_text().lower()
     with pytest.raises(ValueError, match="has windows of 6 steps x 3 features but synthetic data synthetic array has 4"):
         timegan.evaluate(frame, np.zeros((5, 4, 3)), seq_len=6, repeats=1, metric_iterations=3, tsne_iterations=5)
+
+
+def test_without_pandas_and_tqdm(monkeypatch, capfd):
+    """numpy is the only requirement: losses_ is then a dict of arrays, progress plain lines."""
+    rows = make_frame(date=False).to_numpy()
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    m = timegan.TimeGAN(**{**TINY, "verbose": True, "log_every": 2}).fit(rows)
+    err = capfd.readouterr().err
+    assert "embedding 2/4" in err and "embedding 4/4" in err and "joint 4/4" in err
+    losses = m.losses_
+    assert isinstance(losses, dict)
+    assert list(losses["phase"]) == ["embedding"] * 4 + ["supervised"] * 4 + ["joint"] * 4
+    assert list(losses["iteration"]) == [0, 1, 2, 3] * 3
+    assert np.isnan(losses["d_loss"][0]) and np.isfinite(losses["d_loss"][8])
+    assert m.sample(2).shape == (2, 6, 3)

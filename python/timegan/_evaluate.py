@@ -68,7 +68,7 @@ def evaluate(real, synthetic, repeats=10, *, metric_iterations=2000, tsne_iterat
     (metrics.json's content) as a dict-like Evaluation that displays the HTML report in a notebook.
 
     real: what fit() takes (a DataFrame, rows, windows, or a path / "sine"), prepared with the data
-    options given here (or a fitted TimeGAN: its own training data are not kept, so pass them).
+    options given here.
     synthetic: windows [n, T, d] or the DataFrame sample() returns, in the data's units; a path to a
     CSV / NPY file as ``timegan generate`` writes it; or a fitted TimeGAN, which generates as many
     sequences as the real set (``--model``; the report then shows its loss curves).
