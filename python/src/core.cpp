@@ -11,6 +11,7 @@
 #include <nanobind/stl/vector.h>
 
 #include <Python.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <csignal>
@@ -377,11 +378,18 @@ NB_MODULE(_core, m) {
         std::string metrics, html;
         {
           nb::gil_scoped_release unlocked;
-          if (!report_dir.empty()) tg::app::prepare_output_dir(report_dir, "report");
-          std::unique_ptr<tg::app::Evaluation> ev = tg::app::evaluate(req);
-          metrics = tg::app::metrics_json(ev->result).dump();
-          html = tg::app::report_html(ev->result);
-          if (!report_dir.empty()) tg::app::write_report(report_dir, *ev);
+          // As timegan evaluate: the report directory is tested for writing before the work,
+          // and a directory made here is removed again if the evaluation fails.
+          const bool created = !report_dir.empty() && tg::app::prepare_output_dir(report_dir, "report");
+          try {
+            std::unique_ptr<tg::app::Evaluation> ev = tg::app::evaluate(req);
+            metrics = tg::app::metrics_json(ev->result).dump();
+            html = tg::app::report_html(ev->result);
+            if (!report_dir.empty()) tg::app::write_report(report_dir, *ev);
+          } catch (...) {
+            if (created) ::rmdir(report_dir.c_str());
+            throw;
+          }
         }
         return std::make_pair(metrics, html);
       },

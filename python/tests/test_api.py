@@ -245,7 +245,9 @@ def test_evaluate_returns_the_metrics_and_writes_the_report(tmp_path, frame):
     assert ev2["synthetic"]["windows"] == ev2["real"]["windows"]
     assert "loss" in (tmp_path / "r.html").read_text().lower()
     with pytest.raises(ValueError, match="has windows of 6 steps x 3 features but synthetic data synthetic array has 4"):
-        timegan.evaluate(frame, np.zeros((5, 4, 3)), seq_len=6, repeats=1, metric_iterations=3, tsne_iterations=5)
+        timegan.evaluate(frame, np.zeros((5, 4, 3)), seq_len=6, repeats=1, metric_iterations=3, tsne_iterations=5,
+                         report=tmp_path / "failed")
+    assert not (tmp_path / "failed").exists()  # nothing is left of a failed evaluation
 
 
 def test_without_pandas_and_tqdm(monkeypatch, capfd):

@@ -94,3 +94,15 @@ def test_evaluate_equals_the_cli(tmp_path, cli, frame):
     from_frame = timegan.evaluate(frame, syn, **opts)
     assert from_frame["discriminative"] == theirs["discriminative"]
     assert from_frame["mmd"] == theirs["mmd"]
+
+
+def test_evaluate_with_a_model_equals_the_cli_with_model(tmp_path, cli, frame):
+    frame.to_csv(tmp_path / "prices.csv", index=False)
+    m = timegan.TimeGAN(**TINY).fit(str(tmp_path / "prices.csv"))
+    m.save(tmp_path / "run")
+    ours = timegan.evaluate(str(tmp_path / "prices.csv"), m, repeats=1, metric_iterations=3, tsne_iterations=5, seed=2)
+    cli("evaluate", "--model", tmp_path / "run", "--repeats", 1, "--metric-iterations", 3, "--tsne-iterations", 5,
+        "--seed", 2, "--out", tmp_path / "rep", "--quiet")
+    theirs = json.loads((tmp_path / "rep" / "metrics.json").read_text())
+    for key in ("real", "discriminative", "predictive", "wasserstein1", "mmd", "visualisation"):
+        assert ours[key] == theirs[key], key
