@@ -1,26 +1,20 @@
 // timegan evaluate: the reference's discriminative and predictive scores (repeated, mean and
-// std), its PCA / t-SNE pictures, distribution distances it does not ship, and an HTML report.
+// std), its PCA / t-SNE pictures, distribution distances it does not ship, and an HTML report
+// (the work is tg::app::evaluate; this is its command line and its printed table).
 #include <unistd.h>
 
-#include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <cstdio>
+#include <memory>
 
 #include "commands.h"
-#include "report.h"
-#include "run.h"
-#include "tg/io/csv.h"
-#include "tg/io/error.h"
-#include "tg/io/fs.h"
-#include "tg/io/npy.h"
-#include "tg/kernels/parallel.h"
+#include "options.h"
+#include "tg/app/evaluate.h"
 #include "tg/models/metrics.h"
 
 namespace tgcli {
 
 using tg::io::Json;
-using tg::io::Windows;
 namespace mt = tg::models::metrics;
 
 namespace {
@@ -53,144 +47,6 @@ std::vector<OptionSpec> evaluate_specs() {
 
 Json real_data_json(const Args& a) { return data_options_json(a, "real"); }
 
-bool ends_with(const std::string& s, const std::string& suf) {
-  return s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0;
-}
-
-std::string describe(const Windows& w) {
-  return std::to_string(w.seq) + " steps x " + std::to_string(w.dim) + " features";
-}
-
-[[noreturn]] void shape_mismatch(const std::string& real_src, const Windows& r, const std::string& syn_src,
-                                 int64_t seq, int64_t dim) {
-  throw tg::io::InputError("real data " + real_src + " has windows of " + describe(r) + " but synthetic data " +
-                           syn_src + " has " + std::to_string(seq) + " steps x " + std::to_string(dim) +
-                           " features; they must match");
-}
-
-// Synthetic data from a file, in the data's units (as `timegan generate` writes it).
-Windows read_synthetic(const std::string& path, const Windows& real, const std::string& real_src) {
-  Windows w;
-  w.seq = real.seq;
-  w.columns = real.columns;
-  if (ends_with(path, ".npy")) {
-    tg::io::NpyArray a = tg::io::read_npy(path);
-    if (a.shape.size() != 3)
-      throw tg::io::InputError(path + ": expected windows of shape [n, T, d], found rank " + std::to_string(a.shape.size()));
-    if (a.shape[1] != real.seq || a.shape[2] != real.dim) shape_mismatch(real_src, real, path, a.shape[1], a.shape[2]);
-    for (double v : a.data)
-      if (!std::isfinite(v)) throw tg::io::InputError(path + ": contains NaN or infinite values");
-    w.n = a.shape[0];
-    w.dim = a.shape[2];
-    w.data = std::move(a.data);
-    if (w.n < 2) throw tg::io::InputError(path + ": needs at least 2 windows");
-    return w;
-  }
-  tg::io::CsvOptions co;
-  co.id_column = "sequence_id";
-  tg::io::Table t;
-  try {
-    t = tg::io::read_csv(path, co);
-  } catch (const tg::io::InputError& e) {
-    const std::string m = e.what();
-    if (m.find("unknown id column") != std::string::npos)
-      throw tg::io::InputError(path + ": expected the long format 'timegan generate' writes (sequence_id,t,columns...): no sequence_id column");
-    throw;
-  }
-  int64_t tcol = -1;
-  for (int64_t c = 0; c < t.cols(); ++c)
-    if (t.columns[static_cast<size_t>(c)] == "t") tcol = c;
-  const int64_t dim = t.cols() - (tcol >= 0 ? 1 : 0);
-  // Group consecutive rows with equal ids.
-  std::vector<int64_t> starts;
-  for (int64_t r = 0; r < t.rows; ++r)
-    if (r == 0 || t.ids[static_cast<size_t>(r)] != t.ids[static_cast<size_t>(r - 1)]) starts.push_back(r);
-  starts.push_back(t.rows);
-  int64_t longest = 0;
-  bool varlen = false;
-  for (size_t s = 0; s + 1 < starts.size(); ++s) {
-    const int64_t L = starts[s + 1] - starts[s];
-    longest = std::max(longest, L);
-    varlen = varlen || L != real.seq;
-  }
-  bool real_varlen = false;  // some real sequence shorter than the window (sine data list full lengths)
-  for (int64_t i = 0; i < real.n; ++i) real_varlen = real_varlen || real.length(i) != real.seq;
-  if (dim != real.dim || longest > real.seq || (varlen && !real_varlen)) {
-    int64_t shown = longest;
-    if (varlen && !real_varlen && longest == real.seq)  // some shorter: name the first short one
-      for (size_t s = 0; s + 1 < starts.size(); ++s)
-        if (starts[s + 1] - starts[s] != real.seq) {
-          shown = starts[s + 1] - starts[s];
-          break;
-        }
-    shape_mismatch(real_src, real, path + " (sequence '" + t.ids[static_cast<size_t>(starts[0])] + "' and others)", shown, dim);
-  }
-  w.dim = dim;
-  w.n = static_cast<int64_t>(starts.size()) - 1;
-  if (w.n < 2) throw tg::io::InputError(path + ": needs at least 2 sequences");
-  w.data.assign(static_cast<size_t>(w.n * w.seq * w.dim), 0.0);
-  for (int64_t i = 0; i < w.n; ++i) {
-    const int64_t L = starts[static_cast<size_t>(i) + 1] - starts[static_cast<size_t>(i)];
-    if (real_varlen) w.lengths.push_back(static_cast<int32_t>(L));
-    for (int64_t s = 0; s < L; ++s) {
-      int64_t k = 0;
-      for (int64_t c = 0; c < t.cols(); ++c) {
-        if (c == tcol) continue;
-        w.at(i, s, k++) = t.at(starts[static_cast<size_t>(i)] + s, c);
-      }
-    }
-  }
-  return w;
-}
-
-// Which of the paper's data sets this is (Table 2, timegan.md §6), or "".
-void paper_values(const Json& data, EvalResult& r) {
-  const std::string d = data.at("data").as_string();
-  std::string base = d.substr(d.find_last_of('/') == std::string::npos ? 0 : d.find_last_of('/') + 1);
-  for (char& c : base) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (d == "sine") {
-    r.paper_set = "Sines";
-    r.paper_disc = .011, r.paper_disc_std = .008, r.paper_pred = .093, r.paper_pred_std = .019;
-  } else if (base.rfind("stock", 0) == 0) {
-    r.paper_set = "Stocks";
-    r.paper_disc = .102, r.paper_disc_std = .021, r.paper_pred = .038, r.paper_pred_std = .001;
-  } else if (base.rfind("energy", 0) == 0) {
-    r.paper_set = "Energy";
-    r.paper_disc = .236, r.paper_disc_std = .012, r.paper_pred = .273, r.paper_pred_std = .004;
-  }
-}
-
-// Progress over the repeats: a redrawn bar on a terminal, plain lines otherwise.
-class RepeatProgress {
- public:
-  RepeatProgress(bool quiet, int64_t total) : quiet_(quiet), tty_(isatty(fileno(stderr)) != 0), total_(total) {
-    start_ = std::chrono::steady_clock::now();
-  }
-  void step(int64_t done, const std::string& what) {
-    if (quiet_) return;
-    const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    const double eta = done > 0 ? el / static_cast<double>(done) * static_cast<double>(total_ - done) : 0.0;
-    if (tty_) {
-      const int width = 24, fill = static_cast<int>(width * done / std::max<int64_t>(1, total_));
-      std::string bar(static_cast<size_t>(fill), '#');
-      bar.resize(width, '.');
-      std::fprintf(stderr, "\r\033[Kevaluate %3lld/%-3lld [%s] %s elapsed, ETA %s  %s", static_cast<long long>(done),
-                   static_cast<long long>(total_), bar.c_str(), format_seconds(el).c_str(), format_seconds(eta).c_str(),
-                   what.c_str());
-      if (done == total_) std::fputs("\n", stderr);
-      std::fflush(stderr);
-    } else {
-      std::fprintf(stderr, "evaluate %lld/%lld  %s elapsed  ETA %s  %s\n", static_cast<long long>(done),
-                   static_cast<long long>(total_), format_seconds(el).c_str(), format_seconds(eta).c_str(), what.c_str());
-    }
-  }
-
- private:
-  bool quiet_, tty_;
-  int64_t total_;
-  std::chrono::steady_clock::time_point start_;
-};
-
 }  // namespace
 
 int cmd_evaluate(int argc, char** argv) {
@@ -214,7 +70,6 @@ int cmd_evaluate(int argc, char** argv) {
         throw UsageError(std::string("timegan evaluate: --") + o + " applies to --real; without --real the run's own data options are used");
   const int64_t repeats = a.integer("repeats", 1, 1000);
   const int64_t disc_iters = a.integer("metric-iterations", 1, 100000000);
-  const int64_t pred_iters = std::max<int64_t>(1, disc_iters * 5 / 2);
   const int64_t tsne_iters = a.integer("tsne-iterations", 1, 100000);
   const uint64_t seed = a.u64("seed");
   const tg::Device dev = parse_device(a);
@@ -230,128 +85,23 @@ int cmd_evaluate(int argc, char** argv) {
   } created;
   if (prepare_output_dir(out, "--out")) created.path = out;
 
-  // Real data, on the reference's scale (see README "Evaluation").
-  LoadedRun run;
-  const bool from_model = !model_dir.empty();
-  if (from_model) run = load_run(model_dir);  // refuses a directory without config.json / model.ckpt
-  const Json data_opts = a.str("real").empty() ? run.config.at("data") : real_data_json(a);
-  tg::io::Prepared prep = load_data(data_opts, quiet);
-  const Windows& real = prep.reference_windows();
-  const std::string real_src = data_opts.at("data").as_string();
-  if (real.n < 2)
-    throw tg::io::InputError("real data " + real_src + " has " + std::to_string(real.n) +
-                             " window; the scores need at least 2 (more rows, a shorter --seq-len or a larger --sine-n)");
+  tg::app::EvalRequest req;
+  req.start = t0;
+  if (!a.str("real").empty()) req.data = real_data_json(a);
+  req.model_dir = model_dir;
+  req.synthetic_file = syn_path;
+  req.repeats = repeats;
+  req.metric_iterations = disc_iters;
+  req.tsne_iterations = tsne_iters;
+  req.seed = seed;
+  req.device = dev;
+  req.quiet = quiet;
+  const std::unique_ptr<tg::app::Evaluation> ev = tg::app::evaluate(req);
+  const tg::app::EvalResult& res = ev->result;
 
-  EvalResult res;
-  Windows syn;
-  if (from_model) {
-    tg::models::TimeGanConfig cfg = run.model_cfg;
-    if (cfg.seq_len != real.seq || cfg.features != real.dim)
-      shape_mismatch(real_src, real, "from " + model_dir, cfg.seq_len, cfg.features);
-    cfg.device = dev;
-    cfg.iterations = 1;
-    tg::models::TimeGan model(cfg);
-    model.load_checkpoint(run.ckpt);
-    check_finite_model(model, model_dir);
-    if (!prep.windows.lengths.empty()) model.set_data(prep.windows);  // lengths are drawn from the data
-    if (!quiet)
-      std::fprintf(stderr, "generating %lld sequences from %s\n", static_cast<long long>(real.n), model_dir.c_str());
-    syn = model.generate(real.n, seed);
-    syn.columns = run.map.columns;
-    run.map.model_to_reference(syn);
-    res.synthetic_source = "generated from " + model_dir + " (" + std::to_string(syn.n) + " sequences, seed " +
-                           std::to_string(seed) + ")";
-    const std::string lp = join_path(model_dir, "losses.csv");
-    if (tg::io::file_exists(lp)) res.losses = read_loss_curves(lp);
-    else res.losses_note = lp + " not found";
-  } else {
-    syn = read_synthetic(syn_path, real, real_src);
-    // Original units -> the reference's scale with the real data's scalers.
-    if (prep.map.has_outer) prep.map.outer.transform(syn);
-    res.synthetic_source = syn_path + " (" + std::to_string(syn.n) + " sequences)";
-    res.losses_note = "no training log (synthetic data from a file; give --model RUN_DIR for the loss curves)";
-  }
-
-  res.real_source = real_src + " (" + std::to_string(real.n) + " windows of " + describe(real) + ")";
-  res.preset = data_opts.at("preset").as_string();
-  res.scale = res.preset == "original"
-                  ? "the reference's data_loading scale (min-max with 1e-7 over the whole table)"
-                  : "the model scale (per-column min-max to [0, 1])";
-  res.columns = real.columns.empty() ? prep.windows.columns : real.columns;
-  res.real = &real;
-  res.synthetic = &syn;
-  paper_values(data_opts, res);
-
-  // Post-hoc scores, repeated.
-  RepeatProgress progress(quiet, 2 * repeats + 2);
-  if (!quiet)
-    std::fprintf(stderr, "scoring %lld real against %lld synthetic windows (%s), %lld repeats\n",
-                 static_cast<long long>(real.n), static_cast<long long>(syn.n), describe(real).c_str(),
-                 static_cast<long long>(repeats));
-  for (int64_t r = 0; r < repeats; ++r) {
-    mt::PostHocOptions o;
-    o.seed = seed;
-    o.device = dev;
-    o.iterations = disc_iters;
-    o.stream = 100 + static_cast<uint64_t>(r);
-    const mt::DiscriminativeResult d = mt::discriminative_score(real, syn, o);
-    res.disc.push_back(d.score);
-    res.disc_accuracy.push_back(d.accuracy);
-    char what[96];
-    std::snprintf(what, sizeof what, "repeat %lld: discriminative %.4f", static_cast<long long>(r + 1), d.score);
-    progress.step(2 * r + 1, what);
-    o.iterations = pred_iters;
-    o.stream = 200 + static_cast<uint64_t>(r);
-    const mt::PredictiveResult p = mt::predictive_score(syn, real, o);
-    res.pred.push_back(p.score);
-    res.pred_own_past = p.own_past;
-    std::snprintf(what, sizeof what, "repeat %lld: predictive %.4f", static_cast<long long>(r + 1), p.score);
-    progress.step(2 * r + 2, what);
-  }
-  {  // The floor for the predictive score: the same predictor trained on the real set itself.
-    mt::PostHocOptions o;
-    o.seed = seed;
-    o.device = dev;
-    o.iterations = pred_iters;
-    o.stream = 250;
-    res.pred_real_on_real = mt::predictive_score(real, real, o).score;
-    char what[96];
-    std::snprintf(what, sizeof what, "predictive, real on real %.4f", res.pred_real_on_real);
-    progress.step(2 * repeats + 1, what);
-  }
-  res.wasserstein = mt::wasserstein_per_feature(real, syn);
-  res.acf_diff = mt::acf_difference(real, syn);
-  res.xcorr = mt::xcorr_difference(real, syn);
-  res.mmd = mt::mmd2_gaussian(real, syn, 1000, seed, 400);
-  mt::TsneOptions to;
-  to.iterations = tsne_iters;
-  to.exaggeration_iterations = std::min<int64_t>(250, tsne_iters);
-  to.seed = seed;
-  to.stream = 300;
-  res.vis = mt::visualisation(real, syn, to);
-  progress.step(2 * repeats + 2, "distances, PCA and t-SNE");
-
-  Json& s = res.settings;
-  s["repeats"] = static_cast<long long>(repeats);
-  s["discriminative_iterations"] = static_cast<long long>(disc_iters);
-  s["predictive_iterations"] = static_cast<long long>(pred_iters);
-  s["posthoc_batch"] = 128;
-  s["posthoc_hidden"] = mt::posthoc_hidden(real.dim);
-  s["tsne_iterations"] = static_cast<long long>(tsne_iters);
-  s["tsne_perplexity"] = 40.0;
-  s["seed"] = static_cast<unsigned long long>(seed);
-  s["streams"] = "discriminative 100+r, predictive 200+r (r = 0..repeats-1), predictive real-on-real 250, t-SNE 300, samples 301, MMD 400";
-  s["device"] = tg::device_name(dev);
-  s["data"] = data_opts;
-  s["model"] = from_model ? Json(model_dir) : Json();
-  s["synthetic_file"] = from_model ? Json() : Json(syn_path);
-  res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-
-  tg::io::make_dirs(out);
   created.keep = true;
+  tg::app::write_report(out, *ev);
   const std::string html = join_path(out, "report.html"), js = join_path(out, "metrics.json");
-  tg::io::atomic_write_text(js, metrics_json(res).dump() + "\n");
-  tg::io::atomic_write_text(html, report_html(res));
 
   double dm, ds, pm, ps;
   mt::mean_std(res.disc, dm, ds);

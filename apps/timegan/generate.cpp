@@ -2,7 +2,7 @@
 #include <cstdio>
 
 #include "commands.h"
-#include "run.h"
+#include "options.h"
 #include "tg/io/csv.h"
 #include "tg/io/error.h"
 #include "tg/io/npy.h"
@@ -32,17 +32,13 @@ int cmd_generate(int argc, char** argv) {
   const tg::Device dev = parse_device(a);
 
   LoadedRun run = load_run(a.str("model"));
-  tg::models::TimeGanConfig cfg = run.model_cfg;
-  cfg.device = dev;
-  cfg.iterations = 1;  // generation only; the phase counters come from the checkpoint
-  check_output_memory(a, "n", n, cfg.seq_len, cfg.features, csv);
-  tg::models::TimeGan model(cfg);
-  model.load_checkpoint(run.ckpt);
-  check_finite_model(model, a.str("model"));
-  // Variable-length runs sample lengths from the training data: reload them only then.
-  tg::io::Windows syn = model.generate(n, seed);
-  syn.columns = run.map.columns;
-  run.map.model_to_original(syn);
+  const tg::models::TimeGanConfig& cfg = run.model_cfg;
+  try {
+    check_output_memory("n", n, cfg.seq_len, cfg.features, csv);
+  } catch (const OptionError& e) {
+    usage_error(a, e);
+  }
+  tg::io::Windows syn = generate_from_run(run, a.str("model"), n, seed, dev);
   if (csv) {
     tg::io::write_windows_csv(out, syn);
   } else {

@@ -1,4 +1,4 @@
-// The evaluation report of `timegan evaluate`: one self-contained HTML file (inline CSS and
+// The evaluation report (`timegan evaluate`, timegan.evaluate in Python): one self-contained HTML file (inline CSS and
 // SVG, no scripts, no external reference of any kind) and metrics.json with every number.
 #pragma once
 
@@ -9,7 +9,7 @@
 #include "tg/io/json.h"
 #include "tg/models/metrics.h"
 
-namespace tgcli {
+namespace tg::app {
 
 /// One loss curve of the training log (already subsampled).
 struct LossCurve {
@@ -51,4 +51,4 @@ std::string report_html(const EvalResult& r);
 /// d_loss; each subsampled to at most max_points. Throws InputError naming file and line.
 std::vector<LossCurve> read_loss_curves(const std::string& path, size_t max_points = 1000);
 
-}  // namespace tgcli
+}  // namespace tg::app

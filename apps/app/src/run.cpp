@@ -1,4 +1,4 @@
-#include "run.h"
+#include "tg/app/run.h"
 
 #include <dirent.h>
 #include <signal.h>
@@ -20,36 +20,9 @@
 #include "tg/io/npy.h"
 #include "tg/kernels/parallel.h"
 
-namespace tgcli {
+namespace tg::app {
 
 using tg::io::Json;
-
-std::vector<OptionSpec> data_option_specs() {
-  return {
-      {"data", "FILE|sine", "sine", "training data: a CSV file with a header, an NPY file of windows [n, T, d], or 'sine'"},
-      {"columns", "A,B,...", "", "CSV columns to use, in order (default: every numeric column)"},
-      {"id-column", "NAME", "", "long-format CSV: column holding a sequence id (each id is one sequence)"},
-      {"preset", "NAME", "default", "preprocessing: 'default' (scale once, keep time order, every window, output in the CSV's units) or 'original' (the reference's flip, double min-max and shuffle)"},
-      {"seq-len", "N", "24", "window length (long format: 0 = the longest sequence)"},
-      {"stride", "N", "1", "step between windows (default preset)"},
-      {"sine-n", "N", "10000", "number of sine sequences (--data sine)"},
-      {"sine-dim", "N", "5", "features of the sine data (--data sine)"},
-  };
-}
-
-Json data_options_json(const Args& a, const std::string& data_opt) {
-  Json j = Json::object();
-  j["data"] = a.str(data_opt);
-  j["columns"] = a.str("columns");
-  j["id_column"] = a.str("id-column");
-  j["preset"] = a.choice("preset", {"default", "original"});
-  j["seq_len"] = static_cast<long long>(a.integer("seq-len", a.str("id-column").empty() ? 2 : 0, 100000));
-  j["stride"] = static_cast<long long>(a.integer("stride", 1, 1000000));
-  j["sine_n"] = static_cast<long long>(a.integer("sine-n", 1, 100000000));
-  j["sine_dim"] = static_cast<long long>(a.integer("sine-dim", 1, 100000));
-  j["seed"] = static_cast<unsigned long long>(a.u64("seed"));
-  return j;
-}
 
 static std::vector<std::string> split_commas(const std::string& s) {
   std::vector<std::string> out;
@@ -91,6 +64,17 @@ tg::io::Prepared load_data(const Json& o, bool quiet) {
   tg::io::Table t = tg::io::read_csv(data, co);
   if (!quiet)
     for (const auto& s : t.skipped) std::fprintf(stderr, "note: %s: skipping date/time column '%s'\n", data.c_str(), s.c_str());
+  return prepare_table(t, o);
+}
+
+tg::io::Prepared prepare_table(const tg::io::Table& t, const Json& o) {
+  const std::string data = o.at("data").as_string();
+  tg::io::PrepOptions p;
+  p.preset = o.at("preset").as_string();
+  p.seq_len = o.at("seq_len").as_int64();
+  p.stride = o.at("stride").as_int64();
+  tg::Rng rng(o.at("seed").as_uint64(), 5);  // the data stream: the original preset's shuffle
+  const std::string id_column = o.at("id_column").as_string();
   tg::io::Prepared prep = tg::io::prepare(t, p, rng);
   // Long format: a sequence of one row has no step-to-step transition, so the supervised loss
   // (which compares step t+1 with the supervisor's prediction from step t) has no terms for it,
@@ -108,7 +92,7 @@ tg::io::Prepared load_data(const Json& o, bool quiet) {
     const std::string id = static_cast<size_t>(i) < prep.ids.size() ? prep.ids[static_cast<size_t>(i)] : std::to_string(i);
     throw tg::io::InputError(where + ": sequence '" + id + "' has " + std::to_string(w.length(i)) +
                              " row; every sequence needs at least 2 rows (" + std::to_string(short_count) + " of " +
-                             std::to_string(w.n) + " sequences have fewer; is --id-column '" + co.id_column +
+                             std::to_string(w.n) + " sequences have fewer; is --id-column '" + id_column +
                              "' the right column?)");
   }
   return prep;
@@ -139,16 +123,30 @@ LoadedRun load_run(const std::string& dir) {
   return r;
 }
 
-tg::Device parse_device(const Args& a) {
-  const std::string d = a.choice("device", {"cpu", "cuda"});
+tg::io::Windows generate_from_run(const LoadedRun& run, const std::string& dir, int64_t n, uint64_t seed,
+                                  tg::Device device) {
+  tg::models::TimeGanConfig cfg = run.model_cfg;
+  cfg.device = device;
+  cfg.iterations = 1;  // generation only; the phase counters come from the checkpoint
+  tg::models::TimeGan model(cfg);
+  model.load_checkpoint(run.ckpt);
+  check_finite_model(model, dir);
+  tg::io::Windows syn = model.generate(n, seed);
+  syn.columns = run.map.columns;
+  run.map.model_to_original(syn);
+  return syn;
+}
+
+tg::Device parse_device(const std::string& d) {
   if (d == "cpu") return tg::Device::CPU;
+  if (d != "cuda") throw OptionError("device", "'" + d + "' is not one of cpu, cuda");
   std::string why;
-  if (!tg::cuda_available(&why)) a.fail("device", "cuda requested but " + why);
+  if (!tg::cuda_available(&why)) throw OptionError("device", "cuda requested but " + why);
   return tg::Device::CUDA;
 }
 
-void apply_threads(const Args& a, bool quiet) {
-  int64_t th = a.integer("threads", 0, 1024);
+void apply_threads(int64_t th, bool quiet) {
+  if (th < 0 || th > 1024) throw OptionError("threads", "value " + std::to_string(th) + " out of range [0, 1024]");
   if (th == 0) return;
   const int64_t hw = static_cast<int64_t>(std::thread::hardware_concurrency());
   if (hw > 0 && th > hw) {
@@ -209,7 +207,7 @@ bool prepare_output_dir(const std::string& dir, const std::string& option) {
   return !existed;
 }
 
-void check_output_memory(const Args& a, const std::string& option, int64_t n, int64_t seq, int64_t dim, bool csv) {
+void check_output_memory(const std::string& option, int64_t n, int64_t seq, int64_t dim, bool csv) {
   const double values = static_cast<double>(n) * static_cast<double>(seq) * static_cast<double>(dim);
   // The windows as doubles, the generator's float output per chunk (small), and the file's
   // text (about 20 bytes per value plus the id and step columns) or its float32 copy.
@@ -217,7 +215,7 @@ void check_output_memory(const Args& a, const std::string& option, int64_t n, in
                                           : 4.0 * values);
   const double avail = available_memory_bytes();
   if (avail > 0 && need > avail)
-    a.fail(option, std::to_string(n) + " sequences of " + std::to_string(seq) + " steps x " + std::to_string(dim) +
+    throw OptionError(option, std::to_string(n) + " sequences of " + std::to_string(seq) + " steps x " + std::to_string(dim) +
                        " features need about " + format_bytes(need) + " of memory, more than the " +
                        format_bytes(avail) + " available; ask for fewer (several calls with different seeds)");
 }
@@ -320,4 +318,4 @@ void Progress::break_line() {
   if (!quiet_ && tty_ && !current_phase_.empty()) std::fputs("\n", stderr);
 }
 
-}  // namespace tgcli
+}  // namespace tg::app

@@ -1,4 +1,4 @@
-#include "report.h"
+#include "tg/app/report.h"
 
 #include <algorithm>
 #include <cmath>
@@ -9,7 +9,7 @@
 #include "tg/io/error.h"
 #include "tg/io/fs.h"
 
-namespace tgcli {
+namespace tg::app {
 
 using tg::io::Json;
 using tg::io::Windows;
@@ -606,4 +606,4 @@ std::string report_html(const EvalResult& r) {
   return o.str();
 }
 
-}  // namespace tgcli
+}  // namespace tg::app

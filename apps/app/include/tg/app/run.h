@@ -1,26 +1,35 @@
-// Shared pieces of the timegan subcommands: loading data as `train` does, run directories
-// (config.json, model.ckpt), and a progress display.
+// The application layer shared by the `timegan` executable and the Python module: loading data
+// as `train` does, run directories (config.json, model.ckpt), threads, output checks and a
+// progress display.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
-#include "args.h"
+#include "tg/io/csv.h"
 #include "tg/io/dataset.h"
 #include "tg/io/json.h"
 #include "tg/models/timegan.h"
 
-namespace tgcli {
+namespace tg::app {
 
-/// The data options common to train and evaluate (as stored in config.json "data").
-std::vector<OptionSpec> data_option_specs();
-/// The data options as stored in config.json; `data_opt` names the option holding the data
-/// source ("data" for train, "real" for evaluate).
-tg::io::Json data_options_json(const Args& a, const std::string& data_opt = "data");
+/// A bad option value (what the CLI reports as "timegan <command>: --<option>: <detail>" with
+/// exit status 2): `option` is the CLI's option name without dashes ("device", "sample", "n").
+struct OptionError : std::invalid_argument {
+  OptionError(std::string option_name, std::string what)
+      : std::invalid_argument(option_name + ": " + what), option(std::move(option_name)), detail(std::move(what)) {}
+  std::string option, detail;
+};
+
 /// Loads and preprocesses data as `train` does: "sine" or a CSV or an NPY file of windows.
 /// Prints notes (skipped date columns) to stderr unless quiet.
 tg::io::Prepared load_data(const tg::io::Json& data_opts, bool quiet);
+/// The part of load_data after reading a CSV: preprocesses a table (from a file, or built in
+/// memory by the Python module) with the data options; refuses long-format sequences of one row.
+tg::io::Prepared prepare_table(const tg::io::Table& t, const tg::io::Json& data_opts);
 
 /// A trained model read back from a run directory.
 struct LoadedRun {
@@ -30,20 +39,26 @@ struct LoadedRun {
   tg::io::Checkpoint ckpt;
 };
 LoadedRun load_run(const std::string& dir);
+/// n synthetic sequences from a run read by load_run (`dir` names it in messages), drawn with
+/// `seed` on `device`, in the data's original units (`timegan generate`). Refuses a model with
+/// non-finite weights.
+tg::io::Windows generate_from_run(const LoadedRun& run, const std::string& dir, int64_t n, uint64_t seed,
+                                  tg::Device device);
 
 std::string join_path(const std::string& dir, const std::string& file);
-/// Parses "cpu" / "cuda" and checks that CUDA is usable when asked for.
-tg::Device parse_device(const Args& a);
-/// Applies --threads: 0 keeps the default; more than the machine's hardware threads is
-/// clamped to them with a note on stderr (unless quiet).
-void apply_threads(const Args& a, bool quiet);
-/// Refuses (UsageError naming --`option`) a request for n sequences of seq x dim whose
-/// in-memory result (and its CSV text when `csv`) would not fit in the available memory.
+/// Parses "cpu" / "cuda" and checks that CUDA is usable when asked for (OptionError "device").
+tg::Device parse_device(const std::string& name);
+/// Sets the CPU threads (--threads): 0 keeps the default; more than the machine's hardware
+/// threads is clamped to them with a note on stderr (unless quiet). The one place the
+/// application sets the engine's thread count.
+void apply_threads(int64_t threads, bool quiet);
 /// Creates `dir` (and its parents) and checks that a file can be written in it, so that a
 /// long computation does not end in an unwritable output. Throws OutputError naming `option`.
 /// Returns true when the directory was created by this call.
 bool prepare_output_dir(const std::string& dir, const std::string& option);
-void check_output_memory(const Args& a, const std::string& option, int64_t n, int64_t seq, int64_t dim, bool csv);
+/// Refuses (OptionError naming `option`) a request for n sequences of seq x dim whose
+/// in-memory result (and its CSV text when `csv`) would not fit in the available memory.
+void check_output_memory(const std::string& option, int64_t n, int64_t seq, int64_t dim, bool csv);
 /// Refuses (InputError naming the run directory and the tensor) a model holding NaN or
 /// infinite parameters: what it generates would be NaN.
 void check_finite_model(const tg::models::TimeGan& model, const std::string& dir);
@@ -71,4 +86,4 @@ class Progress {
 
 std::string format_seconds(double s);
 
-}  // namespace tgcli
+}  // namespace tg::app

@@ -1,0 +1,114 @@
+"""Data in memory (pandas DataFrames, 2-D rows, 3-D windows) or a path, prepared by the engine
+exactly as ``timegan train --data`` prepares a CSV or an NPY file."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+from . import _core
+
+_DATE_NAMES = {"date", "time", "timestamp", "datetime"}
+
+
+def _is_dataframe(x) -> bool:
+    return type(x).__module__.startswith("pandas") and type(x).__name__ == "DataFrame"
+
+
+def data_options(source: str, *, columns=None, id_column=None, preset="default", seq_len=24, stride=1,
+                 sine_n=10000, sine_dim=5, seed=0) -> dict:
+    """The data options as config.json stores them ("data"), with the CLI's names."""
+    if columns is not None and not isinstance(columns, str):
+        columns = ",".join(str(c) for c in columns)
+    opts = {"data": source, "columns": (columns or "").replace(" ", "") if isinstance(columns, str) else "",
+            "id_column": id_column or "", "preset": preset, "seq_len": seq_len, "stride": stride,
+            "sine_n": sine_n, "sine_dim": sine_dim, "seed": seed}
+    return json.loads(_core.data_options(json.dumps(opts)))
+
+
+def _frame_table(df, columns, id_column):
+    """(values [rows, d] float64, column names, ids or None, skipped date columns) of a DataFrame,
+    choosing columns as the CSV reader does: numeric columns, date/time columns skipped."""
+    names = [str(c) for c in df.columns]
+    if len(set(names)) != len(names):
+        raise ValueError("DataFrame: column names must be unique")
+    if id_column is not None and id_column not in names:
+        raise ValueError(f"DataFrame: unknown id column '{id_column}' (columns: {', '.join(names)})")
+    ids = None
+    if id_column is not None:
+        idcol = df[df.columns[names.index(id_column)]]
+        if idcol.isna().any():
+            raise ValueError(f"DataFrame: id column '{id_column}' has missing values")
+        ids = [str(v) for v in idcol.tolist()]
+    skipped = []
+    if columns is not None:
+        if isinstance(columns, str):
+            columns = [c for c in columns.replace(" ", "").split(",") if c]
+        chosen = [str(c) for c in columns]
+        for c in chosen:
+            if c not in names:
+                raise ValueError(f"DataFrame: unknown column '{c}' (columns: {', '.join(names)})")
+    else:
+        chosen = []
+        for name, col in zip(names, df.columns):
+            if name == id_column:
+                continue
+            s = df[col]
+            kind = s.dtype.kind
+            if kind in "iuf":
+                chosen.append(name)
+            elif kind == "M" or name.strip().lower() in _DATE_NAMES:
+                skipped.append(name)
+            elif kind == "O" and len(s) and isinstance(s.iloc[0], str) and _core.looks_like_date(s.iloc[0]):
+                skipped.append(name)
+            elif kind == "m" or kind == "b":
+                raise ValueError(f"DataFrame: column '{name}': not numeric (dtype {s.dtype})")
+            else:
+                raise ValueError(f"DataFrame: column '{name}': not numeric (dtype {s.dtype}); "
+                                 "choose the columns with columns=[...]")
+    if not chosen:
+        raise ValueError("DataFrame: no numeric columns")
+    frame = df[[df.columns[names.index(c)] for c in chosen]]
+    for c in chosen:
+        if frame[c].dtype.kind not in "iuf":
+            raise ValueError(f"DataFrame: column '{c}': not numeric (dtype {frame[c].dtype})")
+    values = np.ascontiguousarray(frame.to_numpy(dtype=np.float64))
+    return values, chosen, ids, skipped
+
+
+def prepare(data, *, columns=None, id_column=None, preset="default", seq_len=24, stride=1, seed=0,
+            verbose=False):
+    """Prepares `data` for training or evaluation. Returns (_core.Data, kind, skipped columns);
+    kind is "frame", "long", "rows", "windows" or "path"."""
+    common = dict(preset=preset, seq_len=seq_len, stride=stride, seed=seed)
+    if isinstance(data, (str, os.PathLike)):
+        path = os.fspath(data)
+        if path != "sine" and not os.path.exists(path):
+            raise FileNotFoundError(f"{path}: cannot open: No such file or directory")
+        opts = data_options(path, columns=columns, id_column=id_column, **common)
+        return _core.prepare_source(json.dumps(opts), not verbose), "path", []
+    if _is_dataframe(data):
+        values, names, ids, skipped = _frame_table(data, columns, id_column)
+        opts = data_options("DataFrame", columns=names, id_column=id_column, **common)
+        d = _core.prepare_table(values, names, ids, json.dumps(opts))
+        return d, ("long" if id_column is not None else "frame"), skipped
+    if id_column is not None:
+        raise ValueError("id_column= applies to a DataFrame")
+    arr = np.asarray(data)
+    if arr.dtype.kind not in "iuf":
+        raise ValueError(f"array data must be numeric, got dtype {arr.dtype}")
+    arr = np.ascontiguousarray(arr, dtype=np.float64)  # no copy when already C-ordered float64
+    if arr.ndim == 2:
+        if columns is not None:
+            raise ValueError("columns= applies to a DataFrame or a CSV file")
+        names = [f"feature_{k + 1}" for k in range(arr.shape[1])]
+        opts = data_options("array", **common)
+        return _core.prepare_table(arr, names, None, json.dumps(opts)), "rows", []
+    if arr.ndim == 3:
+        if columns is not None:
+            raise ValueError("columns= applies to a DataFrame or a CSV file")
+        opts = data_options("array", **common)
+        return _core.prepare_windows(arr, json.dumps(opts)), "windows", []
+    raise ValueError(f"array data must be rows [rows, d] or windows [n, T, d], got shape {arr.shape}")

@@ -1,0 +1,129 @@
+"""timegan.evaluate: the scores, distances and report of ``timegan evaluate``."""
+
+from __future__ import annotations
+
+import html as _html
+import json
+import os
+
+import numpy as np
+
+from . import _core
+from ._data import _is_dataframe, prepare
+
+
+class Evaluation(dict):
+    """The metrics (the content of metrics.json) as a dict; ``.html`` holds the report, which a
+    notebook displays inline; ``.report_path`` where it was written (or None)."""
+
+    def __init__(self, metrics, html, report_path=None):
+        super().__init__(metrics)
+        self.html = html
+        self.report_path = report_path
+
+    def _repr_html_(self):
+        # The report is one self-contained page (inline CSS and SVG, no scripts): shown in an
+        # isolated frame so that its styles stay its own.
+        return ('<iframe srcdoc="' + _html.escape(self.html, quote=True) +
+                '" style="width:100%;height:900px;border:1px solid #ccc"></iframe>')
+
+    def summary(self):
+        """The headline numbers, as ``timegan evaluate`` prints them."""
+        return {"discriminative": (self["discriminative"]["mean"], self["discriminative"]["std"]),
+                "predictive": (self["predictive"]["mean"], self["predictive"]["std"]),
+                "predictive_real_on_real": self["predictive"]["real_on_real"],
+                "wasserstein1": self["wasserstein1"]["mean"], "acf_difference": self["acf_difference"],
+                "xcorr_difference": self["xcorr_difference"]["mean_abs"], "mmd2": self["mmd"]["mmd2"]}
+
+
+def _synthetic_windows(synthetic, real_data):
+    """Synthetic data in the data's units as windows [n, T, d] (float64, C order)."""
+    if _is_dataframe(synthetic):
+        cols = [str(c) for c in synthetic.columns]
+        if "sequence_id" not in cols:
+            raise ValueError("synthetic DataFrame: expected the long format sample() returns (sequence_id, t, columns...)")
+        value_cols = [c for c in synthetic.columns if str(c) not in ("sequence_id", "t")]
+        T = real_data.seq_len
+        groups = [g for _, g in synthetic.groupby("sequence_id", sort=False)]
+        out = np.zeros((len(groups), T, len(value_cols)))
+        for i, g in enumerate(groups):
+            v = g[value_cols].to_numpy(dtype=np.float64)
+            if len(v) > T:
+                raise ValueError(f"synthetic DataFrame: sequence {g['sequence_id'].iloc[0]!r} has {len(v)} steps, "
+                                 f"more than the real windows' {T}")
+            out[i, :len(v)] = v
+        return out
+    arr = np.asarray(synthetic)
+    if arr.dtype.kind not in "iuf":
+        raise ValueError(f"synthetic data must be numeric, got dtype {arr.dtype}")
+    if arr.ndim != 3:
+        raise ValueError(f"synthetic data must be windows [n, T, d], got shape {arr.shape}")
+    return np.ascontiguousarray(arr, dtype=np.float64)
+
+
+def evaluate(real, synthetic, repeats=10, *, metric_iterations=2000, tsne_iterations=300, seed=0, device="cpu",
+             threads=0, report=None, columns=None, id_column=None, preset=None, seq_len=None, stride=None,
+             verbose=False):
+    """Scores `synthetic` against `real` as ``timegan evaluate`` does and returns the metrics
+    (metrics.json's content) as a dict-like Evaluation that displays the HTML report in a notebook.
+
+    real: what fit() takes (a DataFrame, rows, windows, or a path / "sine"), prepared with the data
+    options given here.
+    synthetic: windows [n, T, d] or the DataFrame sample() returns, in the data's units; a path to a
+    CSV / NPY file as ``timegan generate`` writes it; or a fitted TimeGAN, which generates as many
+    sequences as the real set (``--model``; the report then shows its loss curves).
+    report: a directory for report.html and metrics.json, or a file name ending in .html.
+    preset, seq_len, stride: the real data's preparation; by default a fitted model's own, else
+    the synthetic windows' length and the CLI's defaults (default, 24, 1).
+    """
+    from ._model import TimeGAN
+
+    if isinstance(synthetic, TimeGAN):
+        synthetic._check_fitted()
+        d = synthetic.config_["data"]
+        preset = d["preset"] if preset is None else preset
+        stride = d["stride"] if stride is None else stride
+        seq_len = synthetic.config_["model"]["seq_len"] if seq_len is None and not d["id_column"] else seq_len
+        if id_column is None and d["id_column"] and _is_dataframe(real):
+            id_column = d["id_column"]
+    elif seq_len is None and not isinstance(synthetic, (str, os.PathLike)) and not _is_dataframe(synthetic):
+        shape = np.shape(synthetic)
+        if len(shape) == 3 and id_column is None:
+            seq_len = shape[1]
+    if seq_len is None:
+        seq_len = 0 if id_column is not None else 24
+    preset = "default" if preset is None else preset
+    stride = 1 if stride is None else stride
+
+    real_data, _, _ = prepare(real, columns=columns, id_column=id_column, preset=preset, seq_len=seq_len,
+                              stride=stride, seed=seed, verbose=verbose)
+    request = {"model_dir": "", "synthetic_file": "", "synthetic_name": "", "repeats": repeats,
+               "metric_iterations": metric_iterations, "tsne_iterations": tsne_iterations, "seed": seed,
+               "device": device, "quiet": not verbose, "threads": threads}
+    syn = None
+    if isinstance(synthetic, TimeGAN):
+        synthetic._check_fitted()
+        request["model_dir"] = synthetic.run_dir_
+    elif isinstance(synthetic, (str, os.PathLike)):
+        path = os.fspath(synthetic)
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"{path}: cannot open: No such file or directory")
+        request["synthetic_file"] = path
+    else:
+        syn = _synthetic_windows(synthetic, real_data)
+        request["synthetic_name"] = "synthetic array"
+    report_dir, html_file = "", None
+    if report is not None:
+        report = os.fspath(report)
+        if report.endswith(".html"):
+            html_file = report
+        else:
+            report_dir = report
+    metrics, html = _core.evaluate(json.dumps(request), real_data, syn, report_dir)
+    if html_file is not None:
+        parent = os.path.dirname(os.path.abspath(html_file))
+        os.makedirs(parent, exist_ok=True)
+        with open(html_file, "w") as f:
+            f.write(html)
+    path = os.path.join(report_dir, "report.html") if report_dir else html_file
+    return Evaluation(json.loads(metrics), html, path)

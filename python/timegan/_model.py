@@ -1,0 +1,353 @@
+"""timegan.TimeGAN: fit / sample / save / load over the engine's run directories."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+import weakref
+
+import numpy as np
+
+from . import _core
+from ._data import prepare
+
+# The files of a run directory (what `timegan train` writes; see README "Run directories").
+RUN_FILES = ("config.json", "model.ckpt", "losses.csv", "summary.json", "synthetic.csv")
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss or a weight became NaN or infinite; model.ckpt keeps the last good state."""
+
+
+def _duration(x):
+    """Seconds from a number or a duration like the CLI's --max-time ("90s", "15m", "2h", "1h30m")."""
+    if x is None:
+        return 0.0
+    if isinstance(x, (int, float)):
+        if not x > 0:
+            raise ValueError(f"max_time: expected a positive duration, got {x!r}")
+        return float(x)
+    import re
+    parts = re.findall(r"(\d+(?:\.\d+)?)([smhd]?)", str(x))
+    if not parts or "".join(a + b for a, b in parts) != str(x).strip():
+        raise ValueError(f"max_time: expected a duration like 90s, 15m, 2h or 1h30m, got {x!r}")
+    unit = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+    total = sum(float(a) * unit[b] for a, b in parts)
+    if total <= 0:
+        raise ValueError(f"max_time: expected a positive duration, got {x!r}")
+    return total
+
+
+class _Progress:
+    """A tqdm bar per phase when tqdm is installed, else a plain line every `every` iterations."""
+
+    def __init__(self, verbose, every):
+        self.verbose = verbose
+        self.every = max(1, int(every))
+        self.bar = None
+        self.phase = None
+        self.start = 0.0
+        try:
+            try:
+                import ipywidgets  # noqa: F401  (tqdm's notebook bar needs it)
+                from tqdm.auto import tqdm
+            except ImportError:
+                from tqdm import tqdm
+            self.tqdm = tqdm
+        except ImportError:
+            self.tqdm = None
+
+    @staticmethod
+    def _text(phase, losses):
+        if phase == "embedding":
+            return f"e_loss_t0 {losses['e_loss_t0']:.4f}"
+        if phase == "supervised":
+            return f"g_loss_s {losses['g_loss_s']:.5f}"
+        return (f"d {losses['d_loss']:.3f} g_u {losses['g_loss_u']:.3f} g_s {np.sqrt(losses['g_loss_s']):.4f} "
+                f"g_v {losses['g_loss_v']:.4f} e_t0 {np.sqrt(losses['e_loss_t0']):.4f}")
+
+    def update(self, phase, done, total, losses):
+        if not self.verbose:
+            return
+        if phase != self.phase:
+            self.close()
+            self.phase = phase
+            self.start = time.monotonic()
+            self.first = done - 1
+            if self.tqdm is not None:
+                self.bar = self.tqdm(total=total, initial=done - 1, desc=phase, unit="it", leave=True)
+        if self.bar is not None:
+            self.bar.update(done - self.bar.n)
+            if done % 10 == 0 or done == total:
+                self.bar.set_postfix_str(self._text(phase, losses), refresh=False)
+        elif done % self.every == 0 or done == total:
+            el = time.monotonic() - self.start
+            rate = (done - self.first) / el if el > 0 else 0.0
+            print(f"{phase} {done}/{total}  {rate:.1f} it/s  {self._text(phase, losses)}", file=sys.stderr, flush=True)
+        if done == total:
+            self.close()
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+        self.phase = None
+
+
+class TimeGAN:
+    """TimeGAN on the native engine, with the options of ``timegan train`` (same names with
+    underscores, same defaults, same meaning; see ``timegan train --help``).
+
+    ``fit(data)`` trains (a DataFrame, rows [rows, d], windows [n, T, d], or a path as
+    ``timegan train --data`` takes it), ``sample(n, seed=...)`` generates in the data's units,
+    ``save(dir)`` / ``TimeGAN.load(dir)`` read and write the CLI's run directories.
+    """
+
+    def __init__(self, seq_len=24, hidden_dim=24, num_layers=3, iterations=50000, batch_size=128, cell="gru",
+                 preset="default", seed=0, device="cpu", threads=0, *, z_dim=0, gamma=1.0, d_threshold=0.15,
+                 lr=0.001, adam="tf1", stride=1, checkpoint_every=1000, max_time=None, log_every=1000,
+                 verbose=True):
+        self.seq_len = seq_len
+        self.hidden_dim = hidden_dim
+        self.num_layers = num_layers
+        self.iterations = iterations
+        self.batch_size = batch_size
+        self.cell = cell
+        self.preset = preset
+        self.seed = seed
+        self.device = device
+        self.threads = threads
+        self.z_dim = z_dim
+        self.gamma = gamma
+        self.d_threshold = d_threshold
+        self.lr = lr
+        self.adam = adam
+        self.stride = stride
+        self.checkpoint_every = checkpoint_every
+        self.max_time = max_time
+        self.log_every = log_every
+        self.verbose = verbose
+        self._dir = None  # the working run directory (a temporary one, removed with the object)
+        self._data = None  # the prepared training data (kept for resuming)
+        self._kind = None  # how the data came: frame, long, rows, windows, path
+        self._id_column = None
+
+    _PARAMS = ("seq_len", "hidden_dim", "num_layers", "iterations", "batch_size", "cell", "preset", "seed", "device",
+               "threads", "z_dim", "gamma", "d_threshold", "lr", "adam", "stride", "checkpoint_every", "max_time",
+               "log_every", "verbose")
+
+    # scikit-learn's estimator protocol
+    def get_params(self, deep=True):
+        return {k: getattr(self, k) for k in self._PARAMS}
+
+    def set_params(self, **params):
+        for k, v in params.items():
+            if k not in self._PARAMS:
+                raise ValueError(f"unknown parameter '{k}'")
+            setattr(self, k, v)
+        return self
+
+    def __repr__(self):
+        defaults = TimeGAN().get_params()
+        given = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items() if v != defaults[k])
+        return f"TimeGAN({given})"
+
+    # ------------------------------------------------------------------ state
+    def _workdir(self):
+        if self._dir is None:
+            self._dir = tempfile.mkdtemp(prefix="timegan-run-")
+            self._cleanup = weakref.finalize(self, shutil.rmtree, self._dir, True)
+        return self._dir
+
+    def _has(self, name):
+        return self._dir is not None and os.path.exists(os.path.join(self._dir, name))
+
+    @property
+    def is_fitted_(self):
+        """True when training has finished (summary.json written)."""
+        return self._has("summary.json")
+
+    @property
+    def run_dir_(self):
+        """The working run directory (temporary; save() copies it)."""
+        return self._dir
+
+    def _check_fitted(self):
+        if not self._has("model.ckpt"):
+            raise RuntimeError("this TimeGAN is not fitted yet: call fit(data) or TimeGAN.load(dir)")
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, data=None, *, columns=None, id_column=None, callback=None, resume=None, verbose=None):
+        """Trains on `data`; returns self.
+
+        data: a pandas DataFrame (numeric columns; date/time columns are skipped as the CLI
+        does; long format with ``id_column=``), an array of rows [rows, d], windows [n, T, d],
+        or a path / "sine" as ``timegan train --data`` takes it.
+        callback(phase, iteration, losses): called after every iteration (losses: a dict);
+        raising stops training with a checkpoint (KeyboardInterrupt, i.e. Ctrl-C, does the same).
+        resume: None continues an interrupted fit (Ctrl-C, max_time, an exception in the
+        callback) when there is one, True requires one, False starts afresh. Data may be left out
+        when continuing.
+        """
+        verbose = self.verbose if verbose is None else verbose
+        interrupted = self._has("model.ckpt") and not self._has("summary.json")
+        if resume is None:
+            resume = interrupted
+        if resume and not interrupted:
+            raise ValueError("resume=True: there is no interrupted fit to continue")
+        if resume:
+            if data is not None:
+                prepared, kind, _ = prepare(data, columns=columns, id_column=id_column, preset=self.preset,
+                                            seq_len=self.seq_len, stride=self.stride, seed=self.seed)
+                self._data, self._kind = prepared, kind
+            elif self._data is None:
+                self._data = self._data_from_config()
+        else:
+            if data is None:
+                raise ValueError("fit() needs data")
+            prepared, kind, skipped = prepare(data, columns=columns, id_column=id_column, preset=self.preset,
+                                              seq_len=self.seq_len, stride=self.stride, seed=self.seed,
+                                              verbose=verbose)
+            if verbose:
+                for s in skipped:
+                    print(f"note: skipping date/time column '{s}'", file=sys.stderr)
+            self._data, self._kind, self._id_column = prepared, kind, id_column
+        request = {
+            "dir": self._workdir(), "resume": bool(resume), "quiet": not verbose,
+            "max_time": _duration(self.max_time), "threads": self.threads,
+            "checkpoint_every": self.checkpoint_every,
+            "model": {k: getattr(self, k) for k in ("seq_len", "hidden_dim", "num_layers", "batch_size", "iterations",
+                                                    "z_dim", "gamma", "d_threshold", "lr", "adam", "cell", "seed",
+                                                    "device")},
+        }
+        for k in ("gamma", "d_threshold", "lr"):
+            request["model"][k] = float(request["model"][k])
+        if resume and self.iterations != self._config()["model"]["iterations"]:
+            request["iterations"] = self.iterations
+        progress = _Progress(verbose, self.log_every)
+
+        def hook(phase, done, total, iteration, losses):
+            progress.update(phase, done, total, losses)
+            if callback is not None:
+                callback(phase, iteration, losses)
+
+        try:
+            outcome, message = _core.train(json.dumps(request), self._data, hook)
+        finally:
+            progress.close()
+        if outcome == "diverged":
+            raise TrainingDiverged(message)
+        if outcome == "time_up" and verbose:
+            print(message, file=sys.stderr)
+        return self
+
+    def _config(self):
+        with open(os.path.join(self._dir, "config.json")) as f:
+            return json.load(f)
+
+    def _data_from_config(self):
+        opts = self._config()["data"]
+        source = opts["data"]
+        if source in ("DataFrame", "array"):
+            raise ValueError("to continue this fit, pass the same data again: fit(data)")
+        return _core.prepare_source(json.dumps(opts), True)
+
+    # ------------------------------------------------------------------ results
+    @property
+    def config_(self):
+        """config.json of the run, as a dict."""
+        self._check_fitted()
+        return self._config()
+
+    @property
+    def losses_(self):
+        """losses.csv (every loss of every iteration): a DataFrame when pandas is installed, else a
+        dict of arrays ("phase" holds strings, empty cells are NaN)."""
+        self._check_fitted()
+        path = os.path.join(self._dir, "losses.csv")
+        try:
+            import pandas as pd
+            return pd.read_csv(path)
+        except ImportError:
+            pass
+        with open(path, newline="") as f:
+            rows = list(csv.reader(f))
+        header, body = rows[0], rows[1:]
+        out = {"phase": np.array([r[0] for r in body])}
+        for k, name in enumerate(header[1:], start=1):
+            out[name] = np.array([float(r[k]) if r[k] else np.nan for r in body])
+        return out
+
+    def sample(self, n, seed=0, *, device=None):
+        """n synthetic sequences in the data's units, as ``timegan generate --n N --seed S``:
+        windows [n, T, d] (numpy), or a long DataFrame (sequence_id, t, columns...) when fitted
+        on a DataFrame."""
+        self._check_fitted()
+        windows, lengths, columns = _core.generate(self._dir, int(n), int(seed), device or self.device)
+        if self._kind in ("frame", "long"):
+            import pandas as pd
+            T = windows.shape[1]
+            lens = np.asarray(lengths, dtype=np.int64) if lengths else np.full(len(windows), T, dtype=np.int64)
+            mask = np.arange(T)[None, :] < lens[:, None]
+            seq_id = np.repeat(np.arange(len(windows)), T).reshape(len(windows), T)[mask]
+            t = np.tile(np.arange(T), len(windows)).reshape(len(windows), T)[mask]
+            frame = pd.DataFrame(windows[mask], columns=columns)
+            frame.insert(0, "t", t)
+            frame.insert(0, "sequence_id", seq_id)
+            return frame
+        return windows
+
+    def save(self, path, overwrite=False):
+        """Writes the run directory (config.json, model.ckpt, losses.csv, summary.json) that
+        ``timegan generate --model`` and ``TimeGAN.load`` read."""
+        self._check_fitted()
+        path = os.fspath(path)
+        os.makedirs(path, exist_ok=True)
+        present = [f for f in RUN_FILES if os.path.exists(os.path.join(path, f))]
+        if present and not overwrite:
+            raise FileExistsError(f"{path}: the directory already holds a run ({', '.join(present)}); "
+                                  "save(..., overwrite=True) replaces it")
+        for f in present:
+            os.remove(os.path.join(path, f))
+        for f in RUN_FILES:
+            src = os.path.join(self._dir, f)
+            if os.path.exists(src):
+                shutil.copy2(src, os.path.join(path, f))
+        return path
+
+    @classmethod
+    def load(cls, path, **overrides):
+        """A TimeGAN from a run directory of ``timegan train`` or ``save``."""
+        path = os.fspath(path)
+        if not os.path.isdir(path):
+            raise FileNotFoundError(f"{path}: no such run directory")
+        for f in ("config.json", "model.ckpt"):
+            if not os.path.exists(os.path.join(path, f)):
+                raise FileNotFoundError(f"{path}: not a timegan run directory (no {f})")
+        with open(os.path.join(path, "config.json")) as f:
+            cfg = json.load(f)
+        m, d = cfg.get("model", {}), cfg.get("data", {})
+        params = dict(seq_len=m.get("seq_len", 24), hidden_dim=m.get("hidden_dim", 24),
+                      num_layers=m.get("num_layers", 3), iterations=m.get("iterations", 50000),
+                      batch_size=m.get("batch_size", 128), cell=m.get("cell", "gru"),
+                      preset=d.get("preset", "default"), seed=m.get("seed", 0), device=m.get("device", "cpu"),
+                      stride=d.get("stride", 1), gamma=m.get("gamma", 1.0), d_threshold=m.get("d_threshold", 0.15),
+                      lr=m.get("adam", {}).get("lr", 0.001), adam=m.get("adam", {}).get("form", "tf1"),
+                      z_dim=m.get("z_dim", 0) if m.get("z_dim") != m.get("features") else 0,
+                      checkpoint_every=cfg.get("train", {}).get("checkpoint_every", 1000))
+        params = {k: v for k, v in params.items() if k in cls._PARAMS}
+        params.update(overrides)
+        model = cls(**params)
+        work = model._workdir()
+        for f in RUN_FILES:
+            src = os.path.join(path, f)
+            if os.path.exists(src):
+                shutil.copy2(src, os.path.join(work, f))
+        # A run fitted on a DataFrame samples DataFrames again; any other run samples windows.
+        model._kind = ("long" if d.get("id_column") else "frame") if d.get("data") == "DataFrame" else "windows"
+        return model
