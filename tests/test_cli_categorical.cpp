@@ -9,6 +9,7 @@
 #include <string>
 
 #include "test_util.h"
+#include "tg/io/checkpoint.h"
 #include "tg/io/csv.h"
 #include "tg/io/fs.h"
 #include "tg/io/json.h"
@@ -62,6 +63,10 @@ TEST_CASE("cli: a text column is categorical end to end: train, generate, resume
   CHECK(cat.at("labels").items().at(1).as_string() == "up");
   CHECK(cfg.at("model").at("categorical").items().at(0).as_int64() == 2);
   CHECK(cfg.at("model").at("features").as_int64() == 4);
+  // The checkpoint carries the labels as well.
+  const tg::io::Checkpoint ck = tg::io::load_checkpoint(d + "/run/model.ckpt");
+  const tg::io::Json meta = tg::io::Json::parse(ck.meta_json, "meta");
+  CHECK(meta.at("extra").at("categorical").items().at(0).at("labels").items().at(0).as_string() == "down");
   // synthetic.csv: numeric columns, then the label column.
   const std::string syn = tg::io::read_file(d + "/run/synthetic.csv");
   CHECK(syn.rfind("sequence_id,t,price,volume,regime\n", 0) == 0);

@@ -234,6 +234,9 @@ TrainResult train(const TrainRequest& req) {
     Json extra = Json::object();
     extra["loss_log_bytes"] = static_cast<long long>(log.flush());
     extra["phase_seconds"] = times;
+    // The labels of the categorical columns travel with the weights too (config.json has them
+    // for generate and resume), so that a checkpoint alone says what its one-hot blocks mean.
+    if (!prep.map.categorical.empty()) extra["categorical"] = prep.map.to_json().at("categorical");
     tg::io::save_checkpoint(ckpt_path, model.to_checkpoint(extra));
     last_good = std::string(tg::models::phase_name(model.phase())) + " iteration " + std::to_string(model.iteration());
   };
