@@ -133,6 +133,9 @@ TEST_CASE("cli: --categorical names columns; bad categorical input is a one-line
   r = run("train --data " + d + "/t.csv --seq-len 2 --out " + d + "/f --quiet");
   CHECK(r.code == 1);
   CHECK(has(r.out, "at least one numeric column is needed"));
+  r = run("train --data sine --categorical a " + std::string(kSmall) + " --out " + d + "/h");
+  CHECK(r.code == 2);
+  CHECK(has(r.out, "--categorical: applies to a CSV file"));
   // A categorical column given explicitly with numbers as labels trains.
   r = run("train --data " + d + "/r.csv --columns price,volume --categorical volume --quiet " + kSmall + " --out " + d + "/g");
   CHECK_MESSAGE(r.code == 0, r.out);

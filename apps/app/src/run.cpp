@@ -59,6 +59,8 @@ tg::io::Prepared load_data(const Json& o, bool quiet) {
   p.stride = o.at("stride").as_int64();
   const uint64_t seed = o.at("seed").as_uint64();
   tg::Rng rng(seed, 5);  // the data stream: sine generation and the original preset's shuffle
+  if ((data == "sine" || ends_with(data, ".npy")) && o.contains("categorical") && !o.at("categorical").as_string().empty())
+    throw OptionError("categorical", "applies to a CSV file; " + data + " holds numbers only");
   if (data == "sine") {
     tg::io::Windows w = tg::io::sine_data(o.at("sine_n").as_int64(), p.seq_len, o.at("sine_dim").as_int64(), rng);
     return tg::io::prepare(std::move(w), p);
