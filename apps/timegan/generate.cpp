@@ -15,7 +15,7 @@ int cmd_generate(int argc, char** argv) {
              {"model", "RUN_DIR", "", "run directory written by timegan train (required)"},
              {"n", "N", "1000", "number of sequences"},
              {"seed", "S", "0", "seed of the noise stream"},
-             {"out", "FILE", "", "output: FILE.csv (long format: sequence_id, t, columns...) or FILE.npy [n, T, d] (required)"},
+             {"out", "FILE", "", "output: FILE.csv (long format: sequence_id, t, columns...; categorical columns as labels) or FILE.npy [n, T, d] (categorical columns as label indices) (required)"},
              {"device", "cpu|cuda", "cpu", "where to run the generator"},
              {"quiet", "", "", "no messages"},
          });

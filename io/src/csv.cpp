@@ -199,6 +199,14 @@ Table parse_csv(const std::string& text, const std::string& name, const CsvOptio
 }
 
 namespace {
+/// True when `f` (trimmed) reads whole as a number (finite or not, overflow aside).
+bool to_number(std::string_view f, double& v) {
+  std::string_view num = f;
+  if (num.size() > 1 && num[0] == '+' && num[1] != '-' && num[1] != '+') num.remove_prefix(1);
+  const auto r = std::from_chars(num.data(), num.data() + num.size(), v);
+  return r.ptr == num.data() + num.size() && (r.ec == std::errc() || r.ec == std::errc::result_out_of_range);
+}
+
 Table parse_csv_body(RecordReader& rd, std::vector<std::string>& header, int64_t header_line, const std::string& text,
                      const std::string& name, const CsvOptions& opt) {
   std::vector<std::string> fields;
@@ -261,6 +269,46 @@ Table parse_csv_body(RecordReader& rd, std::vector<std::string>& header, int64_t
     }
     if (keep.empty()) throw InputError(name + ": no numeric columns");
   }
+  // Categorical columns: named ones, then (auto) kept columns whose first value is not a number.
+  std::vector<bool> is_cat(ncol, false);
+  for (const auto& c0 : opt.categorical) {
+    const std::string c(trim(c0));
+    if (c.empty()) continue;
+    const int64_t k = find_col(c);
+    if (k < 0)
+      throw InputError(name + ": unknown categorical column '" + detail::printable(c) + "' (available: " + join(header) + ")");
+    if (k == id_col) throw InputError(name + ": column '" + detail::printable(c) + "' is the id column and cannot be categorical");
+    const auto uk = static_cast<std::size_t>(k);
+    if (std::find(keep.begin(), keep.end(), uk) == keep.end()) {
+      if (!wanted.empty())
+        throw InputError(name + ": categorical column '" + detail::printable(c) + "' is not among the selected columns");
+      // A column skipped as a date is kept when named categorical (at its place in file order).
+      keep.insert(std::upper_bound(keep.begin(), keep.end(), uk), uk);
+      t.skipped.erase(std::find(t.skipped.begin(), t.skipped.end(), header[uk]));
+    }
+    is_cat[uk] = true;
+  }
+  // Not for a file that looks separated by another delimiter: its error keeps the hint.
+  if (opt.auto_categorical && delimiter_hint(header, opt.delimiter).empty())
+    for (std::size_t k : keep) {
+      double v = 0;
+      if (!is_cat[k] && !trim(fields[k]).empty() && !to_number(trim(fields[k]), v)) {
+        is_cat[k] = true;
+        t.auto_categorical.push_back(header[k]);
+      }
+    }
+  if (opt.max_categories < 1)
+    throw InputError(name + ": the category limit must be at least 1 (got " + std::to_string(opt.max_categories) + ")");
+  bool any_cat = false, any_num = false;
+  for (std::size_t k : keep) (is_cat[k] ? any_cat : any_num) = true;
+  if (!any_num) {
+    std::vector<std::string> kept;
+    for (std::size_t k : keep) kept.push_back(header[k]);
+    throw InputError(name + ": no numeric columns (categorical: " + join(kept) + "); at least one numeric column is needed");
+  }
+  // Per kept categorical column: label -> index in order of appearance (sorted at the end).
+  std::vector<std::unordered_map<std::string, int64_t>> label_index(any_cat ? keep.size() : 0);
+  if (any_cat) t.categories.assign(keep.size(), {});
   for (std::size_t k : keep) t.columns.push_back(header[k]);
 
   t.values.reserve(keep.size() * (text.size() / std::max<std::size_t>(1, 8 * ncol) + 1));
@@ -270,11 +318,25 @@ Table parse_csv_body(RecordReader& rd, std::vector<std::string>& header, int64_t
     if (fields.size() != ncol)
       throw InputError(name + ":" + std::to_string(line) + ": expected " + std::to_string(ncol) +
                        " fields, found " + std::to_string(fields.size()));
-    for (std::size_t k : keep) {
+    for (std::size_t j = 0; j < keep.size(); ++j) {
+      const std::size_t k = keep[j];
       std::string_view f = fields[k];
       f = trim(f);
       auto where = [&]() { return name + ":" + std::to_string(line) + ": column '" + detail::printable(header[k]) + "': "; };
       if (f.empty()) throw InputError(where() + "empty field");
+      if (is_cat[k]) {
+        auto& idx = label_index[j];
+        auto it = idx.find(std::string(f));
+        if (it == idx.end()) {
+          if (static_cast<int64_t>(idx.size()) >= opt.max_categories)
+            throw InputError(where() + "more than " + std::to_string(opt.max_categories) + " categories (label " +
+                             quote_value(f) + "; the limit is --max-categories)");
+          it = idx.emplace(std::string(f), static_cast<int64_t>(idx.size())).first;
+          t.categories[j].emplace_back(f);
+        }
+        t.values.push_back(static_cast<double>(it->second));
+        continue;
+      }
       std::string_view num = f;
       if (num.size() > 1 && num[0] == '+' && num[1] != '-' && num[1] != '+') num.remove_prefix(1);
       double v = 0.0;
@@ -299,6 +361,21 @@ Table parse_csv_body(RecordReader& rd, std::vector<std::string>& header, int64_t
     t.line_of_row.push_back(line);
     ++t.rows;
     have = rd.next(fields, line);
+  }
+  // Number each categorical column's labels in sorted order.
+  for (std::size_t j = 0; j < t.categories.size(); ++j) {
+    auto& labels = t.categories[j];
+    if (labels.empty()) continue;
+    std::vector<std::string> sorted = labels;
+    std::sort(sorted.begin(), sorted.end());
+    std::vector<double> code(labels.size());
+    for (std::size_t a = 0; a < labels.size(); ++a)
+      code[a] = static_cast<double>(std::lower_bound(sorted.begin(), sorted.end(), labels[a]) - sorted.begin());
+    for (int64_t r = 0; r < t.rows; ++r) {
+      double& v = t.values[static_cast<std::size_t>(r) * keep.size() + j];
+      v = code[static_cast<std::size_t>(v)];
+    }
+    labels = std::move(sorted);
   }
   return t;
 }
@@ -358,7 +435,18 @@ std::string windows_csv_text(const Windows& w, const std::vector<std::string>& i
       const double* row = w.data.data() + (i * w.seq + t) * w.dim;
       for (int64_t k = 0; k < w.dim; ++k) {
         out += ',';
-        out += format_double(row[k]);
+        const std::vector<std::string>* labels =
+            k < static_cast<int64_t>(w.categories.size()) && !w.categories[static_cast<std::size_t>(k)].empty()
+                ? &w.categories[static_cast<std::size_t>(k)]
+                : nullptr;
+        if (labels) {
+          const double c = row[k];
+          if (!(c >= 0 && c < static_cast<double>(labels->size())))
+            throw std::invalid_argument("write_windows_csv: label index out of range in column " + std::to_string(k + 1));
+          out += csv_escape((*labels)[static_cast<std::size_t>(c)]);
+        } else {
+          out += format_double(row[k]);
+        }
       }
       out += '\n';
     }

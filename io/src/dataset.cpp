@@ -218,15 +218,117 @@ MinMaxScaler MinMaxScaler::from_json(const Json& j) {
 
 // ------------------------------------------------------------------ OutputMap
 
+int64_t OutputMap::model_features() const {
+  int64_t d = numeric();
+  for (const auto& c : categorical) d += static_cast<int64_t>(c.labels.size());
+  return d;
+}
+
+std::vector<int64_t> OutputMap::block_sizes() const {
+  std::vector<int64_t> b;
+  for (const auto& c : categorical) b.push_back(static_cast<int64_t>(c.labels.size()));
+  return b;
+}
+
+namespace {
+// Applies `f(row)` to the first `numeric` values of every valid step.
+template <class F>
+void each_numeric_row(Windows& w, F f) {
+  for (int64_t i = 0; i < w.n; ++i)
+    for (int64_t t = 0; t < w.length(i); ++t) f(&w.at(i, t, 0));
+}
+void check_model_dim(const OutputMap& m, const Windows& w) {
+  if (w.dim != m.model_features())
+    throw std::invalid_argument("OutputMap: windows have " + std::to_string(w.dim) + " features, the map expects " +
+                                std::to_string(m.model_features()));
+}
+}  // namespace
+
 void OutputMap::model_to_reference(Windows& w) const {
-  if (has_inner) inner.inverse(w);
+  if (categorical.empty()) {
+    if (has_inner) inner.inverse(w);
+    return;
+  }
+  check_model_dim(*this, w);
+  if (has_inner) each_numeric_row(w, [&](double* r) { inner.inverse(r, 1); });
 }
 void OutputMap::reference_to_original(Windows& w) const {
-  if (has_outer) outer.inverse(w);
+  if (categorical.empty()) {
+    if (has_outer) outer.inverse(w);
+    return;
+  }
+  check_model_dim(*this, w);
+  if (has_outer) each_numeric_row(w, [&](double* r) { outer.inverse(r, 1); });
 }
 void OutputMap::model_to_original(Windows& w) const {
   model_to_reference(w);
   reference_to_original(w);
+  if (categorical.empty()) return;
+  // One-hot blocks -> label indices by argmax.
+  const int64_t nn = numeric(), nc = static_cast<int64_t>(categorical.size()), d = nn + nc;
+  Windows o;
+  o.n = w.n;
+  o.seq = w.seq;
+  o.dim = d;
+  o.lengths = w.lengths;
+  o.columns = columns;
+  o.categories.assign(static_cast<std::size_t>(d), {});
+  for (int64_t c = 0; c < nc; ++c) {
+    o.columns.push_back(categorical[static_cast<std::size_t>(c)].name);
+    o.categories[static_cast<std::size_t>(nn + c)] = categorical[static_cast<std::size_t>(c)].labels;
+  }
+  o.data.assign(static_cast<std::size_t>(o.n * o.seq * d), 0.0);
+  for (int64_t i = 0; i < w.n; ++i)
+    for (int64_t t = 0; t < w.length(i); ++t) {
+      for (int64_t k = 0; k < nn; ++k) o.at(i, t, k) = w.at(i, t, k);
+      int64_t off = nn;
+      for (int64_t c = 0; c < nc; ++c) {
+        const auto K = static_cast<int64_t>(categorical[static_cast<std::size_t>(c)].labels.size());
+        int64_t best = 0;
+        for (int64_t j = 1; j < K; ++j)
+          if (w.at(i, t, off + j) > w.at(i, t, off + best)) best = j;
+        o.at(i, t, nn + c) = static_cast<double>(best);
+        off += K;
+      }
+    }
+  w = std::move(o);
+}
+
+void OutputMap::original_to_reference(Windows& w) const {
+  if (categorical.empty()) {
+    if (has_outer) outer.transform(w);
+    return;
+  }
+  const int64_t nn = numeric(), nc = static_cast<int64_t>(categorical.size()), d = model_features();
+  if (w.dim != nn + nc)
+    throw std::invalid_argument("OutputMap: windows have " + std::to_string(w.dim) + " columns, the map expects " +
+                                std::to_string(nn + nc));
+  check_window_size(w.n, w.seq, d, "<windows>");
+  Windows o;
+  o.n = w.n;
+  o.seq = w.seq;
+  o.dim = d;
+  o.lengths = w.lengths;
+  o.columns = columns;
+  for (const auto& c : categorical)
+    for (const auto& l : c.labels) o.columns.push_back(c.name + "=" + l);
+  o.data.assign(static_cast<std::size_t>(o.n * o.seq * d), 0.0);
+  for (int64_t i = 0; i < w.n; ++i)
+    for (int64_t t = 0; t < w.length(i); ++t) {
+      for (int64_t k = 0; k < nn; ++k) o.at(i, t, k) = w.at(i, t, k);
+      int64_t off = nn;
+      for (int64_t c = 0; c < nc; ++c) {
+        const auto K = static_cast<int64_t>(categorical[static_cast<std::size_t>(c)].labels.size());
+        const double v = w.at(i, t, nn + c);
+        if (!(v >= 0 && v < static_cast<double>(K)) || v != std::floor(v))
+          throw InputError("column '" + categorical[static_cast<std::size_t>(c)].name + "': " + format_double(v) +
+                           " is not a label index in [0, " + std::to_string(K) + ")");
+        o.at(i, t, off + static_cast<int64_t>(v)) = 1.0;
+        off += K;
+      }
+    }
+  if (has_outer) each_numeric_row(o, [&](double* r) { outer.transform(r, 1); });
+  w = std::move(o);
 }
 
 Json OutputMap::to_json() const {
@@ -237,6 +339,18 @@ Json OutputMap::to_json() const {
   j["columns"] = c;
   j["inner"] = has_inner ? inner.to_json() : Json();
   j["outer"] = has_outer ? outer.to_json() : Json();
+  if (!categorical.empty()) {  // absent without categorical columns (config.json as before)
+    Json cs = Json::array();
+    for (const auto& c : categorical) {
+      Json o = Json::object();
+      o["name"] = c.name;
+      Json l = Json::array();
+      for (const auto& s : c.labels) l.push_back(s);
+      o["labels"] = l;
+      cs.push_back(o);
+    }
+    j["categorical"] = cs;
+  }
   return j;
 }
 
@@ -253,6 +367,14 @@ OutputMap OutputMap::from_json(const Json& j) {
       m.has_outer = true;
       m.outer = MinMaxScaler::from_json(j.at("outer"));
     }
+    if (j.contains("categorical"))
+      for (const auto& c : j.at("categorical").items()) {
+        CategoricalColumn cc;
+        cc.name = c.at("name").as_string();
+        for (const auto& l : c.at("labels").items()) cc.labels.push_back(l.as_string());
+        if (cc.labels.empty()) throw std::runtime_error("categorical column '" + detail::printable(cc.name) + "' has no labels");
+        m.categorical.push_back(std::move(cc));
+      }
     return m;
   } catch (const InputError&) {
     throw;
@@ -346,8 +468,71 @@ Prepared prepare_long(const Table& t, const PrepOptions& o, bool original) {
 
 }  // namespace
 
+namespace {
+// Categorical columns: the numeric columns are prepared alone, then each categorical column is
+// appended to every window as a one-hot block, read from the same data rows.
+Prepared prepare_with_categorical(const Table& t, const PrepOptions& o, tg::Rng& rng) {
+  const std::string src = src_name(t);
+  const int64_t d = t.cols();
+  if (static_cast<int64_t>(t.values.size()) != t.rows * d || static_cast<int64_t>(t.categories.size()) != d)
+    throw std::invalid_argument("prepare: table values do not match rows x columns");
+  Table nt;
+  nt.source = t.source;
+  nt.rows = t.rows;
+  nt.ids = t.ids;
+  nt.line_of_row = t.line_of_row;
+  std::vector<int64_t> num, cat;
+  for (int64_t c = 0; c < d; ++c) (t.is_categorical(c) ? cat : num).push_back(c);
+  if (num.empty())
+    throw InputError(src + ": every selected column is categorical; at least one numeric column is needed");
+  for (int64_t c : num) nt.columns.push_back(t.columns[static_cast<std::size_t>(c)]);
+  nt.values.reserve(static_cast<std::size_t>(t.rows) * num.size());
+  for (int64_t r = 0; r < t.rows; ++r)
+    for (int64_t c : num) nt.values.push_back(t.at(r, c));
+  Prepared p = prepare(nt, o, rng);
+  int64_t width = 0;
+  for (int64_t c : cat) {
+    CategoricalColumn cc;
+    cc.name = t.columns[static_cast<std::size_t>(c)];
+    cc.labels = t.categories[static_cast<std::size_t>(c)];
+    width += static_cast<int64_t>(cc.labels.size());
+    p.map.categorical.push_back(std::move(cc));
+  }
+  const int64_t nn = static_cast<int64_t>(num.size());
+  auto widen = [&](Windows& w) {
+    if (w.n == 0) return;
+    check_window_size(w.n, w.seq, nn + width, src);
+    Windows o2;
+    o2.n = w.n;
+    o2.seq = w.seq;
+    o2.dim = nn + width;
+    o2.lengths = w.lengths;
+    o2.columns = w.columns;
+    for (const auto& cc : p.map.categorical)
+      for (const auto& l : cc.labels) o2.columns.push_back(cc.name + "=" + l);
+    o2.data.assign(static_cast<std::size_t>(o2.n * o2.seq * o2.dim), 0.0);
+    for (int64_t i = 0; i < w.n; ++i)
+      for (int64_t s = 0; s < w.length(i); ++s) {
+        for (int64_t k = 0; k < nn; ++k) o2.at(i, s, k) = w.at(i, s, k);
+        const int64_t row = p.first_row[static_cast<std::size_t>(i)] + s * p.row_step;
+        int64_t off = nn;
+        for (std::size_t c = 0; c < cat.size(); ++c) {
+          o2.at(i, s, off + static_cast<int64_t>(t.at(row, cat[c]))) = 1.0;
+          off += static_cast<int64_t>(p.map.categorical[c].labels.size());
+        }
+      }
+    w = std::move(o2);
+  };
+  widen(p.windows);
+  widen(p.reference);
+  return p;
+}
+}  // namespace
+
 Prepared prepare(const Table& t, const PrepOptions& o, tg::Rng& rng) {
   const std::string src = src_name(t);
+  for (int64_t c = 0; c < t.cols(); ++c)
+    if (t.is_categorical(c)) return prepare_with_categorical(t, o, rng);
   const bool original = is_original(o, src);
   const int64_t d = t.cols();
   if (d <= 0 || t.rows <= 0)

@@ -49,12 +49,26 @@ void TimeGanConfig::validate() const {
     bad("batch_size " + std::to_string(batch) + " x seq_len " + std::to_string(seq_len) + " x width " +
         std::to_string(widest) + " = " + std::to_string(act) + " values per layer, more than the limit of " +
         std::to_string(kMaxActivations));
+  int64_t cat = 0;
+  for (int64_t k : categorical) {
+    if (k < 1 || k > kMaxFeatures) bad("categorical: a block width must be in [1, " + std::to_string(kMaxFeatures) + "]");
+    cat += k;
+    if (cat >= features)
+      bad("categorical: the one-hot blocks (" + std::to_string(cat) + "+ features) leave no numeric feature of " +
+          std::to_string(features));
+  }
   if (!(gamma >= 0) || !std::isfinite(gamma)) bad("gamma must be a finite number >= 0");
   if (!std::isfinite(d_threshold)) bad("d_threshold must be finite");
   if (!(adam.lr > 0) || !std::isfinite(adam.lr)) bad("adam lr must be a finite number > 0");
   if (!(adam.beta1 >= 0 && adam.beta1 < 1)) bad("adam beta1 must be in [0, 1)");
   if (!(adam.beta2 >= 0 && adam.beta2 < 1)) bad("adam beta2 must be in [0, 1)");
   if (!(adam.eps > 0) || !std::isfinite(adam.eps)) bad("adam eps must be a finite number > 0");
+}
+
+int64_t TimeGanConfig::numeric_features() const {
+  int64_t n = features;
+  for (int64_t k : categorical) n -= k;
+  return n;
 }
 
 int64_t TimeGanConfig::parameter_bound() const {
@@ -87,6 +101,10 @@ io::Json TimeGanConfig::to_json() const {
   j["seed"] = static_cast<unsigned long long>(seed);
   j["dtype"] = dtype_str(dtype);
   j["device"] = device_str(device);
+  if (!categorical.empty()) {  // absent without categorical columns (as before they existed)
+    std::vector<double> b(categorical.begin(), categorical.end());
+    j["categorical"] = io::Json::from_doubles(b);
+  }
   return j;
 }
 
@@ -126,6 +144,12 @@ TimeGanConfig TimeGanConfig::from_json(const io::Json& j) {
   c.dtype = j.at("dtype").as_string() == dtype_str(DType::F64) ? DType::F64 : DType::F32;
   one_of("device", j.at("device").as_string(), {"cpu", "cuda"});
   c.device = j.at("device").as_string() == "cuda" ? Device::CUDA : Device::CPU;
+  if (j.contains("categorical")) {
+    const auto& items = j.at("categorical").items();
+    if (static_cast<int64_t>(items.size()) >= c.features)
+      throw std::invalid_argument("categorical: more blocks than features");
+    for (const auto& b : items) c.categorical.push_back(b.as_int64());
+  }
   c.validate();
   return c;
 }
@@ -153,6 +177,14 @@ std::string TimeGanConfig::mismatch(const TimeGanConfig& o) const {
   if (layers != o.layers) return diff("num_layers", layers, o.layers);
   if (cell != o.cell) return diff("cell", cell_name(cell), cell_name(o.cell));
   if (dtype != o.dtype) return diff("dtype", dtype_str(dtype), dtype_str(o.dtype));
+  if (categorical != o.categorical) {
+    auto str = [](const std::vector<int64_t>& v) {
+      std::string s = "[";
+      for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
+      return s + "]";
+    };
+    return diff("categorical blocks", str(categorical), str(o.categorical));
+  }
   return "";
 }
 

@@ -1,6 +1,9 @@
 #include "tg/models/losses.h"
 
 #include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
 
 namespace tg::models {
 
@@ -37,6 +40,76 @@ Var masked_ce(const Var& logits, double label, const Var& mask) {
 }
 
 Var reconstruction_loss(const Var& x, const Var& x_tilde, const Var& mask) { return masked_mse(x, x_tilde, mask); }
+
+Var select_features(const Var& x, int64_t from, int64_t count) {
+  const int64_t d = x.shape()[-1];
+  if (from < 0 || count < 1 || from + count > d)
+    throw std::invalid_argument("select_features: [" + std::to_string(from) + ", " + std::to_string(from + count) +
+                                ") is not within " + std::to_string(d) + " features");
+  std::vector<double> s(static_cast<size_t>(d * count), 0.0);
+  for (int64_t j = 0; j < count; ++j) s[static_cast<size_t>((from + j) * count + j)] = 1.0;
+  return linear(x, Var(Tensor::from_vector(Shape{d, count}, s, x.dtype(), x.device())), Var());
+}
+
+namespace {
+// x [..., k] placed at features [at, at+k) of [..., d] (zeros elsewhere).
+Var place_features(const Var& x, int64_t at, int64_t d) {
+  const int64_t k = x.shape()[-1];
+  std::vector<double> s(static_cast<size_t>(k * d), 0.0);
+  for (int64_t j = 0; j < k; ++j) s[static_cast<size_t>(j * d + at + j)] = 1.0;
+  return linear(x, Var(Tensor::from_vector(Shape{k, d}, s, x.dtype(), x.device())), Var());
+}
+// Sum over the last axis, keeping it: [..., k] -> [..., 1].
+Var sum_last(const Var& x) {
+  const int64_t k = x.shape()[-1];
+  return linear(x, Var(Tensor::full(Shape{k, 1}, 1.0, x.dtype(), x.device())), Var());
+}
+}  // namespace
+
+Var log_softmax(const Var& z) {
+  // The per-position maximum, read to the host, is a constant: softmax does not depend on it.
+  const std::vector<double> v = z.value().to_vector();
+  const int64_t k = z.shape()[-1], rows = static_cast<int64_t>(v.size()) / k;
+  std::vector<double> m(static_cast<size_t>(rows));
+  for (int64_t r = 0; r < rows; ++r) {
+    double best = v[static_cast<size_t>(r * k)];
+    for (int64_t j = 1; j < k; ++j) best = std::max(best, v[static_cast<size_t>(r * k + j)]);
+    m[static_cast<size_t>(r)] = std::isfinite(best) ? best : 0.0;
+  }
+  std::vector<int64_t> dims = z.shape().dims();
+  dims.back() = 1;
+  Var zs = sub(z, Var(Tensor::from_vector(Shape(dims), m, z.dtype(), z.device())));
+  return sub(zs, log(sum_last(exp(zs))));
+}
+
+Var mixed_activation(const Var& y, int64_t numeric, const std::vector<int64_t>& blocks) {
+  const int64_t d = y.shape()[-1];
+  Var out;
+  if (numeric > 0) out = place_features(sigmoid(select_features(y, 0, numeric)), 0, d);
+  int64_t off = numeric;
+  for (int64_t k : blocks) {
+    Var p = place_features(exp(log_softmax(select_features(y, off, k))), off, d);
+    out = out.defined() ? add(out, p) : p;
+    off += k;
+  }
+  return out;
+}
+
+Var mixed_reconstruction_loss(const Var& x, const Var& x_tilde, const Var& logits, int64_t numeric,
+                              const std::vector<int64_t>& blocks, const Var& mask) {
+  Var total;
+  if (numeric > 0)
+    total = scale(masked_mse(select_features(x, 0, numeric), select_features(x_tilde, 0, numeric), mask),
+                  static_cast<double>(numeric));
+  int64_t off = numeric;
+  for (int64_t k : blocks) {
+    Var ce = neg(sum_last(mul(select_features(x, off, k), log_softmax(select_features(logits, off, k)))));
+    Var m = masked_mean(ce, mask);
+    total = total.defined() ? add(total, m) : m;
+    off += k;
+  }
+  return scale(total, 1.0 / static_cast<double>(numeric + static_cast<int64_t>(blocks.size())));
+}
 
 Var supervised_loss(const Var& h, const Var& h_hat_supervise, const Var& mask) {
   // The target at t+1 is valid when t+1 < length: the shifted mask is mask[:, 1:].

@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "tg/backend.h"
+#include "tg/models/losses.h"
 #include "tg/optim.h"
 
 namespace tg::models {
@@ -76,9 +77,26 @@ Var Network::hidden_states(const Var& x, const std::vector<int32_t>& lengths) co
   return rnn(spec_, x, rnn_w_, lengths);
 }
 
-Var Network::head(const Var& h) const {
-  Var y = linear(h, head_w_, head_b_);
+Var Network::logits(const Var& h) const { return linear(h, head_w_, head_b_); }
+
+Var Network::activate(const Var& y) const {
+  if (!blocks_.empty()) return mixed_activation(y, numeric_, blocks_);
   return head_kind_ == Head::Sigmoid ? sigmoid(y) : y;
+}
+
+Var Network::head(const Var& h) const { return activate(logits(h)); }
+
+void Network::set_output_blocks(int64_t numeric, std::vector<int64_t> blocks) {
+  int64_t total = numeric;
+  for (int64_t b : blocks) {
+    if (b < 1) throw std::invalid_argument("network '" + name() + "': an output block must be at least 1 wide");
+    total += b;
+  }
+  if (numeric < 0 || total != output_)
+    throw std::invalid_argument("network '" + name() + "': " + std::to_string(numeric) +
+                                " numeric outputs and the blocks do not add up to " + std::to_string(output_));
+  numeric_ = numeric;
+  blocks_ = std::move(blocks);
 }
 
 Var Network::forward(const Var& x, const std::vector<int32_t>& lengths) const {

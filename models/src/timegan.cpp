@@ -98,6 +98,7 @@ TimeGan::TimeGan(const TimeGanConfig& cfg)
   g_ = Network("generator", cfg.cell, L, z, H, H, Head::Sigmoid, init_rng_, cfg.dtype, cfg.device);
   s_ = Network("supervisor", cfg.cell, L - 1, H, H, H, Head::Sigmoid, init_rng_, cfg.dtype, cfg.device);
   d_ = Network("discriminator", cfg.cell, L, H, H, 1, Head::Linear, init_rng_, cfg.dtype, cfg.device);
+  if (!cfg.categorical.empty()) r_.set_output_blocks(cfg.numeric_features(), cfg.categorical);
   opt_.emplace_back(join("E0", e_, r_), cfg.adam);
   opt_.emplace_back(join("E", e_, r_), cfg.adam);
   opt_.emplace_back(join("GS", g_, s_), cfg.adam);
@@ -201,12 +202,17 @@ std::vector<int32_t> cat_lengths(std::initializer_list<const std::vector<int32_t
 }
 }  // namespace
 
+Var TimeGan::recovery_loss(const Var& x, const Var& r_states, const Var& mask) const {
+  if (cfg_.categorical.empty()) return reconstruction_loss(x, r_.head(r_states), mask);  // the reference's MSE
+  Var logits = r_.logits(r_states);
+  return mixed_reconstruction_loss(x, r_.activate(logits), logits, cfg_.numeric_features(), cfg_.categorical, mask);
+}
+
 void TimeGan::step_embedding(StepLosses& out) {
   only_trainable({&e_, &r_});
   Batch b = sample_batch();
   Var h = e_.forward(b.x, b.lengths);
-  Var x_tilde = r_.forward(h, b.lengths);
-  Var e_t0 = reconstruction_loss(b.x, x_tilde, b.mask);
+  Var e_t0 = recovery_loss(b.x, r_.hidden_states(h, b.lengths), b.mask);
   Var e0 = scale(sqrt(e_t0), 10.0);
   backward(e0);
   opt_[0].step();
@@ -250,9 +256,9 @@ void TimeGan::step_joint(StepLosses& out) {
     // ---- embedder step on the same X: E_loss -> embedder + recovery
     only_trainable({&e_, &r_});
     Var h2 = e_.forward(b.x, L);
-    Var x_tilde = r_.forward(h2, L);
+    Var r_states = r_.hidden_states(h2, L);
     Var h_hat_sup2 = s_.forward(h2, L);
-    Var e_t0 = reconstruction_loss(b.x, x_tilde, b.mask);
+    Var e_t0 = recovery_loss(b.x, r_states, b.mask);
     Var g_s2 = supervised_loss(h2, h_hat_sup2, b.mask);
     Var e_loss = add(scale(sqrt(e_t0), 10.0), scale(g_s2, 0.1));
     backward(e_loss);

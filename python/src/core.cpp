@@ -69,6 +69,9 @@ Json data_options(const Json& o) {
   j["data"] = o.at("data").as_string();
   j["columns"] = o.at("columns").as_string();
   j["id_column"] = o.at("id_column").as_string();
+  j["categorical"] = o.contains("categorical") ? o.at("categorical").as_string() : std::string();
+  j["max_categories"] =
+      static_cast<long long>(o.contains("max_categories") ? integer(o, "max_categories", "max-categories", 1, 100000) : 64);
   const std::string preset = o.at("preset").as_string();
   if (preset != "default" && preset != "original")
     throw tg::app::OptionError("preset", "'" + preset + "' is not one of default, original");
@@ -201,6 +204,11 @@ NB_MODULE(_core, m) {
       .def_prop_ro("ids", [](const Data& d) { return d.prep.ids; })
       .def_prop_ro("options", [](const Data& d) { return d.options; })
       .def_prop_ro("lengths", [](const Data& d) { return std::vector<int32_t>(d.prep.windows.lengths); })
+      .def_prop_ro("categorical", [](const Data& d) {
+        std::vector<std::pair<std::string, std::vector<std::string>>> out;
+        for (const auto& c : d.prep.map.categorical) out.emplace_back(c.name, c.labels);
+        return out;
+      }, "the categorical columns: (name, labels) in the model's order")
       .def("reference_windows", [](const Data& d) {
         const tg::io::Windows& w = d.prep.reference_windows();
         std::vector<double> v = w.data;
@@ -225,7 +233,8 @@ NB_MODULE(_core, m) {
   m.def(
       "prepare_table",
       [](nb::ndarray<const double, nb::ndim<2>, nb::c_contig, nb::device::cpu> values, std::vector<std::string> columns,
-         std::optional<std::vector<std::string>> ids, const std::string& opts) {
+         std::optional<std::vector<std::string>> ids, const std::string& opts,
+         std::optional<std::vector<std::vector<std::string>>> categories) {
         const size_t rows = values.shape(0), cols = values.shape(1);
         if (cols != columns.size()) throw std::invalid_argument("prepare_table: columns do not match the values");
         if (ids && ids->size() != rows) throw std::invalid_argument("prepare_table: ids do not match the rows");
@@ -239,13 +248,28 @@ NB_MODULE(_core, m) {
         t.rows = static_cast<int64_t>(rows);
         t.values.assign(values.data(), values.data() + rows * cols);
         if (ids) t.ids = std::move(*ids);
+        if (categories) {  // label indices in the categorical columns (the labels sorted, as the CSV reader numbers them)
+          if (categories->size() != cols) throw std::invalid_argument("prepare_table: categories do not match the columns");
+          bool any = false;
+          for (size_t c = 0; c < cols; ++c) {
+            const auto K = static_cast<double>((*categories)[c].size());
+            if (K == 0) continue;
+            any = true;
+            for (size_t r = 0; r < rows; ++r) {
+              const double v = t.values[r * cols + c];
+              if (!(v >= 0 && v < K) || v != std::floor(v))
+                throw std::invalid_argument("prepare_table: column '" + t.columns[c] + "': not a label index");
+            }
+          }
+          if (any) t.categories = std::move(*categories);
+        }
         t.line_of_row.resize(rows);
         for (size_t r = 0; r < rows; ++r) t.line_of_row[r] = static_cast<int64_t>(r) + 2;  // as in the frame's CSV
         nb::gil_scoped_release unlocked;
         d->prep = tg::app::prepare_table(t, o);
         return d.release();
       },
-      nb::arg("values"), nb::arg("columns"), nb::arg("ids").none(), nb::arg("options"),
+      nb::arg("values"), nb::arg("columns"), nb::arg("ids").none(), nb::arg("options"), nb::arg("categories").none() = nb::none(),
       "a table of rows [rows, d] (wide, or long with one id per row) as timegan train prepares a CSV");
 
   m.def(
@@ -339,10 +363,13 @@ NB_MODULE(_core, m) {
           w = generated(dir, n, seed, device);
         }
         const size_t sn = size_t(w.n), st = size_t(w.seq), sd = size_t(w.dim);
-        return nb::make_tuple(to_numpy(std::move(w.data), {sn, st, sd}), std::vector<int32_t>(w.lengths), w.columns);
+        std::vector<std::vector<std::string>> cats = w.categories;
+        cats.resize(sd);
+        return nb::make_tuple(to_numpy(std::move(w.data), {sn, st, sd}), std::vector<int32_t>(w.lengths), w.columns, cats);
       },
       nb::arg("dir"), nb::arg("n"), nb::arg("seed") = 0, nb::arg("device") = "cpu",
-      "n sequences from a run directory, in the data's units, as timegan generate: (windows [n, T, d], lengths, columns)");
+      "n sequences from a run directory, in the data's units, as timegan generate: (windows [n, T, d], lengths, columns, "
+      "labels per column: those of a categorical column, whose values are label indices, else empty)");
 
   m.def(
       "evaluate",

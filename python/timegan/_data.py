@@ -17,20 +17,60 @@ def _is_dataframe(x) -> bool:
     return type(x).__module__.startswith("pandas") and type(x).__name__ == "DataFrame"
 
 
+def _names(x):
+    """A list of column names from a list or a comma-separated string (None: empty)."""
+    if x is None:
+        return []
+    if isinstance(x, str):
+        return [c.strip() for c in x.split(",") if c.strip()]
+    return [str(c) for c in x]
+
+
 def data_options(source: str, *, columns=None, id_column=None, preset="default", seq_len=24, stride=1,
-                 sine_n=10000, sine_dim=5, seed=0) -> dict:
+                 sine_n=10000, sine_dim=5, seed=0, categorical=None, max_categories=64) -> dict:
     """The data options as config.json stores them ("data"), with the CLI's names."""
     if columns is not None and not isinstance(columns, str):
         columns = ",".join(str(c) for c in columns)
     opts = {"data": source, "columns": (columns or "").replace(" ", "") if isinstance(columns, str) else "",
-            "id_column": id_column or "", "preset": preset, "seq_len": seq_len, "stride": stride,
+            "id_column": id_column or "", "categorical": ",".join(_names(categorical)),
+            "max_categories": max_categories, "preset": preset, "seq_len": seq_len, "stride": stride,
             "sine_n": sine_n, "sine_dim": sine_dim, "seed": seed}
     return json.loads(_core.data_options(json.dumps(opts)))
 
 
-def _frame_table(df, columns, id_column):
-    """(values [rows, d] float64, column names, ids or None, skipped date columns) of a DataFrame,
-    choosing columns as the CSV reader does: numeric columns, date/time columns skipped."""
+def _is_categorical_dtype(s) -> bool:
+    """object (text), pandas category, string and bool columns hold labels."""
+    kind = s.dtype.kind
+    return kind in "OUSb" or str(s.dtype) in ("category", "string")
+
+
+def _encode_labels(s, name, max_categories):
+    """(label indices float64, sorted labels) of a column of labels, as the CSV reader numbers them."""
+    values = s.tolist()
+    for r, v in enumerate(values):
+        if v is None or (isinstance(v, float) and v != v) or (isinstance(v, str) and not v.strip()):
+            raise ValueError(f"DataFrame: row {r}: column '{name}': empty field")
+    text = [str(v).strip() for v in values]
+    seen = []
+    index = {}
+    for r, v in enumerate(text):
+        if v not in index:
+            if len(index) >= max_categories:
+                raise ValueError(f"DataFrame: row {r}: column '{name}': more than {max_categories} categories "
+                                 f"(label {v!r}; the limit is max_categories)")
+            index[v] = len(index)
+            seen.append(v)
+    labels = sorted(seen)
+    code = {v: float(k) for k, v in enumerate(labels)}
+    return np.array([code[v] for v in text], dtype=np.float64), labels
+
+
+def _frame_table(df, columns, id_column, categorical=None, max_categories=64):
+    """(values [rows, d] float64, column names, ids or None, skipped date columns, labels per
+    column, columns found categorical) of a DataFrame, choosing columns as the CSV reader does:
+    numeric columns, date/time columns skipped, columns of labels (object, category, string,
+    bool dtypes, and those named in `categorical`) categorical."""
+    forced = _names(categorical)
     names = [str(c) for c in df.columns]
     if len(set(names)) != len(names):
         raise ValueError("DataFrame: column names must be unique")
@@ -42,6 +82,11 @@ def _frame_table(df, columns, id_column):
         if idcol.isna().any():
             raise ValueError(f"DataFrame: id column '{id_column}' has missing values")
         ids = [str(v) for v in idcol.tolist()]
+    for c in forced:
+        if c not in names:
+            raise ValueError(f"DataFrame: unknown categorical column '{c}' (columns: {', '.join(names)})")
+        if c == id_column:
+            raise ValueError(f"DataFrame: column '{c}' is the id column and cannot be categorical")
     skipped = []
     if columns is not None:
         if isinstance(columns, str):
@@ -57,32 +102,46 @@ def _frame_table(df, columns, id_column):
                 continue
             s = df[col]
             kind = s.dtype.kind
-            if kind in "iuf":
+            if kind in "iuf" or name in forced:
                 chosen.append(name)
             elif kind == "M" or name.strip().lower() in _DATE_NAMES:
                 skipped.append(name)
             elif kind == "O" and len(s) and isinstance(s.iloc[0], str) and _core.looks_like_date(s.iloc[0]):
                 skipped.append(name)
-            elif kind == "m" or kind == "b":
-                raise ValueError(f"DataFrame: column '{name}': not numeric (dtype {s.dtype})")
+            elif _is_categorical_dtype(s):
+                chosen.append(name)
             else:
                 raise ValueError(f"DataFrame: column '{name}': not numeric (dtype {s.dtype}); "
                                  "choose the columns with columns=[...]")
+    for c in forced:
+        if c not in chosen:
+            raise ValueError(f"DataFrame: categorical column '{c}' is not among the selected columns")
     if not chosen:
         raise ValueError("DataFrame: no numeric columns")
     frame = df[[df.columns[names.index(c)] for c in chosen]]
-    for c in chosen:
-        if frame[c].dtype.kind not in "iuf":
-            raise ValueError(f"DataFrame: column '{c}': not numeric (dtype {frame[c].dtype})")
-    values = np.ascontiguousarray(frame.to_numpy(dtype=np.float64))
-    return values, chosen, ids, skipped
+    values = np.empty((len(frame), len(chosen)), dtype=np.float64)
+    labels = [[] for _ in chosen]
+    found = []
+    for k, c in enumerate(chosen):
+        s = frame[c]
+        if c in forced or _is_categorical_dtype(s):
+            values[:, k], labels[k] = _encode_labels(s, c, max_categories)
+            if c not in forced:
+                found.append(c)
+        elif s.dtype.kind in "iuf":
+            values[:, k] = s.to_numpy(dtype=np.float64)
+        else:
+            raise ValueError(f"DataFrame: column '{c}': not numeric (dtype {s.dtype})")
+    return np.ascontiguousarray(values), chosen, ids, skipped, labels, found
 
 
 def prepare(data, *, columns=None, id_column=None, preset="default", seq_len=24, stride=1, seed=0,
-            verbose=False):
-    """Prepares `data` for training or evaluation. Returns (_core.Data, kind, skipped columns);
-    kind is "frame", "long", "rows", "windows" or "path"."""
-    common = dict(preset=preset, seq_len=seq_len, stride=stride, seed=seed)
+            verbose=False, categorical=None, max_categories=64):
+    """Prepares `data` for training or evaluation. Returns (_core.Data, kind, notes); kind is
+    "frame", "long", "rows", "windows" or "path"; notes: lines for stderr (skipped date
+    columns, columns read as categorical)."""
+    common = dict(preset=preset, seq_len=seq_len, stride=stride, seed=seed, categorical=categorical,
+                  max_categories=max_categories)
     if isinstance(data, (str, os.PathLike)):
         path = os.fspath(data)
         if path != "sine" and not os.path.exists(path):
@@ -90,12 +149,18 @@ def prepare(data, *, columns=None, id_column=None, preset="default", seq_len=24,
         opts = data_options(path, columns=columns, id_column=id_column, **common)
         return _core.prepare_source(json.dumps(opts), not verbose), "path", []
     if _is_dataframe(data):
-        values, names, ids, skipped = _frame_table(data, columns, id_column)
+        values, names, ids, skipped, labels, found = _frame_table(data, columns, id_column, categorical,
+                                                                  max_categories)
         opts = data_options("DataFrame", columns=names, id_column=id_column, **common)
-        d = _core.prepare_table(values, names, ids, json.dumps(opts))
-        return d, ("long" if id_column is not None else "frame"), skipped
+        d = _core.prepare_table(values, names, ids, json.dumps(opts), labels)
+        notes = [f"note: skipping date/time column '{s}'" for s in skipped]
+        notes += [f"note: column '{c}' is not numeric: read as categorical ({len(labels[names.index(c)])} labels)"
+                  for c in found]
+        return d, ("long" if id_column is not None else "frame"), notes
     if id_column is not None:
         raise ValueError("id_column= applies to a DataFrame")
+    if _names(categorical):
+        raise ValueError("categorical= applies to a DataFrame or a CSV file")
     arr = np.asarray(data)
     if arr.dtype.kind not in "iuf":
         raise ValueError(f"array data must be numeric, got dtype {arr.dtype}")

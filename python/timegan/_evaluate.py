@@ -36,8 +36,23 @@ class Evaluation(dict):
                 "xcorr_difference": self["xcorr_difference"]["mean_abs"], "mmd2": self["mmd"]["mmd2"]}
 
 
+def _codes(values, name, labels):
+    """Labels -> their indices in the real data's labels (ValueError naming an unknown one)."""
+    index = {l: float(k) for k, l in enumerate(labels)}
+    out = np.empty(values.shape, dtype=np.float64)
+    flat, res = values.reshape(-1), out.reshape(-1)
+    for i, v in enumerate(flat):
+        key = str(v).strip()
+        if key not in index:
+            raise ValueError(f"synthetic data: column '{name}': label '{key}' does not occur in the real data")
+        res[i] = index[key]
+    return out
+
+
 def _synthetic_windows(synthetic, real_data):
-    """Synthetic data in the data's units as windows [n, T, d] (float64, C order)."""
+    """Synthetic data in the data's units as windows [n, T, d] (float64, C order); categorical
+    columns (labels) become indices into the real data's labels."""
+    cats = dict(real_data.categorical)
     if _is_dataframe(synthetic):
         cols = [str(c) for c in synthetic.columns]
         if "sequence_id" not in cols:
@@ -47,13 +62,25 @@ def _synthetic_windows(synthetic, real_data):
         groups = [g for _, g in synthetic.groupby("sequence_id", sort=False)]
         out = np.zeros((len(groups), T, len(value_cols)))
         for i, g in enumerate(groups):
-            v = g[value_cols].to_numpy(dtype=np.float64)
+            g = g[value_cols].copy()
+            for c in value_cols:
+                if str(c) in cats:
+                    g[c] = _codes(g[c].to_numpy(dtype=object), str(c), cats[str(c)])
+            v = g.to_numpy(dtype=np.float64)
             if len(v) > T:
                 raise ValueError(f"synthetic DataFrame: sequence {g['sequence_id'].iloc[0]!r} has {len(v)} steps, "
                                  f"more than the real windows' {T}")
             out[i, :len(v)] = v
         return out
     arr = np.asarray(synthetic)
+    if arr.dtype.kind == "O" and cats and arr.ndim == 3:  # windows from sample(): labels in the last columns
+        names = [name for name, _ in real_data.categorical]
+        out = np.empty(arr.shape, dtype=np.float64)
+        first = arr.shape[2] - len(names)
+        out[:, :, :first] = arr[:, :, :first].astype(np.float64)
+        for j, name in enumerate(names):
+            out[:, :, first + j] = _codes(arr[:, :, first + j], name, cats[name])
+        return np.ascontiguousarray(out)
     if arr.dtype.kind not in "iuf":
         raise ValueError(f"synthetic data must be numeric, got dtype {arr.dtype}")
     if arr.ndim != 3:
@@ -63,7 +90,7 @@ def _synthetic_windows(synthetic, real_data):
 
 def evaluate(real, synthetic, repeats=10, *, metric_iterations=2000, tsne_iterations=300, seed=0, device="cpu",
              threads=0, report=None, columns=None, id_column=None, preset=None, seq_len=None, stride=None,
-             verbose=False):
+             verbose=False, categorical=None, max_categories=None):
     """Scores `synthetic` against `real` as ``timegan evaluate`` does and returns the metrics
     (metrics.json's content) as a dict-like Evaluation that displays the HTML report in a notebook.
 
@@ -73,8 +100,9 @@ def evaluate(real, synthetic, repeats=10, *, metric_iterations=2000, tsne_iterat
     CSV / NPY file as ``timegan generate`` writes it; or a fitted TimeGAN, which generates as many
     sequences as the real set (``--model``; the report then shows its loss curves).
     report: a directory for report.html and metrics.json, or a file name ending in .html.
-    preset, seq_len, stride: the real data's preparation; by default a fitted model's own, else
-    the synthetic windows' length and the CLI's defaults (default, 24, 1).
+    preset, seq_len, stride, categorical, max_categories: the real data's preparation; by default
+    a fitted model's own, else the synthetic windows' length and the CLI's defaults (default, 24,
+    1, none beyond the columns of labels, 64).
     """
     from ._model import TimeGAN
 
@@ -83,6 +111,8 @@ def evaluate(real, synthetic, repeats=10, *, metric_iterations=2000, tsne_iterat
         d = synthetic.config_["data"]
         preset = d["preset"] if preset is None else preset
         stride = d["stride"] if stride is None else stride
+        categorical = d.get("categorical") or None if categorical is None else categorical
+        max_categories = d.get("max_categories", 64) if max_categories is None else max_categories
         seq_len = synthetic.config_["model"]["seq_len"] if seq_len is None and not d["id_column"] else seq_len
         if id_column is None and d["id_column"] and _is_dataframe(real):
             id_column = d["id_column"]
@@ -95,7 +125,9 @@ def evaluate(real, synthetic, repeats=10, *, metric_iterations=2000, tsne_iterat
     preset = "default" if preset is None else preset
     stride = 1 if stride is None else stride
 
+    max_categories = 64 if max_categories is None else max_categories
     real_data, _, _ = prepare(real, columns=columns, id_column=id_column, preset=preset, seq_len=seq_len,
+                              categorical=categorical, max_categories=max_categories,
                               stride=stride, seed=seed, verbose=verbose)
     request = {"model_dir": "", "synthetic_file": "", "synthetic_name": "", "repeats": repeats,
                "metric_iterations": metric_iterations, "tsne_iterations": tsne_iterations, "seed": seed,

@@ -111,7 +111,7 @@ class TimeGAN:
     def __init__(self, seq_len=24, hidden_dim=24, num_layers=3, iterations=50000, batch_size=128, cell="gru",
                  preset="default", seed=0, device="cpu", threads=0, *, z_dim=0, gamma=1.0, d_threshold=0.15,
                  lr=0.001, adam="tf1", stride=1, checkpoint_every=1000, max_time=None, log_every=1000,
-                 verbose=True):
+                 verbose=True, categorical=None, max_categories=64):
         self.seq_len = seq_len
         self.hidden_dim = hidden_dim
         self.num_layers = num_layers
@@ -132,6 +132,8 @@ class TimeGAN:
         self.max_time = max_time
         self.log_every = log_every
         self.verbose = verbose
+        self.categorical = categorical
+        self.max_categories = max_categories
         self._dir = None  # the working run directory (a temporary one, removed with the object)
         self._data = None  # the prepared training data (kept for resuming)
         self._kind = None  # how the data came: frame, long, rows, windows, path
@@ -139,7 +141,7 @@ class TimeGAN:
 
     _PARAMS = ("seq_len", "hidden_dim", "num_layers", "iterations", "batch_size", "cell", "preset", "seed", "device",
                "threads", "z_dim", "gamma", "d_threshold", "lr", "adam", "stride", "checkpoint_every", "max_time",
-               "log_every", "verbose")
+               "log_every", "verbose", "categorical", "max_categories")
 
     # scikit-learn's estimator protocol
     def get_params(self, deep=True):
@@ -203,19 +205,21 @@ class TimeGAN:
         if resume:
             if data is not None:
                 prepared, kind, _ = prepare(data, columns=columns, id_column=id_column, preset=self.preset,
-                                            seq_len=self.seq_len, stride=self.stride, seed=self.seed)
+                                            seq_len=self.seq_len, stride=self.stride, seed=self.seed,
+                                            categorical=self.categorical, max_categories=self.max_categories)
                 self._data, self._kind = prepared, kind
             elif self._data is None:
                 self._data = self._data_from_config()
         else:
             if data is None:
                 raise ValueError("fit() needs data")
-            prepared, kind, skipped = prepare(data, columns=columns, id_column=id_column, preset=self.preset,
-                                              seq_len=self.seq_len, stride=self.stride, seed=self.seed,
-                                              verbose=verbose)
+            prepared, kind, notes = prepare(data, columns=columns, id_column=id_column, preset=self.preset,
+                                            seq_len=self.seq_len, stride=self.stride, seed=self.seed,
+                                            verbose=verbose, categorical=self.categorical,
+                                            max_categories=self.max_categories)
             if verbose:
-                for s in skipped:
-                    print(f"note: skipping date/time column '{s}'", file=sys.stderr)
+                for line in notes:
+                    print(line, file=sys.stderr)
             self._data, self._kind, self._id_column = prepared, kind, id_column
         request = {
             "dir": self._workdir(), "resume": bool(resume), "quiet": not verbose,
@@ -286,9 +290,12 @@ class TimeGAN:
     def sample(self, n, seed=0, *, device=None):
         """n synthetic sequences in the data's units, as ``timegan generate --n N --seed S``:
         windows [n, T, d] (numpy), or a long DataFrame (sequence_id, t, columns...) when fitted
-        on a DataFrame."""
+        on a DataFrame. Categorical columns come after the numeric ones and hold the labels
+        (the most probable of the column's softmax at each step): an object DataFrame column, or
+        for windows an object array [n, T, d] holding floats and labels."""
         self._check_fitted()
-        windows, lengths, columns = _core.generate(self._dir, int(n), int(seed), device or self.device)
+        windows, lengths, columns, labels = _core.generate(self._dir, int(n), int(seed), device or self.device)
+        cat = [k for k, l in enumerate(labels) if l]
         if self._kind in ("frame", "long"):
             import pandas as pd
             T = windows.shape[1]
@@ -297,9 +304,18 @@ class TimeGAN:
             seq_id = np.repeat(np.arange(len(windows)), T).reshape(len(windows), T)[mask]
             t = np.tile(np.arange(T), len(windows)).reshape(len(windows), T)[mask]
             frame = pd.DataFrame(windows[mask], columns=columns)
+            for k in cat:
+                names = np.asarray(labels[k], dtype=object)
+                frame[columns[k]] = names[frame[columns[k]].to_numpy().astype(np.int64)]
             frame.insert(0, "t", t)
             frame.insert(0, "sequence_id", seq_id)
             return frame
+        if cat:
+            out = windows.astype(object)
+            for k in cat:
+                names = np.asarray(labels[k], dtype=object)
+                out[:, :, k] = names[windows[:, :, k].astype(np.int64)]
+            return out
         return windows
 
     def save(self, path, overwrite=False):
@@ -339,7 +355,8 @@ class TimeGAN:
                       stride=d.get("stride", 1), gamma=m.get("gamma", 1.0), d_threshold=m.get("d_threshold", 0.15),
                       lr=m.get("adam", {}).get("lr", 0.001), adam=m.get("adam", {}).get("form", "tf1"),
                       z_dim=m.get("z_dim", 0) if m.get("z_dim") != m.get("features") else 0,
-                      checkpoint_every=cfg.get("train", {}).get("checkpoint_every", 1000))
+                      checkpoint_every=cfg.get("train", {}).get("checkpoint_every", 1000),
+                      categorical=d.get("categorical") or None, max_categories=d.get("max_categories", 64))
         params = {k: v for k, v in params.items() if k in cls._PARAMS}
         params.update(overrides)
         model = cls(**params)

@@ -42,13 +42,21 @@ std::string describe(const Windows& w) {
 }
 
 // Synthetic windows [n, T, d] in the data's units (an NPY file, or an array from Python).
-Windows synthetic_windows(tg::io::NpyArray a, const Windows& real, const std::string& real_src, const std::string& path) {
+// The columns of the data's units: the real windows' features, or with categorical columns
+// the numeric ones and one label index per categorical column.
+int64_t data_columns(const Windows& real, const tg::io::OutputMap& map) {
+  return map.categorical.empty() ? real.dim : map.numeric() + static_cast<int64_t>(map.categorical.size());
+}
+
+Windows synthetic_windows(tg::io::NpyArray a, const Windows& real, const std::string& real_src, const std::string& path,
+                          const tg::io::OutputMap& map) {
   Windows w;
   w.seq = real.seq;
   w.columns = real.columns;
   if (a.shape.size() != 3)
     throw tg::io::InputError(path + ": expected windows of shape [n, T, d], found rank " + std::to_string(a.shape.size()));
-  if (a.shape[1] != real.seq || a.shape[2] != real.dim) shape_mismatch(real_src, real, path, a.shape[1], a.shape[2]);
+  if (a.shape[1] != real.seq || a.shape[2] != data_columns(real, map))
+    shape_mismatch(real_src, real, path, a.shape[1], a.shape[2]);
   for (double v : a.data)
     if (!std::isfinite(v)) throw tg::io::InputError(path + ": contains NaN or infinite values");
   w.n = a.shape[0];
@@ -59,13 +67,16 @@ Windows synthetic_windows(tg::io::NpyArray a, const Windows& real, const std::st
 }
 
 // Synthetic data from a file, in the data's units (as `timegan generate` writes it).
-Windows read_synthetic(const std::string& path, const Windows& real, const std::string& real_src) {
+Windows read_synthetic(const std::string& path, const Windows& real, const std::string& real_src,
+                       const tg::io::OutputMap& map) {
   Windows w;
   w.seq = real.seq;
   w.columns = real.columns;
-  if (ends_with(path, ".npy")) return synthetic_windows(tg::io::read_npy(path), real, real_src, path);
+  if (ends_with(path, ".npy")) return synthetic_windows(tg::io::read_npy(path), real, real_src, path, map);
   tg::io::CsvOptions co;
   co.id_column = "sequence_id";
+  co.auto_categorical = false;  // labels only in the real data's categorical columns
+  for (const auto& c : map.categorical) co.categorical.push_back(c.name);
   tg::io::Table t;
   try {
     t = tg::io::read_csv(path, co);
@@ -79,6 +90,31 @@ Windows read_synthetic(const std::string& path, const Windows& real, const std::
   for (int64_t c = 0; c < t.cols(); ++c)
     if (t.columns[static_cast<size_t>(c)] == "t") tcol = c;
   const int64_t dim = t.cols() - (tcol >= 0 ? 1 : 0);
+  // Label indices of the file -> those of the real data's vocabulary.
+  for (int64_t c = 0; c < t.cols(); ++c) {
+    if (!t.is_categorical(c)) continue;
+    const auto& file_labels = t.categories[static_cast<size_t>(c)];
+    const tg::io::CategoricalColumn* cc = nullptr;
+    for (const auto& m : map.categorical)
+      if (m.name == t.columns[static_cast<size_t>(c)]) cc = &m;
+    std::vector<double> code(file_labels.size());
+    for (size_t k = 0; k < file_labels.size(); ++k) {
+      const auto it = std::find(cc->labels.begin(), cc->labels.end(), file_labels[k]);
+      if (it == cc->labels.end()) {
+        int64_t line = 0;
+        for (int64_t r = 0; r < t.rows && !line; ++r)
+          if (t.at(r, c) == static_cast<double>(k)) line = t.line_of_row[static_cast<size_t>(r)];
+        throw tg::io::InputError(path + ":" + std::to_string(line) + ": column '" + tg::io::printable(cc->name) +
+                                 "': label '" + tg::io::printable(file_labels[k]) + "' does not occur in the real data " +
+                                 real_src);
+      }
+      code[k] = static_cast<double>(it - cc->labels.begin());
+    }
+    for (int64_t r = 0; r < t.rows; ++r) {
+      double& v = t.values[static_cast<size_t>(r * t.cols() + c)];
+      v = code[static_cast<size_t>(v)];
+    }
+  }
   // Group consecutive rows with equal ids.
   std::vector<int64_t> starts;
   for (int64_t r = 0; r < t.rows; ++r)
@@ -93,7 +129,7 @@ Windows read_synthetic(const std::string& path, const Windows& real, const std::
   }
   bool real_varlen = false;  // some real sequence shorter than the window (sine data list full lengths)
   for (int64_t i = 0; i < real.n; ++i) real_varlen = real_varlen || real.length(i) != real.seq;
-  if (dim != real.dim || longest > real.seq || (varlen && !real_varlen)) {
+  if (dim != data_columns(real, map) || longest > real.seq || (varlen && !real_varlen)) {
     int64_t shown = longest;
     if (varlen && !real_varlen && longest == real.seq)  // some shorter: name the first short one
       for (size_t s = 0; s + 1 < starts.size(); ++s)
@@ -203,6 +239,14 @@ std::unique_ptr<Evaluation> evaluate(const EvalRequest& req) {
     tg::models::TimeGanConfig cfg = run.model_cfg;
     if (cfg.seq_len != real.seq || cfg.features != real.dim)
       shape_mismatch(real_src, real, "from " + model_dir, cfg.seq_len, cfg.features);
+    for (size_t c = 0; c < std::max(run.map.categorical.size(), prep.map.categorical.size()); ++c) {
+      const bool same = c < run.map.categorical.size() && c < prep.map.categorical.size() &&
+                        run.map.categorical[c].name == prep.map.categorical[c].name &&
+                        run.map.categorical[c].labels == prep.map.categorical[c].labels;
+      if (!same)
+        throw tg::io::InputError(real_src + ": the categorical columns or their labels differ from those the model in " +
+                                 model_dir + " was trained on");
+    }
     cfg.device = dev;
     cfg.iterations = 1;
     tg::models::TimeGan model(cfg);
@@ -212,7 +256,7 @@ std::unique_ptr<Evaluation> evaluate(const EvalRequest& req) {
     if (!quiet)
       std::fprintf(stderr, "generating %lld sequences from %s\n", static_cast<long long>(real.n), model_dir.c_str());
     syn = model.generate(real.n, seed);
-    syn.columns = run.map.columns;
+    syn.columns = run.map.categorical.empty() ? run.map.columns : real.columns;
     run.map.model_to_reference(syn);
     res.synthetic_source = "generated from " + model_dir + " (" + std::to_string(syn.n) + " sequences, seed " +
                            std::to_string(seed) + ")";
@@ -225,12 +269,21 @@ std::unique_ptr<Evaluation> evaluate(const EvalRequest& req) {
       tg::io::NpyArray a;
       a.shape = {req.synthetic->n, req.synthetic->seq, req.synthetic->dim};
       a.data = req.synthetic->data;
-      syn = synthetic_windows(std::move(a), real, real_src, syn_path);
+      syn = synthetic_windows(std::move(a), real, real_src, syn_path, prep.map);
     } else {
-      syn = read_synthetic(syn_path, real, real_src);
+      syn = read_synthetic(syn_path, real, real_src, prep.map);
     }
-    // Original units -> the reference's scale with the real data's scalers.
-    if (prep.map.has_outer) prep.map.outer.transform(syn);
+    // Original units -> the reference's scale with the real data's scalers (and label indices
+    // to one-hot blocks).
+    if (prep.map.categorical.empty()) {
+      if (prep.map.has_outer) prep.map.outer.transform(syn);
+    } else {
+      try {
+        prep.map.original_to_reference(syn);
+      } catch (const tg::io::InputError& e) {
+        throw tg::io::InputError(syn_path + ": " + e.what());
+      }
+    }
     res.synthetic_source = syn_path + " (" + std::to_string(syn.n) + " sequences)";
     res.losses_note = req.synthetic ? "no training log (synthetic data given as an array)"
                                     : "no training log (synthetic data from a file; give --model RUN_DIR for the loss curves)";
@@ -283,6 +336,7 @@ std::unique_ptr<Evaluation> evaluate(const EvalRequest& req) {
     progress.step(2 * repeats + 1, what);
   }
   res.wasserstein = mt::wasserstein_per_feature(real, syn);
+  res.categories = category_frequencies(prep.map, real, syn);
   res.acf_diff = mt::acf_difference(real, syn);
   res.xcorr = mt::xcorr_difference(real, syn);
   res.mmd = mt::mmd2_gaussian(real, syn, 1000, seed, 400);

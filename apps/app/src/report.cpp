@@ -401,6 +401,39 @@ std::vector<LossCurve> read_loss_curves(const std::string& path, size_t max_poin
   return out;
 }
 
+std::vector<CategoryFrequencies> category_frequencies(const tg::io::OutputMap& map, const tg::io::Windows& real,
+                                                      const tg::io::Windows& synthetic) {
+  std::vector<CategoryFrequencies> out;
+  int64_t off = map.numeric();
+  for (const auto& c : map.categorical) {
+    CategoryFrequencies f;
+    f.column = c.name;
+    f.labels = c.labels;
+    const auto K = static_cast<int64_t>(c.labels.size());
+    auto count = [&](const tg::io::Windows& w, std::vector<double>& freq) {
+      freq.assign(static_cast<size_t>(K), 0.0);
+      double n = 0;
+      for (int64_t i = 0; i < w.n; ++i)
+        for (int64_t t = 0; t < w.length(i); ++t) {
+          int64_t best = 0;
+          for (int64_t j = 1; j < K; ++j)
+            if (w.at(i, t, off + j) > w.at(i, t, off + best)) best = j;
+          freq[static_cast<size_t>(best)] += 1;
+          n += 1;
+        }
+      if (n > 0)
+        for (double& v : freq) v /= n;
+    };
+    count(real, f.real);
+    count(synthetic, f.synthetic);
+    for (int64_t j = 0; j < K; ++j)
+      f.total_variation += 0.5 * std::fabs(f.real[static_cast<size_t>(j)] - f.synthetic[static_cast<size_t>(j)]);
+    out.push_back(std::move(f));
+    off += K;
+  }
+  return out;
+}
+
 Json metrics_json(const EvalResult& r) {
   Json j = Json::object();
   j["format"] = "timegan-evaluation/1";
@@ -449,6 +482,22 @@ Json metrics_json(const EvalResult& r) {
   w["per_feature"] = wf;
   w["mean"] = mean_of(r.wasserstein);
   j["wasserstein1"] = w;
+  if (!r.categories.empty()) {
+    Json cs = Json::object();
+    for (const auto& c : r.categories) {
+      Json o = Json::object();
+      Json lr = Json::object(), ls = Json::object();
+      for (size_t k = 0; k < c.labels.size(); ++k) {
+        lr[c.labels[k]] = c.real[k];
+        ls[c.labels[k]] = c.synthetic[k];
+      }
+      o["real"] = lr;
+      o["synthetic"] = ls;
+      o["total_variation"] = c.total_variation;
+      cs[c.column] = o;
+    }
+    j["categorical"] = cs;
+  }
   j["acf_difference"] = r.acf_diff;
   Json x = Json::object();
   x["mean_abs"] = r.xcorr.mean_abs;
@@ -515,6 +564,23 @@ std::string report_html(const EvalResult& r) {
   for (int64_t k = 0; k < real.dim; ++k)
     o << "<span>" << esc(column_name(r, k)) << " <b>" << fixed(r.wasserstein[static_cast<size_t>(k)]) << "</b></span>";
   o << "</div></div>\n";
+
+  // ---- categorical columns
+  if (!r.categories.empty()) {
+    o << "<h2 id=\"categories\">Categorical columns</h2>\n<p class=\"note\">How often each label occurs over every "
+         "valid time step (synthetic: the largest entry of the column's softmax block), and the total variation distance "
+         "&frac12; &Sigma; |real &minus; synthetic| (0 best, 1 worst). The scores above see these columns one-hot encoded, "
+         "as the model does.</p>\n<div class=\"card\">";
+    for (const auto& c : r.categories) {
+      o << "<p><b>" << esc(c.column) << "</b> &middot; total variation " << fixed(c.total_variation, 4)
+        << "</p>\n<table><tr><th>label</th><th>real</th><th>synthetic</th></tr>\n";
+      for (size_t k = 0; k < c.labels.size(); ++k)
+        o << "<tr><td>" << esc(c.labels[k]) << "</td><td class=\"n\">" << fixed(c.real[k], 4) << "</td><td class=\"n\">"
+          << fixed(c.synthetic[k], 4) << "</td></tr>\n";
+      o << "</table>\n";
+    }
+    o << "</div>\n";
+  }
 
   // ---- PCA / t-SNE
   o << "<h2 id=\"embeddings\">PCA and t-SNE</h2>\n<p class=\"note\">" << r.vis.n

@@ -43,6 +43,12 @@ static bool ends_with(const std::string& s, const std::string& suf) {
   return s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0;
 }
 
+void set_categorical_options(tg::io::CsvOptions& co, const Json& o) {
+  // Data options of runs from before categorical columns lack these: the defaults.
+  if (o.contains("categorical")) co.categorical = split_commas(o.at("categorical").as_string());
+  if (o.contains("max_categories")) co.max_categories = o.at("max_categories").as_int64();
+}
+
 // Values that cannot be scaled (non-finite, or a range max - min that overflows a double) are
 // refused by the io loaders (io/src/dataset.cpp: check_scalable), naming file and column.
 tg::io::Prepared load_data(const Json& o, bool quiet) {
@@ -53,6 +59,8 @@ tg::io::Prepared load_data(const Json& o, bool quiet) {
   p.stride = o.at("stride").as_int64();
   const uint64_t seed = o.at("seed").as_uint64();
   tg::Rng rng(seed, 5);  // the data stream: sine generation and the original preset's shuffle
+  if ((data == "sine" || ends_with(data, ".npy")) && o.contains("categorical") && !o.at("categorical").as_string().empty())
+    throw OptionError("categorical", "applies to a CSV file; " + data + " holds numbers only");
   if (data == "sine") {
     tg::io::Windows w = tg::io::sine_data(o.at("sine_n").as_int64(), p.seq_len, o.at("sine_dim").as_int64(), rng);
     return tg::io::prepare(std::move(w), p);
@@ -61,9 +69,18 @@ tg::io::Prepared load_data(const Json& o, bool quiet) {
   tg::io::CsvOptions co;
   co.columns = split_commas(o.at("columns").as_string());
   co.id_column = o.at("id_column").as_string();
+  set_categorical_options(co, o);
   tg::io::Table t = tg::io::read_csv(data, co);
-  if (!quiet)
+  if (!quiet) {
     for (const auto& s : t.skipped) std::fprintf(stderr, "note: %s: skipping date/time column '%s'\n", data.c_str(), s.c_str());
+    for (const auto& s : t.auto_categorical) {
+      size_t labels = 0;
+      for (size_t c = 0; c < t.columns.size(); ++c)
+        if (t.columns[c] == s) labels = t.categories[c].size();
+      std::fprintf(stderr, "note: %s: column '%s' is not numeric: read as categorical (%zu labels)\n", data.c_str(),
+                   tg::io::printable(s).c_str(), labels);
+    }
+  }
   return prepare_table(t, o);
 }
 

@@ -161,6 +161,7 @@ TrainResult train(const TrainRequest& req) {
   const tg::io::Prepared& prep = req.prepared ? *req.prepared : loaded;
   const tg::io::Windows& w = prep.windows;
   if (cfg.features == 0) cfg.features = w.dim;
+  if (!resuming) cfg.categorical = prep.map.block_sizes();  // one-hot blocks of the categorical columns
   if (prep.windows.seq != cfg.seq_len) cfg.seq_len = prep.windows.seq;  // long format: longest sequence
   const uint32_t fingerprint = tg::io::crc32(w.data.data(), w.data.size() * sizeof(double));
   if (!resuming) {
@@ -233,6 +234,9 @@ TrainResult train(const TrainRequest& req) {
     Json extra = Json::object();
     extra["loss_log_bytes"] = static_cast<long long>(log.flush());
     extra["phase_seconds"] = times;
+    // The labels of the categorical columns travel with the weights too (config.json has them
+    // for generate and resume), so that a checkpoint alone says what its one-hot blocks mean.
+    if (!prep.map.categorical.empty()) extra["categorical"] = prep.map.to_json().at("categorical");
     tg::io::save_checkpoint(ckpt_path, model.to_checkpoint(extra));
     last_good = std::string(tg::models::phase_name(model.phase())) + " iteration " + std::to_string(model.iteration());
   };

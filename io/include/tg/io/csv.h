@@ -17,6 +17,13 @@ struct CsvOptions {
   /// The ids are kept as strings in Table::ids; the column is not part of the values.
   std::string id_column;
   char delimiter = ',';
+  /// Columns read as categorical (labels, not numbers), by name; an unknown name is an
+  /// InputError. Besides these, a kept column whose first data row is not a number (and not a
+  /// date) is categorical when `auto_categorical` is set (listed in Table::auto_categorical).
+  std::vector<std::string> categorical;
+  bool auto_categorical = true;
+  /// Most distinct labels a categorical column may hold (more is an InputError naming the line).
+  int64_t max_categories = 64;
 };
 
 struct Table {
@@ -27,12 +34,21 @@ struct Table {
   std::vector<std::string> ids;      ///< per-row sequence id (only with CsvOptions::id_column)
   std::vector<std::string> skipped;  ///< date/time columns that were skipped (caller may print)
   std::vector<int64_t> line_of_row;  ///< 1-based file line of each data row (for messages)
+  /// Per kept column: its labels (sorted) when categorical, else empty; a categorical column's
+  /// values are label indices 0..labels-1. Empty when no column is categorical.
+  std::vector<std::vector<std::string>> categories;
+  std::vector<std::string> auto_categorical;  ///< categorical columns found by auto-detection
+
+  bool is_categorical(int64_t c) const {
+    return !categories.empty() && !categories[static_cast<std::size_t>(c)].empty();
+  }
 
   int64_t cols() const { return static_cast<int64_t>(columns.size()); }
   double at(int64_t r, int64_t c) const { return values[static_cast<std::size_t>(r * cols() + c)]; }
 };
 
-/// Reads a CSV file with a header line. A column whose header is date/time/timestamp/datetime
+/// Reads a CSV file with a header line. Categorical columns (CsvOptions::categorical) hold
+/// labels: each distinct non-empty label (trimmed) is a category, numbered in sorted order. A column whose header is date/time/timestamp/datetime
 /// (any case) or whose first value looks like a date (2004-08-19, 2004/08/19, optionally with a
 /// time) is skipped and listed in Table::skipped. Any other non-numeric field, NaN/inf, an empty
 /// field, a row with the wrong number of fields, an empty file or a header with no rows throws
@@ -50,6 +66,7 @@ bool looks_like_date(const std::string& s);
 void write_csv(const std::string& path, const std::vector<std::string>& columns,
                const std::vector<double>& values);
 /// Long format: `sequence_id,t,<w.columns...>`, one line per valid time step (t < lengths[i]).
+/// A column with labels (w.categories[k] non-empty) holds label indices and is written as labels.
 /// sequence ids are `ids[i]` when given (ids.size() == w.n), else 0..n-1. Atomic write.
 void write_windows_csv(const std::string& path, const Windows& w, const std::vector<std::string>& ids = {});
 /// The text that write_windows_csv writes.

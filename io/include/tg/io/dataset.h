@@ -20,6 +20,9 @@ struct Windows {
   std::vector<double> data;           ///< [n, seq, dim] row-major
   std::vector<int32_t> lengths;       ///< n entries, each <= seq; steps >= length are zero padding
   std::vector<std::string> columns;   ///< dim names
+  /// Per column, in the data's units: the labels of a categorical column (its values are label
+  /// indices), else empty. Empty when no column is categorical.
+  std::vector<std::vector<std::string>> categories;
 
   double& at(int64_t i, int64_t t, int64_t k) { return data[static_cast<std::size_t>((i * seq + t) * dim + k)]; }
   double at(int64_t i, int64_t t, int64_t k) const {
@@ -83,17 +86,38 @@ struct MinMaxScaler {
 
 /// Everything needed to map model-scale outputs back: model --inner^-1--> reference scale
 /// --outer^-1--> CSV units. Missing stages are identities. Serialisable for checkpoints.
+/// A categorical column: its name and labels. In model scale it is a one-hot block of
+/// labels.size() features; the blocks follow the numeric features, in column order.
+struct CategoricalColumn {
+  std::string name;
+  std::vector<std::string> labels;
+};
+
 struct OutputMap {
   std::string preset;                 ///< "original" or "default"
-  std::vector<std::string> columns;
+  std::vector<std::string> columns;   ///< the numeric columns (what the scalers cover)
+  std::vector<CategoricalColumn> categorical;  ///< one-hot blocks after the numeric features
   bool has_inner = false;
   MinMaxScaler inner;                 ///< model scale <-> reference scale
   bool has_outer = false;
   MinMaxScaler outer;                 ///< reference scale <-> CSV units
 
+  /// Numeric features in the model's layout ([numeric..., one-hot blocks...]).
+  int64_t numeric() const { return static_cast<int64_t>(columns.size()); }
+  /// The model's feature count: numeric + one-hot widths.
+  int64_t model_features() const;
+  /// Widths of the one-hot blocks.
+  std::vector<int64_t> block_sizes() const;
+  /// Scalers on the numeric features only; one-hot blocks are left as they are.
   void model_to_reference(Windows& w) const;
   void reference_to_original(Windows& w) const;
+  /// To the data's units. With categorical columns, each block becomes one column holding the
+  /// index of its largest entry (argmax; ties: the first), labels in Windows::categories;
+  /// the result is [numeric columns..., categorical columns...].
   void model_to_original(Windows& w) const;
+  /// From the data's units ([numeric..., categorical label indices...], as model_to_original
+  /// writes) to the reference scale: numeric through the outer scaler, indices to one-hot.
+  void original_to_reference(Windows& w) const;
   Json to_json() const;
   static OutputMap from_json(const Json& j);  // throws InputError on a malformed object
 };
@@ -118,7 +142,10 @@ struct Prepared {
   const Windows& reference_windows() const { return reference.n ? reference : windows; }
 };
 
-/// Preprocesses a table. Wide tables are windowed:
+/// Preprocesses a table. Categorical columns (Table::categories) are not scaled: the numeric
+/// columns go through the steps below unchanged and each categorical column is appended as a
+/// one-hot block of its labels (same windows, same order), in model and reference scale alike.
+/// At least one numeric column is needed. Wide tables are windowed:
 ///  - "original" (§1.2-1.4): flip rows; outer min-max with 1e-7; windows i = 0..N-seq-1 (N-seq of
 ///    them); shuffle with rng.permutation(N-seq); inner min-max. Needs N > seq.
 ///  - "default": min-max (zero range guarded), time order, windows every `stride` rows while

@@ -17,6 +17,21 @@ Var masked_ce(const Var& logits, double label, const Var& mask);
 
 /// E_loss_T0 = mse(X, X_tilde).
 Var reconstruction_loss(const Var& x, const Var& x_tilde, const Var& mask);
+// ---- categorical columns (one-hot blocks after the numeric features) --------------------------
+/// x[..., from:from+count] (a product with a constant 0/1 matrix, so gradients flow).
+Var select_features(const Var& x, int64_t from, int64_t count);
+/// Log-softmax over the last axis of z [..., K] (the largest entry, a constant, subtracted first).
+Var log_softmax(const Var& z);
+/// The recovery head with categorical columns: sigmoid over y[..., :numeric], softmax over each
+/// block of `blocks` widths after it; same shape as y.
+Var mixed_activation(const Var& y, int64_t numeric, const std::vector<int64_t>& blocks);
+/// E_loss_T0 with categorical columns: the mean over the data's columns of each column's
+/// reconstruction error, (numeric * MSE over the numeric features + sum over blocks of the
+/// block's cross-entropy -sum_j x_j log softmax(logits)_j, averaged over valid positions)
+/// / (numeric + blocks). x_tilde: the head's output; logits: before the activation.
+Var mixed_reconstruction_loss(const Var& x, const Var& x_tilde, const Var& logits, int64_t numeric,
+                              const std::vector<int64_t>& blocks, const Var& mask);
+
 /// G_loss_S = mse(H[:,1:], H_hat_supervise[:,:-1]).
 Var supervised_loss(const Var& h, const Var& h_hat_supervise, const Var& mask);
 /// G_loss_V = mean|sqrt(Var_b(X_hat)+1e-6) - sqrt(Var_b(X)+1e-6)| + mean|Mean_b(X_hat) - Mean_b(X)|

@@ -27,8 +27,17 @@ class Network {
   Var forward(const Var& x, const std::vector<int32_t>& lengths = {}) const;
   /// The recurrent stack's top-layer outputs [B, T, hidden] (before the head).
   Var hidden_states(const Var& x, const std::vector<int32_t>& lengths = {}) const;
-  /// The dense head applied to [.., hidden].
+  /// The dense head applied to [.., hidden]: activate(logits(h)).
   Var head(const Var& h) const;
+  /// The dense layer alone (before the output activation).
+  Var logits(const Var& h) const;
+  /// The output activation: sigmoid (or none) over every output, or, with output blocks, a
+  /// sigmoid over the first `numeric` outputs and a softmax over each block after them.
+  Var activate(const Var& logits) const;
+  /// Output blocks: softmax groups of these widths after `numeric` sigmoid outputs (the sum must
+  /// be output()). Empty blocks: the plain head.
+  void set_output_blocks(int64_t numeric, std::vector<int64_t> blocks);
+  const std::vector<int64_t>& output_blocks() const { return blocks_; }
 
   ParamGroup& params() { return params_; }
   const ParamGroup& params() const { return params_; }
@@ -44,6 +53,8 @@ class Network {
   RnnSpec spec_;
   int input_ = 0, output_ = 0;
   Head head_kind_ = Head::Sigmoid;
+  int64_t numeric_ = 0;
+  std::vector<int64_t> blocks_;
   std::vector<Var> rnn_w_;
   Var head_w_, head_b_;
 };

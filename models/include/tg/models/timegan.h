@@ -39,6 +39,10 @@ struct TimeGanConfig {
   uint64_t seed = 0;
   DType dtype = DType::F32;
   Device device = Device::CPU;
+  /// Categorical columns: widths of the one-hot blocks that end the features (after
+  /// features - sum numeric ones). Empty: every feature numeric (the reference).
+  std::vector<int64_t> categorical;
+  int64_t numeric_features() const;
 
   // Upper limits that validate() enforces, so that a configuration read from a file
   // (config.json, a checkpoint) cannot make the model allocate without bound. The single-field
@@ -143,6 +147,9 @@ class TimeGan {
   Batch sample_batch();
   Var sample_noise(int64_t b, Rng& rng) const;
   void only_trainable(std::initializer_list<Network*> nets);
+  /// E_loss_T0 from the recovery's top recurrent states: the reference's MSE, or with
+  /// categorical columns mixed_reconstruction_loss.
+  Var recovery_loss(const Var& x, const Var& r_states, const Var& mask) const;
   void step_embedding(StepLosses& out);
   void step_supervised(StepLosses& out);
   void step_joint(StepLosses& out);

@@ -17,6 +17,18 @@ struct LossCurve {
   std::vector<double> iteration, value;
 };
 
+/// How often each label of a categorical column occurs (argmax of its one-hot block, over
+/// every valid step) in the real and the synthetic set.
+struct CategoryFrequencies {
+  std::string column;
+  std::vector<std::string> labels;
+  std::vector<double> real, synthetic;  ///< fractions (each sums to 1)
+  double total_variation = 0;           ///< (1/2) sum |real - synthetic|
+};
+/// The frequencies of each one-hot block of `map` in two sets on the model's layout.
+std::vector<CategoryFrequencies> category_frequencies(const tg::io::OutputMap& map, const tg::io::Windows& real,
+                                                      const tg::io::Windows& synthetic);
+
 struct EvalResult {
   // What was compared.
   std::string real_source, synthetic_source, preset, scale;  // scale: words for the common scale
@@ -32,6 +44,7 @@ struct EvalResult {
   double pred_real_on_real = 0;  // the predictor trained on the real set itself (once): a floor
   // Beyond the reference.
   std::vector<double> wasserstein;
+  std::vector<CategoryFrequencies> categories;  ///< one per categorical column (none: empty)
   double acf_diff = 0;
   tg::models::metrics::XcorrDifference xcorr;
   tg::models::metrics::Mmd mmd;

@@ -27,6 +27,9 @@ struct OptionError : std::invalid_argument {
 /// Loads and preprocesses data as `train` does: "sine" or a CSV or an NPY file of windows.
 /// Prints notes (skipped date columns) to stderr unless quiet.
 tg::io::Prepared load_data(const tg::io::Json& data_opts, bool quiet);
+/// The CSV options for categorical columns from the data options ("categorical": "A,B",
+/// "max_categories"; absent keys keep the defaults).
+void set_categorical_options(tg::io::CsvOptions& co, const tg::io::Json& data_opts);
 /// The part of load_data after reading a CSV: preprocesses a table (from a file, or built in
 /// memory by the Python module) with the data options; refuses long-format sequences of one row.
 tg::io::Prepared prepare_table(const tg::io::Table& t, const tg::io::Json& data_opts);

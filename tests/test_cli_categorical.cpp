@@ -1,0 +1,142 @@
+// Categorical columns through the timegan executable: a CSV with a text column -> train (with
+// the note on stderr) -> synthetic.csv and generate with valid labels, the vocabularies in the
+// run directory, resume, evaluate with the category frequencies, and the one-line errors.
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include "test_util.h"
+#include "tg/io/checkpoint.h"
+#include "tg/io/csv.h"
+#include "tg/io/fs.h"
+#include "tg/io/json.h"
+
+namespace {
+
+using tgtest::has;
+tgtest::CliResult run(const std::string& args) { return tgtest::run_timegan(args); }
+
+void write(const std::string& path, const std::string& text) {
+  std::ofstream f(path, std::ios::binary);
+  f << text;
+}
+
+// 40 rows: price follows the regime (up: ~0.8, down: ~0.2), volume is a plain number.
+std::string regime_csv() {
+  std::ostringstream s;
+  s << "price,regime,volume\n";
+  for (int i = 0; i < 40; ++i) {
+    const bool up = (i / 5) % 2 == 0;
+    s << (up ? 0.8 : 0.2) + 0.01 * (i % 3) << ',' << (up ? "up" : "down") << ',' << 100 + i << '\n';
+  }
+  return s.str();
+}
+
+// The labels of column `col` in a long-format CSV that timegan writes.
+std::set<std::string> labels_in(const std::string& path, const std::string& col) {
+  tg::io::CsvOptions o;
+  o.id_column = "sequence_id";
+  o.categorical = {col};
+  const tg::io::Table t = tg::io::read_csv(path, o);
+  for (int64_t c = 0; c < t.cols(); ++c)
+    if (t.columns[static_cast<size_t>(c)] == col) return {t.categories[static_cast<size_t>(c)].begin(), t.categories[static_cast<size_t>(c)].end()};
+  return {};
+}
+
+const char* kSmall = "--iterations 3 --hidden-dim 4 --num-layers 2 --batch-size 8 --seq-len 5";
+
+}  // namespace
+
+TEST_CASE("cli: a text column is categorical end to end: train, generate, resume, evaluate") {
+  const std::string d = tgtest::make_tmpdir("tg-cat");
+  write(d + "/r.csv", regime_csv());
+  auto r = run("train --data " + d + "/r.csv " + kSmall + " --out " + d + "/run");
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  CHECK(has(r.out, "note: " + d + "/r.csv: column 'regime' is not numeric: read as categorical (2 labels)"));
+  // The run directory stores the vocabulary and the blocks.
+  const tg::io::Json cfg = tg::io::Json::parse(tg::io::read_file(d + "/run/config.json"), "config.json");
+  const tg::io::Json& cat = cfg.at("output_map").at("categorical").items().at(0);
+  CHECK(cat.at("name").as_string() == "regime");
+  CHECK(cat.at("labels").items().at(1).as_string() == "up");
+  CHECK(cfg.at("model").at("categorical").items().at(0).as_int64() == 2);
+  CHECK(cfg.at("model").at("features").as_int64() == 4);
+  // The checkpoint carries the labels as well.
+  const tg::io::Checkpoint ck = tg::io::load_checkpoint(d + "/run/model.ckpt");
+  const tg::io::Json meta = tg::io::Json::parse(ck.meta_json, "meta");
+  CHECK(meta.at("extra").at("categorical").items().at(0).at("labels").items().at(0).as_string() == "down");
+  // synthetic.csv: numeric columns, then the label column.
+  const std::string syn = tg::io::read_file(d + "/run/synthetic.csv");
+  CHECK(syn.rfind("sequence_id,t,price,volume,regime\n", 0) == 0);
+  for (const auto& l : labels_in(d + "/run/synthetic.csv", "regime")) CHECK((l == "up" || l == "down"));
+  // generate writes labels; same seed, same file.
+  r = run("generate --model " + d + "/run --n 7 --seed 2 --out " + d + "/g.csv --quiet");
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  const std::set<std::string> got = labels_in(d + "/g.csv", "regime");
+  CHECK(!got.empty());
+  for (const auto& l : got) CHECK((l == "up" || l == "down"));
+  r = run("generate --model " + d + "/run --n 7 --seed 2 --out " + d + "/g2.csv --quiet");
+  CHECK(tg::io::read_file(d + "/g.csv") == tg::io::read_file(d + "/g2.csv"));
+  // NPY: label indices.
+  r = run("generate --model " + d + "/run --n 3 --out " + d + "/g.npy --quiet");
+  CHECK(r.code == 0);
+  // Resume with more iterations keeps the vocabulary and the architecture.
+  r = run("train --resume " + d + "/run --iterations 4 --quiet");
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  // evaluate --model: the category frequencies in metrics.json and the report.
+  r = run("evaluate --model " + d + "/run --repeats 1 --metric-iterations 5 --tsne-iterations 10 --out " + d + "/ev --quiet");
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  const tg::io::Json m = tg::io::Json::parse(tg::io::read_file(d + "/ev/metrics.json"), "metrics.json");
+  const tg::io::Json& reg = m.at("categorical").at("regime");
+  CHECK(reg.at("real").at("up").as_double() + reg.at("real").at("down").as_double() == doctest::Approx(1.0));
+  CHECK(reg.at("synthetic").at("up").as_double() + reg.at("synthetic").at("down").as_double() == doctest::Approx(1.0));
+  CHECK(reg.at("total_variation").as_double() >= 0.0);
+  CHECK(has(tg::io::read_file(d + "/ev/report.html"), "Categorical columns"));
+  // evaluate --synthetic on the generated CSV (labels mapped to the real vocabulary).
+  r = run("evaluate --real " + d + "/r.csv --seq-len 5 --synthetic " + d + "/g.csv --repeats 1 --metric-iterations 5 "
+          "--tsne-iterations 10 --out " + d + "/ev2 --quiet");
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  CHECK(tg::io::Json::parse(tg::io::read_file(d + "/ev2/metrics.json"), "m").at("categorical").contains("regime"));
+  // A synthetic label the real data never had.
+  std::string bad = tg::io::read_file(d + "/g.csv");
+  const size_t at = bad.find(",up\n") != std::string::npos ? bad.find(",up\n") : bad.find(",down\n");
+  bad.replace(at, bad.find('\n', at) - at, ",sideways");
+  write(d + "/bad.csv", bad);
+  r = run("evaluate --real " + d + "/r.csv --seq-len 5 --synthetic " + d + "/bad.csv --repeats 1 --metric-iterations 5 --out " +
+          d + "/ev3 --quiet");
+  CHECK(r.code == 1);
+  CHECK(has(r.out, "column 'regime': label 'sideways' does not occur in the real data"));
+}
+
+TEST_CASE("cli: --categorical names columns; bad categorical input is a one-line error") {
+  const std::string d = tgtest::make_tmpdir("tg-cat");
+  write(d + "/r.csv", regime_csv());
+  // A numeric column read as categories (40 distinct volumes: over a limit of 8).
+  auto r = run("train --data " + d + "/r.csv --categorical volume --max-categories 8 " + kSmall + " --out " + d + "/a");
+  CHECK(r.code == 1);
+  CHECK(has(r.out, d + "/r.csv:10: column 'volume': more than 8 categories"));
+  CHECK(tgtest::count_lines(r.out) == 1);
+  CHECK(!tg::io::file_exists(d + "/a/config.json"));
+  r = run("train --data " + d + "/r.csv --categorical nope " + kSmall + " --out " + d + "/b");
+  CHECK(r.code == 1);
+  CHECK(has(r.out, "unknown categorical column 'nope' (available: price, regime, volume)"));
+  write(d + "/e.csv", "price,regime\n0.1,up\n0.2,\n");
+  r = run("train --data " + d + "/e.csv " + kSmall + " --out " + d + "/c");
+  CHECK(r.code == 1);
+  CHECK(has(r.out, d + "/e.csv:3: column 'regime': empty field"));
+  r = run("train --data " + d + "/r.csv --max-categories 0 " + kSmall + " --out " + d + "/d");
+  CHECK(r.code == 2);
+  // Every column categorical: refused.
+  write(d + "/t.csv", "a,b\nx,y\nz,w\n");
+  r = run("train --data " + d + "/t.csv --seq-len 2 --out " + d + "/f --quiet");
+  CHECK(r.code == 1);
+  CHECK(has(r.out, "at least one numeric column is needed"));
+  r = run("train --data sine --categorical a " + std::string(kSmall) + " --out " + d + "/h");
+  CHECK(r.code == 2);
+  CHECK(has(r.out, "--categorical: applies to a CSV file"));
+  // A categorical column given explicitly with numbers as labels trains.
+  r = run("train --data " + d + "/r.csv --columns price,volume --categorical volume --quiet " + kSmall + " --out " + d + "/g");
+  CHECK_MESSAGE(r.code == 0, r.out);
+}
