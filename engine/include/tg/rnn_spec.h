@@ -40,9 +40,64 @@
 namespace tg {
 
 enum class Cell : uint8_t { GruTf1 = 0, GruResetAfter = 1, Lstm = 2, LstmLn = 3 };
+constexpr int kNumCells = 4;
 
 constexpr double kLstmForgetBias = 1.0;
 constexpr double kLstmLnEpsilon = 1e-12;  // tf.contrib.layers.layer_norm's variance epsilon
+
+// ---- the table of cell traits --------------------------------------------------------------
+// One row per cell: its weights (name, shape as multiples of the layer's input width and H,
+// initial value) and the width of what the forward saves per (row, step) for the backward.
+// Everything else (weight counts, shapes, parameter counts, the models' initialisation and
+// parameter names) is derived from this table.
+
+/// A size a*in + b*H (0 for an absent second dimension).
+struct RnnDim {
+  int8_t in = 0, h = 0;
+  constexpr int64_t of(int64_t input, int64_t hidden) const { return in * input + h * hidden; }
+};
+enum class RnnInit : uint8_t { Glorot, Zero, One };
+struct RnnWeightTrait {
+  const char* name;
+  RnnDim rows, cols;  // cols {0,0}: a vector of `rows` values
+  RnnInit init;       // Glorot: U(+-sqrt(6 / (rows + cols))) over the 2-D shape
+};
+struct CellTraits {
+  Cell cell;
+  const char* name;
+  bool has_c;  // a second state c besides h
+  int n_weights;
+  RnnWeightTrait weights[5];
+  int saved_h, saved_extra;  // saved values per (row, step): saved_h*H + saved_extra
+};
+
+inline constexpr CellTraits kCellTraits[kNumCells] = {
+    {Cell::GruTf1, "gru", false, 4,
+     {{"W_gates", {1, 1}, {0, 2}, RnnInit::Glorot},
+      {"b_gates", {0, 2}, {}, RnnInit::One},
+      {"W_cand", {1, 1}, {0, 1}, RnnInit::Glorot},
+      {"b_cand", {0, 1}, {}, RnnInit::Zero}},
+     4, 0},  // r, u, c, r*h
+    {Cell::GruResetAfter, "gru_ra", false, 4,
+     {{"W_ih", {0, 3}, {1, 0}, RnnInit::Glorot},
+      {"W_hh", {0, 3}, {0, 1}, RnnInit::Glorot},
+      {"b_ih", {0, 3}, {}, RnnInit::Zero},
+      {"b_hh", {0, 3}, {}, RnnInit::Zero}},
+     4, 0},  // r, z, n, W_hn h + b_hn
+    {Cell::Lstm, "lstm", true, 2,
+     {{"W", {1, 1}, {0, 4}, RnnInit::Glorot}, {"b", {0, 4}, {}, RnnInit::Zero}},
+     6, 0},  // i, j, f, o (activated), c', tanh(c')
+    {Cell::LstmLn, "lstm_ln", true, 5,
+     {{"W", {1, 1}, {0, 4}, RnnInit::Glorot},
+      {"gamma", {0, 4}, {}, RnnInit::One},
+      {"beta", {0, 4}, {}, RnnInit::Zero},
+      {"gamma_c", {0, 1}, {}, RnnInit::One},
+      {"beta_c", {0, 1}, {}, RnnInit::Zero}},
+     11, 5},  // xhat[4H], act[4H], xhat_c, c', tanh(c'), rstd[4], rstd_c
+};
+
+/// The traits of a cell; throws std::invalid_argument for a value outside the enum.
+const CellTraits& cell_traits(Cell c);
 
 /// "gru", "gru_ra", "lstm", "lstm_ln" (also accepts "lstmLN" as the original spells it).
 Cell parse_cell(const std::string& name);
@@ -54,5 +109,10 @@ int rnn_weights_per_layer(Cell c);
 std::vector<std::vector<int64_t>> rnn_weight_shapes(Cell c, int64_t in, int64_t hidden);
 /// Parameter count of one layer.
 int64_t rnn_layer_params(Cell c, int64_t in, int64_t hidden);
+/// Values the forward saves per (row, step) for the backward.
+inline int64_t rnn_saved_width(Cell c, int64_t hidden) {
+  const CellTraits& t = kCellTraits[static_cast<int>(c) & 3];
+  return t.saved_h * hidden + t.saved_extra;
+}
 
 }  // namespace tg

@@ -52,4 +52,12 @@ void rnn_backward(const RnnShape& s, const T* const* weights, const T* x, const 
                   T* const* gweights, T* gh0, T* gc0, const T* ghT = nullptr,
                   const T* gcT = nullptr);
 
+/// The vectorised activations the kernels apply to whole rows: forms of tg::cells::sigmoid and
+/// tg::cells::tanh_ (tg/kernels/cells.h), exposed so that tests check them against those
+/// definitions. In place over n contiguous values.
+template <typename T>
+void vector_sigmoid(T* p, int n);
+template <typename T>
+void vector_tanh(T* p, int n);
+
 }  // namespace tg::kernels::cpu
