@@ -202,7 +202,7 @@ Outs rnn_ref(const RnnRow& r, DType dt) {
 
 Outs rnn_run(const RnnRow& r, const Env& e) {
   const RnnData d = rnn_data(r, e.dt);
-  const RnnCall call{r.cell, r.L, r.B, r.T, r.in, r.H};
+  const RnnSpec call{r.cell, r.L, r.H, r.B, r.T, r.in};
   const bool has_c = cell_has_c(r.cell);
   std::vector<Tensor> w, gw;
   size_t i = 0;
@@ -217,12 +217,12 @@ Outs rnn_run(const RnnRow& r, const Env& e) {
   const Tensor h0 = r.h0 ? e.t(state, d.h0) : Tensor();
   const Tensor c0 = r.h0 && has_c ? e.t(state, d.c0) : Tensor();
   Tensor y = e.nan(seq), hT = e.nan(state), cT = has_c ? e.nan(state) : Tensor();
-  Tensor reserve = e.nan(Shape{e.be.rnn_reserve_elems(call)});
   const int32_t* lp = r.len.empty() ? nullptr : r.len.data();
-  e.be.rnn_forward(call, w, x, lp, h0, c0, y, hT, cT, reserve);
+  const std::shared_ptr<RnnSaved> saved = e.be.rnn_forward(call, w, x, lp, h0, c0, y, hT, cT, true);
+  REQUIRE(static_cast<bool>(saved));
   Tensor gx = e.nan(Shape{r.B, r.T, r.in});
   Tensor gh0 = r.h0 ? e.nan(state) : Tensor(), gc0 = r.h0 && has_c ? e.nan(state) : Tensor();
-  e.be.rnn_backward(call, w, x, lp, h0, c0, reserve, e.t(seq, d.gy), gx, gw, gh0, gc0);
+  e.be.rnn_backward(call, w, x, lp, h0, c0, *saved, e.t(seq, d.gy), gx, gw, gh0, gc0);
   Outs o{{"y", y.to_vector()}, {"hT", hT.to_vector()}};
   if (has_c) o.push_back({"cT", cT.to_vector()});
   o.push_back({"gx", gx.to_vector()});

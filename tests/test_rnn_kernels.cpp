@@ -32,7 +32,7 @@ int64_t numel(const std::vector<int64_t>& shape) {
 
 // Everything one forward needs, in double; converted to float on demand.
 struct Problem {
-  kc::RnnShape s{};
+  tg::RnnSpec s{};
   std::vector<std::vector<double>> w;  // layers * nw tensors
   std::vector<double> x, h0, c0;
   std::vector<int32_t> len;  // empty = full length
@@ -41,7 +41,7 @@ struct Problem {
 
 Problem make_problem(Cell cell, int L, int B, int T, int in, int H, uint32_t seed) {
   Problem p;
-  p.s = kc::RnnShape{cell, L, B, T, in, H};
+  p.s = tg::RnnSpec{cell, L, H, B, T, in};
   std::mt19937 rng(seed);
   std::uniform_real_distribution<double> u(-0.8, 0.8);
   for (int l = 0; l < L; ++l)
@@ -67,6 +67,7 @@ std::vector<T> cvt(const std::vector<double>& v) {
 template <typename T>
 struct FwdOut {
   std::vector<T> y, hT, cT, reserve;
+  int slices = 0;
 };
 
 template <typename T>
@@ -83,10 +84,13 @@ FwdOut<T> run_forward(const Problem& p, bool train) {
   o.hT.assign(sz, T(-7));
   o.cT.assign(sz, T(-7));
   if (train) o.reserve.assign(kc::rnn_reserve_elems(s), T(0));
+  kc::RnnReserve<T> res;
+  res.data = o.reserve.data();
   kc::rnn_forward<T>(s, wp.data(), x.data(), p.len.empty() ? nullptr : p.len.data(),
                      p.use_h0 ? h0.data() : nullptr, p.use_c0 ? c0.data() : nullptr, o.y.data(),
                      o.hT.data(), tg::cell_has_c(s.cell) ? o.cT.data() : nullptr,
-                     train ? o.reserve.data() : nullptr);
+                     train ? &res : nullptr);
+  o.slices = res.slices;
   return o;
 }
 
@@ -124,7 +128,7 @@ Grads run_backward(const Problem& p, const Probe& pr) {
   bool has_c = tg::cell_has_c(s.cell);
   kc::rnn_backward<double>(s, wp.data(), p.x.data(), p.len.empty() ? nullptr : p.len.data(),
                            p.use_h0 ? p.h0.data() : nullptr, p.use_c0 ? p.c0.data() : nullptr,
-                           o.reserve.data(), pr.gy.data(), g.gx.data(), gwp.data(), g.gh0.data(),
+                           kc::RnnReserve<double>{o.reserve.data(), o.slices}, pr.gy.data(), g.gx.data(), gwp.data(), g.gh0.data(),
                            has_c ? g.gc0.data() : nullptr, pr.ghT.data(),
                            has_c ? pr.gcT.data() : nullptr);
   return g;
@@ -308,12 +312,13 @@ TEST_CASE("rnn forward: known values, one step of each cell") {
   };
   for (const auto& kcase : cases) {
     Cell cell = tg::parse_cell(kcase.cell);
-    kc::RnnShape s{cell, 1, 2, 1, 2, 3};
+    tg::RnnSpec s{cell, 1, 3, 2, 1, 2};
     std::vector<const double*> wp;
     for (auto& t : kcase.w) wp.push_back(t.data());
     std::vector<double> y(6), hT(6), cT(6, 0.0), res(kc::rnn_reserve_elems(s));
+    kc::RnnReserve<double> rr{res.data(), 0};
     kc::rnn_forward<double>(s, wp.data(), x.data(), nullptr, h0.data(), c0.data(), y.data(),
-                            hT.data(), cT.data(), res.data());
+                            hT.data(), cT.data(), &rr);
     std::vector<float> yf(6);
     std::vector<std::vector<float>> wf;
     std::vector<const float*> wfp;
@@ -403,7 +408,7 @@ TEST_CASE("rnn forward/backward: bad arguments throw std::invalid_argument") {
   std::vector<const double*> wp;
   for (auto& t : p.w) wp.push_back(t.data());
   std::vector<double> y(2 * 3 * 2), res(kc::rnn_reserve_elems(p.s));
-  auto fwd = [&](kc::RnnShape s, const double* const* w, const int32_t* len) {
+  auto fwd = [&](tg::RnnSpec s, const double* const* w, const int32_t* len) {
     kc::rnn_forward<double>(s, w, p.x.data(), len, nullptr, nullptr, y.data(), nullptr, nullptr,
                             nullptr);
   };
@@ -435,13 +440,18 @@ TEST_CASE("rnn forward/backward: bad arguments throw std::invalid_argument") {
   for (auto& t : p.w) gw.emplace_back(t.size(), 0.0);
   for (auto& t : gw) gwp.push_back(t.data());
   CHECK_THROWS_WITH_AS(kc::rnn_backward<double>(p.s, wp.data(), p.x.data(), nullptr, nullptr,
-                                                nullptr, nullptr, g.data(), gx.data(), gwp.data(),
-                                                nullptr, nullptr),
+                                                nullptr, kc::RnnReserve<double>{}, g.data(), gx.data(),
+                                                gwp.data(), nullptr, nullptr),
                        doctest::Contains("rnn_backward: reserve is null"), std::invalid_argument);
   CHECK_THROWS_WITH_AS(kc::rnn_backward<double>(p.s, wp.data(), p.x.data(), bad_len, nullptr,
-                                                nullptr, res.data(), g.data(), gx.data(),
-                                                gwp.data(), nullptr, nullptr),
+                                                nullptr, kc::RnnReserve<double>{res.data(), 1}, g.data(),
+                                                gx.data(), gwp.data(), nullptr, nullptr),
                        doctest::Contains("rnn_backward: lengths[1] = 4"), std::invalid_argument);
+  // A slice count the forward cannot have written (more slices than rows).
+  CHECK_THROWS_WITH_AS(kc::rnn_backward<double>(p.s, wp.data(), p.x.data(), nullptr, nullptr,
+                                                nullptr, kc::RnnReserve<double>{res.data(), 3}, g.data(),
+                                                gx.data(), gwp.data(), nullptr, nullptr),
+                       doctest::Contains("reserve slice count 3"), std::invalid_argument);
 }
 
 TEST_CASE("parallel_for: runs every task once, nested calls run inline, exceptions propagate") {
@@ -495,7 +505,7 @@ TEST_CASE("rnn backward: float agrees with double (exercises the float GEMM path
       auto xf = cvt<float>(p.x), h0f = cvt<float>(p.h0), c0f = cvt<float>(p.c0), gyf = cvt<float>(gy);
       std::vector<float> gxf(p.x.size()), gh0f(p.h0.size()), gc0f(p.c0.size());
       kc::rnn_backward<float>(s, wp.data(), xf.data(), p.len.data(), h0f.data(), c0f.data(),
-                              of.reserve.data(), gyf.data(), gxf.data(), gwp.data(), gh0f.data(),
+                              kc::RnnReserve<float>{of.reserve.data(), of.slices}, gyf.data(), gxf.data(), gwp.data(), gh0f.data(),
                               tg::cell_has_c(c) ? gc0f.data() : nullptr);
       auto cmp = [&](const std::vector<double>& a, const std::vector<float>& b, const char* what) {
         double scale = 0, err = 0;

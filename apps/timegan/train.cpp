@@ -14,7 +14,6 @@
 #include "tg/io/csv.h"
 #include "tg/io/error.h"
 #include "tg/io/fs.h"
-#include "tg/kernels/parallel.h"
 
 namespace tgcli {
 

@@ -9,9 +9,9 @@
 //  * Biases are added with plain loops, never inside Eigen's logistic()/tanh() expressions.
 //  * Scratch lives in thread_local vectors grown once: no heap allocation in the time loops.
 //
-// Reserve layout (training): [0] = number of slices used by the forward (the backward re-uses
-// it), then per slice s (rows b0..b0+nb-1) and per layer l: out [T, nb, H] (layer output, zero
-// past len) followed by gates [T, nb, S] (S per cell, see slot_width()).
+// Reserve (training, RnnReserve in rnn_cpu.h): the number of slices used by the forward (the
+// backward re-uses it), and per slice s (rows b0..b0+nb-1) and per layer l: out [T, nb, H]
+// (layer output, zero past len) followed by gates [T, nb, S] (S per cell, see slot_width()).
 #include "tg/kernels/rnn_cpu.h"
 
 #include <Eigen/Core>
@@ -258,13 +258,13 @@ T* scratch(size_t n) {
   return buf.data();
 }
 
-std::string shape_str(const RnnShape& s) {
+std::string shape_str(const RnnSpec& s) {
   return std::string("cell=") + cell_name(s.cell) + " layers=" + std::to_string(s.layers) +
          " batch=" + std::to_string(s.batch) + " seq=" + std::to_string(s.seq) +
          " input=" + std::to_string(s.input) + " hidden=" + std::to_string(s.hidden);
 }
 
-void check_shape(const char* fn, const RnnShape& s) {
+void check_shape(const char* fn, const RnnSpec& s) {
   int ci = static_cast<int>(s.cell);
   if (ci < 0 || ci > 3)
     throw std::invalid_argument(std::string(fn) + ": invalid cell value " + std::to_string(ci));
@@ -274,7 +274,7 @@ void check_shape(const char* fn, const RnnShape& s) {
 }
 
 template <typename T>
-void check_common(const char* fn, const RnnShape& s, const T* const* w, const T* x,
+void check_common(const char* fn, const RnnSpec& s, const T* const* w, const T* x,
                   const int32_t* lengths) {
   check_shape(fn, s);
   if (w == nullptr) throw std::invalid_argument(std::string(fn) + ": weights is null");
@@ -307,7 +307,7 @@ struct Net {
 };
 
 template <typename T>
-Net<T> make_net(const RnnShape& s, const T* const* w, const int32_t* len) {
+Net<T> make_net(const RnnSpec& s, const T* const* w, const int32_t* len) {
   Net<T> n;
   n.cell = s.cell;
   n.L = s.layers;
@@ -820,36 +820,39 @@ void backward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, const
 
 }  // namespace
 
-int64_t rnn_reserve_elems(const RnnShape& s) {
+int64_t rnn_reserve_elems(const RnnSpec& s) {
   check_shape("tg::kernels::cpu::rnn_reserve_elems", s);
-  return 1 + static_cast<int64_t>(s.layers) * s.batch * s.seq *
+  return static_cast<int64_t>(s.layers) * s.batch * s.seq *
                  (s.hidden + slot_width(s.cell, s.hidden));
 }
 
 template <typename T>
-void rnn_forward(const RnnShape& s, const T* const* weights, const T* x, const int32_t* lengths,
-                 const T* h0, const T* c0, T* y, T* hT, T* cT, T* reserve) {
+void rnn_forward(const RnnSpec& s, const T* const* weights, const T* x, const int32_t* lengths,
+                 const T* h0, const T* c0, T* y, T* hT, T* cT, RnnReserve<T>* reserve) {
   const char* fn = "tg::kernels::cpu::rnn_forward";
   check_common(fn, s, weights, x, lengths);
   if (y == nullptr) throw std::invalid_argument(std::string(fn) + ": y is null");
   const Net<T> n = make_net(s, weights, lengths);
   const int ns = choose_slices(s.batch);
   Slices sl{ns};
-  if (reserve) reserve[0] = T(ns);
+  if (reserve && reserve->data == nullptr)
+    throw std::invalid_argument(std::string(fn) + ": reserve has no data");
+  if (reserve) reserve->slices = ns;
+  T* saved = reserve ? reserve->data : nullptr;
   parallel_for(ns, [&](int si) {
     int b0 = sl.b0(si, n.B), nb = sl.b0(si + 1, n.B) - b0;
-    T* region = reserve ? reserve + 1 + static_cast<int64_t>(n.L) * n.Tn * b0 * (n.H + n.S) : nullptr;
+    T* region = saved ? saved + static_cast<int64_t>(n.L) * n.Tn * b0 * (n.H + n.S) : nullptr;
     forward_slice(n, x, h0, cell_has_c(n.cell) ? c0 : nullptr, y, hT, cT, region, b0, nb);
   });
 }
 
 template <typename T>
-void rnn_backward(const RnnShape& s, const T* const* weights, const T* x, const int32_t* lengths,
-                  const T* h0, const T* c0, const T* reserve, const T* gy, T* gx,
+void rnn_backward(const RnnSpec& s, const T* const* weights, const T* x, const int32_t* lengths,
+                  const T* h0, const T* c0, const RnnReserve<T>& reserve, const T* gy, T* gx,
                   T* const* gweights, T* gh0, T* gc0, const T* ghT, const T* gcT) {
   const char* fn = "tg::kernels::cpu::rnn_backward";
   check_common(fn, s, weights, x, lengths);
-  if (reserve == nullptr) throw std::invalid_argument(std::string(fn) + ": reserve is null");
+  if (reserve.data == nullptr) throw std::invalid_argument(std::string(fn) + ": reserve is null");
   if (gy == nullptr) throw std::invalid_argument(std::string(fn) + ": gy is null");
   const Net<T> n = make_net(s, weights, lengths);
   const int nwt = n.L * n.nw;
@@ -881,10 +884,10 @@ void rnn_backward(const RnnShape& s, const T* const* weights, const T* x, const 
     if (gweights[i] == nullptr)
       throw std::invalid_argument(std::string(fn) + ": gweights pointer " + std::to_string(i) +
                                   " is null");
-  const int ns = static_cast<int>(reserve[0]);
-  if (ns < 1 || ns > n.B || T(ns) != reserve[0])
-    throw std::invalid_argument(std::string(fn) + ": reserve header " + std::to_string(reserve[0]) +
-                                " is not a slice count in [1, batch=" + std::to_string(n.B) +
+  const int ns = reserve.slices;
+  if (ns < 1 || ns > n.B)
+    throw std::invalid_argument(std::string(fn) + ": reserve slice count " + std::to_string(ns) +
+                                " is not in [1, batch=" + std::to_string(n.B) +
                                 "]; was the reserve written by rnn_forward with the same shape?");
   Slices sl{ns};
   if (!cell_has_c(n.cell)) {
@@ -921,7 +924,7 @@ void rnn_backward(const RnnShape& s, const T* const* weights, const T* x, const 
 
   parallel_for(ns, [&](int si) {
     int b0 = sl.b0(si, n.B), nb = sl.b0(si + 1, n.B) - b0;
-    const T* region = reserve + 1 + static_cast<int64_t>(n.L) * n.Tn * b0 * (n.H + n.S);
+    const T* region = reserve.data + static_cast<int64_t>(n.L) * n.Tn * b0 * (n.H + n.S);
     backward_slice(n, x, h0, c0, region, gy, gx, want_w ? ptrs.data() + si * nwt : nullptr, gh0, gc0, ghT, gcT, b0,
                    nb);
   });
@@ -947,18 +950,20 @@ template void vector_sigmoid<double>(double*, int);
 template void vector_tanh<float>(float*, int);
 template void vector_tanh<double>(double*, int);
 
-template void rnn_forward<float>(const RnnShape&, const float* const*, const float*, const int32_t*,
-                                 const float*, const float*, float*, float*, float*, float*);
-template void rnn_forward<double>(const RnnShape&, const double* const*, const double*,
+template void rnn_forward<float>(const RnnSpec&, const float* const*, const float*, const int32_t*,
+                                 const float*, const float*, float*, float*, float*,
+                                 RnnReserve<float>*);
+template void rnn_forward<double>(const RnnSpec&, const double* const*, const double*,
                                   const int32_t*, const double*, const double*, double*, double*,
-                                  double*, double*);
-template void rnn_backward<float>(const RnnShape&, const float* const*, const float*,
-                                  const int32_t*, const float*, const float*, const float*,
+                                  double*, RnnReserve<double>*);
+template void rnn_backward<float>(const RnnSpec&, const float* const*, const float*,
+                                  const int32_t*, const float*, const float*, const RnnReserve<float>&,
                                   const float*, float*, float* const*, float*, float*,
                                   const float*, const float*);
-template void rnn_backward<double>(const RnnShape&, const double* const*, const double*,
-                                   const int32_t*, const double*, const double*, const double*,
-                                   const double*, double*, double* const*, double*, double*,
+template void rnn_backward<double>(const RnnSpec&, const double* const*, const double*,
+                                   const int32_t*, const double*, const double*,
+                                   const RnnReserve<double>&, const double*, double*,
+                                   double* const*, double*, double*,
                                    const double*, const double*);
 
 }  // namespace tg::kernels::cpu

@@ -390,7 +390,7 @@ void allow_smem(K kernel, size_t smem) {
 
 template <typename T>
 void forward_impl(const RnnArgs& a) {
-  const RnnCall& c = a.call;
+  const RnnSpec& c = a.call;
   const int L = c.layers, B = c.batch, Tn = c.seq, H = c.hidden, G = 3 * H;
   const int64_t BT = static_cast<int64_t>(B) * Tn;
   const bool ra = c.cell == Cell::GruResetAfter;
@@ -452,7 +452,7 @@ void forward_impl(const RnnArgs& a) {
 
 template <typename T>
 void backward_impl(const RnnArgs& a) {
-  const RnnCall& c = a.call;
+  const RnnSpec& c = a.call;
   const int L = c.layers, B = c.batch, Tn = c.seq, H = c.hidden, G = 3 * H;
   const int64_t BT = static_cast<int64_t>(B) * Tn;
   const bool ra = c.cell == Cell::GruResetAfter;
@@ -540,7 +540,7 @@ void backward_impl(const RnnArgs& a) {
 
 }  // namespace
 
-int64_t gru_reserve_elems(const RnnCall& c) {
+int64_t gru_reserve_elems(const RnnSpec& c) {
   return static_cast<int64_t>(c.layers) * c.batch * c.seq * 5 * c.hidden;
 }
 

@@ -93,7 +93,7 @@ __global__ void lstm_cell_forward_kernel(bool ln, const T* __restrict__ P, const
     for (int k = 0; k < H; ++k) {
       const T cn = Cell::next_c(cp[k], g[2 * H + k], g[k], g[H + k]);
       g[4 * H + k] = cn;
-      g[5 * H + k] = cells::tanh_(cn);
+      g[5 * H + k] = Cell::squash(cn);
     }
     for (int k = 0; k < H; ++k) {
       cp[k] = g[4 * H + k];
@@ -162,7 +162,7 @@ __global__ void lstm_gh0_kernel(const T* dh_gemm, const int* len, T* gh0, int B,
 
 template <typename T>
 void forward_impl(const RnnArgs& a) {
-  const RnnCall& c = a.call;
+  const RnnSpec& c = a.call;
   const bool ln = c.cell == Cell::LstmLn;
   const int L = c.layers, B = c.batch, Tn = c.seq, H = c.hidden, G = 4 * H, S = slot(c.cell, H);
   const int nw = ln ? 5 : 2;
@@ -222,7 +222,7 @@ void forward_impl(const RnnArgs& a) {
 
 template <typename T>
 void backward_impl(const RnnArgs& a) {
-  const RnnCall& c = a.call;
+  const RnnSpec& c = a.call;
   const bool ln = c.cell == Cell::LstmLn;
   const int L = c.layers, B = c.batch, Tn = c.seq, H = c.hidden, G = 4 * H, S = slot(c.cell, H);
   const int nw = ln ? 5 : 2;
@@ -295,7 +295,7 @@ void backward_impl(const RnnArgs& a) {
 
 }  // namespace
 
-int64_t lstm_reserve_elems(const RnnCall& c) {
+int64_t lstm_reserve_elems(const RnnSpec& c) {
   return static_cast<int64_t>(c.layers) * c.batch * c.seq * (c.hidden + slot(c.cell, c.hidden));
 }
 

@@ -96,6 +96,19 @@ inline constexpr CellTraits kCellTraits[kNumCells] = {
      11, 5},  // xhat[4H], act[4H], xhat_c, c', tanh(c'), rstd[4], rstd_c
 };
 
+/// One recurrent-stack call: the stack (cell, layers, hidden; what a model gives, e.g.
+/// RnnSpec{Cell::GruTf1, 3, 24}) and the batch, sequence length and input width of the call
+/// (filled by tg::rnn from its input). The one description of a call that the ops layer, the
+/// backends and the kernels share.
+struct RnnSpec {
+  Cell cell = Cell::GruTf1;
+  int layers = 1;
+  int hidden = 0;
+  int batch = 0;
+  int seq = 0;
+  int input = 0;
+};
+
 /// The traits of a cell; throws std::invalid_argument for a value outside the enum.
 const CellTraits& cell_traits(Cell c);
 

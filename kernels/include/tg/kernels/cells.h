@@ -137,6 +137,9 @@ struct Lstm {
   TG_HD static T input(T a) { return tanh_(a); }
   template <typename T>
   TG_HD static T next_c(T c, T f, T i, T j) { return c * f + i * j; }
+  /// tanh(c'), saved for the backward.
+  template <typename T>
+  TG_HD static T squash(T c) { return tanh_(c); }
   template <typename T>
   TG_HD static T next_h(T tc, T o) { return tc * o; }
   /// dh, dc: gradients of h', c' (carried + output). dc_prev: gradient of c.
