@@ -194,6 +194,32 @@ struct ThreadsGuard {
 
 }  // namespace
 
+TEST_CASE("rnn_spec: the table of cell traits (names, initial values, saved widths, states)") {
+  using tg::RnnInit;
+  const auto& gru = tg::cell_traits(Cell::GruTf1);
+  CHECK(std::string(gru.weights[0].name) == "W_gates");
+  CHECK(std::string(gru.weights[3].name) == "b_cand");
+  CHECK(gru.weights[0].init == RnnInit::Glorot);
+  CHECK(gru.weights[1].init == RnnInit::One);  // TF1 GRUCell's gate bias
+  CHECK(gru.weights[3].init == RnnInit::Zero);
+  const auto& ln = tg::cell_traits(Cell::LstmLn);
+  CHECK(std::string(ln.weights[3].name) == "gamma_c");
+  CHECK(ln.weights[3].init == RnnInit::One);
+  CHECK(std::string(tg::cell_traits(Cell::GruResetAfter).weights[1].name) == "W_hh");
+  CHECK(tg::rnn_saved_width(Cell::GruTf1, 24) == 96);
+  CHECK(tg::rnn_saved_width(Cell::GruResetAfter, 24) == 96);
+  CHECK(tg::rnn_saved_width(Cell::Lstm, 24) == 144);
+  CHECK(tg::rnn_saved_width(Cell::LstmLn, 24) == 11 * 24 + 5);
+  CHECK(!tg::cell_has_c(Cell::GruTf1));
+  CHECK(!tg::cell_has_c(Cell::GruResetAfter));
+  CHECK(tg::cell_has_c(Cell::Lstm));
+  CHECK(tg::cell_has_c(Cell::LstmLn));
+  CHECK(!tg::cell_has_c(static_cast<Cell>(9)));
+  CHECK_THROWS_WITH_AS(tg::cell_traits(static_cast<Cell>(9)), doctest::Contains("invalid cell value 9"),
+                       std::invalid_argument);
+  CHECK_THROWS_AS(tg::rnn_weight_shapes(static_cast<Cell>(9), 2, 2), std::invalid_argument);
+}
+
 TEST_CASE("rnn_spec: names, shapes, parameter counts") {
   for (Cell c : kAllCells) CHECK(tg::parse_cell(tg::cell_name(c)) == c);
   CHECK(tg::parse_cell("lstmLN") == Cell::LstmLn);

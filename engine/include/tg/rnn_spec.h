@@ -58,17 +58,17 @@ struct RnnDim {
 };
 enum class RnnInit : uint8_t { Glorot, Zero, One };
 struct RnnWeightTrait {
-  const char* name;
-  RnnDim rows, cols;  // cols {0,0}: a vector of `rows` values
-  RnnInit init;       // Glorot: U(+-sqrt(6 / (rows + cols))) over the 2-D shape
+  const char* name = nullptr;
+  RnnDim rows{}, cols{};            // cols {0,0}: a vector of `rows` values
+  RnnInit init = RnnInit::Zero;     // Glorot: U(+-sqrt(6 / (rows + cols))) over the 2-D shape
 };
 struct CellTraits {
-  Cell cell;
-  const char* name;
-  bool has_c;  // a second state c besides h
-  int n_weights;
-  RnnWeightTrait weights[5];
-  int saved_h, saved_extra;  // saved values per (row, step): saved_h*H + saved_extra
+  Cell cell = Cell::GruTf1;
+  const char* name = nullptr;
+  bool has_c = false;  // a second state c besides h
+  int n_weights = 0;
+  RnnWeightTrait weights[5] = {};
+  int saved_h = 0, saved_extra = 0;  // saved values per (row, step): saved_h*H + saved_extra
 };
 
 inline constexpr CellTraits kCellTraits[kNumCells] = {
@@ -109,6 +109,10 @@ struct RnnSpec {
   int input = 0;
 };
 
+static_assert(kCellTraits[0].cell == Cell::GruTf1 && kCellTraits[1].cell == Cell::GruResetAfter &&
+                  kCellTraits[2].cell == Cell::Lstm && kCellTraits[3].cell == Cell::LstmLn,
+              "kCellTraits is indexed by Cell");
+
 /// The traits of a cell; throws std::invalid_argument for a value outside the enum.
 const CellTraits& cell_traits(Cell c);
 
@@ -116,16 +120,21 @@ const CellTraits& cell_traits(Cell c);
 Cell parse_cell(const std::string& name);
 const char* cell_name(Cell c);
 /// Whether the cell has a second state (c) besides h.
-inline bool cell_has_c(Cell c) { return c == Cell::Lstm || c == Cell::LstmLn; }
+inline bool cell_has_c(Cell c) {
+  const int i = static_cast<int>(c);
+  return i >= 0 && i < kNumCells && kCellTraits[i].has_c;
+}
 int rnn_weights_per_layer(Cell c);
 /// Shapes of one layer's weights, in the order above.
 std::vector<std::vector<int64_t>> rnn_weight_shapes(Cell c, int64_t in, int64_t hidden);
 /// Parameter count of one layer.
 int64_t rnn_layer_params(Cell c, int64_t in, int64_t hidden);
 /// Values the forward saves per (row, step) for the backward.
+/// (0 for a value outside the enum.)
 inline int64_t rnn_saved_width(Cell c, int64_t hidden) {
-  const CellTraits& t = kCellTraits[static_cast<int>(c) & 3];
-  return t.saved_h * hidden + t.saved_extra;
+  const int i = static_cast<int>(c);
+  if (i < 0 || i >= kNumCells) return 0;
+  return kCellTraits[i].saved_h * hidden + kCellTraits[i].saved_extra;
 }
 
 }  // namespace tg
