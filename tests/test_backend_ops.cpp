@@ -3,8 +3,10 @@
 // recurrent call patterns: frozen weights, accumulated weight gradients, lengths shorter than T
 // including 0, batch-concatenated calls), each run on every backend this build has (the CPU;
 // CUDA when a device is usable, the CPU emulation of tests/cuda_emu in a TG_CUDA_EMU build)
-// against a plain double-precision scalar reference written here, forward and gradients. The
-// recurrent gradients are central finite differences of the scalar forward (in double).
+// against a plain double-precision scalar reference, forward and gradients: written here for the
+// primitives, tests/reference (THE reference of the recurrent stacks, independent of the cell
+// header the backends use) for the recurrent calls, whose gradients are central finite
+// differences of the scalar forward (in double).
 //
 // Adding an op = adding a row to table(): a name, a tolerance class, the backend call and its
 // reference. Inputs are drawn per row from fixed seeds and rounded to the dtype before both the
