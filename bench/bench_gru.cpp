@@ -40,7 +40,7 @@ double median(std::vector<double> v) {
 }
 
 struct Case {
-  kc::RnnShape s;
+  tg::RnnSpec s;
   std::vector<std::vector<float>> w, gw;
   std::vector<const float*> wp;
   std::vector<float*> gwp;
@@ -49,7 +49,7 @@ struct Case {
 
 Case make_case(tg::Cell cell, int L, int B, int T, int in, int H) {
   Case c;
-  c.s = kc::RnnShape{cell, L, B, T, in, H};
+  c.s = tg::RnnSpec{cell, L, H, B, T, in};
   std::mt19937 rng(1234);
   std::uniform_real_distribution<float> u(-0.3f, 0.3f);
   for (int l = 0; l < L; ++l)
@@ -73,7 +73,7 @@ Case make_case(tg::Cell cell, int L, int B, int T, int in, int H) {
   return c;
 }
 
-double fwd_flops(const kc::RnnShape& s) {
+double fwd_flops(const tg::RnnSpec& s) {
   int G = 3 * s.hidden;  // both GRU forms: 3H gate columns
   if (tg::cell_has_c(s.cell)) G = 4 * s.hidden;
   double f = 0;
@@ -161,14 +161,15 @@ int main(int argc, char** argv) {
       const double ff = fwd_flops(c.s);
       for (int th : threads) {
         kc::set_num_threads(th);
+        kc::RnnReserve<float> res{c.reserve.data(), 0};
         auto fwd = [&] {
           kc::rnn_forward<float>(c.s, c.wp.data(), c.x.data(), nullptr, nullptr, nullptr,
-                                 c.y.data(), nullptr, nullptr, c.reserve.data());
+                                 c.y.data(), nullptr, nullptr, &res);
         };
         auto fwd_bwd = [&] {
           fwd();
           kc::rnn_backward<float>(c.s, c.wp.data(), c.x.data(), nullptr, nullptr, nullptr,
-                                  c.reserve.data(), c.gy.data(), c.gx.data(), c.gwp.data(),
+                                  res, c.gy.data(), c.gx.data(), c.gwp.data(),
                                   nullptr, nullptr);
         };
         for (int mode = 0; mode < 2; ++mode) {

@@ -101,7 +101,7 @@ int main(int argc, char** argv) {
   for (int in : {5, 6, 24, 28})
     for (const Variant& v : variants) {
       kc::set_gru_impl(std::string(v.impl) == "cudnn" ? kc::GruImpl::Cudnn : kc::GruImpl::Ours);
-      RnnCall call{v.cell, L, B, T, in, H};
+      RnnSpec call{v.cell, L, H, B, T, in};
       std::vector<Tensor> w, gw;
       uint32_t seed = 1;
       for (int l = 0; l < L; ++l)
@@ -113,7 +113,6 @@ int main(int argc, char** argv) {
       Tensor gy = rand_dev(Shape{B, T, H}, dt, 101, 1.0);
       Tensor y = Tensor::empty(Shape{B, T, H}, dt, Device::CUDA);
       Tensor gx = Tensor::empty(Shape{B, T, in}, dt, Device::CUDA);
-      Tensor reserve = Tensor::empty(Shape{be.rnn_reserve_elems(call)}, dt, Device::CUDA);
       Tensor none, hT, cT, gh0, gc0;
       auto time_it = [&](auto&& fn) {
         for (int i = 0; i < warmup; ++i) fn();
@@ -126,10 +125,10 @@ int main(int argc, char** argv) {
       };
       double fwd = -1, fb = -1;
       try {
-        fwd = time_it([&] { be.rnn_forward(call, w, x, nullptr, none, none, y, hT, cT, none); });
+        fwd = time_it([&] { be.rnn_forward(call, w, x, nullptr, none, none, y, hT, cT, false); });
         fb = time_it([&] {
-          be.rnn_forward(call, w, x, nullptr, none, none, y, hT, cT, reserve);
-          be.rnn_backward(call, w, x, nullptr, none, none, reserve, gy, gx, gw, gh0, gc0);
+          const auto saved = be.rnn_forward(call, w, x, nullptr, none, none, y, hT, cT, true);
+          be.rnn_backward(call, w, x, nullptr, none, none, *saved, gy, gx, gw, gh0, gc0);
         });
       } catch (const std::exception& e) {
         std::fprintf(stderr, "bench_gru_cuda: %s %s input %d failed: %s\n", v.impl, cell_name(v.cell), in, e.what());

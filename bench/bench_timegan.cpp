@@ -18,7 +18,7 @@
 #include "tg/io/csv.h"
 #include "tg/io/dataset.h"
 #include "tg/io/fs.h"
-#include "tg/kernels/parallel.h"
+#include "tg/backend.h"
 #include "tg/models/timegan.h"
 
 using namespace tg;
@@ -78,7 +78,7 @@ int main(int argc, char** argv) {
   if (!json)
     std::printf("%-10s %-5s %-8s %-3s %-7s %-11s %12s\n", "data", "feat", "cell", "thr", "phase", "", "ms/iteration");
   for (int th : threads) {
-    kernels::cpu::set_num_threads(th);
+    set_num_threads(th);
     for (int d : features) {
       io::Windows w;
       std::string data = "sine" + std::to_string(d);

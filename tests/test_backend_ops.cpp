@@ -3,8 +3,10 @@
 // recurrent call patterns: frozen weights, accumulated weight gradients, lengths shorter than T
 // including 0, batch-concatenated calls), each run on every backend this build has (the CPU;
 // CUDA when a device is usable, the CPU emulation of tests/cuda_emu in a TG_CUDA_EMU build)
-// against a plain double-precision scalar reference written here, forward and gradients. The
-// recurrent gradients are central finite differences of the scalar forward (in double).
+// against a plain double-precision scalar reference, forward and gradients: written here for the
+// primitives, tests/reference (THE reference of the recurrent stacks, independent of the cell
+// header the backends use) for the recurrent calls, whose gradients are central finite
+// differences of the scalar forward (in double).
 //
 // Adding an op = adding a row to table(): a name, a tolerance class, the backend call and its
 // reference. Inputs are drawn per row from fixed seeds and rounded to the dtype before both the
@@ -18,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "reference/rnn_reference.h"
 #include "tg/backend.h"
 #include "tg/random.h"
 #include "tg/rnn_spec.h"
@@ -162,155 +165,37 @@ RnnData rnn_data(const RnnRow& r, DType dt) {
   return d;
 }
 
-// One step of one layer: h, c updated in place. w: the layer's weights (rnn_spec.h layouts).
-void cell_step(Cell cell, const Vec* w, const double* x, int in, int H, Vec& h, Vec& c) {
-  auto ln = [H](double* a, const double* gam, const double* bet) {  // layer norm over H units
-    double mean = 0, var = 0;
-    for (int k = 0; k < H; ++k) mean += a[k];
-    mean /= H;
-    for (int k = 0; k < H; ++k) var += (a[k] - mean) * (a[k] - mean);
-    var /= H;
-    for (int k = 0; k < H; ++k) a[k] = (a[k] - mean) / std::sqrt(var + kLstmLnEpsilon) * gam[k] + bet[k];
-  };
-  Vec hn(static_cast<size_t>(H));
-  switch (cell) {
-    case Cell::GruTf1: {
-      const Vec &Wg = w[0], &bg = w[1], &Wc = w[2], &bc = w[3];
-      Vec r(static_cast<size_t>(H)), u(static_cast<size_t>(H));
-      for (int j = 0; j < 2 * H; ++j) {
-        double a = bg[static_cast<size_t>(j)];
-        for (int i = 0; i < in; ++i) a += x[i] * Wg[static_cast<size_t>(i * 2 * H + j)];
-        for (int k = 0; k < H; ++k) a += h[static_cast<size_t>(k)] * Wg[static_cast<size_t>((in + k) * 2 * H + j)];
-        (j < H ? r[static_cast<size_t>(j)] : u[static_cast<size_t>(j - H)]) = sigm(a);
-      }
-      for (int k = 0; k < H; ++k) {
-        double a = bc[static_cast<size_t>(k)];
-        for (int i = 0; i < in; ++i) a += x[i] * Wc[static_cast<size_t>(i * H + k)];
-        for (int m = 0; m < H; ++m)
-          a += r[static_cast<size_t>(m)] * h[static_cast<size_t>(m)] * Wc[static_cast<size_t>((in + m) * H + k)];
-        const double cand = std::tanh(a), uk = u[static_cast<size_t>(k)];
-        hn[static_cast<size_t>(k)] = uk * h[static_cast<size_t>(k)] + (1 - uk) * cand;
-      }
-      break;
-    }
-    case Cell::GruResetAfter: {
-      const Vec &Wih = w[0], &Whh = w[1], &bih = w[2], &bhh = w[3];
-      Vec a(static_cast<size_t>(3 * H)), q(static_cast<size_t>(3 * H));
-      for (int j = 0; j < 3 * H; ++j) {
-        a[static_cast<size_t>(j)] = bih[static_cast<size_t>(j)];
-        for (int i = 0; i < in; ++i) a[static_cast<size_t>(j)] += Wih[static_cast<size_t>(j * in + i)] * x[i];
-        q[static_cast<size_t>(j)] = bhh[static_cast<size_t>(j)];
-        for (int k = 0; k < H; ++k) q[static_cast<size_t>(j)] += Whh[static_cast<size_t>(j * H + k)] * h[static_cast<size_t>(k)];
-      }
-      for (int k = 0; k < H; ++k) {
-        const size_t K = static_cast<size_t>(k), HH = static_cast<size_t>(H);
-        const double r = sigm(a[K] + q[K]), z = sigm(a[HH + K] + q[HH + K]);
-        const double n = std::tanh(a[2 * HH + K] + r * q[2 * HH + K]);
-        hn[K] = (1 - z) * n + z * h[K];
-      }
-      break;
-    }
-    case Cell::Lstm:
-    case Cell::LstmLn: {
-      const bool lnc = cell == Cell::LstmLn;
-      const Vec& W = w[0];
-      Vec g(static_cast<size_t>(4 * H));
-      for (int j = 0; j < 4 * H; ++j) {
-        double a = lnc ? 0.0 : w[1][static_cast<size_t>(j)];
-        for (int i = 0; i < in; ++i) a += x[i] * W[static_cast<size_t>(i * 4 * H + j)];
-        for (int k = 0; k < H; ++k) a += h[static_cast<size_t>(k)] * W[static_cast<size_t>((in + k) * 4 * H + j)];
-        g[static_cast<size_t>(j)] = a;
-      }
-      if (lnc)
-        for (int blk = 0; blk < 4; ++blk) ln(&g[static_cast<size_t>(blk * H)], &w[1][static_cast<size_t>(blk * H)], &w[2][static_cast<size_t>(blk * H)]);
-      Vec cn(static_cast<size_t>(H));
-      for (int k = 0; k < H; ++k) {
-        const size_t K = static_cast<size_t>(k), HH = static_cast<size_t>(H);
-        const double ig = sigm(g[K]), jg = std::tanh(g[HH + K]), fg = sigm(g[2 * HH + K] + kLstmForgetBias);
-        cn[K] = c[K] * fg + ig * jg;
-      }
-      if (lnc) ln(cn.data(), w[3].data(), w[4].data());
-      for (int k = 0; k < H; ++k) {
-        const size_t K = static_cast<size_t>(k);
-        hn[K] = std::tanh(cn[K]) * sigm(g[3 * static_cast<size_t>(H) + K]);
-      }
-      c = cn;
-      break;
-    }
-  }
-  h = hn;
-}
-
-struct RnnFwd {
-  Vec y, hT, cT;
-};
-
-RnnFwd rnn_forward_ref(const RnnRow& r, const RnnData& d) {
-  const int nw = rnn_weights_per_layer(r.cell);
-  const size_t H = static_cast<size_t>(r.H);
-  Vec in = d.x;
-  int inw = r.in;
-  RnnFwd f;
-  f.hT.assign(static_cast<size_t>(r.L * r.B) * H, 0);
-  f.cT.assign(static_cast<size_t>(r.L * r.B) * H, 0);
-  for (int l = 0; l < r.L; ++l) {
-    Vec out(static_cast<size_t>(r.B * r.T) * H, 0);
-    for (int b = 0; b < r.B; ++b) {
-      const size_t s0 = (static_cast<size_t>(l) * r.B + b) * H;
-      Vec h(H, 0), c(H, 0);
-      if (!d.h0.empty()) std::copy(d.h0.begin() + long(s0), d.h0.begin() + long(s0 + H), h.begin());
-      if (!d.c0.empty()) std::copy(d.c0.begin() + long(s0), d.c0.begin() + long(s0 + H), c.begin());
-      const int n = r.len.empty() ? r.T : r.len[static_cast<size_t>(b)];
-      for (int t = 0; t < n; ++t) {
-        const size_t row = static_cast<size_t>(b * r.T + t);
-        cell_step(r.cell, &d.w[static_cast<size_t>(l * nw)], &in[row * static_cast<size_t>(inw)], inw, r.H, h, c);
-        std::copy(h.begin(), h.end(), out.begin() + long(row * H));
-      }
-      std::copy(h.begin(), h.end(), f.hT.begin() + long(s0));
-      std::copy(c.begin(), c.end(), f.cT.begin() + long(s0));
-    }
-    in = out;
-    inw = r.H;
-  }
-  f.y = in;
-  return f;
-}
-
-// L = sum gy * y; its gradient with respect to *p by central differences.
-Vec fd_grad(const RnnRow& r, RnnData& d, Vec& p) {
-  const double eps = 1e-5;
-  auto loss = [&] {
-    const Vec y = rnn_forward_ref(r, d).y;
-    double s = 0;
-    for (size_t i = 0; i < y.size(); ++i) s += d.gy[i] * y[i];
-    return s;
-  };
-  Vec g(p.size());
-  for (size_t i = 0; i < p.size(); ++i) {
-    const double keep = p[i];
-    p[i] = keep + eps;
-    const double lp = loss();
-    p[i] = keep - eps;
-    const double lm = loss();
-    p[i] = keep;
-    g[i] = (lp - lm) / (2 * eps);
-  }
-  return g;
+// The problem of a row, for the reference (tests/reference).
+reference::RnnProblem problem_of(const RnnRow& r, const RnnData& d) {
+  reference::RnnProblem p;
+  p.cell = r.cell;
+  p.L = r.L;
+  p.B = r.B;
+  p.T = r.T;
+  p.in = r.in;
+  p.H = r.H;
+  p.len = r.len;
+  p.w = d.w;
+  p.x = d.x;
+  p.h0 = d.h0;
+  p.c0 = d.c0;
+  return p;
 }
 
 Outs rnn_ref(const RnnRow& r, DType dt) {
-  RnnData d = rnn_data(r, dt);
-  const RnnFwd f = rnn_forward_ref(r, d);
+  const RnnData d = rnn_data(r, dt);
+  reference::RnnProblem p = problem_of(r, d);
+  const reference::RnnResult f = reference::rnn_forward(p);
   Outs o{{"y", f.y}, {"hT", f.hT}};
   if (cell_has_c(r.cell)) o.push_back({"cT", f.cT});
-  o.push_back({"gx", fd_grad(r, d, d.x)});
+  o.push_back({"gx", reference::rnn_grad_fd(p, d.gy, p.x)});
   if (r.h0) {
-    o.push_back({"gh0", fd_grad(r, d, d.h0)});
-    if (cell_has_c(r.cell)) o.push_back({"gc0", fd_grad(r, d, d.c0)});
+    o.push_back({"gh0", reference::rnn_grad_fd(p, d.gy, p.h0)});
+    if (cell_has_c(r.cell)) o.push_back({"gc0", reference::rnn_grad_fd(p, d.gy, p.c0)});
   }
   if (!r.frozen)
-    for (size_t i = 0; i < d.w.size(); ++i) {
-      Vec g = fd_grad(r, d, d.w[i]);
+    for (size_t i = 0; i < p.w.size(); ++i) {
+      Vec g = reference::rnn_grad_fd(p, d.gy, p.w[i]);
       for (size_t k = 0; k < g.size(); ++k) g[k] += d.gw0[i][k];  // accumulated into the preset
       o.push_back({"gw" + std::to_string(i), g});
     }
@@ -319,7 +204,7 @@ Outs rnn_ref(const RnnRow& r, DType dt) {
 
 Outs rnn_run(const RnnRow& r, const Env& e) {
   const RnnData d = rnn_data(r, e.dt);
-  const RnnCall call{r.cell, r.L, r.B, r.T, r.in, r.H};
+  const RnnSpec call{r.cell, r.L, r.H, r.B, r.T, r.in};
   const bool has_c = cell_has_c(r.cell);
   std::vector<Tensor> w, gw;
   size_t i = 0;
@@ -334,12 +219,12 @@ Outs rnn_run(const RnnRow& r, const Env& e) {
   const Tensor h0 = r.h0 ? e.t(state, d.h0) : Tensor();
   const Tensor c0 = r.h0 && has_c ? e.t(state, d.c0) : Tensor();
   Tensor y = e.nan(seq), hT = e.nan(state), cT = has_c ? e.nan(state) : Tensor();
-  Tensor reserve = e.nan(Shape{e.be.rnn_reserve_elems(call)});
   const int32_t* lp = r.len.empty() ? nullptr : r.len.data();
-  e.be.rnn_forward(call, w, x, lp, h0, c0, y, hT, cT, reserve);
+  const std::shared_ptr<RnnSaved> saved = e.be.rnn_forward(call, w, x, lp, h0, c0, y, hT, cT, true);
+  REQUIRE(static_cast<bool>(saved));
   Tensor gx = e.nan(Shape{r.B, r.T, r.in});
   Tensor gh0 = r.h0 ? e.nan(state) : Tensor(), gc0 = r.h0 && has_c ? e.nan(state) : Tensor();
-  e.be.rnn_backward(call, w, x, lp, h0, c0, reserve, e.t(seq, d.gy), gx, gw, gh0, gc0);
+  e.be.rnn_backward(call, w, x, lp, h0, c0, *saved, e.t(seq, d.gy), gx, gw, gh0, gc0);
   Outs o{{"y", y.to_vector()}, {"hT", hT.to_vector()}};
   if (has_c) o.push_back({"cT", cT.to_vector()});
   o.push_back({"gx", gx.to_vector()});

@@ -398,10 +398,12 @@ struct RnnOut {
 // Runs forward + backward of `c` on device `dev` with deterministic inputs. frozen: the
 // backward gets an empty weight-gradient vector (frozen weights, backend.h), as ops.cpp passes
 // for a network that is not being trained while its input needs a gradient.
-RnnOut run_rnn(const RnnCase& c, DType dt, Device dev, bool frozen = false) {
+// between: called after the forward and again after the backward (e.g. to flip the GRU
+// implementation for the backward only).
+RnnOut run_rnn(const RnnCase& c, DType dt, Device dev, bool frozen = false, void (*between)() = nullptr) {
   Backend& be = backend_for(dev);
   auto put = [&](const Tensor& t) { return dev == Device::CPU ? t : t.to(dev); };
-  RnnCall call{c.cell, c.L, c.B, c.T, c.in, c.H};
+  RnnSpec call{c.cell, c.L, c.H, c.B, c.T, c.in};
   std::vector<Tensor> w, gw;
   uint32_t seed = 300;
   for (int l = 0; l < c.L; ++l)
@@ -417,25 +419,26 @@ RnnOut run_rnn(const RnnCase& c, DType dt, Device dev, bool frozen = false) {
   o.y = Tensor::empty(Shape{c.B, c.T, c.H}, dt, dev);
   o.hT = Tensor::empty(Shape{c.L, c.B, c.H}, dt, dev);
   o.cT = has_c ? Tensor::empty(Shape{c.L, c.B, c.H}, dt, dev) : Tensor();
-  Tensor reserve = Tensor::empty(Shape{be.rnn_reserve_elems(call)}, dt, dev);
   const int32_t* lp = c.len.empty() ? nullptr : c.len.data();
-  be.rnn_forward(call, w, x, lp, h0, c0, o.y, o.hT, o.cT, reserve);
+  const std::shared_ptr<RnnSaved> saved = be.rnn_forward(call, w, x, lp, h0, c0, o.y, o.hT, o.cT, true);
+  REQUIRE(static_cast<bool>(saved));
+  if (between) between();
   Tensor gy = put(rand_t(Shape{c.B, c.T, c.H}, dt, 403));
   o.gx = Tensor::empty(Shape{c.B, c.T, c.in}, dt, dev);
   o.gh0 = c.grad_h0 ? Tensor::empty(Shape{c.L, c.B, c.H}, dt, dev) : Tensor();
   o.gc0 = c.grad_h0 && has_c ? Tensor::empty(Shape{c.L, c.B, c.H}, dt, dev) : Tensor();
   if (frozen) {
     std::vector<Tensor> none;
-    be.rnn_backward(call, w, x, lp, h0, c0, reserve, gy, o.gx, none, o.gh0, o.gc0);
+    be.rnn_backward(call, w, x, lp, h0, c0, *saved, gy, o.gx, none, o.gh0, o.gc0);
   } else {
-    be.rnn_backward(call, w, x, lp, h0, c0, reserve, gy, o.gx, gw, o.gh0, o.gc0);
+    be.rnn_backward(call, w, x, lp, h0, c0, *saved, gy, o.gx, gw, o.gh0, o.gc0);
     o.gw = gw;
   }
+  if (between) between();
   // inference mode (no reserve) must give the same y
   Tensor y2 = Tensor::empty(Shape{c.B, c.T, c.H}, dt, dev);
-  Tensor none;
   Tensor hT2, cT2;
-  be.rnn_forward(call, w, x, lp, h0, c0, y2, hT2, cT2, none);
+  CHECK(!be.rnn_forward(call, w, x, lp, h0, c0, y2, hT2, cT2, false));
   // (cuDNN may pick another algorithm for inference: allow rounding differences)
   check_close(o.y, y2, dt == DType::F32 ? Tol{1e-5, 1e-6} : Tol{1e-12, 1e-13}, "inference y vs training y");
   return o;
@@ -582,6 +585,14 @@ TEST_CASE("cuda: our reset-after GRU matches cuDNN's") {
       RnnOut theirs = run_rnn(c, dt, Device::CUDA);
       kc::set_gru_impl(kc::GruImpl::Ours);
       compare_rnn(ours, theirs, dt == DType::F32 ? Tol{1e-4, 1e-5} : Tol{1e-10, 1e-11}, what);
+      // The backward runs the implementation its forward ran (recorded in what the forward
+      // saved), whatever is selected in between.
+      kc::set_gru_impl(kc::GruImpl::Cudnn);
+      RnnOut switched = run_rnn(c, dt, Device::CUDA, false, [] {
+        kc::set_gru_impl(kc::gru_impl() == kc::GruImpl::Cudnn ? kc::GruImpl::Ours : kc::GruImpl::Cudnn);
+      });
+      kc::set_gru_impl(kc::GruImpl::Ours);
+      compare_rnn(theirs, switched, prim_tol(dt), what + " switched to ours for the backward");
     }
 #endif
 }

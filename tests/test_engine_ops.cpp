@@ -296,3 +296,46 @@ TEST_CASE("rnn op: gradients through frozen weights equal those of the full back
     CHECK(w_train[0].has_grad());
   }
 }
+
+TEST_CASE("backend registry: the built-in backends are registered; threads go through the engine") {
+  const std::vector<std::string> names = registered_backends();
+  REQUIRE(!names.empty());
+  CHECK(names[0] == "cpu");
+#ifdef TG_HAVE_CUDA
+  CHECK(std::find(names.begin(), names.end(), "cuda") != names.end());
+#else
+  CHECK(names.size() == 1);
+  std::string why;
+  CHECK_FALSE(cuda_available(&why));
+  CHECK(why.find("no CUDA backend") != std::string::npos);
+  CHECK_THROWS_WITH_AS(backend_for(Device::CUDA), doctest::Contains("CUDA device unavailable"), std::runtime_error);
+#endif
+  CHECK(backend_for(Device::CPU).name() == "cpu");
+  const int saved = num_threads();
+  set_num_threads(1);
+  CHECK(num_threads() == 1);
+  CHECK(backend_for(Device::CPU).num_threads() == 1);
+  set_num_threads(0);  // < 1 means 1
+  CHECK(num_threads() == 1);
+  set_num_threads(3);
+  CHECK(num_threads() == 3);
+  set_num_threads(saved);
+  CHECK_THROWS_AS(register_backend(BackendEntry{Device::CPU, "x", nullptr, nullptr}), std::invalid_argument);
+}
+
+TEST_CASE("rnn backend: the forward's saved state is typed; a foreign one is refused") {
+  Backend& be = backend_for(Device::CPU);
+  const RnnSpec call{Cell::GruTf1, 1, 2, 1, 2, 1};
+  std::vector<Tensor> w;
+  for (const auto& s : rnn_weight_shapes(call.cell, call.input, call.hidden)) w.push_back(Tensor::full(Shape(s), 0.1f));
+  Tensor x = Tensor::full(Shape{1, 2, 1}, 0.5f), y = Tensor::empty(Shape{1, 2, 2}), hT, cT;
+  CHECK(!be.rnn_forward(call, w, x, nullptr, Tensor(), Tensor(), y, hT, cT, false));
+  const std::shared_ptr<RnnSaved> saved = be.rnn_forward(call, w, x, nullptr, Tensor(), Tensor(), y, hT, cT, true);
+  REQUIRE(static_cast<bool>(saved));
+  Tensor gy = Tensor::full(Shape{1, 2, 2}, 1.0f), gx = Tensor::empty(Shape{1, 2, 1}), gh0, gc0;
+  std::vector<Tensor> gw;
+  CHECK_NOTHROW(be.rnn_backward(call, w, x, nullptr, Tensor(), Tensor(), *saved, gy, gx, gw, gh0, gc0));
+  struct Foreign : RnnSaved {};
+  CHECK_THROWS_WITH_AS(be.rnn_backward(call, w, x, nullptr, Tensor(), Tensor(), Foreign(), gy, gx, gw, gh0, gc0),
+                       doctest::Contains("not from the CPU backend"), std::invalid_argument);
+}

@@ -1,5 +1,6 @@
 // Tests of the CPU recurrent-stack kernels (tg/kernels/rnn_cpu.h) and the layout contract
-// (tg/rnn_spec.h): finite-difference gradients, known values, lengths, float/double, bad args.
+// (tg/rnn_spec.h): finite-difference gradients, known values, the scalar reference
+// (tests/reference), lengths, float/double, the vectorised activations, bad args.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -10,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "reference/rnn_reference.h"
+#include "tg/kernels/cells.h"
 #include "tg/kernels/parallel.h"
 #include "tg/kernels/rnn_cpu.h"
 #include "tg/rnn_spec.h"
@@ -29,7 +32,7 @@ int64_t numel(const std::vector<int64_t>& shape) {
 
 // Everything one forward needs, in double; converted to float on demand.
 struct Problem {
-  kc::RnnShape s{};
+  tg::RnnSpec s{};
   std::vector<std::vector<double>> w;  // layers * nw tensors
   std::vector<double> x, h0, c0;
   std::vector<int32_t> len;  // empty = full length
@@ -38,7 +41,7 @@ struct Problem {
 
 Problem make_problem(Cell cell, int L, int B, int T, int in, int H, uint32_t seed) {
   Problem p;
-  p.s = kc::RnnShape{cell, L, B, T, in, H};
+  p.s = tg::RnnSpec{cell, L, H, B, T, in};
   std::mt19937 rng(seed);
   std::uniform_real_distribution<double> u(-0.8, 0.8);
   for (int l = 0; l < L; ++l)
@@ -64,6 +67,7 @@ std::vector<T> cvt(const std::vector<double>& v) {
 template <typename T>
 struct FwdOut {
   std::vector<T> y, hT, cT, reserve;
+  int slices = 0;
 };
 
 template <typename T>
@@ -80,10 +84,13 @@ FwdOut<T> run_forward(const Problem& p, bool train) {
   o.hT.assign(sz, T(-7));
   o.cT.assign(sz, T(-7));
   if (train) o.reserve.assign(kc::rnn_reserve_elems(s), T(0));
+  kc::RnnReserve<T> res;
+  res.data = o.reserve.data();
   kc::rnn_forward<T>(s, wp.data(), x.data(), p.len.empty() ? nullptr : p.len.data(),
                      p.use_h0 ? h0.data() : nullptr, p.use_c0 ? c0.data() : nullptr, o.y.data(),
                      o.hT.data(), tg::cell_has_c(s.cell) ? o.cT.data() : nullptr,
-                     train ? o.reserve.data() : nullptr);
+                     train ? &res : nullptr);
+  o.slices = res.slices;
   return o;
 }
 
@@ -121,7 +128,7 @@ Grads run_backward(const Problem& p, const Probe& pr) {
   bool has_c = tg::cell_has_c(s.cell);
   kc::rnn_backward<double>(s, wp.data(), p.x.data(), p.len.empty() ? nullptr : p.len.data(),
                            p.use_h0 ? p.h0.data() : nullptr, p.use_c0 ? p.c0.data() : nullptr,
-                           o.reserve.data(), pr.gy.data(), g.gx.data(), gwp.data(), g.gh0.data(),
+                           kc::RnnReserve<double>{o.reserve.data(), o.slices}, pr.gy.data(), g.gx.data(), gwp.data(), g.gh0.data(),
                            has_c ? g.gc0.data() : nullptr, pr.ghT.data(),
                            has_c ? pr.gcT.data() : nullptr);
   return g;
@@ -186,6 +193,32 @@ struct ThreadsGuard {
 };
 
 }  // namespace
+
+TEST_CASE("rnn_spec: the table of cell traits (names, initial values, saved widths, states)") {
+  using tg::RnnInit;
+  const auto& gru = tg::cell_traits(Cell::GruTf1);
+  CHECK(std::string(gru.weights[0].name) == "W_gates");
+  CHECK(std::string(gru.weights[3].name) == "b_cand");
+  CHECK(gru.weights[0].init == RnnInit::Glorot);
+  CHECK(gru.weights[1].init == RnnInit::One);  // TF1 GRUCell's gate bias
+  CHECK(gru.weights[3].init == RnnInit::Zero);
+  const auto& ln = tg::cell_traits(Cell::LstmLn);
+  CHECK(std::string(ln.weights[3].name) == "gamma_c");
+  CHECK(ln.weights[3].init == RnnInit::One);
+  CHECK(std::string(tg::cell_traits(Cell::GruResetAfter).weights[1].name) == "W_hh");
+  CHECK(tg::rnn_saved_width(Cell::GruTf1, 24) == 96);
+  CHECK(tg::rnn_saved_width(Cell::GruResetAfter, 24) == 96);
+  CHECK(tg::rnn_saved_width(Cell::Lstm, 24) == 144);
+  CHECK(tg::rnn_saved_width(Cell::LstmLn, 24) == 11 * 24 + 5);
+  CHECK(!tg::cell_has_c(Cell::GruTf1));
+  CHECK(!tg::cell_has_c(Cell::GruResetAfter));
+  CHECK(tg::cell_has_c(Cell::Lstm));
+  CHECK(tg::cell_has_c(Cell::LstmLn));
+  CHECK(!tg::cell_has_c(static_cast<Cell>(9)));
+  CHECK_THROWS_WITH_AS(tg::cell_traits(static_cast<Cell>(9)), doctest::Contains("invalid cell value 9"),
+                       std::invalid_argument);
+  CHECK_THROWS_AS(tg::rnn_weight_shapes(static_cast<Cell>(9), 2, 2), std::invalid_argument);
+}
 
 TEST_CASE("rnn_spec: names, shapes, parameter counts") {
   for (Cell c : kAllCells) CHECK(tg::parse_cell(tg::cell_name(c)) == c);
@@ -305,12 +338,13 @@ TEST_CASE("rnn forward: known values, one step of each cell") {
   };
   for (const auto& kcase : cases) {
     Cell cell = tg::parse_cell(kcase.cell);
-    kc::RnnShape s{cell, 1, 2, 1, 2, 3};
+    tg::RnnSpec s{cell, 1, 3, 2, 1, 2};
     std::vector<const double*> wp;
     for (auto& t : kcase.w) wp.push_back(t.data());
     std::vector<double> y(6), hT(6), cT(6, 0.0), res(kc::rnn_reserve_elems(s));
+    kc::RnnReserve<double> rr{res.data(), 0};
     kc::rnn_forward<double>(s, wp.data(), x.data(), nullptr, h0.data(), c0.data(), y.data(),
-                            hT.data(), cT.data(), res.data());
+                            hT.data(), cT.data(), &rr);
     std::vector<float> yf(6);
     std::vector<std::vector<float>> wf;
     std::vector<const float*> wfp;
@@ -400,7 +434,7 @@ TEST_CASE("rnn forward/backward: bad arguments throw std::invalid_argument") {
   std::vector<const double*> wp;
   for (auto& t : p.w) wp.push_back(t.data());
   std::vector<double> y(2 * 3 * 2), res(kc::rnn_reserve_elems(p.s));
-  auto fwd = [&](kc::RnnShape s, const double* const* w, const int32_t* len) {
+  auto fwd = [&](tg::RnnSpec s, const double* const* w, const int32_t* len) {
     kc::rnn_forward<double>(s, w, p.x.data(), len, nullptr, nullptr, y.data(), nullptr, nullptr,
                             nullptr);
   };
@@ -432,13 +466,18 @@ TEST_CASE("rnn forward/backward: bad arguments throw std::invalid_argument") {
   for (auto& t : p.w) gw.emplace_back(t.size(), 0.0);
   for (auto& t : gw) gwp.push_back(t.data());
   CHECK_THROWS_WITH_AS(kc::rnn_backward<double>(p.s, wp.data(), p.x.data(), nullptr, nullptr,
-                                                nullptr, nullptr, g.data(), gx.data(), gwp.data(),
-                                                nullptr, nullptr),
+                                                nullptr, kc::RnnReserve<double>{}, g.data(), gx.data(),
+                                                gwp.data(), nullptr, nullptr),
                        doctest::Contains("rnn_backward: reserve is null"), std::invalid_argument);
   CHECK_THROWS_WITH_AS(kc::rnn_backward<double>(p.s, wp.data(), p.x.data(), bad_len, nullptr,
-                                                nullptr, res.data(), g.data(), gx.data(),
-                                                gwp.data(), nullptr, nullptr),
+                                                nullptr, kc::RnnReserve<double>{res.data(), 1}, g.data(),
+                                                gx.data(), gwp.data(), nullptr, nullptr),
                        doctest::Contains("rnn_backward: lengths[1] = 4"), std::invalid_argument);
+  // A slice count the forward cannot have written (more slices than rows).
+  CHECK_THROWS_WITH_AS(kc::rnn_backward<double>(p.s, wp.data(), p.x.data(), nullptr, nullptr,
+                                                nullptr, kc::RnnReserve<double>{res.data(), 3}, g.data(),
+                                                gx.data(), gwp.data(), nullptr, nullptr),
+                       doctest::Contains("reserve slice count 3"), std::invalid_argument);
 }
 
 TEST_CASE("parallel_for: runs every task once, nested calls run inline, exceptions propagate") {
@@ -492,7 +531,7 @@ TEST_CASE("rnn backward: float agrees with double (exercises the float GEMM path
       auto xf = cvt<float>(p.x), h0f = cvt<float>(p.h0), c0f = cvt<float>(p.c0), gyf = cvt<float>(gy);
       std::vector<float> gxf(p.x.size()), gh0f(p.h0.size()), gc0f(p.c0.size());
       kc::rnn_backward<float>(s, wp.data(), xf.data(), p.len.data(), h0f.data(), c0f.data(),
-                              of.reserve.data(), gyf.data(), gxf.data(), gwp.data(), gh0f.data(),
+                              kc::RnnReserve<float>{of.reserve.data(), of.slices}, gyf.data(), gxf.data(), gwp.data(), gh0f.data(),
                               tg::cell_has_c(c) ? gc0f.data() : nullptr);
       auto cmp = [&](const std::vector<double>& a, const std::vector<float>& b, const char* what) {
         double scale = 0, err = 0;
@@ -518,6 +557,66 @@ TEST_CASE("rnn gradients: edge shapes (T=1, B=1, in=1, H=1, 3 layers)") {
       grad_check(c, 3, 1, 1, 1, 2, {}, 0, 51);
       grad_check(c, 1, 2, 3, 1, 1, {3, 1}, 0, 52);
       grad_check(c, 3, 2, 2, 7, 9, {2, 0}, 0, 53);
+    }
+  }
+}
+
+TEST_CASE("rnn forward: every cell against the scalar reference (tests/reference), float and double") {
+  for (int threads : {1, 2}) {
+    ThreadsGuard tgd(threads);
+    for (Cell c : kAllCells) {
+      Problem p = make_problem(c, 2, 70, 6, 3, 5, 123);
+      p.len.resize(70);
+      for (int b = 0; b < 70; ++b) p.len[b] = 6 - b % 4;
+      tg::reference::RnnProblem rp;
+      rp.cell = c;
+      rp.L = 2, rp.B = 70, rp.T = 6, rp.in = 3, rp.H = 5;
+      rp.len = p.len;
+      rp.w = p.w;
+      rp.x = p.x;
+      rp.h0 = p.h0;
+      if (tg::cell_has_c(c)) rp.c0 = p.c0;
+      const auto ref = tg::reference::rnn_forward(rp);
+      auto od = run_forward<double>(p, true);
+      auto of = run_forward<float>(p, false);
+      double md = 0, mf = 0;
+      for (size_t i = 0; i < ref.y.size(); ++i) {
+        md = std::max(md, std::abs(od.y[i] - ref.y[i]));
+        mf = std::max(mf, std::abs(of.y[i] - ref.y[i]));
+      }
+      for (size_t i = 0; i < ref.hT.size(); ++i) {
+        md = std::max(md, std::abs(od.hT[i] - ref.hT[i]));
+        mf = std::max(mf, std::abs(of.hT[i] - ref.hT[i]));
+        if (tg::cell_has_c(c)) {
+          md = std::max(md, std::abs(od.cT[i] - ref.cT[i]));
+          mf = std::max(mf, std::abs(of.cT[i] - ref.cT[i]));
+        }
+      }
+      INFO(tg::cell_name(c) << " threads " << threads << " double " << md << " float " << mf);
+      CHECK(md < 1e-12);
+      CHECK(mf < 2e-5);
+    }
+  }
+}
+
+TEST_CASE("rnn kernels: the vectorised activations are the cell header's sigmoid and tanh") {
+  // Every length up to 40 (the AVX2 path's 8-wide chunks and masked tails), values over the
+  // range where both functions bend and saturate.
+  for (int n = 1; n <= 40; ++n) {
+    std::vector<float> sf(n), tf(n);
+    std::vector<double> sd(n), td(n);
+    for (int k = 0; k < n; ++k) sd[k] = td[k] = sf[k] = tf[k] = static_cast<float>(-12.0 + 24.0 * k / n + 0.37);
+    kc::vector_sigmoid(sf.data(), n);
+    kc::vector_tanh(tf.data(), n);
+    kc::vector_sigmoid(sd.data(), n);
+    kc::vector_tanh(td.data(), n);
+    for (int k = 0; k < n; ++k) {
+      const double x = static_cast<float>(-12.0 + 24.0 * k / n + 0.37);
+      INFO("n " << n << " x " << x);
+      CHECK(std::abs(sf[k] - tg::cells::sigmoid(static_cast<float>(x))) <= 4e-7f);
+      CHECK(std::abs(tf[k] - tg::cells::tanh_(static_cast<float>(x))) <= 4e-7f);
+      CHECK(std::abs(sd[k] - tg::cells::sigmoid(x)) <= 1e-15);
+      CHECK(std::abs(td[k] - tg::cells::tanh_(x)) <= 1e-15);
     }
   }
 }

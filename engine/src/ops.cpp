@@ -408,7 +408,10 @@ Var rnn(const RnnSpec& spec, const Var& x, const std::vector<Var>& weights,
   }
   if (c0.defined() && !cell_has_c(spec.cell)) fail(op, std::string("cell ") + cell_name(spec.cell) + " has no c state");
 
-  RnnCall call{spec.cell, spec.layers, static_cast<int>(B), static_cast<int>(T), static_cast<int>(in), static_cast<int>(H)};
+  RnnSpec call = spec;
+  call.batch = static_cast<int>(B);
+  call.seq = static_cast<int>(T);
+  call.input = static_cast<int>(in);
   Backend& be = be_of(x.value());
   std::vector<Tensor> wt;
   for (const auto& w : weights) wt.push_back(w.value());
@@ -416,11 +419,10 @@ Var rnn(const RnnSpec& spec, const Var& x, const std::vector<Var>& weights,
   bool training = grad_enabled() && x.requires_grad();
   for (const auto& w : weights) training = training || (grad_enabled() && w.requires_grad());
   training = training || (grad_enabled() && ((h0.defined() && h0.requires_grad()) || (c0.defined() && c0.requires_grad())));
-  Tensor reserve = training ? empty_like(x.value(), Shape{be.rnn_reserve_elems(call)}) : Tensor();
   Tensor hT, cT;
   const int32_t* lp = lengths.empty() ? nullptr : lengths.data();
-  be.rnn_forward(call, wt, x.value(), lp, h0.defined() ? h0.value() : Tensor(), c0.defined() ? c0.value() : Tensor(), y,
-                 hT, cT, reserve);
+  std::shared_ptr<RnnSaved> saved = be.rnn_forward(call, wt, x.value(), lp, h0.defined() ? h0.value() : Tensor(),
+                                                   c0.defined() ? c0.value() : Tensor(), y, hT, cT, training);
 
   std::vector<Var> ins{x};
   ins.insert(ins.end(), weights.begin(), weights.end());
@@ -428,7 +430,8 @@ Var rnn(const RnnSpec& spec, const Var& x, const std::vector<Var>& weights,
   if (has_h0) ins.push_back(h0);
   if (has_c0) ins.push_back(c0);
   const size_t nw = weights.size();
-  return record(op, y, ins, [call, lengths, reserve, nw, has_h0, has_c0](Node& self) {
+  return record(op, y, ins, [call, lengths, saved, nw, has_h0, has_c0](Node& self) {
+    if (!saved) fail("rnn", "backward through a forward that ran without gradients");
     const Tensor& xv = self.inputs[0]->value;
     Backend& be = be_of(xv);
     std::vector<Tensor> wt, gw;
@@ -445,7 +448,7 @@ Var rnn(const RnnSpec& spec, const Var& x, const std::vector<Var>& weights,
     Tensor gx = empty_like(xv);
     Tensor gh0 = has_h0 ? empty_like(h0v) : Tensor();
     Tensor gc0 = has_c0 ? empty_like(c0v) : Tensor();
-    be.rnn_backward(call, wt, xv, lengths.empty() ? nullptr : lengths.data(), h0v, c0v, reserve, self.grad, gx, gw,
+    be.rnn_backward(call, wt, xv, lengths.empty() ? nullptr : lengths.data(), h0v, c0v, *saved, self.grad, gx, gw,
                     gh0, gc0);
     if (wants(self, 0)) accumulate_grad(*self.inputs[0], gx);
     for (size_t i = 0; i < nw && any_w; ++i)

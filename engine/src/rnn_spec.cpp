@@ -14,40 +14,33 @@ Cell parse_cell(const std::string& name) {
                               "' (valid: gru, gru_ra, lstm, lstm_ln, lstmLN)");
 }
 
-const char* cell_name(Cell c) {
-  switch (c) {
-    case Cell::GruTf1: return "gru";
-    case Cell::GruResetAfter: return "gru_ra";
-    case Cell::Lstm: return "lstm";
-    case Cell::LstmLn: return "lstm_ln";
-  }
-  return "unknown";
+const CellTraits& cell_traits(Cell c) {
+  const int i = static_cast<int>(c);
+  if (i < 0 || i >= kNumCells)
+    throw std::invalid_argument("tg::cell_traits: invalid cell value " + std::to_string(i));
+  return kCellTraits[i];
 }
 
-int rnn_weights_per_layer(Cell c) {
-  switch (c) {
-    case Cell::GruTf1: return 4;
-    case Cell::GruResetAfter: return 4;
-    case Cell::Lstm: return 2;
-    case Cell::LstmLn: return 5;
-  }
-  throw std::invalid_argument("tg::rnn_weights_per_layer: invalid cell value " +
-                              std::to_string(static_cast<int>(c)));
+const char* cell_name(Cell c) {
+  const int i = static_cast<int>(c);
+  return i >= 0 && i < kNumCells ? kCellTraits[i].name : "unknown";
 }
+
+int rnn_weights_per_layer(Cell c) { return cell_traits(c).n_weights; }
 
 std::vector<std::vector<int64_t>> rnn_weight_shapes(Cell c, int64_t in, int64_t hidden) {
+  const CellTraits& t = cell_traits(c);
   if (in < 1 || hidden < 1)
     throw std::invalid_argument("tg::rnn_weight_shapes: need in >= 1 and hidden >= 1, got in=" +
                                 std::to_string(in) + " hidden=" + std::to_string(hidden));
-  const int64_t H = hidden;
-  switch (c) {
-    case Cell::GruTf1: return {{in + H, 2 * H}, {2 * H}, {in + H, H}, {H}};
-    case Cell::GruResetAfter: return {{3 * H, in}, {3 * H, H}, {3 * H}, {3 * H}};
-    case Cell::Lstm: return {{in + H, 4 * H}, {4 * H}};
-    case Cell::LstmLn: return {{in + H, 4 * H}, {4 * H}, {4 * H}, {H}, {H}};
+  std::vector<std::vector<int64_t>> shapes;
+  for (int k = 0; k < t.n_weights; ++k) {
+    const RnnWeightTrait& w = t.weights[k];
+    const int64_t cols = w.cols.of(in, hidden);
+    if (cols > 0) shapes.push_back({w.rows.of(in, hidden), cols});
+    else shapes.push_back({w.rows.of(in, hidden)});
   }
-  throw std::invalid_argument("tg::rnn_weight_shapes: invalid cell value " +
-                              std::to_string(static_cast<int>(c)));
+  return shapes;
 }
 
 int64_t rnn_layer_params(Cell c, int64_t in, int64_t hidden) {

@@ -11,11 +11,13 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
 #include <stdexcept>
 
+#include "tg/kernels/parallel.h"
 #include "tg/kernels/rnn_cpu.h"
 
 namespace tg::kernels::cpu {
@@ -109,6 +111,8 @@ class CpuBackend final : public Backend {
  public:
   Device device() const override { return Device::CPU; }
   std::string name() const override { return "cpu"; }
+  void set_num_threads(int n) override { cpu::set_num_threads(n); }
+  int num_threads() const override { return cpu::num_threads(); }
 
   // A caching allocator: freed blocks are kept in per-size free lists and reused, so a
   // training loop that allocates the same shapes every step stops calling malloc, and large
@@ -434,33 +438,53 @@ class CpuBackend final : public Backend {
     });
   }
 
-  int64_t rnn_reserve_elems(const RnnCall& c) override { return cpu::rnn_reserve_elems(shape_of(c)); }
+  // What the forward saves for the backward: the batch slicing and the saved activations.
+  struct CpuRnnSaved final : RnnSaved {
+    Tensor data;
+    int slices = 0;
+  };
 
-  void rnn_forward(const RnnCall& c, const std::vector<Tensor>& w, const Tensor& x,
-                   const int32_t* lengths, const Tensor& h0, const Tensor& c0, Tensor& y,
-                   Tensor& hT, Tensor& cT, Tensor& reserve) override {
+  std::shared_ptr<RnnSaved> rnn_forward(const RnnSpec& c, const std::vector<Tensor>& w, const Tensor& x,
+                                        const int32_t* lengths, const Tensor& h0, const Tensor& c0, Tensor& y,
+                                        Tensor& hT, Tensor& cT, bool training) override {
+    std::shared_ptr<CpuRnnSaved> saved;
+    if (training) {
+      saved = std::make_shared<CpuRnnSaved>();
+      saved->data = Tensor::empty(Shape{cpu::rnn_reserve_elems(c)}, x.dtype(), Device::CPU);
+    }
     dispatch(x.dtype(), [&](auto z) {
       using T = decltype(z);
       std::vector<const T*> wp(w.size());
       for (size_t i = 0; i < w.size(); ++i) wp[i] = w[i].data<T>();
-      cpu::rnn_forward<T>(shape_of(c), wp.data(), x.data<T>(), lengths, ptr<T>(h0), ptr<T>(c0),
-                          y.data<T>(), ptr<T>(hT), ptr<T>(cT), ptr<T>(reserve));
+      cpu::RnnReserve<T> res;
+      if (saved) res.data = saved->data.data<T>();
+      cpu::rnn_forward<T>(c, wp.data(), x.data<T>(), lengths, ptr<T>(h0), ptr<T>(c0), y.data<T>(), ptr<T>(hT),
+                          ptr<T>(cT), saved ? &res : nullptr);
+      if (saved) saved->slices = res.slices;
     });
+    return saved;
   }
 
-  void rnn_backward(const RnnCall& c, const std::vector<Tensor>& w, const Tensor& x,
+  void rnn_backward(const RnnSpec& c, const std::vector<Tensor>& w, const Tensor& x,
                     const int32_t* lengths, const Tensor& h0, const Tensor& c0,
-                    const Tensor& reserve, const Tensor& gy, Tensor& gx,
+                    const RnnSaved& saved_any, const Tensor& gy, Tensor& gx,
                     std::vector<Tensor>& gw, Tensor& gh0, Tensor& gc0) override {
+    const auto* saved = dynamic_cast<const CpuRnnSaved*>(&saved_any);
+    if (saved == nullptr)
+      throw std::invalid_argument("CPU rnn_backward: the saved state is not from the CPU backend's rnn_forward");
+    if (saved->data.dtype() != x.dtype())
+      throw std::invalid_argument("CPU rnn_backward: the saved state has another dtype than x");
     dispatch(x.dtype(), [&](auto z) {
       using T = decltype(z);
       std::vector<const T*> wp(w.size());
       std::vector<T*> gp(gw.size());
       for (size_t i = 0; i < w.size(); ++i) wp[i] = w[i].data<T>();
       for (size_t i = 0; i < gw.size(); ++i) gp[i] = gw[i].data<T>();
-      cpu::rnn_backward<T>(shape_of(c), wp.data(), x.data<T>(), lengths, ptr<T>(h0), ptr<T>(c0),
-                           reserve.data<T>(), gy.data<T>(), gx.data<T>(), gp.empty() ? nullptr : gp.data(), ptr<T>(gh0),
-                           ptr<T>(gc0));
+      cpu::RnnReserve<T> res;
+      res.data = saved->data.data<T>();
+      res.slices = saved->slices;
+      cpu::rnn_backward<T>(c, wp.data(), x.data<T>(), lengths, ptr<T>(h0), ptr<T>(c0), res, gy.data<T>(),
+                           gx.data<T>(), gp.empty() ? nullptr : gp.data(), ptr<T>(gh0), ptr<T>(gc0));
     });
   }
 
@@ -495,9 +519,6 @@ class CpuBackend final : public Backend {
   std::unordered_map<size_t, std::vector<void*>> free_;
   size_t cached_ = 0;
 
-  static RnnShape shape_of(const RnnCall& c) {
-    return RnnShape{c.cell, c.layers, c.batch, c.seq, c.input, c.hidden};
-  }
   template <typename T>
   static T* ptr(const Tensor& t) {
     return t.defined() ? t.data<T>() : nullptr;

@@ -9,9 +9,9 @@
 //  * Biases are added with plain loops, never inside Eigen's logistic()/tanh() expressions.
 //  * Scratch lives in thread_local vectors grown once: no heap allocation in the time loops.
 //
-// Reserve layout (training): [0] = number of slices used by the forward (the backward re-uses
-// it), then per slice s (rows b0..b0+nb-1) and per layer l: out [T, nb, H] (layer output, zero
-// past len) followed by gates [T, nb, S] (S per cell, see slot_width()).
+// Reserve (training, RnnReserve in rnn_cpu.h): the number of slices used by the forward (the
+// backward re-uses it), and per slice s (rows b0..b0+nb-1) and per layer l: out [T, nb, H]
+// (layer output, zero past len) followed by gates [T, nb, S] (S per cell, see slot_width()).
 #include "tg/kernels/rnn_cpu.h"
 
 #include <Eigen/Core>
@@ -26,6 +26,7 @@
 #include <immintrin.h>
 #endif
 
+#include "tg/kernels/cells.h"
 #include "tg/kernels/parallel.h"
 
 namespace tg::kernels::cpu {
@@ -103,6 +104,14 @@ inline void tanh_ip<float>(float* p, int n, const float* add) {
   act_f32<true>(p, n, add);
 }
 #endif
+
+// The activations of tg/kernels/cells.h in their vectorised forms, as the row functions' policy.
+struct CpuAct {
+  template <typename T>
+  static void sigmoid_n(T* p, int n) { sigmoid_ip(p, n); }
+  template <typename T>
+  static void tanh_n(T* p, int n) { tanh_ip(p, n); }
+};
 
 // ---------------------------------------------------------------------------------------------
 // Small GEMM: C[M,N] (= or +=) A[M,K] * B[K,N] with A addressed as A[i*sai + k*sak] (so A or A^T
@@ -224,16 +233,8 @@ void transpose_to(const T* src, int rows, int cols, int lds, T* dst) {
 
 constexpr int kMinRowsPerSlice = 32;
 
-// Saved values per (t, b) row for backward.
-int slot_width(Cell c, int H) {
-  switch (c) {
-    case Cell::GruTf1: return 4 * H;         // r, u, c, r*h
-    case Cell::GruResetAfter: return 4 * H;  // r, z, n, W_hn h + b_hn
-    case Cell::Lstm: return 6 * H;           // i, j, f, o (activated), c', tanh(c')
-    case Cell::LstmLn: return 11 * H + 5;    // xhat[4H], act[4H], xhat_c, c', tanh(c'), rstd[4], rstd_c
-  }
-  return 0;
-}
+// Saved values per (t, b) row for backward: the table of rnn_spec.h (layouts: tg/kernels/cells.h).
+int slot_width(Cell c, int H) { return static_cast<int>(rnn_saved_width(c, H)); }
 // Columns of the input projection P.
 int proj_width(Cell c, int H) { return (c == Cell::GruTf1 || c == Cell::GruResetAfter) ? 3 * H : 4 * H; }
 // Columns of the per-row pre-activation gradient dG.
@@ -257,13 +258,13 @@ T* scratch(size_t n) {
   return buf.data();
 }
 
-std::string shape_str(const RnnShape& s) {
+std::string shape_str(const RnnSpec& s) {
   return std::string("cell=") + cell_name(s.cell) + " layers=" + std::to_string(s.layers) +
          " batch=" + std::to_string(s.batch) + " seq=" + std::to_string(s.seq) +
          " input=" + std::to_string(s.input) + " hidden=" + std::to_string(s.hidden);
 }
 
-void check_shape(const char* fn, const RnnShape& s) {
+void check_shape(const char* fn, const RnnSpec& s) {
   int ci = static_cast<int>(s.cell);
   if (ci < 0 || ci > 3)
     throw std::invalid_argument(std::string(fn) + ": invalid cell value " + std::to_string(ci));
@@ -273,7 +274,7 @@ void check_shape(const char* fn, const RnnShape& s) {
 }
 
 template <typename T>
-void check_common(const char* fn, const RnnShape& s, const T* const* w, const T* x,
+void check_common(const char* fn, const RnnSpec& s, const T* const* w, const T* x,
                   const int32_t* lengths) {
   check_shape(fn, s);
   if (w == nullptr) throw std::invalid_argument(std::string(fn) + ": weights is null");
@@ -306,7 +307,7 @@ struct Net {
 };
 
 template <typename T>
-Net<T> make_net(const RnnShape& s, const T* const* w, const int32_t* len) {
+Net<T> make_net(const RnnSpec& s, const T* const* w, const int32_t* len) {
   Net<T> n;
   n.cell = s.cell;
   n.L = s.layers;
@@ -366,7 +367,6 @@ void forward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, T* y, 
   if (region == nullptr) region = wt + wt_size;
 
   gather_x(n, x, b0, nb, Xs);
-  const T Tone = T(1);
 
   for (int l = 0; l < n.L; ++l) {
     const int in = n.in_of(l);
@@ -436,7 +436,7 @@ void forward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, T* y, 
             const T* p = Pt + i * Gx;
             const T* hp = h + i * H;
             sigmoid_ip(g, 2 * H, p);
-            for (int k = 0; k < H; ++k) g[3 * H + k] = g[k] * hp[k];
+            for (int k = 0; k < H; ++k) g[3 * H + k] = cells::GruTf1::reset_h(g[k], hp[k]);
           }
           gemm(nb, H, H, gt + 3 * H, S, 1, n.w(l, 2) + in * H, H, gt + 2 * H, S, false);
           for (int i = 0; i < nb; ++i) {
@@ -447,8 +447,7 @@ void forward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, T* y, 
             T* o = ot + i * H;
             if (n.active(b0 + i, t)) {
               for (int k = 0; k < H; ++k) {
-                T u = g[H + k];
-                hp[k] = u * hp[k] + (Tone - u) * g[2 * H + k];
+                hp[k] = cells::GruTf1::next_h(g[H + k], hp[k], g[2 * H + k]);
                 o[k] = hp[k];
               }
             } else {
@@ -469,15 +468,14 @@ void forward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, T* y, 
             for (int k = 0; k < H; ++k) {
               T hn = q[2 * H + k] + bhn[k];
               g[3 * H + k] = hn;
-              g[2 * H + k] = p[2 * H + k] + g[k] * hn;
+              g[2 * H + k] = cells::GruResetAfter::cand_pre(p[2 * H + k], g[k], hn);
             }
             tanh_ip(g + 2 * H, H);
             T* hp = h + i * H;
             T* o = ot + i * H;
             if (n.active(b0 + i, t)) {
               for (int k = 0; k < H; ++k) {
-                T z = g[H + k];
-                hp[k] = (Tone - z) * g[2 * H + k] + z * hp[k];
+                hp[k] = cells::GruResetAfter::next_h(g[H + k], g[2 * H + k], hp[k]);
                 o[k] = hp[k];
               }
             } else {
@@ -495,7 +493,7 @@ void forward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, T* y, 
             tanh_ip(g + H, H, p + H);
             sigmoid_ip(g + 2 * H, 2 * H, p + 2 * H);
             T* cp = c + i * H;
-            for (int k = 0; k < H; ++k) g[4 * H + k] = cp[k] * g[2 * H + k] + g[k] * g[H + k];
+            for (int k = 0; k < H; ++k) g[4 * H + k] = cells::Lstm::next_c(cp[k], g[2 * H + k], g[k], g[H + k]);
             std::memcpy(g + 5 * H, g + 4 * H, sizeof(T) * H);
             tanh_ip(g + 5 * H, H);
             T* hp = h + i * H;
@@ -503,7 +501,7 @@ void forward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, T* y, 
             if (n.active(b0 + i, t)) {
               for (int k = 0; k < H; ++k) {
                 cp[k] = g[4 * H + k];
-                hp[k] = g[5 * H + k] * g[3 * H + k];
+                hp[k] = cells::Lstm::next_h(g[5 * H + k], g[3 * H + k]);
                 o[k] = hp[k];
               }
             } else {
@@ -514,74 +512,18 @@ void forward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, T* y, 
         }
         case Cell::LstmLn: {
           gemm(nb, 4 * H, H, h, H, 1, n.w(l, 0) + in * 4 * H, 4 * H, tmp, 4 * H, false);
-          const T* gam = n.w(l, 1);
-          const T* bet = n.w(l, 2);
-          const T* gamc = n.w(l, 3);
-          const T* betc = n.w(l, 4);
-          const T eps = T(kLstmLnEpsilon);
-          const T invH = Tone / T(H);
           for (int i = 0; i < nb; ++i) {
             T* g = gt + i * S;
-            const T* p = Pt + i * Gx;
-            const T* q = tmp + i * 4 * H;
-            T* xh = g;
-            T* act = g + 4 * H;
-            T* rs = g + 11 * H;
-            for (int blk = 0; blk < 4; ++blk) {
-              T* a = xh + blk * H;
-              T mean = 0;
-              for (int k = 0; k < H; ++k) {
-                a[k] = p[blk * H + k] + q[blk * H + k];
-                mean += a[k];
-              }
-              mean *= invH;
-              T var = 0;
-              for (int k = 0; k < H; ++k) {
-                a[k] -= mean;
-                var += a[k] * a[k];
-              }
-              var *= invH;
-              T r = Tone / std::sqrt(var + eps);
-              rs[blk] = r;
-              for (int k = 0; k < H; ++k) {
-                a[k] *= r;
-                act[blk * H + k] = a[k] * gam[blk * H + k] + bet[blk * H + k];
-              }
-            }
-            for (int k = 0; k < H; ++k) act[2 * H + k] += T(kLstmForgetBias);
-            sigmoid_ip(act, H);
-            tanh_ip(act + H, H);
-            sigmoid_ip(act + 2 * H, 2 * H);
-            T* xc = g + 8 * H;
-            T* cn = g + 9 * H;
-            T* tc = g + 10 * H;
             T* cp = c + i * H;
-            T mean = 0;
-            for (int k = 0; k < H; ++k) {
-              xc[k] = cp[k] * act[2 * H + k] + act[k] * act[H + k];
-              mean += xc[k];
-            }
-            mean *= invH;
-            T var = 0;
-            for (int k = 0; k < H; ++k) {
-              xc[k] -= mean;
-              var += xc[k] * xc[k];
-            }
-            var *= invH;
-            T r = Tone / std::sqrt(var + eps);
-            rs[4] = r;
-            for (int k = 0; k < H; ++k) {
-              xc[k] *= r;
-              cn[k] = xc[k] * gamc[k] + betc[k];
-              tc[k] = cn[k];
-            }
-            tanh_ip(tc, H);
+            const T* cn = g + 9 * H;
+            cells::LstmLn::forward_row<CpuAct>(H, Pt + i * Gx, tmp + i * 4 * H, n.w(l, 1), n.w(l, 2),
+                                               n.w(l, 3), n.w(l, 4), cp, g);
             T* hp = h + i * H;
             T* o = ot + i * H;
             if (n.active(b0 + i, t)) {
               for (int k = 0; k < H; ++k) {
                 cp[k] = cn[k];
-                hp[k] = tc[k] * act[3 * H + k];
+                hp[k] = cells::LstmLn::next_h(g, H, k);
                 o[k] = hp[k];
               }
             } else {
@@ -637,48 +579,28 @@ template <typename T>
 inline void gru_tf1_bwd_row(int H, const T* __restrict dh, const T* __restrict dO,
                             const T* __restrict g, const T* __restrict hp, T* __restrict dh2,
                             T* __restrict dgr) {
-  const T one = T(1);
-  for (int k = 0; k < H; ++k) {
-    T dht = dh[k] + dO[k];
-    T u = g[H + k], cc = g[2 * H + k];
-    dh2[k] = dht * u;
-    dgr[2 * H + k] = dht * (one - u) * (one - cc * cc);
-    dgr[H + k] = dht * (hp[k] - cc) * u * (one - u);
-  }
+  for (int k = 0; k < H; ++k)
+    cells::GruTf1::backward(dh[k] + dO[k], g[H + k], g[2 * H + k], hp[k], dh2[k], dgr[H + k],
+                            dgr[2 * H + k]);
 }
 
 template <typename T>
 inline void gru_ra_bwd_row(int H, const T* __restrict dh, const T* __restrict dO,
                            const T* __restrict g, const T* __restrict hp, T* __restrict dh2,
                            T* __restrict dgr) {
-  const T one = T(1);
-  for (int k = 0; k < H; ++k) {
-    T dht = dh[k] + dO[k];
-    T r = g[k], z = g[H + k], nn = g[2 * H + k], hn = g[3 * H + k];
-    dh2[k] = dht * z;
-    T dnp = dht * (one - z) * (one - nn * nn);
-    dgr[k] = dnp * hn * r * (one - r);
-    dgr[H + k] = dht * (hp[k] - nn) * z * (one - z);
-    dgr[2 * H + k] = dnp * r;
-    dgr[3 * H + k] = dnp;
-  }
+  for (int k = 0; k < H; ++k)
+    cells::GruResetAfter::backward(dh[k] + dO[k], g[k], g[H + k], g[2 * H + k], g[3 * H + k], hp[k],
+                                   dh2[k], dgr[k], dgr[H + k], dgr[2 * H + k], dgr[3 * H + k]);
 }
 
 template <typename T>
 inline void lstm_bwd_row(int H, const T* __restrict dh, const T* __restrict dO,
                          const T* __restrict dc, const T* __restrict g, const T* __restrict cprev,
                          T* __restrict dc2, T* __restrict dgr) {
-  const T one = T(1);
-  for (int k = 0; k < H; ++k) {
-    T dht = dh[k] + dO[k];
-    T ig = g[k], jg = g[H + k], fg = g[2 * H + k], og = g[3 * H + k], tc = g[5 * H + k];
-    T dct = dc[k] + dht * og * (one - tc * tc);
-    dgr[k] = dct * jg * ig * (one - ig);
-    dgr[H + k] = dct * ig * (one - jg * jg);
-    dgr[2 * H + k] = dct * cprev[k] * fg * (one - fg);
-    dgr[3 * H + k] = dht * tc * og * (one - og);
-    dc2[k] = dct * fg;
-  }
+  for (int k = 0; k < H; ++k)
+    cells::Lstm::backward(dh[k] + dO[k], dc[k], g[k], g[H + k], g[2 * H + k], g[3 * H + k],
+                          g[5 * H + k], cprev[k], dc2[k], dgr[k], dgr[H + k], dgr[2 * H + k],
+                          dgr[3 * H + k]);
 }
 
 template <typename T>
@@ -705,7 +627,6 @@ void backward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, const
   T* rowt = zeros + nb * H;
   T* wt = rowt + 16 * H;  // transposed weights of the current layer
   std::fill(zeros, zeros + nb * H, T(0));
-  const T Tone = T(1);
 
   gather_x(n, x, b0, nb, Xs);
   // top-layer output gradient, batch-major -> time-major, masked
@@ -770,9 +691,9 @@ void backward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, const
             const T* g = gt + i * S;
             T* dgr = dGt + i * Sg;
             for (int k = 0; k < H; ++k) {
-              T r = g[k], d = drh[i * H + k];
-              dh2[i * H + k] += d * r;
-              dgr[k] = d * hp[i * H + k] * r * (Tone - r);
+              T add;
+              cells::GruTf1::backward_reset(drh[i * H + k], g[k], hp[i * H + k], add, dgr[k]);
+              dh2[i * H + k] += add;
             }
           }
           gemm(nb, H, 2 * H, dGt, Sg, 1, wtg_h, H, dh2, H, true);
@@ -818,7 +739,6 @@ void backward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, const
           T* gbet = pg[l * n.nw + 2];
           T* ggamc = pg[l * n.nw + 3];
           T* gbetc = pg[l * n.nw + 4];
-          const T invH = Tone / T(H);
           for (int i = 0; i < nb; ++i) {
             T* dgr = dGt + i * Sg;
             if (!n.active(b0 + i, t)) {
@@ -826,51 +746,9 @@ void backward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, const
               std::memcpy(dc2 + i * H, dc + i * H, sizeof(T) * H);
               continue;
             }
-            const T* g = gt + i * S;
-            const T* xh = g;
-            const T* act = g + 4 * H;
-            const T* xc = g + 8 * H;
-            const T* tc = g + 10 * H;
-            const T* rs = g + 11 * H;
-            T* gc = rowt;        // H: gamma_c * dc'
-            T* dy = rowt + H;    // 4H: gradient wrt the LN outputs of i, j, f, o
-            T m1 = 0, m2 = 0;
-            for (int k = 0; k < H; ++k) {
-              T dht = dh[i * H + k] + dOt[i * H + k];
-              T og = act[3 * H + k];
-              T dcp = dc[i * H + k] + dht * og * (Tone - tc[k] * tc[k]);
-              dy[3 * H + k] = dht * tc[k] * og * (Tone - og);
-              ggamc[k] += dcp * xc[k];
-              gbetc[k] += dcp;
-              gc[k] = dcp * gamc[k];
-              m1 += gc[k];
-              m2 += gc[k] * xc[k];
-            }
-            m1 *= invH;
-            m2 *= invH;
-            for (int k = 0; k < H; ++k) {
-              T dcraw = rs[4] * (gc[k] - m1 - xc[k] * m2);
-              T ig = act[k], jg = act[H + k], fg = act[2 * H + k];
-              dy[k] = dcraw * jg * ig * (Tone - ig);
-              dy[H + k] = dcraw * ig * (Tone - jg * jg);
-              dy[2 * H + k] = dcraw * cprev[i * ldc + k] * fg * (Tone - fg);
-              dc2[i * H + k] = dcraw * fg;
-            }
-            for (int blk = 0; blk < 4; ++blk) {
-              const T* xb = xh + blk * H;
-              T* db = dy + blk * H;
-              T a1 = 0, a2 = 0;
-              for (int k = 0; k < H; ++k) {
-                ggam[blk * H + k] += db[k] * xb[k];
-                gbet[blk * H + k] += db[k];
-                db[k] *= gam[blk * H + k];
-                a1 += db[k];
-                a2 += db[k] * xb[k];
-              }
-              a1 *= invH;
-              a2 *= invH;
-              for (int k = 0; k < H; ++k) dgr[blk * H + k] = rs[blk] * (db[k] - a1 - xb[k] * a2);
-            }
+            cells::LstmLn::backward_row<true>(H, dh + i * H, dOt + i * H, dc + i * H, gt + i * S,
+                                              cprev + i * ldc, gam, gamc, dgr, dc2 + i * H, ggam,
+                                              gbet, ggamc, gbetc);
           }
           gemm(nb, H, 4 * H, dGt, Sg, 1, wtl_h, H, dh2, H, false);
           for (int i = 0; i < nb; ++i)
@@ -942,36 +820,39 @@ void backward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, const
 
 }  // namespace
 
-int64_t rnn_reserve_elems(const RnnShape& s) {
+int64_t rnn_reserve_elems(const RnnSpec& s) {
   check_shape("tg::kernels::cpu::rnn_reserve_elems", s);
-  return 1 + static_cast<int64_t>(s.layers) * s.batch * s.seq *
+  return static_cast<int64_t>(s.layers) * s.batch * s.seq *
                  (s.hidden + slot_width(s.cell, s.hidden));
 }
 
 template <typename T>
-void rnn_forward(const RnnShape& s, const T* const* weights, const T* x, const int32_t* lengths,
-                 const T* h0, const T* c0, T* y, T* hT, T* cT, T* reserve) {
+void rnn_forward(const RnnSpec& s, const T* const* weights, const T* x, const int32_t* lengths,
+                 const T* h0, const T* c0, T* y, T* hT, T* cT, RnnReserve<T>* reserve) {
   const char* fn = "tg::kernels::cpu::rnn_forward";
   check_common(fn, s, weights, x, lengths);
   if (y == nullptr) throw std::invalid_argument(std::string(fn) + ": y is null");
   const Net<T> n = make_net(s, weights, lengths);
   const int ns = choose_slices(s.batch);
   Slices sl{ns};
-  if (reserve) reserve[0] = T(ns);
+  if (reserve && reserve->data == nullptr)
+    throw std::invalid_argument(std::string(fn) + ": reserve has no data");
+  if (reserve) reserve->slices = ns;
+  T* saved = reserve ? reserve->data : nullptr;
   parallel_for(ns, [&](int si) {
     int b0 = sl.b0(si, n.B), nb = sl.b0(si + 1, n.B) - b0;
-    T* region = reserve ? reserve + 1 + static_cast<int64_t>(n.L) * n.Tn * b0 * (n.H + n.S) : nullptr;
+    T* region = saved ? saved + static_cast<int64_t>(n.L) * n.Tn * b0 * (n.H + n.S) : nullptr;
     forward_slice(n, x, h0, cell_has_c(n.cell) ? c0 : nullptr, y, hT, cT, region, b0, nb);
   });
 }
 
 template <typename T>
-void rnn_backward(const RnnShape& s, const T* const* weights, const T* x, const int32_t* lengths,
-                  const T* h0, const T* c0, const T* reserve, const T* gy, T* gx,
+void rnn_backward(const RnnSpec& s, const T* const* weights, const T* x, const int32_t* lengths,
+                  const T* h0, const T* c0, const RnnReserve<T>& reserve, const T* gy, T* gx,
                   T* const* gweights, T* gh0, T* gc0, const T* ghT, const T* gcT) {
   const char* fn = "tg::kernels::cpu::rnn_backward";
   check_common(fn, s, weights, x, lengths);
-  if (reserve == nullptr) throw std::invalid_argument(std::string(fn) + ": reserve is null");
+  if (reserve.data == nullptr) throw std::invalid_argument(std::string(fn) + ": reserve is null");
   if (gy == nullptr) throw std::invalid_argument(std::string(fn) + ": gy is null");
   const Net<T> n = make_net(s, weights, lengths);
   const int nwt = n.L * n.nw;
@@ -1003,10 +884,10 @@ void rnn_backward(const RnnShape& s, const T* const* weights, const T* x, const 
     if (gweights[i] == nullptr)
       throw std::invalid_argument(std::string(fn) + ": gweights pointer " + std::to_string(i) +
                                   " is null");
-  const int ns = static_cast<int>(reserve[0]);
-  if (ns < 1 || ns > n.B || T(ns) != reserve[0])
-    throw std::invalid_argument(std::string(fn) + ": reserve header " + std::to_string(reserve[0]) +
-                                " is not a slice count in [1, batch=" + std::to_string(n.B) +
+  const int ns = reserve.slices;
+  if (ns < 1 || ns > n.B)
+    throw std::invalid_argument(std::string(fn) + ": reserve slice count " + std::to_string(ns) +
+                                " is not in [1, batch=" + std::to_string(n.B) +
                                 "]; was the reserve written by rnn_forward with the same shape?");
   Slices sl{ns};
   if (!cell_has_c(n.cell)) {
@@ -1043,7 +924,7 @@ void rnn_backward(const RnnShape& s, const T* const* weights, const T* x, const 
 
   parallel_for(ns, [&](int si) {
     int b0 = sl.b0(si, n.B), nb = sl.b0(si + 1, n.B) - b0;
-    const T* region = reserve + 1 + static_cast<int64_t>(n.L) * n.Tn * b0 * (n.H + n.S);
+    const T* region = reserve.data + static_cast<int64_t>(n.L) * n.Tn * b0 * (n.H + n.S);
     backward_slice(n, x, h0, c0, region, gy, gx, want_w ? ptrs.data() + si * nwt : nullptr, gh0, gc0, ghT, gcT, b0,
                    nb);
   });
@@ -1056,18 +937,33 @@ void rnn_backward(const RnnShape& s, const T* const* weights, const T* x, const 
     }
 }
 
-template void rnn_forward<float>(const RnnShape&, const float* const*, const float*, const int32_t*,
-                                 const float*, const float*, float*, float*, float*, float*);
-template void rnn_forward<double>(const RnnShape&, const double* const*, const double*,
+template <typename T>
+void vector_sigmoid(T* p, int n) {
+  sigmoid_ip(p, n);
+}
+template <typename T>
+void vector_tanh(T* p, int n) {
+  tanh_ip(p, n);
+}
+template void vector_sigmoid<float>(float*, int);
+template void vector_sigmoid<double>(double*, int);
+template void vector_tanh<float>(float*, int);
+template void vector_tanh<double>(double*, int);
+
+template void rnn_forward<float>(const RnnSpec&, const float* const*, const float*, const int32_t*,
+                                 const float*, const float*, float*, float*, float*,
+                                 RnnReserve<float>*);
+template void rnn_forward<double>(const RnnSpec&, const double* const*, const double*,
                                   const int32_t*, const double*, const double*, double*, double*,
-                                  double*, double*);
-template void rnn_backward<float>(const RnnShape&, const float* const*, const float*,
-                                  const int32_t*, const float*, const float*, const float*,
+                                  double*, RnnReserve<double>*);
+template void rnn_backward<float>(const RnnSpec&, const float* const*, const float*,
+                                  const int32_t*, const float*, const float*, const RnnReserve<float>&,
                                   const float*, float*, float* const*, float*, float*,
                                   const float*, const float*);
-template void rnn_backward<double>(const RnnShape&, const double* const*, const double*,
-                                   const int32_t*, const double*, const double*, const double*,
-                                   const double*, double*, double* const*, double*, double*,
+template void rnn_backward<double>(const RnnSpec&, const double* const*, const double*,
+                                   const int32_t*, const double*, const double*,
+                                   const RnnReserve<double>&, const double*, double*,
+                                   double* const*, double*, double*,
                                    const double*, const double*);
 
 }  // namespace tg::kernels::cpu

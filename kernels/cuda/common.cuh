@@ -119,7 +119,7 @@ Scratch upload_lengths(const int32_t* host, int n, int full, bool* any);
 
 // ---- recurrent stacks (gru.cu, lstm.cu, cudnn_gru.cu) ------------------------------------
 struct RnnArgs {
-  RnnCall call;
+  RnnSpec call;
   DType dtype;
   std::vector<const void*> w;  // layers * nw
   const void* x;
@@ -129,7 +129,7 @@ struct RnnArgs {
   void* y;
   void* hT;
   void* cT;
-  void* reserve;  // nullptr = inference
+  void* reserve = nullptr;  // nullptr = inference
   // backward
   const void* gy = nullptr;
   void* gx = nullptr;
@@ -138,14 +138,14 @@ struct RnnArgs {
   void* gc0 = nullptr;
 };
 
-int64_t gru_reserve_elems(const RnnCall& c);
+int64_t gru_reserve_elems(const RnnSpec& c);
 void gru_forward(const RnnArgs& a);
 void gru_backward(const RnnArgs& a);
-int64_t lstm_reserve_elems(const RnnCall& c);
+int64_t lstm_reserve_elems(const RnnSpec& c);
 void lstm_forward(const RnnArgs& a);
 void lstm_backward(const RnnArgs& a);
 #ifdef TG_HAVE_CUDNN
-int64_t cudnn_gru_reserve_elems(const RnnCall& c, DType dt);
+int64_t cudnn_gru_reserve_elems(const RnnSpec& c, DType dt);
 void cudnn_gru_forward(const RnnArgs& a);
 void cudnn_gru_backward(const RnnArgs& a);
 #endif

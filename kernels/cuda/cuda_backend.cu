@@ -742,14 +742,32 @@ class CudaBackend final : public Backend {
   }
 
   // ---- recurrent stacks --------------------------------------------------------------
-  int64_t rnn_reserve_elems(const RnnCall& c) override {
+  // What the forward saves for the backward: which implementation ran (the reserve layouts of
+  // ours and cuDNN's differ) and its reserve.
+  struct CudaRnnSaved final : RnnSaved {
+    Tensor reserve;
+    GruImpl impl = GruImpl::Ours;
+  };
+
+  static bool use_cudnn(const RnnSpec& c, GruImpl impl) {
+#ifdef TG_HAVE_CUDNN
+    return c.cell == Cell::GruResetAfter && impl == GruImpl::Cudnn;
+#else
+    (void)c;
+    (void)impl;
+    return false;
+#endif
+  }
+
+  static int64_t reserve_elems(const RnnSpec& c, DType dt, GruImpl impl) {
+#ifdef TG_HAVE_CUDNN
+    if (use_cudnn(c, impl)) return cudnn_gru_reserve_elems(c, dt);
+#else
+    (void)dt;
+    (void)impl;
+#endif
     switch (c.cell) {
       case Cell::GruResetAfter:
-#ifdef TG_HAVE_CUDNN
-        if (gru_impl() == GruImpl::Cudnn) return std::max(cudnn_gru_reserve_elems(c, DType::F32),
-                                                          cudnn_gru_reserve_elems(c, DType::F64));
-#endif
-        return gru_reserve_elems(c);
       case Cell::GruTf1: return gru_reserve_elems(c);
       case Cell::Lstm:
       case Cell::LstmLn: return lstm_reserve_elems(c);
@@ -760,7 +778,7 @@ class CudaBackend final : public Backend {
   static const void* raw_or_null(const Tensor& t) { return t.defined() ? t.raw() : nullptr; }
   static void* raw_or_null_mut(const Tensor& t) { return t.defined() ? t.raw() : nullptr; }
 
-  static RnnArgs make_args(const RnnCall& c, const std::vector<Tensor>& w, const Tensor& x, const int32_t* lengths,
+  static RnnArgs make_args(const RnnSpec& c, const std::vector<Tensor>& w, const Tensor& x, const int32_t* lengths,
                            const Tensor& h0, const Tensor& c0) {
     RnnArgs a;
     a.call = c;
@@ -773,45 +791,55 @@ class CudaBackend final : public Backend {
     return a;
   }
 
-  void rnn_forward(const RnnCall& c, const std::vector<Tensor>& w, const Tensor& x, const int32_t* lengths,
-                   const Tensor& h0, const Tensor& c0, Tensor& y, Tensor& hT, Tensor& cT, Tensor& reserve) override {
+  std::shared_ptr<RnnSaved> rnn_forward(const RnnSpec& c, const std::vector<Tensor>& w, const Tensor& x,
+                                        const int32_t* lengths, const Tensor& h0, const Tensor& c0, Tensor& y,
+                                        Tensor& hT, Tensor& cT, bool training) override {
     RnnArgs a = make_args(c, w, x, lengths, h0, c0);
     a.y = y.raw();
     a.hT = raw_or_null_mut(hT);
     a.cT = cell_has_c(c.cell) ? raw_or_null_mut(cT) : nullptr;
-    a.reserve = raw_or_null_mut(reserve);
-    if (reserve.defined() && reserve.numel() < rnn_reserve_elems(c))
-      throw std::invalid_argument("CUDA rnn_forward: reserve has " + std::to_string(reserve.numel()) +
-                                  " elements, needs " + std::to_string(rnn_reserve_elems(c)));
+    a.reserve = nullptr;  // inference
+    const GruImpl impl = c.cell == Cell::GruResetAfter ? gru_impl() : GruImpl::Ours;
+    std::shared_ptr<CudaRnnSaved> saved;
+    if (training) {
+      saved = std::make_shared<CudaRnnSaved>();
+      saved->impl = impl;
+      saved->reserve = Tensor::empty(Shape{reserve_elems(c, x.dtype(), impl)}, x.dtype(), Device::CUDA);
+      a.reserve = saved->reserve.raw();
+    }
+#ifdef TG_HAVE_CUDNN
+    if (use_cudnn(c, impl)) {
+      cudnn_gru_forward(a);
+      return saved;
+    }
+#endif
     switch (c.cell) {
       case Cell::GruResetAfter:
-#ifdef TG_HAVE_CUDNN
-        if (gru_impl() == GruImpl::Cudnn) return cudnn_gru_forward(a);
-#endif
-        return gru_forward(a);
-      case Cell::GruTf1: return gru_forward(a);
+      case Cell::GruTf1: gru_forward(a); break;
       case Cell::Lstm:
-      case Cell::LstmLn: return lstm_forward(a);
+      case Cell::LstmLn: lstm_forward(a); break;
     }
+    return saved;
   }
 
-  void rnn_backward(const RnnCall& c, const std::vector<Tensor>& w, const Tensor& x, const int32_t* lengths,
-                    const Tensor& h0, const Tensor& c0, const Tensor& reserve, const Tensor& gy, Tensor& gx,
+  void rnn_backward(const RnnSpec& c, const std::vector<Tensor>& w, const Tensor& x, const int32_t* lengths,
+                    const Tensor& h0, const Tensor& c0, const RnnSaved& saved_any, const Tensor& gy, Tensor& gx,
                     std::vector<Tensor>& gw, Tensor& gh0, Tensor& gc0) override {
-    if (!reserve.defined()) throw std::invalid_argument("CUDA rnn_backward: reserve is undefined");
+    const auto* saved = dynamic_cast<const CudaRnnSaved*>(&saved_any);
+    if (saved == nullptr)
+      throw std::invalid_argument("CUDA rnn_backward: the saved state is not from the CUDA backend's rnn_forward");
     RnnArgs a = make_args(c, w, x, lengths, h0, c0);
-    a.reserve = reserve.raw();
+    a.reserve = saved->reserve.raw();
     a.gy = gy.raw();
     a.gx = raw_or_null_mut(gx);
     for (auto& t : gw) a.gw.push_back(t.raw());
     a.gh0 = raw_or_null_mut(gh0);
     a.gc0 = cell_has_c(c.cell) ? raw_or_null_mut(gc0) : nullptr;
+#ifdef TG_HAVE_CUDNN
+    if (use_cudnn(c, saved->impl)) return cudnn_gru_backward(a);
+#endif
     switch (c.cell) {
       case Cell::GruResetAfter:
-#ifdef TG_HAVE_CUDNN
-        if (gru_impl() == GruImpl::Cudnn) return cudnn_gru_backward(a);
-#endif
-        return gru_backward(a);
       case Cell::GruTf1: return gru_backward(a);
       case Cell::Lstm:
       case Cell::LstmLn: return lstm_backward(a);

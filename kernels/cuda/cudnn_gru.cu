@@ -23,7 +23,8 @@ TG_CUDNN_ALGO=small_h selects CUDNN_RNN_ALGO_PERSIST_STATIC_SMALL_H (float only,
 choice at H <= 128; cuDNN documents no variable lengths for it, so only use it with full ones).
 
 Reserve layout (elements of T): y [B, T, H] (cuDNN's backward wants y), padding to 256 bytes,
-then cuDNN's reserve space. rnn_reserve_elems returns the larger of the float and double needs.
+then cuDNN's reserve space (cudnn_gru_reserve_elems, per dtype; the backend keeps it with the
+implementation that ran in what the forward saves).
 
 Versions: cuDNN >= 8.9.7 (v8 API) / 9.x, CUDA 12/13, sm_80 / sm_90.
 */
@@ -93,7 +94,7 @@ void set_data_descs(Plan& p, const std::vector<int>& lens) {
                                            lens.data(), fill));
 }
 
-Plan& plan_for(const RnnCall& c, DType dtype) {
+Plan& plan_for(const RnnSpec& c, DType dtype) {
   static std::mutex mu;
   static std::map<std::tuple<int, int, int, int, int, int, bool>, std::unique_ptr<Plan>> cache;
   const bool small_h = small_h_requested() && dtype == DType::F32;
@@ -155,10 +156,10 @@ Plan& plan_for(const RnnCall& c, DType dtype) {
 }
 
 }  // namespace
-int64_t cudnn_gru_reserve_elems(const RnnCall& c, DType dt);
+int64_t cudnn_gru_reserve_elems(const RnnSpec& c, DType dt);
 namespace {
 
-size_t y_slot_bytes(const RnnCall& c, size_t esize) {
+size_t y_slot_bytes(const RnnSpec& c, size_t esize) {
   const size_t b = static_cast<size_t>(c.batch) * c.seq * c.hidden * esize;
   return (b + 255) / 256 * 256;
 }
@@ -203,7 +204,7 @@ struct Lens {
 };
 
 Lens make_lens(const RnnArgs& a) {
-  const RnnCall& c = a.call;
+  const RnnSpec& c = a.call;
   Lens L;
   L.clamped.assign(static_cast<size_t>(c.batch), c.seq);
   std::vector<int>& truth = L.truth;
@@ -275,7 +276,7 @@ void unpack_grads_add(Plan& p, const RnnArgs& a) {
 
 template <typename T>
 void forward_impl(const RnnArgs& a) {
-  const RnnCall& c = a.call;
+  const RnnSpec& c = a.call;
   Plan& p = plan_for(c, a.dtype);
   cudnnHandle_t h = handle();
   gpu::Stream s = ctx().stream;
@@ -317,7 +318,7 @@ void forward_impl(const RnnArgs& a) {
 
 template <typename T>
 void backward_impl(const RnnArgs& a) {
-  const RnnCall& c = a.call;
+  const RnnSpec& c = a.call;
   Plan& p = plan_for(c, a.dtype);
   cudnnHandle_t h = handle();
   gpu::Stream s = ctx().stream;
@@ -364,7 +365,7 @@ void backward_impl(const RnnArgs& a) {
 
 }  // namespace
 
-int64_t cudnn_gru_reserve_elems(const RnnCall& c, DType dt) {
+int64_t cudnn_gru_reserve_elems(const RnnSpec& c, DType dt) {
   Plan& p = plan_for(c, dt);
   set_data_descs(p, std::vector<int>(static_cast<size_t>(c.batch), c.seq));
   size_t work_bytes = 0, res_bytes = 0;

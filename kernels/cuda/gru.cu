@@ -34,15 +34,11 @@ Versions: CUDA 12/13, sm_80 / sm_90; float and double (no tensor cores: parity w
 #include <string>
 
 #include "common.cuh"
+#include "tg/kernels/cells.h"
 #include "tg/kernels/cuda_backend.h"
 
 namespace tg::kernels::cuda {
 namespace {
-
-template <typename T>
-__device__ __forceinline__ T sigm(T x) {
-  return T(1) / (T(1) + exp(-x));
-}
 
 __device__ __forceinline__ bool is_active(const int* len, int b, int t) { return len == nullptr || t < len[b]; }
 
@@ -129,11 +125,12 @@ __global__ void gru_ra_forward_kernel(const T* __restrict__ P, const T* __restri
       }
       const T* p = P + rr * G;
       const T* qi = q + i * G;
-      const T r = sigm(p[k] + qi[k]);
-      const T z = sigm(p[H + k] + qi[H + k]);
+      using Cell = cells::GruResetAfter;
+      const T r = Cell::gate(p[k], qi[k]);
+      const T z = Cell::gate(p[H + k], qi[H + k]);
       const T hn = qi[2 * H + k] + bhn[k];
-      const T nn = tanh(p[2 * H + k] + r * hn);
-      const T hnew = (T(1) - z) * nn + z * h[idx];
+      const T nn = Cell::cand(Cell::cand_pre(p[2 * H + k], r, hn));
+      const T hnew = Cell::next_h(z, nn, h[idx]);
       h[idx] = hnew;
       out[rr * H + k] = hnew;
       if (gates) {
@@ -179,9 +176,9 @@ __global__ void gru_tf1_forward_kernel(const T* __restrict__ P, const T* __restr
       const T* hi = h + i * H;
       T acc = T(0);
       for (int k = 0; k < H; ++k) acc += hi[k] * Wg[k * ldg + j];
-      const T v = sigm(acc + P[rr * G + j]);
+      const T v = cells::GruTf1::gate(acc + P[rr * G + j]);
       s[idx] = v;
-      if (j < H) rh[i * H + j] = v * hi[j];
+      if (j < H) rh[i * H + j] = cells::GruTf1::reset_h(v, hi[j]);
     }
     __syncthreads();
     for (int idx = tid; idx < nb * H; idx += nt) {
@@ -195,9 +192,9 @@ __global__ void gru_tf1_forward_kernel(const T* __restrict__ P, const T* __restr
       const T* rhi = rh + i * H;
       T acc = T(0);
       for (int m = 0; m < H; ++m) acc += rhi[m] * Wc[m * ldc + k];
-      const T c = tanh(acc + P[rr * G + 2 * H + k]);
+      const T c = cells::GruTf1::cand(acc + P[rr * G + 2 * H + k]);
       const T u = s[i * 2 * H + H + k];
-      const T hnew = u * h[idx] + (T(1) - u) * c;
+      const T hnew = cells::GruTf1::next_h(u, h[idx], c);
       h[idx] = hnew;
       out[rr * H + k] = hnew;
       if (gates) {
@@ -250,12 +247,9 @@ __global__ void gru_ra_backward_kernel(const T* __restrict__ Whh, const T* __res
       const T* g = gates + rr * 4 * H;
       const T r = g[k], z = g[H + k], nn = g[2 * H + k], hn = g[3 * H + k];
       const T hp = t > 0 ? out[(rr - 1) * H + k] : (h0 ? h0[static_cast<int64_t>(b) * H + k] : T(0));
-      const T dht = dh[idx] + dOut[rr * H + k];
-      dh2[idx] = dht * z;
-      const T dnp = dht * (T(1) - z) * (T(1) - nn * nn);
-      const T d0 = dnp * hn * r * (T(1) - r);
-      const T d1 = dht * (hp - nn) * z * (T(1) - z);
-      const T d2 = dnp * r;
+      T d0, d1, d2, dnp;
+      cells::GruResetAfter::backward(dh[idx] + dOut[rr * H + k], r, z, nn, hn, hp, dh2[idx], d0, d1, d2,
+                                     dnp);
       d[k] = d0;
       d[H + k] = d1;
       d[2 * H + k] = d2;
@@ -318,10 +312,8 @@ __global__ void gru_tf1_backward_kernel(const T* __restrict__ Wgh, const T* __re
       const T* g = gates + rr * 4 * H;
       const T u = g[H + k], c = g[2 * H + k];
       const T hp = t > 0 ? out[(rr - 1) * H + k] : (h0 ? h0[static_cast<int64_t>(b) * H + k] : T(0));
-      const T dht = dh[idx] + dOut[rr * H + k];
-      dh2[idx] = dht * u;
-      const T dgc = dht * (T(1) - u) * (T(1) - c * c);
-      const T dgu = dht * (hp - c) * u * (T(1) - u);
+      T dgu, dgc;
+      cells::GruTf1::backward(dh[idx] + dOut[rr * H + k], u, c, hp, dh2[idx], dgu, dgc);
       d[H + k] = dgu;
       d[2 * H + k] = dgc;
       s[i * G + H + k] = dgu;
@@ -339,8 +331,9 @@ __global__ void gru_tf1_backward_kernel(const T* __restrict__ Wgh, const T* __re
       for (int m = 0; m < H; ++m) drh += dgc[m] * wk[m];
       const T r = gates[rr * 4 * H + k];
       const T hp = t > 0 ? out[(rr - 1) * H + k] : (h0 ? h0[static_cast<int64_t>(b) * H + k] : T(0));
-      dh2[idx] += drh * r;
-      const T dr = drh * hp * r * (T(1) - r);
+      T add, dr;
+      cells::GruTf1::backward_reset(drh, r, hp, add, dr);
+      dh2[idx] += add;
       dG[rr * G + k] = dr;
       s[i * G + k] = dr;
     }
@@ -397,7 +390,7 @@ void allow_smem(K kernel, size_t smem) {
 
 template <typename T>
 void forward_impl(const RnnArgs& a) {
-  const RnnCall& c = a.call;
+  const RnnSpec& c = a.call;
   const int L = c.layers, B = c.batch, Tn = c.seq, H = c.hidden, G = 3 * H;
   const int64_t BT = static_cast<int64_t>(B) * Tn;
   const bool ra = c.cell == Cell::GruResetAfter;
@@ -459,7 +452,7 @@ void forward_impl(const RnnArgs& a) {
 
 template <typename T>
 void backward_impl(const RnnArgs& a) {
-  const RnnCall& c = a.call;
+  const RnnSpec& c = a.call;
   const int L = c.layers, B = c.batch, Tn = c.seq, H = c.hidden, G = 3 * H;
   const int64_t BT = static_cast<int64_t>(B) * Tn;
   const bool ra = c.cell == Cell::GruResetAfter;
@@ -547,7 +540,7 @@ void backward_impl(const RnnArgs& a) {
 
 }  // namespace
 
-int64_t gru_reserve_elems(const RnnCall& c) {
+int64_t gru_reserve_elems(const RnnSpec& c) {
   return static_cast<int64_t>(c.layers) * c.batch * c.seq * 5 * c.hidden;
 }
 

@@ -4,10 +4,10 @@ LayerNormBasicLSTMCell) stacks on the GPU: the simple composed path.
 
 These cells are not on TimeGAN's default path, so they use per-step launches instead of a
 persistent kernel: per layer one GEMM for the input projection of all steps, then per step one
-cuBLAS GEMM (h W_h) and one cell kernel with one thread per batch row. The cell kernels follow
-rnn_cpu.cpp line by line (forget bias 1 inside, LN epsilon 1e-12 over each H-wide gate block
-with its own gamma/beta slice, the state norm LN_c on c', the state carrying the normalised c'),
-including its summation order inside a row, so the results match the CPU to rounding.
+cuBLAS GEMM (h W_h) and one cell kernel with one thread per batch row. The cell math (forget
+bias 1 inside, LN epsilon 1e-12 over each H-wide gate block with its own gamma/beta slice, the
+state norm LN_c on c', the state carrying the normalised c') is tg/kernels/cells.h, which the CPU
+kernels evaluate too, so the results match the CPU to rounding.
 
 Backward, per step in reverse: one cell-backward kernel (thread per row) writing the gate
 pre-activation gradients dG [B*T, 4H] and dc, then dh = dG_t W_h^T as one GEMM over the B rows
@@ -26,16 +26,12 @@ Versions: CUDA 12/13, sm_80 / sm_90; float and double.
 #include <algorithm>
 
 #include "common.cuh"
+#include "tg/kernels/cells.h"
 
 namespace tg::kernels::cuda {
 namespace {
 
-template <typename T>
-__device__ __forceinline__ T sigm(T x) {
-  return T(1) / (T(1) + exp(-x));
-}
-
-int slot(Cell c, int H) { return c == Cell::Lstm ? 6 * H : 11 * H + 5; }
+int slot(Cell c, int H) { return static_cast<int>(rnn_saved_width(c, H)); }
 
 template <typename T>
 __global__ void lstm_bias_kernel(T* P, int64_t rows, int H, const T* b) {
@@ -90,76 +86,26 @@ __global__ void lstm_cell_forward_kernel(bool ln, const T* __restrict__ P, const
   T* hp = h + static_cast<int64_t>(b) * H;
   T* cp = c + static_cast<int64_t>(b) * H;
   if (!ln) {
-    for (int k = 0; k < H; ++k) g[k] = sigm(q[k] + p[k]);
-    for (int k = H; k < 2 * H; ++k) g[k] = tanh(q[k] + p[k]);
-    for (int k = 2 * H; k < 4 * H; ++k) g[k] = sigm(q[k] + p[k]);
+    using Cell = cells::Lstm;
+    for (int k = 0; k < H; ++k) g[k] = Cell::gate(q[k] + p[k]);
+    for (int k = H; k < 2 * H; ++k) g[k] = Cell::input(q[k] + p[k]);
+    for (int k = 2 * H; k < 4 * H; ++k) g[k] = Cell::gate(q[k] + p[k]);
     for (int k = 0; k < H; ++k) {
-      const T cn = cp[k] * g[2 * H + k] + g[k] * g[H + k];
+      const T cn = Cell::next_c(cp[k], g[2 * H + k], g[k], g[H + k]);
       g[4 * H + k] = cn;
-      g[5 * H + k] = tanh(cn);
+      g[5 * H + k] = Cell::squash(cn);
     }
     for (int k = 0; k < H; ++k) {
       cp[k] = g[4 * H + k];
-      hp[k] = g[5 * H + k] * g[3 * H + k];
+      hp[k] = Cell::next_h(g[5 * H + k], g[3 * H + k]);
       o[k] = hp[k];
     }
     return;
   }
-  const T eps = T(kLstmLnEpsilon);
-  const T invH = T(1) / T(H);
-  T* xh = g;
-  T* act = g + 4 * H;
-  T* rs = g + 11 * H;
-  for (int blk = 0; blk < 4; ++blk) {
-    T* a = xh + blk * H;
-    T mean = 0;
-    for (int k = 0; k < H; ++k) {
-      a[k] = p[blk * H + k] + q[blk * H + k];
-      mean += a[k];
-    }
-    mean *= invH;
-    T var = 0;
-    for (int k = 0; k < H; ++k) {
-      a[k] -= mean;
-      var += a[k] * a[k];
-    }
-    var *= invH;
-    const T r = T(1) / sqrt(var + eps);
-    rs[blk] = r;
-    for (int k = 0; k < H; ++k) {
-      a[k] *= r;
-      act[blk * H + k] = a[k] * gam[blk * H + k] + bet[blk * H + k];
-    }
-  }
-  for (int k = 0; k < H; ++k) act[2 * H + k] += T(kLstmForgetBias);
-  for (int k = 0; k < H; ++k) act[k] = sigm(act[k]);
-  for (int k = H; k < 2 * H; ++k) act[k] = tanh(act[k]);
-  for (int k = 2 * H; k < 4 * H; ++k) act[k] = sigm(act[k]);
-  T* xc = g + 8 * H;
-  T* cn = g + 9 * H;
-  T* tc = g + 10 * H;
-  T mean = 0;
+  cells::LstmLn::forward_row<cells::ScalarAct>(H, p, q, gam, bet, gamc, betc, cp, g);
   for (int k = 0; k < H; ++k) {
-    xc[k] = cp[k] * act[2 * H + k] + act[k] * act[H + k];
-    mean += xc[k];
-  }
-  mean *= invH;
-  T var = 0;
-  for (int k = 0; k < H; ++k) {
-    xc[k] -= mean;
-    var += xc[k] * xc[k];
-  }
-  var *= invH;
-  const T r = T(1) / sqrt(var + eps);
-  rs[4] = r;
-  for (int k = 0; k < H; ++k) {
-    xc[k] *= r;
-    cn[k] = xc[k] * gamc[k] + betc[k];
-    tc[k] = tanh(cn[k]);
-  }
-  for (int k = 0; k < H; ++k) {
-    cp[k] = cn[k];
-    hp[k] = tc[k] * act[3 * H + k];
+    cp[k] = g[9 * H + k];
+    hp[k] = cells::LstmLn::next_h(g, H, k);
     o[k] = hp[k];
   }
 }
@@ -194,67 +140,14 @@ __global__ void lstm_cell_backward_kernel(bool ln, const T* __restrict__ gates, 
   if (!ln) {
     for (int k = 0; k < H; ++k) {
       const T dht = (carried ? dhi[k] : T(0)) + dO[k];
-      const T ig = g[k], jg = g[H + k], fg = g[2 * H + k], og = g[3 * H + k], tc = g[5 * H + k];
-      const T dct = dcb[k] + dht * og * (T(1) - tc * tc);
-      const T cp = cprev ? cprev[k] : T(0);
-      d[k] = dct * jg * ig * (T(1) - ig);
-      d[H + k] = dct * ig * (T(1) - jg * jg);
-      d[2 * H + k] = dct * cp * fg * (T(1) - fg);
-      d[3 * H + k] = dht * tc * og * (T(1) - og);
-      dcb[k] = dct * fg;
+      cells::Lstm::backward(dht, dcb[k], g[k], g[H + k], g[2 * H + k], g[3 * H + k], g[5 * H + k],
+                            cprev ? cprev[k] : T(0), dcb[k], d[k], d[H + k], d[2 * H + k], d[3 * H + k]);
     }
     return;
   }
-  const T invH = T(1) / T(H);
-  const T* xh = g;
-  const T* act = g + 4 * H;
-  const T* xc = g + 8 * H;
-  const T* tc = g + 10 * H;
-  const T* rs = g + 11 * H;
   T* e = E + rr * 10 * H;
-  T* egam = e;
-  T* ebet = e + 4 * H;
-  T* egamc = e + 8 * H;
-  T* ebetc = e + 9 * H;
-  T m1 = 0, m2 = 0;
-  for (int k = 0; k < H; ++k) {
-    const T dht = (carried ? dhi[k] : T(0)) + dO[k];
-    const T og = act[3 * H + k];
-    const T dcp = dcb[k] + dht * og * (T(1) - tc[k] * tc[k]);
-    d[3 * H + k] = dht * tc[k] * og * (T(1) - og);
-    egamc[k] = dcp * xc[k];
-    ebetc[k] = dcp;
-    const T gc = dcp * gamc[k];
-    m1 += gc;
-    m2 += gc * xc[k];
-  }
-  m1 *= invH;
-  m2 *= invH;
-  for (int k = 0; k < H; ++k) {
-    const T gc = ebetc[k] * gamc[k];
-    const T dcraw = rs[4] * (gc - m1 - xc[k] * m2);
-    const T ig = act[k], jg = act[H + k], fg = act[2 * H + k];
-    const T cp = cprev ? cprev[k] : T(0);
-    d[k] = dcraw * jg * ig * (T(1) - ig);
-    d[H + k] = dcraw * ig * (T(1) - jg * jg);
-    d[2 * H + k] = dcraw * cp * fg * (T(1) - fg);
-    dcb[k] = dcraw * fg;
-  }
-  for (int blk = 0; blk < 4; ++blk) {
-    const T* xb = xh + blk * H;
-    T* db = d + blk * H;
-    T a1 = 0, a2 = 0;
-    for (int k = 0; k < H; ++k) {
-      egam[blk * H + k] = db[k] * xb[k];
-      ebet[blk * H + k] = db[k];
-      db[k] *= gam[blk * H + k];
-      a1 += db[k];
-      a2 += db[k] * xb[k];
-    }
-    a1 *= invH;
-    a2 *= invH;
-    for (int k = 0; k < H; ++k) db[k] = rs[blk] * (db[k] - a1 - xb[k] * a2);
-  }
+  cells::LstmLn::backward_row<false>(H, carried ? dhi : static_cast<const T*>(nullptr), dO, dcb, g, cprev,
+                                     gam, gamc, d, dcb, e, e + 4 * H, e + 8 * H, e + 9 * H);
 }
 
 template <typename T>
@@ -269,7 +162,7 @@ __global__ void lstm_gh0_kernel(const T* dh_gemm, const int* len, T* gh0, int B,
 
 template <typename T>
 void forward_impl(const RnnArgs& a) {
-  const RnnCall& c = a.call;
+  const RnnSpec& c = a.call;
   const bool ln = c.cell == Cell::LstmLn;
   const int L = c.layers, B = c.batch, Tn = c.seq, H = c.hidden, G = 4 * H, S = slot(c.cell, H);
   const int nw = ln ? 5 : 2;
@@ -329,7 +222,7 @@ void forward_impl(const RnnArgs& a) {
 
 template <typename T>
 void backward_impl(const RnnArgs& a) {
-  const RnnCall& c = a.call;
+  const RnnSpec& c = a.call;
   const bool ln = c.cell == Cell::LstmLn;
   const int L = c.layers, B = c.batch, Tn = c.seq, H = c.hidden, G = 4 * H, S = slot(c.cell, H);
   const int nw = ln ? 5 : 2;
@@ -402,7 +295,7 @@ void backward_impl(const RnnArgs& a) {
 
 }  // namespace
 
-int64_t lstm_reserve_elems(const RnnCall& c) {
+int64_t lstm_reserve_elems(const RnnSpec& c) {
   return static_cast<int64_t>(c.layers) * c.batch * c.seq * (c.hidden + slot(c.cell, c.hidden));
 }
 

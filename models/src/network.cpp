@@ -9,51 +9,20 @@
 namespace tg::models {
 
 std::vector<Tensor> init_rnn_layer(Cell cell, int input, int hidden, Rng& rng, DType dtype, Device device) {
+  // Initial values from the cell's traits (rnn_spec.h): Glorot-uniform matrices drawn in weight
+  // order (gru: the original's W_gates then W_cand; gate bias 1), constants for the rest.
+  const CellTraits& tr = cell_traits(cell);
   const auto shapes = rnn_weight_shapes(cell, input, hidden);
   std::vector<Tensor> w;
   for (const auto& s : shapes) w.push_back(Tensor::empty(Shape(s), dtype, device));
-  const int64_t in = input, H = hidden;
-  auto fill = [&](size_t i, double v) { backend_for(device).fill(w[i], v); };
-  switch (cell) {
-    case Cell::GruTf1:  // W_gates [in+H, 2H], b_gates = 1, W_cand [in+H, H], b_cand = 0
-      init_glorot_uniform(w[0], in + H, 2 * H, rng);
-      fill(1, 1.0);
-      init_glorot_uniform(w[2], in + H, H, rng);
-      fill(3, 0.0);
-      break;
-    case Cell::GruResetAfter:  // W_ih [3H, in], W_hh [3H, H], biases 0 (Keras defaults)
-      init_glorot_uniform(w[0], in, 3 * H, rng);
-      init_glorot_uniform(w[1], H, 3 * H, rng);
-      fill(2, 0.0);
-      fill(3, 0.0);
-      break;
-    case Cell::Lstm:  // W [in+H, 4H], b = 0 (forget bias 1 is added inside the cell)
-      init_glorot_uniform(w[0], in + H, 4 * H, rng);
-      fill(1, 0.0);
-      break;
-    case Cell::LstmLn:  // W [in+H, 4H]; gains 1, shifts 0
-      init_glorot_uniform(w[0], in + H, 4 * H, rng);
-      fill(1, 1.0);
-      fill(2, 0.0);
-      fill(3, 1.0);
-      fill(4, 0.0);
-      break;
+  for (size_t i = 0; i < w.size(); ++i) {
+    switch (tr.weights[i].init) {
+      case RnnInit::Glorot: init_glorot_uniform(w[i], shapes[i][0], shapes[i][1], rng); break;
+      case RnnInit::Zero: backend_for(device).fill(w[i], 0.0); break;
+      case RnnInit::One: backend_for(device).fill(w[i], 1.0); break;
+    }
   }
   return w;
-}
-
-static const char* weight_name(Cell c, int i) {
-  static const char* gru[] = {"W_gates", "b_gates", "W_cand", "b_cand"};
-  static const char* gru_ra[] = {"W_ih", "W_hh", "b_ih", "b_hh"};
-  static const char* lstm[] = {"W", "b"};
-  static const char* lstm_ln[] = {"W", "gamma", "beta", "gamma_c", "beta_c"};
-  switch (c) {
-    case Cell::GruTf1: return gru[i];
-    case Cell::GruResetAfter: return gru_ra[i];
-    case Cell::Lstm: return lstm[i];
-    case Cell::LstmLn: return lstm_ln[i];
-  }
-  return "?";
 }
 
 Network::Network(std::string name, Cell cell, int layers, int input, int hidden, int output, Head head,
@@ -65,7 +34,7 @@ Network::Network(std::string name, Cell cell, int layers, int input, int hidden,
   for (int l = 0; l < layers; ++l) {
     auto w = init_rnn_layer(cell, l == 0 ? input : hidden, hidden, rng, dtype, device);
     for (size_t i = 0; i < w.size(); ++i)
-      rnn_w_.push_back(params_.add("layer" + std::to_string(l) + "/" + weight_name(cell, static_cast<int>(i)), w[i]));
+      rnn_w_.push_back(params_.add("layer" + std::to_string(l) + "/" + cell_traits(cell).weights[i].name, w[i]));
   }
   Tensor hw = Tensor::empty(Shape{hidden, output}, dtype, device);
   init_glorot_uniform(hw, hidden, output, rng);

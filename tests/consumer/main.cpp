@@ -1,12 +1,25 @@
 // Trains a one-layer GRU for a few Adam steps through the installed engine and checks that
-// the loss falls.
+// the loss falls. Also that the built-in backends registered themselves through the static
+// libraries (no static initializer to be dropped by the linker) and that the thread setting
+// goes through the engine.
 #include <cstdio>
+#include <string>
 
 #include "tg/engine.h"
 #include "tg/models/network.h"
 
 int main() {
   using namespace tg;
+  const std::vector<std::string> backends = registered_backends();
+  if (backends.empty() || backends[0] != "cpu") {
+    std::printf("consumer: the CPU backend is not registered\n");
+    return 1;
+  }
+  set_num_threads(2);
+  if (num_threads() != 2) {
+    std::printf("consumer: set_num_threads(2) gave %d threads\n", num_threads());
+    return 1;
+  }
   Rng rng(1, 0);
   ParamGroup g;
   g.name = "net";

@@ -15,7 +15,6 @@
 #include "tg/io/error.h"
 #include "tg/io/fs.h"
 #include "tg/io/npy.h"
-#include "tg/kernels/parallel.h"
 #include "tg/models/metrics.h"
 
 namespace tg::app {

@@ -18,7 +18,6 @@
 #include "tg/io/error.h"
 #include "tg/io/fs.h"
 #include "tg/io/npy.h"
-#include "tg/kernels/parallel.h"
 
 namespace tg::app {
 
@@ -172,7 +171,7 @@ void apply_threads(int64_t th, bool quiet) {
                    static_cast<long long>(th), static_cast<long long>(hw), static_cast<long long>(hw));
     th = hw;
   }
-  tg::kernels::cpu::set_num_threads(static_cast<int>(th));
+  tg::set_num_threads(static_cast<int>(th));
 }
 
 namespace {

@@ -27,14 +27,13 @@ enum class BinaryOp : uint8_t { Add, Sub, Mul, Div };
 const char* unary_name(UnaryOp op);
 const char* binary_name(BinaryOp op);
 
-/// The shape of one fused recurrent-stack call.
-struct RnnCall {
-  Cell cell = Cell::GruTf1;
-  int layers = 1;
-  int batch = 0;
-  int seq = 0;
-  int input = 0;
-  int hidden = 0;
+
+/// What a recurrent forward saves for its backward, in the backend's own typed form (the CPU:
+/// the batch slicing it chose and the saved activations; CUDA: the implementation that ran and
+/// its reserve). The engine only carries it from a forward to the backward of the same call.
+class RnnSaved {
+ public:
+  virtual ~RnnSaved() = default;
 };
 
 /// Fused Adam update: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= step * m / (sqrt(v) + eps_hat).
@@ -56,6 +55,9 @@ class Backend {
   virtual void to_host(void* host_dst, const void* src, size_t bytes) = 0;
   virtual void from_host(void* dst, const void* host_src, size_t bytes) = 0;
   virtual void synchronize() {}
+  /// Host threads the backend's kernels use (the CPU's; others ignore it). n < 1 means 1.
+  virtual void set_num_threads(int n) { (void)n; }
+  virtual int num_threads() const { return 1; }
 
   // ---- elementwise ---------------------------------------------------------------------
   virtual void fill(Tensor& out, double value) = 0;
@@ -101,19 +103,19 @@ class Backend {
                                    bool accumulate) = 0;
 
   // ---- fused recurrent stacks (see rnn_spec.h for cells and weight layouts) -------------
-  /// Elements the forward saves for the backward (same dtype as the data).
-  virtual int64_t rnn_reserve_elems(const RnnCall& call) = 0;
-  /// lengths: host array of `batch` ints or nullptr (all full). h0/c0: [L,B,H] or undefined.
-  /// reserve: undefined for inference, else rnn_reserve_elems elements. hT/cT optional.
-  virtual void rnn_forward(const RnnCall& call, const std::vector<Tensor>& weights,
-                           const Tensor& x, const int32_t* lengths, const Tensor& h0,
-                           const Tensor& c0, Tensor& y, Tensor& hT, Tensor& cT,
-                           Tensor& reserve) = 0;
-  /// gx written; gweights accumulated (empty vector: frozen weights, no weight gradients);
-  /// gh0/gc0 written when defined.
-  virtual void rnn_backward(const RnnCall& call, const std::vector<Tensor>& weights,
+  /// call: every field set (batch, seq, input from x). lengths: host array of `batch` ints or
+  /// nullptr (all full). h0/c0: [L,B,H] or undefined. hT/cT optional. training: return what
+  /// the backward needs (never null); otherwise nullptr.
+  virtual std::shared_ptr<RnnSaved> rnn_forward(const RnnSpec& call, const std::vector<Tensor>& weights,
+                                                const Tensor& x, const int32_t* lengths, const Tensor& h0,
+                                                const Tensor& c0, Tensor& y, Tensor& hT, Tensor& cT,
+                                                bool training) = 0;
+  /// saved: what this backend's rnn_forward returned for the same call (std::invalid_argument
+  /// for another backend's). gx written; gweights accumulated (empty vector: frozen weights,
+  /// no weight gradients); gh0/gc0 written when defined.
+  virtual void rnn_backward(const RnnSpec& call, const std::vector<Tensor>& weights,
                             const Tensor& x, const int32_t* lengths, const Tensor& h0,
-                            const Tensor& c0, const Tensor& reserve, const Tensor& gy,
+                            const Tensor& c0, const RnnSaved& saved, const Tensor& gy,
                             Tensor& gx, std::vector<Tensor>& gweights, Tensor& gh0,
                             Tensor& gc0) = 0;
 
@@ -130,5 +132,28 @@ class Backend {
 Backend& backend_for(Device d);
 /// Whether a CUDA device can be used; `why` receives the reason when not.
 bool cuda_available(std::string* why = nullptr);
+
+// ---- the registry of backends --------------------------------------------------------------
+// Backends register themselves; the engine names none of them. The built-in ones (the CPU; CUDA
+// in builds that have it) are registered by tg::kernels::register_builtin_backends(), which the
+// registry calls before its first lookup (an explicit call, not a static initializer, so that
+// static linking cannot drop it).
+struct BackendEntry {
+  Device device;
+  const char* name;
+  /// Whether the device can be used now; `why` (may be null) receives the reason when not.
+  bool (*usable)(std::string* why);
+  /// The process-wide instance (called only when usable); never destroyed.
+  Backend& (*instance)();
+};
+/// Adds or replaces the backend of entry.device.
+void register_backend(const BackendEntry& entry);
+/// The names of the registered backends, in device order ("cpu", "cuda").
+std::vector<std::string> registered_backends();
+
+/// Threads of the CPU backend's kernels (the CLI's --threads). Default: the hardware's threads,
+/// or the TG_NUM_THREADS environment variable. n < 1 means 1.
+void set_num_threads(int n);
+int num_threads();
 
 }  // namespace tg

@@ -61,11 +61,6 @@ Var last_valid_step(const Var& y, const std::vector<int32_t>& lengths);
 Var linear(const Var& x, const Var& w, const Var& b);
 
 /// A fused stack of `layers` recurrent layers of one cell kind (rnn_spec.h).
-struct RnnSpec {
-  Cell cell = Cell::GruTf1;
-  int layers = 1;
-  int hidden = 0;
-};
 /// x [B, T, in]; weights: layers * rnn_weights_per_layer(cell), layer-major (rnn_spec.h);
 /// lengths: B values in [0, T], or empty for all T; h0 (and c0 for LSTM cells): [L, B, H] or
 /// undefined for zeros. Returns the top layer's outputs [B, T, H] (zero past each length).

@@ -18,8 +18,8 @@ namespace tg::kernels::cuda {
 /// variable TG_GRU_IMPL ("ours" or "cudnn").
 enum class GruImpl { Ours, Cudnn };
 GruImpl gru_impl();
-/// Select the implementation for the following calls. Do not switch between a forward and its
-/// backward: the reserve layouts differ. Throws when Cudnn is asked for without cuDNN.
+/// Select the implementation for the following forwards (a backward runs the implementation of
+/// its forward, recorded in what the forward saved). Throws when Cudnn is asked for without cuDNN.
 void set_gru_impl(GruImpl impl);
 /// Whether this build has the cuDNN path.
 bool have_cudnn();

@@ -7,7 +7,7 @@
 //
 // The batch is split into slices run concurrently on the tg::kernels::cpu thread pool (one
 // dispatch per call) when it is large enough (>= 32 rows per slice). The slicing chosen by the
-// forward is recorded in the reserve, so the backward is correct whatever the thread count.
+// forward is recorded in its RnnReserve, so the backward is correct whatever the thread count.
 // No heap allocation happens inside the time loops (scratch is thread_local, grown once).
 // Several threads may call these functions concurrently (pool dispatches are serialised).
 #pragma once
@@ -18,27 +18,27 @@
 
 namespace tg::kernels::cpu {
 
-struct RnnShape {
-  tg::Cell cell;
-  int layers;
-  int batch;
-  int seq;
-  int input;
-  int hidden;
+/// What the forward saves for the backward (training mode): the batch slicing it chose (the
+/// backward re-uses it) and, at `data`, rnn_reserve_elems(s) saved values: per slice (rows
+/// b0..b0+nb-1) and per layer, the layer output [T, nb, H] then the cell's saved slots
+/// [T, nb, rnn_saved_width(cell, H)] (layouts: tg/kernels/cells.h).
+template <typename T>
+struct RnnReserve {
+  T* data = nullptr;
+  int slices = 0;  // set by rnn_forward
 };
 
-/// Elements of T the forward must save for backward (training mode), all layers: one header
-/// element (the batch slicing used) + layers*batch*seq*(hidden + per-cell saved gates).
-/// Throws std::invalid_argument for a bad shape.
-int64_t rnn_reserve_elems(const RnnShape& s);
+/// Elements of T the forward saves for backward (training mode), all layers:
+/// layers*batch*seq*(hidden + rnn_saved_width). Throws std::invalid_argument for a bad shape.
+int64_t rnn_reserve_elems(const RnnSpec& s);
 
 /// Forward of the stack. lengths: B int32 in [0,T] or nullptr (= all T). h0, c0: [L,B,H] or
 /// nullptr (= zeros; c0 only for LSTM cells). y [B,T,H] (required). hT, cT: optional [L,B,H].
-/// reserve: rnn_reserve_elems(s) elements, or nullptr when not training.
+/// reserve: its data holding rnn_reserve_elems(s) elements, or nullptr when not training.
 /// Throws std::invalid_argument on bad shapes / null pointers / lengths out of range.
 template <typename T>
-void rnn_forward(const RnnShape& s, const T* const* weights, const T* x, const int32_t* lengths,
-                 const T* h0, const T* c0, T* y, T* hT, T* cT, T* reserve);
+void rnn_forward(const RnnSpec& s, const T* const* weights, const T* x, const int32_t* lengths,
+                 const T* h0, const T* c0, T* y, T* hT, T* cT, RnnReserve<T>* reserve);
 
 /// Backward of the stack. gy [B,T,H] gradient of y (values at t >= len are ignored).
 /// gx [B,T,input] is written (=), may be nullptr. gweights: same layout as weights,
@@ -47,9 +47,17 @@ void rnn_forward(const RnnShape& s, const T* const* weights, const T* x, const i
 /// ghT / gcT (optional, [L,B,H]) are gradients of the final states hT / cT.
 /// reserve: what rnn_forward saved with the same inputs.
 template <typename T>
-void rnn_backward(const RnnShape& s, const T* const* weights, const T* x, const int32_t* lengths,
-                  const T* h0, const T* c0, const T* reserve, const T* gy, T* gx,
+void rnn_backward(const RnnSpec& s, const T* const* weights, const T* x, const int32_t* lengths,
+                  const T* h0, const T* c0, const RnnReserve<T>& reserve, const T* gy, T* gx,
                   T* const* gweights, T* gh0, T* gc0, const T* ghT = nullptr,
                   const T* gcT = nullptr);
+
+/// The vectorised activations the kernels apply to whole rows: forms of tg::cells::sigmoid and
+/// tg::cells::tanh_ (tg/kernels/cells.h), exposed so that tests check them against those
+/// definitions. In place over n contiguous values.
+template <typename T>
+void vector_sigmoid(T* p, int n);
+template <typename T>
+void vector_tanh(T* p, int n);
 
 }  // namespace tg::kernels::cpu
