@@ -65,7 +65,7 @@ int cmd_evaluate(int argc, char** argv) {
   if (a.str("real").empty() && model_dir.empty())
     throw UsageError("timegan evaluate: --real DATA is required with --synthetic");
   if (a.str("real").empty())
-    for (const char* o : {"columns", "id-column", "categorical", "max-categories", "preset", "seq-len", "stride", "sine-n",
+    for (const char* o : {"columns", "id-column", "categorical", "max-categories", "missing", "preset", "seq-len", "stride", "sine-n",
                           "sine-dim"})
       if (a.given(o))
         throw UsageError(std::string("timegan evaluate: --") + o + " applies to --real; without --real the run's own data options are used");
