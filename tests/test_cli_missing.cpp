@@ -77,6 +77,7 @@ TEST_CASE("cli: --missing mask trains, resumes, generates and evaluates without 
   // Evaluate: only complete real windows are scored; the counts are in metrics.json.
   r = run("evaluate --model " + d + "/run --repeats 1 --metric-iterations 5 --tsne-iterations 10 --out " + d + "/ev --quiet");
   REQUIRE_MESSAGE(r.code == 0, r.out);
+  CHECK(has(r.out, "missing cells: 15 in 15 of 36 real windows; scored on the 21 complete ones"));
   const tg::io::Json m = tg::io::Json::parse(tg::io::read_file(d + "/ev/metrics.json"), "metrics.json");
   const tg::io::Json& miss = m.at("missing");
   // 36 windows of 5 rows; each of the rows 7, 20 and 30 lies in 5 of them (no window holds two).
@@ -86,6 +87,16 @@ TEST_CASE("cli: --missing mask trains, resumes, generates and evaluates without 
   CHECK(miss.at("windows_evaluated").as_int64() == 21);
   CHECK(!has_nan_text(tg::io::read_file(d + "/ev/metrics.json")));
   CHECK(has(tg::io::read_file(d + "/ev/report.html"), "Missing cells"));
+  // evaluate --real with --missing mask against a generated file; without it the cell is refused.
+  r = run("generate --model " + d + "/run --n 30 --seed 1 --out " + d + "/g30.csv --quiet");
+  REQUIRE(r.code == 0);
+  r = run("evaluate --real " + d + "/h.csv --missing mask --seq-len 5 --synthetic " + d + "/g30.csv --repeats 1 "
+          "--metric-iterations 3 --tsne-iterations 10 --out " + d + "/ev3 --quiet");
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  CHECK(tg::io::Json::parse(tg::io::read_file(d + "/ev3/metrics.json"), "m").at("missing").at("windows_evaluated").as_int64() == 21);
+  r = run("evaluate --real " + d + "/h.csv --seq-len 5 --synthetic " + d + "/g30.csv --repeats 1 --out " + d + "/ev4 --quiet");
+  CHECK(r.code == 1);
+  CHECK(has(r.out, d + "/h.csv:9: column 'a': empty field"));
   // Without missing cells nothing of this is reported.
   write(d + "/full.csv", "a,b\n1,2\n2,3\n3,1\n4,5\n5,2\n6,1\n7,3\n8,2\n");
   r = run("train --data " + d + "/full.csv --iterations 2 --hidden-dim 4 --num-layers 2 --batch-size 4 --seq-len 3 --out " + d +

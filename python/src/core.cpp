@@ -291,6 +291,7 @@ NB_MODULE(_core, m) {
         p.preset = o.at("preset").as_string();
         p.seq_len = o.at("seq_len").as_int64();
         p.stride = o.at("stride").as_int64();
+        p.missing = tg::app::missing_mask(o);
         nb::gil_scoped_release unlocked;
         d->prep = tg::io::prepare_npy(std::move(a), p, o.at("data").as_string());
         return d.release();

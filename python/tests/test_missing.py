@@ -58,3 +58,15 @@ def test_evaluate_counts_missing_cells():
     assert miss["windows_evaluated"] == 55 - 17
     with pytest.raises(ValueError, match="missing"):
         timegan.TimeGAN(**TINY, missing="impute").fit(df)
+
+
+def test_windows_array_with_nan():
+    rng = np.random.default_rng(2)
+    w = 0.5 + 0.2 * rng.random((20, 6, 2))
+    w[3, 2, 0] = np.nan
+    m = timegan.TimeGAN(**TINY, missing="mask").fit(w)
+    out = m.sample(4)
+    assert out.shape == (4, 6, 2)
+    assert np.isfinite(out).all()
+    with pytest.raises(ValueError, match="NaN"):
+        timegan.TimeGAN(**TINY).fit(w)
