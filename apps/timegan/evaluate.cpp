@@ -65,7 +65,7 @@ int cmd_evaluate(int argc, char** argv) {
   if (a.str("real").empty() && model_dir.empty())
     throw UsageError("timegan evaluate: --real DATA is required with --synthetic");
   if (a.str("real").empty())
-    for (const char* o : {"columns", "id-column", "categorical", "max-categories", "preset", "seq-len", "stride", "sine-n",
+    for (const char* o : {"columns", "id-column", "categorical", "max-categories", "missing", "preset", "seq-len", "stride", "sine-n",
                           "sine-dim"})
       if (a.given(o))
         throw UsageError(std::string("timegan evaluate: --") + o + " applies to --real; without --real the run's own data options are used");
@@ -117,6 +117,10 @@ int cmd_evaluate(int argc, char** argv) {
   std::printf("%-28s %10.4f %10s\n", "acf difference", res.acf_diff, "-");
   std::printf("%-28s %10.4f %10s\n", "cross-corr. difference", res.xcorr.mean_abs, "-");
   std::printf("%-28s %10.5f %10s\n", "mmd^2 (gaussian)", res.mmd.mmd2, "-");
+  if (res.missing_reported)
+    std::printf("missing cells: %lld in %lld of %lld real windows; scored on the %lld complete ones\n",
+                static_cast<long long>(res.missing_cells), static_cast<long long>(res.windows_with_missing),
+                static_cast<long long>(res.real_windows), static_cast<long long>(res.windows_evaluated));
   std::printf("report:  %s\nmetrics: %s\n", html.c_str(), js.c_str());
   if (!quiet) std::fprintf(stderr, "evaluation took %s\n", format_seconds(res.seconds).c_str());
   return 0;

@@ -11,6 +11,7 @@ std::vector<OptionSpec> data_option_specs() {
       {"id-column", "NAME", "", "long-format CSV: column holding a sequence id (each id is one sequence)"},
       {"categorical", "A,B,...", "", "CSV columns read as categories (labels; one-hot in the model); a column whose first value is not a number is categorical anyway"},
       {"max-categories", "N", "64", "most distinct labels a categorical column may hold"},
+      {"missing", "error|mask", "error", "missing cells (empty, NaN, NA) in numeric columns: 'error' refuses them naming the cell; 'mask' keeps them as missing (an observed-indicator channel per numeric feature, losses over observed cells only, complete synthetic output)"},
       {"preset", "NAME", "default", "preprocessing: 'default' (scale once, keep time order, every window, output in the CSV's units) or 'original' (the reference's flip, double min-max and shuffle)"},
       {"seq-len", "N", "24", "window length (long format: 0 = the longest sequence)"},
       {"stride", "N", "1", "step between windows (default preset)"},
@@ -26,6 +27,7 @@ Json data_options_json(const Args& a, const std::string& data_opt) {
   j["id_column"] = a.str("id-column");
   j["categorical"] = a.str("categorical");
   j["max_categories"] = static_cast<long long>(a.integer("max-categories", 1, 100000));
+  j["missing"] = a.choice("missing", {"error", "mask"});
   j["preset"] = a.choice("preset", {"default", "original"});
   j["seq_len"] = static_cast<long long>(a.integer("seq-len", a.str("id-column").empty() ? 2 : 0, 100000));
   j["stride"] = static_cast<long long>(a.integer("stride", 1, 1000000));

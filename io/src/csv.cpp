@@ -4,6 +4,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <string_view>
 #include <unordered_map>
 
@@ -27,6 +28,13 @@ std::string lower(std::string_view s) {
   std::string o(s);
   for (char& c : o) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return o;
+}
+
+// A missing numeric cell (with CsvOptions::missing): nan / NaN / NA in any case (an empty field
+// is checked by the caller).
+bool is_missing_token(std::string_view f) {
+  const std::string l = lower(f);
+  return l == "nan" || l == "na";
 }
 
 /// "value" for messages: at most about 60 bytes, escaped to printable UTF-8 (detail::printable).
@@ -292,7 +300,8 @@ Table parse_csv_body(RecordReader& rd, std::vector<std::string>& header, int64_t
   if (opt.auto_categorical && delimiter_hint(header, opt.delimiter).empty())
     for (std::size_t k : keep) {
       double v = 0;
-      if (!is_cat[k] && !trim(fields[k]).empty() && !to_number(trim(fields[k]), v)) {
+      if (!is_cat[k] && !trim(fields[k]).empty() && !(opt.missing && is_missing_token(trim(fields[k]))) &&
+          !to_number(trim(fields[k]), v)) {
         is_cat[k] = true;
         t.auto_categorical.push_back(header[k]);
       }
@@ -323,6 +332,11 @@ Table parse_csv_body(RecordReader& rd, std::vector<std::string>& header, int64_t
       std::string_view f = fields[k];
       f = trim(f);
       auto where = [&]() { return name + ":" + std::to_string(line) + ": column '" + detail::printable(header[k]) + "': "; };
+      if (opt.missing && !is_cat[k] && (f.empty() || is_missing_token(f))) {
+        t.values.push_back(std::numeric_limits<double>::quiet_NaN());
+        ++t.missing_cells;
+        continue;
+      }
       if (f.empty()) throw InputError(where() + "empty field");
       if (is_cat[k]) {
         auto& idx = label_index[j];

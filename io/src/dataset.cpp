@@ -22,7 +22,7 @@ void check_window_size(int64_t n, int64_t seq, int64_t dim, const std::string& s
 }
 
 void check_scalable(const double* x, int64_t rows, int64_t dim, const std::vector<std::string>& columns,
-                    const std::string& src) {
+                    const std::string& src, bool allow_missing) {
   for (int64_t k = 0; k < dim; ++k) {
     const std::string col = k < static_cast<int64_t>(columns.size())
                                 ? detail::printable(columns[static_cast<std::size_t>(k)])
@@ -30,12 +30,15 @@ void check_scalable(const double* x, int64_t rows, int64_t dim, const std::vecto
     double lo = std::numeric_limits<double>::infinity(), hi = -lo;
     for (int64_t r = 0; r < rows; ++r) {
       const double v = x[r * dim + k];
+      if (allow_missing && std::isnan(v)) continue;
       if (!std::isfinite(v))
         throw InputError(src + ": column '" + col + "': NaN or infinite value " + format_double(v) + " (row " +
                          std::to_string(r + 1) + ")");
       lo = std::min(lo, v);
       hi = std::max(hi, v);
     }
+    if (allow_missing && rows > 0 && lo > hi)
+      throw InputError(src + ": column '" + col + "': every value is missing; drop the column or give it a value");
     if (rows > 0 && !std::isfinite(hi - lo))
       throw InputError(src + ": column '" + col + "': values from " + format_double(lo) + " to " + format_double(hi) +
                        " span more than the largest double, so they cannot be min-max scaled; rescale the column");
@@ -103,6 +106,7 @@ void MinMaxScaler::inverse(Windows& w) const {
 }
 
 namespace {
+// NaN (a missing cell) fails both comparisons and is skipped.
 void col_min_max(const double* x, int64_t rows, int64_t dim, std::vector<double>& mn, std::vector<double>& mx) {
   mn.assign(static_cast<std::size_t>(dim), std::numeric_limits<double>::infinity());
   mx.assign(static_cast<std::size_t>(dim), -std::numeric_limits<double>::infinity());
@@ -156,6 +160,7 @@ MinMaxScaler MinMaxScaler::fit_reference_inner(const Windows& w) {
   s.min.assign(d, std::numeric_limits<double>::infinity());
   s.range.assign(d, -std::numeric_limits<double>::infinity());
   bool any = false;
+  // std::min / std::max keep their first argument against NaN: missing cells are skipped.
   for (int64_t i = 0; i < w.n; ++i)
     for (int64_t t = 0; t < w.length(i); ++t)
       for (std::size_t k = 0; k < d; ++k) {
@@ -395,6 +400,15 @@ bool is_original(const PrepOptions& o, const std::string& src) {
 
 std::string src_name(const Table& t) { return t.source.empty() ? std::string("<table>") : t.source; }
 
+// With missing cells, a column can be observed in the data but in none of the original
+// preset's windows (which leave out the last rows): its inner scaler would have no minimum.
+void check_inner_observed(const MinMaxScaler& s, const std::vector<std::string>& columns, const std::string& src) {
+  for (std::size_t k = 0; k < s.min.size(); ++k)
+    if (!std::isfinite(s.min[k]) || !std::isfinite(s.range[k]))
+      throw InputError(src + ": column '" + (k < columns.size() ? detail::printable(columns[k]) : "feature_" + std::to_string(k + 1)) +
+                       "': no observed value in any window");
+}
+
 Prepared prepare_long(const Table& t, const PrepOptions& o, bool original) {
   const std::string src = src_name(t);
   const int64_t d = t.cols();
@@ -461,6 +475,7 @@ Prepared prepare_long(const Table& t, const PrepOptions& o, bool original) {
     p.reference = w;
     p.map.has_inner = true;
     p.map.inner = MinMaxScaler::fit_reference_inner(w);
+    check_inner_observed(p.map.inner, t.columns, src);
     p.map.inner.transform(w);
   }
   return p;
@@ -540,7 +555,7 @@ Prepared prepare(const Table& t, const PrepOptions& o, tg::Rng& rng) {
                      " selected columns");
   if (static_cast<int64_t>(t.values.size()) != t.rows * d)
     throw std::invalid_argument("prepare: table values do not match rows x columns");
-  check_scalable(t.values.data(), t.rows, d, t.columns, src);
+  check_scalable(t.values.data(), t.rows, d, t.columns, src, o.missing);
   if (!t.ids.empty()) return prepare_long(t, o, original);
 
   const int64_t seq = o.seq_len;
@@ -584,6 +599,7 @@ Prepared prepare(const Table& t, const PrepOptions& o, tg::Rng& rng) {
     // 5. inner min-max (timegan()).
     p.map.has_inner = true;
     p.map.inner = MinMaxScaler::fit_reference_inner(ref);
+    check_inner_observed(p.map.inner, t.columns, src);
     p.windows = ref;
     p.map.inner.transform(p.windows);
     return p;
@@ -632,7 +648,7 @@ Prepared prepare_npy(NpyArray a, const PrepOptions& o, const std::string& src) {
   w.dim = dim;
   w.data = std::move(a.data);
   for (int64_t k = 0; k < dim; ++k) w.columns.push_back("feature_" + std::to_string(k + 1));
-  check_scalable(w.data.data(), n * seq, dim, w.columns, src);
+  check_scalable(w.data.data(), n * seq, dim, w.columns, src, o.missing);
   // Scale per feature over all windows and steps; the map returns outputs to these units.
   const MinMaxScaler sc = MinMaxScaler::fit_default(w.data.data(), n * seq, dim);
   sc.transform(w.data.data(), n * seq);
@@ -657,6 +673,7 @@ Prepared prepare(Windows w, const PrepOptions& o) {
   if (original) {
     p.map.has_inner = true;
     p.map.inner = MinMaxScaler::fit_reference_inner(w);
+    check_inner_observed(p.map.inner, w.columns, "<windows>");
     p.reference = w;
     p.map.inner.transform(w);
   }

@@ -105,6 +105,7 @@ io::Json TimeGanConfig::to_json() const {
     std::vector<double> b(categorical.begin(), categorical.end());
     j["categorical"] = io::Json::from_doubles(b);
   }
+  if (missing_mask) j["missing"] = "mask";  // absent by default (as before missing cells existed)
   return j;
 }
 
@@ -150,6 +151,10 @@ TimeGanConfig TimeGanConfig::from_json(const io::Json& j) {
       throw std::invalid_argument("categorical: more blocks than features");
     for (const auto& b : items) c.categorical.push_back(b.as_int64());
   }
+  if (j.contains("missing")) {
+    one_of("missing", j.at("missing").as_string(), {"error", "mask"});
+    c.missing_mask = j.at("missing").as_string() == "mask";
+  }
   c.validate();
   return c;
 }
@@ -185,6 +190,8 @@ std::string TimeGanConfig::mismatch(const TimeGanConfig& o) const {
     };
     return diff("categorical blocks", str(categorical), str(o.categorical));
   }
+  if (missing_mask != o.missing_mask)
+    return diff("missing", missing_mask ? "mask" : "error", o.missing_mask ? "mask" : "error");
   return "";
 }
 

@@ -39,6 +39,10 @@ Var masked_ce(const Var& logits, double label, const Var& mask) {
   return masked_mean(sigmoid_cross_entropy(logits, label), mask);
 }
 
+Var observed_mse(const Var& a, const Var& b, const Var& observed) {
+  return div(sum(mul(square(sub(a, b)), observed)), add_scalar(sum(observed), kTiny));
+}
+
 Var reconstruction_loss(const Var& x, const Var& x_tilde, const Var& mask) { return masked_mse(x, x_tilde, mask); }
 
 Var select_features(const Var& x, int64_t from, int64_t count) {
@@ -96,9 +100,13 @@ Var mixed_activation(const Var& y, int64_t numeric, const std::vector<int64_t>& 
 }
 
 Var mixed_reconstruction_loss(const Var& x, const Var& x_tilde, const Var& logits, int64_t numeric,
-                              const std::vector<int64_t>& blocks, const Var& mask) {
+                              const std::vector<int64_t>& blocks, const Var& mask, const Var& observed) {
   Var total;
-  if (numeric > 0)
+  if (numeric > 0 && observed.defined())
+    total = scale(observed_mse(select_features(x, 0, numeric), select_features(x_tilde, 0, numeric),
+                               select_features(observed, 0, numeric)),
+                  static_cast<double>(numeric));
+  else if (numeric > 0)
     total = scale(masked_mse(select_features(x, 0, numeric), select_features(x_tilde, 0, numeric), mask),
                   static_cast<double>(numeric));
   int64_t off = numeric;

@@ -93,7 +93,7 @@ TimeGan::TimeGan(const TimeGanConfig& cfg)
       noise_rng_(cfg.seed, kStreamNoise) {
   const int d = static_cast<int>(cfg.features), z = static_cast<int>(cfg.noise_dim()), H = static_cast<int>(cfg.hidden),
             L = static_cast<int>(cfg.layers);
-  e_ = Network("embedder", cfg.cell, L, d, H, H, Head::Sigmoid, init_rng_, cfg.dtype, cfg.device);
+  e_ = Network("embedder", cfg.cell, L, static_cast<int>(cfg.embedder_inputs()), H, H, Head::Sigmoid, init_rng_, cfg.dtype, cfg.device);
   r_ = Network("recovery", cfg.cell, L, H, H, d, Head::Sigmoid, init_rng_, cfg.dtype, cfg.device);
   g_ = Network("generator", cfg.cell, L, z, H, H, Head::Sigmoid, init_rng_, cfg.dtype, cfg.device);
   s_ = Network("supervisor", cfg.cell, L - 1, H, H, H, Head::Sigmoid, init_rng_, cfg.dtype, cfg.device);
@@ -151,7 +151,39 @@ void TimeGan::set_data(const io::Windows& w) {
       throw std::invalid_argument("TimeGan::set_data: window " + std::to_string(i) + " has " +
                                   std::to_string(w.length(i)) + " valid step(s); every window needs at least 2");
   n_ = w.n;
-  data_ = Tensor::from_vector(Shape{w.n, w.seq, w.dim}, w.data, cfg_.dtype, cfg_.device);
+  const int64_t numeric = cfg_.numeric_features();
+  std::vector<double> obs;
+  bool any_missing = false;
+  for (size_t i = 0; i < w.data.size() && !any_missing; ++i) any_missing = std::isnan(w.data[i]);
+  if (any_missing && !cfg_.missing_mask)
+    throw std::invalid_argument("TimeGan::set_data: the windows hold missing (NaN) cells; a model configured without "
+                                "missing cells cannot train on them");
+  if (cfg_.missing_mask) {
+    // Missing cells become 0 in the data and 0 in the observed indicators; padding steps are
+    // not observed either.
+    std::vector<double> x = w.data, in(static_cast<size_t>(w.n * w.seq * (w.dim + numeric)), 0.0);
+    obs.assign(w.data.size(), 0.0);
+    for (int64_t i = 0; i < w.n; ++i)
+      for (int64_t t = 0; t < w.seq; ++t)
+        for (int64_t k = 0; k < w.dim; ++k) {
+          const size_t at = static_cast<size_t>((i * w.seq + t) * w.dim + k);
+          const bool missing = std::isnan(x[at]);
+          if (missing && k >= numeric)
+            throw std::invalid_argument("TimeGan::set_data: window " + std::to_string(i) + " step " + std::to_string(t) +
+                                        ": a categorical feature is missing");
+          if (missing) x[at] = 0.0;
+          const double o = (!missing && t < w.length(i)) ? 1.0 : 0.0;
+          obs[at] = o;
+          const size_t row = static_cast<size_t>((i * w.seq + t) * (w.dim + numeric));
+          in[row + static_cast<size_t>(k)] = x[at];
+          if (k < numeric) in[row + static_cast<size_t>(w.dim + k)] = o;
+        }
+    data_ = Tensor::from_vector(Shape{w.n, w.seq, w.dim}, x, cfg_.dtype, cfg_.device);
+    data_in_ = Tensor::from_vector(Shape{w.n, w.seq, w.dim + numeric}, in, cfg_.dtype, cfg_.device);
+    observed_ = Tensor::from_vector(Shape{w.n, w.seq, w.dim}, obs, cfg_.dtype, cfg_.device);
+  } else {
+    data_ = Tensor::from_vector(Shape{w.n, w.seq, w.dim}, w.data, cfg_.dtype, cfg_.device);
+  }
   lengths_.assign(static_cast<size_t>(w.n), static_cast<int32_t>(w.seq));
   varlen_ = false;
   for (int64_t i = 0; i < w.n; ++i) {
@@ -175,6 +207,17 @@ TimeGan::Batch TimeGan::sample_batch() {
   }
   b.x = Var(x);
   if (varlen_) b.mask = length_mask(b.lengths, T, cfg_.dtype, cfg_.device);
+  if (cfg_.missing_mask) {
+    const int64_t din = cfg_.embedder_inputs(), row_in = T * din;
+    Tensor xi = Tensor::empty(Shape{B, T, din}, cfg_.dtype, cfg_.device);
+    Tensor ob = Tensor::empty(Shape{B, T, d}, cfg_.dtype, cfg_.device);
+    for (int64_t i = 0; i < B; ++i) {
+      be.copy_rows(xi, i * row_in, 0, data_in_, idx[static_cast<size_t>(i)] * row_in, 0, 1, row_in, false);
+      be.copy_rows(ob, i * row, 0, observed_, idx[static_cast<size_t>(i)] * row, 0, 1, row, false);
+    }
+    b.x_in = Var(xi);
+    b.observed = Var(ob);
+  }
   return b;
 }
 
@@ -202,17 +245,21 @@ std::vector<int32_t> cat_lengths(std::initializer_list<const std::vector<int32_t
 }
 }  // namespace
 
-Var TimeGan::recovery_loss(const Var& x, const Var& r_states, const Var& mask) const {
-  if (cfg_.categorical.empty()) return reconstruction_loss(x, r_.head(r_states), mask);  // the reference's MSE
+Var TimeGan::recovery_loss(const Batch& b, const Var& r_states) const {
+  if (cfg_.categorical.empty()) {
+    if (b.observed.defined()) return observed_mse(b.x, r_.head(r_states), b.observed);  // missing cells
+    return reconstruction_loss(b.x, r_.head(r_states), b.mask);  // the reference's MSE
+  }
   Var logits = r_.logits(r_states);
-  return mixed_reconstruction_loss(x, r_.activate(logits), logits, cfg_.numeric_features(), cfg_.categorical, mask);
+  return mixed_reconstruction_loss(b.x, r_.activate(logits), logits, cfg_.numeric_features(), cfg_.categorical, b.mask,
+                                   b.observed);
 }
 
 void TimeGan::step_embedding(StepLosses& out) {
   only_trainable({&e_, &r_});
   Batch b = sample_batch();
-  Var h = e_.forward(b.x, b.lengths);
-  Var e_t0 = recovery_loss(b.x, r_.hidden_states(h, b.lengths), b.mask);
+  Var h = e_.forward(b.embed_in(), b.lengths);
+  Var e_t0 = recovery_loss(b, r_.hidden_states(h, b.lengths));
   Var e0 = scale(sqrt(e_t0), 10.0);
   backward(e0);
   opt_[0].step();
@@ -223,7 +270,7 @@ void TimeGan::step_embedding(StepLosses& out) {
 void TimeGan::step_supervised(StepLosses& out) {
   only_trainable({&g_, &s_});
   Batch b = sample_batch();
-  Var h = e_.forward(b.x, b.lengths);
+  Var h = e_.forward(b.embed_in(), b.lengths);
   Var h_hat_sup = s_.forward(h, b.lengths);
   Var gs = supervised_loss(h, h_hat_sup, b.mask);
   backward(gs);
@@ -240,7 +287,7 @@ void TimeGan::step_joint(StepLosses& out) {
     const std::vector<int32_t>& L = b.lengths;  // Z shares the batch's lengths, as in the reference
     // ---- generator step: G_loss -> generator + supervisor
     only_trainable({&g_, &s_});
-    Var h = e_.forward(b.x, L);
+    Var h = e_.forward(b.embed_in(), L);
     Var e_hat = g_.forward(z, L);
     const std::vector<int32_t> L2 = L.empty() ? L : cat_lengths({&L, &L});
     Var s_out = s_.forward(concat_batch({h, e_hat}), L2);
@@ -249,16 +296,16 @@ void TimeGan::step_joint(StepLosses& out) {
     Var y = d_.forward(concat_batch({h_hat, e_hat}), L2);
     Var y_fake = slice_batch(y, 0, B), y_fake_e = slice_batch(y, B, 2 * B);
     Var g_s = supervised_loss(h, h_hat_sup, b.mask);
-    Var g_v = moment_loss(b.x, x_hat, b.mask, b.mask);
+    Var g_v = moment_loss(b.x, x_hat, b.target_mask(), b.mask);
     GLossParts g = generator_loss(y_fake, y_fake_e, g_s, g_v, cfg_.gamma, b.mask);
     backward(g.total);
     opt_[3].step();
     // ---- embedder step on the same X: E_loss -> embedder + recovery
     only_trainable({&e_, &r_});
-    Var h2 = e_.forward(b.x, L);
+    Var h2 = e_.forward(b.embed_in(), L);
     Var r_states = r_.hidden_states(h2, L);
     Var h_hat_sup2 = s_.forward(h2, L);
-    Var e_t0 = recovery_loss(b.x, r_states, b.mask);
+    Var e_t0 = recovery_loss(b, r_states);
     Var g_s2 = supervised_loss(h2, h_hat_sup2, b.mask);
     Var e_loss = add(scale(sqrt(e_t0), 10.0), scale(g_s2, 0.1));
     backward(e_loss);
@@ -283,7 +330,7 @@ void TimeGan::step_joint(StepLosses& out) {
   Var h, h_hat, e_hat;
   {
     NoGradGuard ng;  // e, g, s are frozen: no tape through them
-    h = e_.forward(b.x, L);
+    h = e_.forward(b.embed_in(), L);
     e_hat = g_.forward(z, L);
     h_hat = s_.forward(e_hat, L);
   }

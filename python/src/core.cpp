@@ -72,6 +72,10 @@ Json data_options(const Json& o) {
   j["categorical"] = o.contains("categorical") ? o.at("categorical").as_string() : std::string();
   j["max_categories"] =
       static_cast<long long>(o.contains("max_categories") ? integer(o, "max_categories", "max-categories", 1, 100000) : 64);
+  const std::string missing = o.contains("missing") ? o.at("missing").as_string() : std::string("error");
+  if (missing != "error" && missing != "mask")
+    throw tg::app::OptionError("missing", "'" + missing + "' is not one of error, mask");
+  j["missing"] = missing;
   const std::string preset = o.at("preset").as_string();
   if (preset != "default" && preset != "original")
     throw tg::app::OptionError("preset", "'" + preset + "' is not one of default, original");
@@ -287,6 +291,7 @@ NB_MODULE(_core, m) {
         p.preset = o.at("preset").as_string();
         p.seq_len = o.at("seq_len").as_int64();
         p.stride = o.at("stride").as_int64();
+        p.missing = tg::app::missing_mask(o);
         nb::gil_scoped_release unlocked;
         d->prep = tg::io::prepare_npy(std::move(a), p, o.at("data").as_string());
         return d.release();

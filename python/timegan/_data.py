@@ -27,13 +27,13 @@ def _names(x):
 
 
 def data_options(source: str, *, columns=None, id_column=None, preset="default", seq_len=24, stride=1,
-                 sine_n=10000, sine_dim=5, seed=0, categorical=None, max_categories=64) -> dict:
+                 sine_n=10000, sine_dim=5, seed=0, categorical=None, max_categories=64, missing="error") -> dict:
     """The data options as config.json stores them ("data"), with the CLI's names."""
     if columns is not None and not isinstance(columns, str):
         columns = ",".join(str(c) for c in columns)
     opts = {"data": source, "columns": (columns or "").replace(" ", "") if isinstance(columns, str) else "",
             "id_column": id_column or "", "categorical": ",".join(_names(categorical)),
-            "max_categories": max_categories, "preset": preset, "seq_len": seq_len, "stride": stride,
+            "max_categories": max_categories, "missing": missing, "preset": preset, "seq_len": seq_len, "stride": stride,
             "sine_n": sine_n, "sine_dim": sine_dim, "seed": seed}
     return json.loads(_core.data_options(json.dumps(opts)))
 
@@ -136,12 +136,13 @@ def _frame_table(df, columns, id_column, categorical=None, max_categories=64):
 
 
 def prepare(data, *, columns=None, id_column=None, preset="default", seq_len=24, stride=1, seed=0,
-            verbose=False, categorical=None, max_categories=64):
+            verbose=False, categorical=None, max_categories=64, missing="error"):
     """Prepares `data` for training or evaluation. Returns (_core.Data, kind, notes); kind is
     "frame", "long", "rows", "windows" or "path"; notes: lines for stderr (skipped date
-    columns, columns read as categorical)."""
+    columns, columns read as categorical). missing="mask" keeps NaN (and None) cells of numeric columns as
+    missing values; "error" refuses them naming the column and row."""
     common = dict(preset=preset, seq_len=seq_len, stride=stride, seed=seed, categorical=categorical,
-                  max_categories=max_categories)
+                  max_categories=max_categories, missing=missing)
     if isinstance(data, (str, os.PathLike)):
         path = os.fspath(data)
         if path != "sine" and not os.path.exists(path):

@@ -90,7 +90,7 @@ def _synthetic_windows(synthetic, real_data):
 
 def evaluate(real, synthetic, repeats=10, *, metric_iterations=2000, tsne_iterations=300, seed=0, device="cpu",
              threads=0, report=None, columns=None, id_column=None, preset=None, seq_len=None, stride=None,
-             verbose=False, categorical=None, max_categories=None):
+             verbose=False, categorical=None, max_categories=None, missing=None):
     """Scores `synthetic` against `real` as ``timegan evaluate`` does and returns the metrics
     (metrics.json's content) as a dict-like Evaluation that displays the HTML report in a notebook.
 
@@ -103,6 +103,8 @@ def evaluate(real, synthetic, repeats=10, *, metric_iterations=2000, tsne_iterat
     preset, seq_len, stride, categorical, max_categories: the real data's preparation; by default
     a fitted model's own, else the synthetic windows' length and the CLI's defaults (default, 24,
     1, none beyond the columns of labels, 64).
+    missing: "mask" keeps missing cells of the real data (the scores then use only the real windows
+    without any; metrics["missing"] has the counts); by default a fitted model's own, else "error".
     """
     from ._model import TimeGAN
 
@@ -113,6 +115,7 @@ def evaluate(real, synthetic, repeats=10, *, metric_iterations=2000, tsne_iterat
         stride = d["stride"] if stride is None else stride
         categorical = d.get("categorical") or None if categorical is None else categorical
         max_categories = d.get("max_categories", 64) if max_categories is None else max_categories
+        missing = d.get("missing", "error") if missing is None else missing
         seq_len = synthetic.config_["model"]["seq_len"] if seq_len is None and not d["id_column"] else seq_len
         if id_column is None and d["id_column"] and _is_dataframe(real):
             id_column = d["id_column"]
@@ -126,8 +129,9 @@ def evaluate(real, synthetic, repeats=10, *, metric_iterations=2000, tsne_iterat
     stride = 1 if stride is None else stride
 
     max_categories = 64 if max_categories is None else max_categories
+    missing = "error" if missing is None else missing
     real_data, _, _ = prepare(real, columns=columns, id_column=id_column, preset=preset, seq_len=seq_len,
-                              categorical=categorical, max_categories=max_categories,
+                              categorical=categorical, max_categories=max_categories, missing=missing,
                               stride=stride, seed=seed, verbose=verbose)
     request = {"model_dir": "", "synthetic_file": "", "synthetic_name": "", "repeats": repeats,
                "metric_iterations": metric_iterations, "tsne_iterations": tsne_iterations, "seed": seed,

@@ -111,7 +111,7 @@ class TimeGAN:
     def __init__(self, seq_len=24, hidden_dim=24, num_layers=3, iterations=50000, batch_size=128, cell="gru",
                  preset="default", seed=0, device="cpu", threads=0, *, z_dim=0, gamma=1.0, d_threshold=0.15,
                  lr=0.001, adam="tf1", stride=1, checkpoint_every=1000, max_time=None, log_every=1000,
-                 verbose=True, categorical=None, max_categories=64):
+                 verbose=True, categorical=None, max_categories=64, missing="error"):
         self.seq_len = seq_len
         self.hidden_dim = hidden_dim
         self.num_layers = num_layers
@@ -134,6 +134,7 @@ class TimeGAN:
         self.verbose = verbose
         self.categorical = categorical
         self.max_categories = max_categories
+        self.missing = missing
         self._dir = None  # the working run directory (a temporary one, removed with the object)
         self._data = None  # the prepared training data (kept for resuming)
         self._kind = None  # how the data came: frame, long, rows, windows, path
@@ -141,7 +142,7 @@ class TimeGAN:
 
     _PARAMS = ("seq_len", "hidden_dim", "num_layers", "iterations", "batch_size", "cell", "preset", "seed", "device",
                "threads", "z_dim", "gamma", "d_threshold", "lr", "adam", "stride", "checkpoint_every", "max_time",
-               "log_every", "verbose", "categorical", "max_categories")
+               "log_every", "verbose", "categorical", "max_categories", "missing")
 
     # scikit-learn's estimator protocol
     def get_params(self, deep=True):
@@ -206,7 +207,8 @@ class TimeGAN:
             if data is not None:
                 prepared, kind, _ = prepare(data, columns=columns, id_column=id_column, preset=self.preset,
                                             seq_len=self.seq_len, stride=self.stride, seed=self.seed,
-                                            categorical=self.categorical, max_categories=self.max_categories)
+                                            categorical=self.categorical, max_categories=self.max_categories,
+                                            missing=self.missing)
                 self._data, self._kind = prepared, kind
             elif self._data is None:
                 self._data = self._data_from_config()
@@ -216,7 +218,7 @@ class TimeGAN:
             prepared, kind, notes = prepare(data, columns=columns, id_column=id_column, preset=self.preset,
                                             seq_len=self.seq_len, stride=self.stride, seed=self.seed,
                                             verbose=verbose, categorical=self.categorical,
-                                            max_categories=self.max_categories)
+                                            max_categories=self.max_categories, missing=self.missing)
             if verbose:
                 for line in notes:
                     print(line, file=sys.stderr)
@@ -356,7 +358,8 @@ class TimeGAN:
                       lr=m.get("adam", {}).get("lr", 0.001), adam=m.get("adam", {}).get("form", "tf1"),
                       z_dim=m.get("z_dim", 0) if m.get("z_dim") != m.get("features") else 0,
                       checkpoint_every=cfg.get("train", {}).get("checkpoint_every", 1000),
-                      categorical=d.get("categorical") or None, max_categories=d.get("max_categories", 64))
+                      categorical=d.get("categorical") or None, max_categories=d.get("max_categories", 64),
+                      missing=d.get("missing", "error"))
         params = {k: v for k, v in params.items() if k in cls._PARAMS}
         params.update(overrides)
         model = cls(**params)

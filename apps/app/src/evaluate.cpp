@@ -226,13 +226,47 @@ std::unique_ptr<Evaluation> evaluate(const EvalRequest& req) {
   if (req.real) ev->prep = *req.real;
   else ev->prep = load_data(data_opts, quiet);
   tg::io::Prepared& prep = ev->prep;
-  const Windows& real = prep.reference_windows();
   const std::string real_src = data_opts.at("data").as_string();
+  EvalResult& res = ev->result;
+  // Missing cells: score only the windows without any (see README "Missing values").
+  const Windows& all_real = prep.reference_windows();
+  int64_t missing_cells = 0, with_missing = 0;
+  std::vector<int64_t> complete;
+  for (int64_t i = 0; i < all_real.n; ++i) {
+    int64_t here = 0;
+    for (int64_t t = 0; t < all_real.length(i); ++t)
+      for (int64_t k = 0; k < all_real.dim; ++k) here += std::isnan(all_real.at(i, t, k)) ? 1 : 0;
+    missing_cells += here;
+    if (here) ++with_missing;
+    else complete.push_back(i);
+  }
+  if (with_missing) {
+    Windows& c = ev->complete;
+    c.n = static_cast<int64_t>(complete.size());
+    c.seq = all_real.seq;
+    c.dim = all_real.dim;
+    c.columns = all_real.columns;
+    c.categories = all_real.categories;
+    const size_t row = static_cast<size_t>(all_real.seq * all_real.dim);
+    for (int64_t i : complete) {
+      c.data.insert(c.data.end(), all_real.data.begin() + static_cast<std::ptrdiff_t>(static_cast<size_t>(i) * row),
+                    all_real.data.begin() + static_cast<std::ptrdiff_t>((static_cast<size_t>(i) + 1) * row));
+      if (!all_real.lengths.empty()) c.lengths.push_back(all_real.lengths[static_cast<size_t>(i)]);
+    }
+    if (c.n < 2)
+      throw tg::io::InputError("real data " + real_src + ": " + std::to_string(c.n) + " of " + std::to_string(all_real.n) +
+                               " windows have no missing cell; the scores use only complete windows and need at least 2");
+  }
+  res.missing_reported = with_missing > 0 || missing_mask(data_opts);
+  res.missing_cells = missing_cells;
+  res.real_windows = all_real.n;
+  res.windows_with_missing = with_missing;
+  res.windows_evaluated = all_real.n - with_missing;
+  const Windows& real = with_missing ? ev->complete : all_real;
   if (real.n < 2)
     throw tg::io::InputError("real data " + real_src + " has " + std::to_string(real.n) +
                              " window; the scores need at least 2 (more rows, a shorter --seq-len or a larger --sine-n)");
 
-  EvalResult& res = ev->result;
   Windows& syn = ev->syn;
   if (from_model) {
     tg::models::TimeGanConfig cfg = run.model_cfg;
@@ -251,7 +285,15 @@ std::unique_ptr<Evaluation> evaluate(const EvalRequest& req) {
     tg::models::TimeGan model(cfg);
     model.load_checkpoint(run.ckpt);
     check_finite_model(model, model_dir);
-    if (!prep.windows.lengths.empty()) model.set_data(prep.windows);  // lengths are drawn from the data
+    if (!prep.windows.lengths.empty()) {  // lengths are drawn from the data (values do not matter here)
+      if (with_missing) {
+        Windows lw = prep.windows;
+        for (double& v : lw.data) v = std::isnan(v) ? 0.0 : v;
+        model.set_data(lw);
+      } else {
+        model.set_data(prep.windows);
+      }
+    }
     if (!quiet)
       std::fprintf(stderr, "generating %lld sequences from %s\n", static_cast<long long>(real.n), model_dir.c_str());
     syn = model.generate(real.n, seed);

@@ -498,6 +498,15 @@ Json metrics_json(const EvalResult& r) {
     }
     j["categorical"] = cs;
   }
+  if (r.missing_reported) {
+    Json m = Json::object();
+    m["cells"] = static_cast<long long>(r.missing_cells);
+    m["real_windows"] = static_cast<long long>(r.real_windows);
+    m["windows_with_missing"] = static_cast<long long>(r.windows_with_missing);
+    m["windows_evaluated"] = static_cast<long long>(r.windows_evaluated);
+    m["policy"] = "scores, distances and pictures use only the real windows without a missing cell; nothing is filled in";
+    j["missing"] = m;
+  }
   j["acf_difference"] = r.acf_diff;
   Json x = Json::object();
   x["mean_abs"] = r.xcorr.mean_abs;
@@ -564,6 +573,14 @@ std::string report_html(const EvalResult& r) {
   for (int64_t k = 0; k < real.dim; ++k)
     o << "<span>" << esc(column_name(r, k)) << " <b>" << fixed(r.wasserstein[static_cast<size_t>(k)]) << "</b></span>";
   o << "</div></div>\n";
+
+  // ---- missing cells
+  if (r.missing_reported) {
+    o << "<h2 id=\"missing\">Missing cells</h2>\n<div class=\"card\"><p>The real data hold " << r.missing_cells
+      << " missing cell(s) in " << r.windows_with_missing << " of " << r.real_windows
+      << " windows. Every score, distance and picture in this report uses only the " << r.windows_evaluated
+      << " real windows without a missing cell; nothing is filled in. The synthetic sequences are complete.</p></div>\n";
+  }
 
   // ---- categorical columns
   if (!r.categories.empty()) {

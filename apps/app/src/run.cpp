@@ -42,6 +42,14 @@ static bool ends_with(const std::string& s, const std::string& suf) {
   return s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0;
 }
 
+bool missing_mask(const Json& o) {
+  // Data options of runs from before missing cells lack the key: "error".
+  if (!o.contains("missing")) return false;
+  const std::string m = o.at("missing").as_string();
+  if (m != "error" && m != "mask") throw OptionError("missing", "must be 'error' or 'mask' (got '" + tg::io::printable(m) + "')");
+  return m == "mask";
+}
+
 void set_categorical_options(tg::io::CsvOptions& co, const Json& o) {
   // Data options of runs from before categorical columns lack these: the defaults.
   if (o.contains("categorical")) co.categorical = split_commas(o.at("categorical").as_string());
@@ -56,6 +64,7 @@ tg::io::Prepared load_data(const Json& o, bool quiet) {
   p.preset = o.at("preset").as_string();
   p.seq_len = o.at("seq_len").as_int64();
   p.stride = o.at("stride").as_int64();
+  p.missing = missing_mask(o);
   const uint64_t seed = o.at("seed").as_uint64();
   tg::Rng rng(seed, 5);  // the data stream: sine generation and the original preset's shuffle
   if ((data == "sine" || ends_with(data, ".npy")) && o.contains("categorical") && !o.at("categorical").as_string().empty())
@@ -69,6 +78,7 @@ tg::io::Prepared load_data(const Json& o, bool quiet) {
   co.columns = split_commas(o.at("columns").as_string());
   co.id_column = o.at("id_column").as_string();
   set_categorical_options(co, o);
+  co.missing = p.missing;
   tg::io::Table t = tg::io::read_csv(data, co);
   if (!quiet) {
     for (const auto& s : t.skipped) std::fprintf(stderr, "note: %s: skipping date/time column '%s'\n", data.c_str(), s.c_str());
@@ -89,6 +99,7 @@ tg::io::Prepared prepare_table(const tg::io::Table& t, const Json& o) {
   p.preset = o.at("preset").as_string();
   p.seq_len = o.at("seq_len").as_int64();
   p.stride = o.at("stride").as_int64();
+  p.missing = missing_mask(o);
   tg::Rng rng(o.at("seed").as_uint64(), 5);  // the data stream: the original preset's shuffle
   const std::string id_column = o.at("id_column").as_string();
   tg::io::Prepared prep = tg::io::prepare(t, p, rng);

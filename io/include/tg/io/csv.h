@@ -24,6 +24,10 @@ struct CsvOptions {
   bool auto_categorical = true;
   /// Most distinct labels a categorical column may hold (more is an InputError naming the line).
   int64_t max_categories = 64;
+  /// Missing cells: when set, an empty field or NaN / nan / NA in a numeric column is read as a
+  /// missing value (NaN in Table::values) instead of an InputError. Categorical and id columns
+  /// still need a value in every row.
+  bool missing = false;
 };
 
 struct Table {
@@ -38,6 +42,7 @@ struct Table {
   /// values are label indices 0..labels-1. Empty when no column is categorical.
   std::vector<std::vector<std::string>> categories;
   std::vector<std::string> auto_categorical;  ///< categorical columns found by auto-detection
+  int64_t missing_cells = 0;         ///< numeric cells read as missing (CsvOptions::missing)
 
   bool is_categorical(int64_t c) const {
     return !categories.empty() && !categories[static_cast<std::size_t>(c)].empty();

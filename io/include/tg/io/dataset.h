@@ -43,8 +43,10 @@ void check_window_size(int64_t n, int64_t seq, int64_t dim, const std::string& s
 /// Refuses data that min-max scaling cannot represent: a NaN or infinite value, or a column
 /// whose max - min overflows a double (values near +-1.7e308). InputError
 /// "<src>: column '<name>': ..." (columns[k], or feature_<k+1> when `columns` is short).
+/// With `allow_missing`, NaN is a missing cell and is skipped (an infinity is still refused), but a
+/// column without any observed value is an InputError.
 void check_scalable(const double* x, int64_t rows, int64_t dim, const std::vector<std::string>& columns,
-                    const std::string& src);
+                    const std::string& src, bool allow_missing = false);
 
 /// The reference's sine data (§1.3): for each sample, for each feature k: freq = 0.1*U[0,1),
 /// then phase = 0.1*U[0,1) (rng.next_double(), in that order); x[j] = (sin(freq*j + phase)+1)/2.
@@ -70,6 +72,7 @@ struct MinMaxScaler {
   void transform(Windows& w) const;
   void inverse(Windows& w) const;
 
+  /// The fits skip NaN (missing cells): min and max are over the observed values of each column.
   static MinMaxScaler fit_reference_outer(const double* x, int64_t rows, int64_t dim);
   static MinMaxScaler fit_reference_inner(const Windows& w);  // over valid steps of all windows
   static MinMaxScaler fit_default(const double* x, int64_t rows, int64_t dim);
@@ -127,6 +130,9 @@ struct PrepOptions {
   int64_t seq_len = 24;            ///< window length; long format: 0 = the longest sequence
   int64_t stride = 1;              ///< default preset only (the original preset uses 1)
   bool truncate = false;           ///< long format: cut sequences longer than seq_len
+  /// Missing cells (NaN in numeric columns) are kept as NaN through every step: the scalers
+  /// are fitted over the observed cells only and map NaN to NaN. Off: NaN is an InputError.
+  bool missing = false;
 };
 
 struct Prepared {

@@ -15,6 +15,10 @@ Var masked_mse(const Var& a, const Var& b, const Var& mask);
 /// mean of sigmoid cross-entropy of logits against a constant label, over valid steps.
 Var masked_ce(const Var& logits, double label, const Var& mask);
 
+/// mean((a - b)^2) over the entries where `observed` [B,T,F] (same shape as a) is 1: missing
+/// cells and padding steps do not count (0 when nothing is observed).
+Var observed_mse(const Var& a, const Var& b, const Var& observed);
+
 /// E_loss_T0 = mse(X, X_tilde).
 Var reconstruction_loss(const Var& x, const Var& x_tilde, const Var& mask);
 // ---- categorical columns (one-hot blocks after the numeric features) --------------------------
@@ -29,13 +33,17 @@ Var mixed_activation(const Var& y, int64_t numeric, const std::vector<int64_t>& 
 /// reconstruction error, (numeric * MSE over the numeric features + sum over blocks of the
 /// block's cross-entropy -sum_j x_j log softmax(logits)_j, averaged over valid positions)
 /// / (numeric + blocks). x_tilde: the head's output; logits: before the activation.
+/// `observed` (optional, [B,T,features]): the numeric MSE counts observed cells only
+/// (observed_mse); the blocks still use `mask`.
 Var mixed_reconstruction_loss(const Var& x, const Var& x_tilde, const Var& logits, int64_t numeric,
-                              const std::vector<int64_t>& blocks, const Var& mask);
+                              const std::vector<int64_t>& blocks, const Var& mask, const Var& observed = Var());
 
 /// G_loss_S = mse(H[:,1:], H_hat_supervise[:,:-1]).
 Var supervised_loss(const Var& h, const Var& h_hat_supervise, const Var& mask);
 /// G_loss_V = mean|sqrt(Var_b(X_hat)+1e-6) - sqrt(Var_b(X)+1e-6)| + mean|Mean_b(X_hat) - Mean_b(X)|
 /// (population variance over the batch axis; masked: moments over the valid entries of each t).
+/// A mask may be [B,T,1] (valid steps) or [B,T,F] (observed cells: moments of each (t, k) over
+/// the observed entries).
 Var moment_loss(const Var& x, const Var& x_hat, const Var& mask_x, const Var& mask_hat);
 
 struct DLossParts {

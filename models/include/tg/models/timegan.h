@@ -43,6 +43,15 @@ struct TimeGanConfig {
   /// features - sum numeric ones). Empty: every feature numeric (the reference).
   std::vector<int64_t> categorical;
   int64_t numeric_features() const;
+  /// Missing cells (`--missing mask`): the training windows may hold NaN in numeric features.
+  /// The embedder then reads [x with missing cells as 0, one 0/1 observed indicator per numeric
+  /// feature] (features + numeric_features() inputs); the reconstruction loss and the real
+  /// side of the moment loss average over observed cells only. The generator, supervisor,
+  /// recovery and discriminator are unchanged: generated sequences are complete (no mask is
+  /// generated). False: the reference (NaN in the data is refused by set_data).
+  bool missing_mask = false;
+  /// The embedder's input width.
+  int64_t embedder_inputs() const { return features + (missing_mask ? numeric_features() : 0); }
 
   // Upper limits that validate() enforces, so that a configuration read from a file
   // (config.json, a checkpoint) cannot make the model allocate without bound. The single-field
@@ -106,7 +115,8 @@ class TimeGan {
   explicit TimeGan(const TimeGanConfig& cfg);
 
   const TimeGanConfig& config() const { return cfg_; }
-  /// Training windows in model scale [n, seq_len, features] (copied onto the device).
+  /// Training windows in model scale [n, seq_len, features] (copied onto the device). NaN marks
+  /// a missing cell and is accepted in numeric features only with cfg.missing_mask.
   void set_data(const io::Windows& w);
   int64_t data_size() const { return n_; }
 
@@ -140,16 +150,23 @@ class TimeGan {
 
  private:
   struct Batch {
-    Var x;
+    Var x;  ///< the data, missing cells as 0
     std::vector<int32_t> lengths;
     Var mask;
+    // Missing cells only (cfg.missing_mask):
+    Var x_in;      ///< the embedder's input [B, T, features + numeric]: x and the observed indicators
+    Var observed;  ///< [B, T, features]: 1 for an observed cell at a valid step, else 0
+    const Var& embed_in() const { return x_in.defined() ? x_in : x; }
+    /// The mask the reconstruction and moment losses use on the real data.
+    const Var& target_mask() const { return observed.defined() ? observed : mask; }
   };
   Batch sample_batch();
   Var sample_noise(int64_t b, Rng& rng) const;
   void only_trainable(std::initializer_list<Network*> nets);
   /// E_loss_T0 from the recovery's top recurrent states: the reference's MSE, or with
   /// categorical columns mixed_reconstruction_loss.
-  Var recovery_loss(const Var& x, const Var& r_states, const Var& mask) const;
+  /// With missing cells, over the observed cells only.
+  Var recovery_loss(const Batch& b, const Var& r_states) const;
   void step_embedding(StepLosses& out);
   void step_supervised(StepLosses& out);
   void step_joint(StepLosses& out);
@@ -159,7 +176,9 @@ class TimeGan {
   Network e_, r_, g_, s_, d_;
   // Adam states, as the reference's five solvers.
   std::vector<Adam> opt_;  // 0 E0 (e+r), 1 E (e+r), 2 GS (g+s), 3 G (g+s), 4 D (d)
-  Tensor data_;            // [n, T, d]
+  Tensor data_;            // [n, T, d] (missing cells as 0)
+  Tensor data_in_;         // missing_mask: the embedder's inputs [n, T, d + numeric]
+  Tensor observed_;        // missing_mask: [n, T, d] observed indicators (0 at padding steps)
   std::vector<int32_t> lengths_;
   bool varlen_ = false;
   int64_t n_ = 0;

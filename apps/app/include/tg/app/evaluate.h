@@ -35,6 +35,7 @@ struct EvalRequest {
 /// The result with the data it refers to (EvalResult points into prep and syn).
 struct Evaluation {
   tg::io::Prepared prep;
+  tg::io::Windows complete;  ///< with missing cells: the real windows without any (what is scored)
   tg::io::Windows syn;  ///< on the reference's scale
   EvalResult result;
 };

@@ -49,6 +49,11 @@ struct EvalResult {
   tg::models::metrics::XcorrDifference xcorr;
   tg::models::metrics::Mmd mmd;
   tg::models::metrics::Visualisation vis;
+  // Missing cells in the real data: the scores, distances and pictures use only the real
+  // windows without any missing cell (nothing is filled in). Reported when the data options
+  // keep missing cells or the real data hold some.
+  bool missing_reported = false;
+  int64_t missing_cells = 0, real_windows = 0, windows_with_missing = 0, windows_evaluated = 0;
   // Training log (with --model).
   std::vector<LossCurve> losses;
   std::string losses_note;  // why there are none

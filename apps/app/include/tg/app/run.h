@@ -30,6 +30,9 @@ tg::io::Prepared load_data(const tg::io::Json& data_opts, bool quiet);
 /// The CSV options for categorical columns from the data options ("categorical": "A,B",
 /// "max_categories"; absent keys keep the defaults).
 void set_categorical_options(tg::io::CsvOptions& co, const tg::io::Json& data_opts);
+/// True when the data options keep missing cells ("missing": "mask"); absent or "error": false.
+/// Another value: OptionError "missing".
+bool missing_mask(const tg::io::Json& data_opts);
 /// The part of load_data after reading a CSV: preprocesses a table (from a file, or built in
 /// memory by the Python module) with the data options; refuses long-format sequences of one row.
 tg::io::Prepared prepare_table(const tg::io::Table& t, const tg::io::Json& data_opts);
