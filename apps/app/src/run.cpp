@@ -69,6 +69,8 @@ tg::io::Prepared load_data(const Json& o, bool quiet) {
   tg::Rng rng(seed, 5);  // the data stream: sine generation and the original preset's shuffle
   if ((data == "sine" || ends_with(data, ".npy")) && o.contains("categorical") && !o.at("categorical").as_string().empty())
     throw OptionError("categorical", "applies to a CSV file; " + data + " holds numbers only");
+  if ((data == "sine" || ends_with(data, ".npy")) && o.contains("static_columns") && !o.at("static_columns").as_string().empty())
+    throw OptionError("static-columns", "applies to a long-format CSV file (--id-column); " + data + " has no per-sequence columns");
   if (data == "sine") {
     tg::io::Windows w = tg::io::sine_data(o.at("sine_n").as_int64(), p.seq_len, o.at("sine_dim").as_int64(), rng);
     return tg::io::prepare(std::move(w), p);
@@ -78,6 +80,7 @@ tg::io::Prepared load_data(const Json& o, bool quiet) {
   co.columns = split_commas(o.at("columns").as_string());
   co.id_column = o.at("id_column").as_string();
   set_categorical_options(co, o);
+  if (o.contains("static_columns")) co.static_columns = split_commas(o.at("static_columns").as_string());
   co.missing = p.missing;
   tg::io::Table t = tg::io::read_csv(data, co);
   if (!quiet) {
