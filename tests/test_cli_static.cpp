@@ -177,6 +177,18 @@ TEST_CASE("cli: --static-columns end to end: train, synthetic.csv, generate, res
   // Resume with more iterations continues the same model.
   r = run("train --resume " + d + "/run --iterations 4 --quiet");
   REQUIRE_MESSAGE(r.code == 0, r.out);
+  // A config.json whose model and output map disagree on the static columns: one line, exit 1.
+  {
+    tg::io::Json bad = cfg;
+    bad["model"]["static_features"] = 1;
+    r = run("train --data " + d + "/s.csv --static-columns level,size " + kSmall + " --out " + d + "/run2 --quiet");
+    REQUIRE(r.code == 0);
+    write(d + "/run2/config.json", bad.dump());
+    r = run("generate --model " + d + "/run2 --n 2 --out " + d + "/g3.csv --quiet");
+    CHECK(r.code == 1);
+    CHECK(has(r.out, "the model has 1 static feature(s) but output_map.static names 2 column(s)"));
+    CHECK(tgtest::count_lines(r.out) == 1);
+  }
   // Bad input: one line, exit 1; a wide CSV or sine: refused naming the option.
   write(d + "/v.csv", "id,value,level\na,1,2\na,2,3\n");
   r = run("train --data " + d + "/v.csv --static-columns level " + kSmall + " --out " + d + "/bad");

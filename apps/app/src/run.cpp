@@ -142,6 +142,10 @@ LoadedRun load_run(const std::string& dir) {
   try {
     r.model_cfg = tg::models::TimeGanConfig::from_json(r.config.at("model"));
     r.map = tg::io::OutputMap::from_json(r.config.at("output_map"));
+    if (static_cast<int64_t>(r.map.static_columns.size()) != r.model_cfg.static_features)
+      throw tg::io::InputError(cfg_path + ": the model has " + std::to_string(r.model_cfg.static_features) +
+                               " static feature(s) but output_map.static names " + std::to_string(r.map.static_columns.size()) +
+                               " column(s)");
   } catch (const tg::io::InputError&) {
     throw;
   } catch (const std::exception& e) {
