@@ -17,6 +17,11 @@
 namespace tg::io {
 
 namespace {
+void split_static(Table& t, const std::vector<std::size_t>& keep, const std::vector<std::size_t>& static_cols,
+                  const std::vector<std::string>& header, const std::string& name);
+}  // namespace
+
+namespace {
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -257,6 +262,23 @@ Table parse_csv_body(RecordReader& rd, std::vector<std::string>& header, int64_t
   std::vector<std::string> wanted;
   for (const auto& c : opt.columns)
     if (!trim(c).empty()) wanted.emplace_back(trim(c));
+  // Static columns: known, not the id, only in long format; read beside the kept columns.
+  std::vector<std::size_t> static_cols;
+  for (const auto& c0 : opt.static_columns) {
+    const std::string c(trim(c0));
+    if (c.empty()) continue;
+    const int64_t k = find_col(c);
+    if (k < 0) throw InputError(name + ": unknown static column '" + detail::printable(c) + "' (available: " + join(header) + ")");
+    if (k == id_col) throw InputError(name + ": column '" + detail::printable(c) + "' is the id column and cannot be static");
+    if (id_col < 0)
+      throw InputError(name + ": static column '" + detail::printable(c) +
+                       "' needs long format (--id-column): a static value belongs to one sequence");
+    if (std::find(static_cols.begin(), static_cols.end(), static_cast<std::size_t>(k)) != static_cols.end())
+      throw InputError(name + ": static column '" + detail::printable(c) + "' named twice");
+    static_cols.push_back(static_cast<std::size_t>(k));
+    t.static_columns.push_back(header[static_cast<std::size_t>(k)]);
+    if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), c) == wanted.end()) wanted.push_back(c);
+  }
   if (!wanted.empty()) {
     std::vector<bool> taken(ncol, false);
     for (const auto& c : wanted) {
@@ -308,8 +330,15 @@ Table parse_csv_body(RecordReader& rd, std::vector<std::string>& header, int64_t
     }
   if (opt.max_categories < 1)
     throw InputError(name + ": the category limit must be at least 1 (got " + std::to_string(opt.max_categories) + ")");
+  for (std::size_t k : static_cols) {
+    if (is_date[k]) throw InputError(name + ": static column '" + detail::printable(header[k]) + "' holds dates/times, not numbers");
+    if (is_cat[k])
+      throw InputError(name + ": static column '" + detail::printable(header[k]) + "' is not numeric (static columns must be numbers)");
+  }
   bool any_cat = false, any_num = false;
-  for (std::size_t k : keep) (is_cat[k] ? any_cat : any_num) = true;
+  for (std::size_t k : keep)
+    if (std::find(static_cols.begin(), static_cols.end(), k) == static_cols.end()) (is_cat[k] ? any_cat : any_num) = true;
+  if (!any_num && !static_cols.empty()) throw InputError(name + ": no numeric columns besides the static ones");
   if (!any_num) {
     std::vector<std::string> kept;
     for (std::size_t k : keep) kept.push_back(header[k]);
@@ -391,7 +420,51 @@ Table parse_csv_body(RecordReader& rd, std::vector<std::string>& header, int64_t
     }
     labels = std::move(sorted);
   }
+  if (!static_cols.empty()) split_static(t, keep, static_cols, header, name);
   return t;
+}
+}  // namespace
+
+namespace {
+// Moves the static columns out of t's values into t.statics, checking that each is given in
+// every row and constant within a sequence.
+void split_static(Table& t, const std::vector<std::size_t>& keep, const std::vector<std::size_t>& static_cols,
+                  const std::vector<std::string>& header, const std::string& name) {
+  const std::size_t nk = keep.size(), ns = static_cols.size();
+  std::vector<std::size_t> pos;  // index of each static column among the kept ones
+  for (std::size_t k : static_cols) pos.push_back(static_cast<std::size_t>(std::find(keep.begin(), keep.end(), k) - keep.begin()));
+  std::vector<bool> is_static(nk, false);
+  for (std::size_t j : pos) is_static[j] = true;
+  std::vector<double> values, statics;
+  values.reserve(static_cast<std::size_t>(t.rows) * (nk - ns));
+  statics.reserve(static_cast<std::size_t>(t.rows) * ns);
+  for (int64_t r = 0; r < t.rows; ++r) {
+    const std::size_t row = static_cast<std::size_t>(r);
+    for (std::size_t j = 0; j < nk; ++j)
+      if (!is_static[j]) values.push_back(t.values[row * nk + j]);
+    for (std::size_t s = 0; s < ns; ++s) {
+      const double v = t.values[row * nk + pos[s]];
+      auto where = [&]() {
+        return name + ":" + std::to_string(t.line_of_row[row]) + ": static column '" + detail::printable(header[static_cols[s]]) + "': ";
+      };
+      if (std::isnan(v)) throw InputError(where() + "empty field (a static column needs a value in every row)");
+      if (r > 0 && t.ids[row] == t.ids[row - 1] && v != statics[(row - 1) * ns + s])
+        throw InputError(where() + "value " + format_double(v) + " differs from " + format_double(statics[(row - 1) * ns + s]) +
+                         " earlier in sequence '" + detail::printable(t.ids[row]) + "' (a static value is constant within a sequence)");
+      statics.push_back(v);
+    }
+  }
+  std::vector<std::string> columns;
+  std::vector<std::vector<std::string>> categories;
+  for (std::size_t j = 0; j < nk; ++j) {
+    if (is_static[j]) continue;
+    columns.push_back(t.columns[j]);
+    if (!t.categories.empty()) categories.push_back(t.categories[j]);
+  }
+  t.columns = std::move(columns);
+  t.categories = std::move(categories);
+  t.values = std::move(values);
+  t.statics = std::move(statics);
 }
 }  // namespace
 
@@ -430,10 +503,17 @@ std::string windows_csv_text(const Windows& w, const std::vector<std::string>& i
     throw std::invalid_argument("write_windows_csv: ids.size() != number of windows");
   if (static_cast<int64_t>(w.data.size()) != w.n * w.seq * w.dim)
     throw std::invalid_argument("write_windows_csv: data size does not match [n, seq, dim]");
+  if (static_cast<int64_t>(w.statics.size()) != w.n * w.static_dim)
+    throw std::invalid_argument("write_windows_csv: static values do not match [n, static_dim]");
   std::string out = "sequence_id,t";
   for (int64_t k = 0; k < w.dim; ++k) {
     const std::string c = k < static_cast<int64_t>(w.columns.size()) ? w.columns[static_cast<std::size_t>(k)]
                                                                      : "feature_" + std::to_string(k + 1);
+    out += "," + csv_escape(c);
+  }
+  for (int64_t k = 0; k < w.static_dim; ++k) {
+    const std::string c = k < static_cast<int64_t>(w.static_columns.size()) ? w.static_columns[static_cast<std::size_t>(k)]
+                                                                            : "static_" + std::to_string(k + 1);
     out += "," + csv_escape(c);
   }
   out += '\n';
@@ -461,6 +541,10 @@ std::string windows_csv_text(const Windows& w, const std::vector<std::string>& i
         } else {
           out += format_double(row[k]);
         }
+      }
+      for (int64_t k = 0; k < w.static_dim; ++k) {
+        out += ',';
+        out += format_double(w.statics[static_cast<std::size_t>(i * w.static_dim + k)]);
       }
       out += '\n';
     }

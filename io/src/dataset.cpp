@@ -266,6 +266,12 @@ void OutputMap::reference_to_original(Windows& w) const {
   if (has_outer) each_numeric_row(w, [&](double* r) { outer.inverse(r, 1); });
 }
 void OutputMap::model_to_original(Windows& w) const {
+  if (!static_columns.empty() && w.static_dim > 0) {  // the static values to the data's units
+    if (w.static_dim != statics.dim() || static_cast<int64_t>(w.statics.size()) != w.n * w.static_dim)
+      throw std::invalid_argument("OutputMap: static values do not match the static scaler");
+    statics.inverse(w.statics.data(), w.n);
+    w.static_columns = static_columns;
+  }
   model_to_reference(w);
   reference_to_original(w);
   if (categorical.empty()) return;
@@ -356,6 +362,14 @@ Json OutputMap::to_json() const {
     }
     j["categorical"] = cs;
   }
+  if (!static_columns.empty()) {  // absent without static columns (config.json as before)
+    Json st = Json::object();
+    Json c = Json::array();
+    for (const auto& s : static_columns) c.push_back(s);
+    st["columns"] = c;
+    st["scaler"] = statics.to_json();
+    j["static"] = st;
+  }
   return j;
 }
 
@@ -380,6 +394,12 @@ OutputMap OutputMap::from_json(const Json& j) {
         if (cc.labels.empty()) throw std::runtime_error("categorical column '" + detail::printable(cc.name) + "' has no labels");
         m.categorical.push_back(std::move(cc));
       }
+    if (j.contains("static")) {
+      for (const auto& c : j.at("static").at("columns").items()) m.static_columns.push_back(c.as_string());
+      m.statics = MinMaxScaler::from_json(j.at("static").at("scaler"));
+      if (m.static_columns.empty() || m.statics.dim() != static_cast<int64_t>(m.static_columns.size()))
+        throw std::runtime_error("static: the scaler does not match the " + std::to_string(m.static_columns.size()) + " columns");
+    }
     return m;
   } catch (const InputError&) {
     throw;
@@ -544,7 +564,45 @@ Prepared prepare_with_categorical(const Table& t, const PrepOptions& o, tg::Rng&
 }
 }  // namespace
 
+static Prepared prepare_temporal(const Table& t, const PrepOptions& o, tg::Rng& rng);
+
+namespace {
+// Static columns (long format): each sequence's values (from its first row; the CSV reader has
+// checked that they are constant within it), min-max scaled by their own scaler (range
+// max - min, 1 where 0, eps 0), in model scale beside every window of the sequence.
+void attach_statics(Prepared& p, const Table& t) {
+  const std::string src = src_name(t);
+  const auto S = static_cast<int64_t>(t.static_columns.size());
+  if (t.ids.empty()) throw InputError(src + ": static columns need long format (an id column): a static value belongs to one sequence");
+  if (static_cast<int64_t>(t.statics.size()) != t.rows * S || static_cast<int64_t>(p.first_row.size()) != p.windows.n)
+    throw std::invalid_argument("prepare: table statics do not match rows x static columns");
+  check_scalable(t.statics.data(), t.rows, S, t.static_columns, src);
+  std::vector<double> v;
+  v.reserve(static_cast<std::size_t>(p.windows.n * S));
+  for (int64_t k = 0; k < p.windows.n; ++k) {
+    const auto row = static_cast<std::size_t>(p.first_row[static_cast<std::size_t>(k)]);
+    v.insert(v.end(), t.statics.begin() + static_cast<std::ptrdiff_t>(row * static_cast<std::size_t>(S)),
+             t.statics.begin() + static_cast<std::ptrdiff_t>((row + 1) * static_cast<std::size_t>(S)));
+  }
+  p.map.static_columns = t.static_columns;
+  p.map.statics = MinMaxScaler::fit_default(v.data(), p.windows.n, S);
+  p.map.statics.transform(v.data(), p.windows.n);
+  for (Windows* w : {&p.windows, &p.reference}) {
+    if (w->n == 0) continue;
+    w->static_dim = S;
+    w->statics = v;
+    w->static_columns = t.static_columns;
+  }
+}
+}  // namespace
+
 Prepared prepare(const Table& t, const PrepOptions& o, tg::Rng& rng) {
+  Prepared p = prepare_temporal(t, o, rng);
+  if (!t.static_columns.empty()) attach_statics(p, t);
+  return p;
+}
+
+static Prepared prepare_temporal(const Table& t, const PrepOptions& o, tg::Rng& rng) {
   const std::string src = src_name(t);
   for (int64_t c = 0; c < t.cols(); ++c)
     if (t.is_categorical(c)) return prepare_with_categorical(t, o, rng);

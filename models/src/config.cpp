@@ -57,6 +57,8 @@ void TimeGanConfig::validate() const {
       bad("categorical: the one-hot blocks (" + std::to_string(cat) + "+ features) leave no numeric feature of " +
           std::to_string(features));
   }
+  if (static_features < 0) bad("static_features must be >= 0 (got " + std::to_string(static_features) + ")");
+  at_most("static_features", static_features, kMaxFeatures);
   if (!(gamma >= 0) || !std::isfinite(gamma)) bad("gamma must be a finite number >= 0");
   if (!std::isfinite(d_threshold)) bad("d_threshold must be finite");
   if (!(adam.lr > 0) || !std::isfinite(adam.lr)) bad("adam lr must be a finite number > 0");
@@ -77,7 +79,8 @@ int64_t TimeGanConfig::parameter_bound() const {
   const int64_t in = std::max({hidden, features, noise_dim(), int64_t{1}});
   const int64_t cell = 4 * hidden * (in + hidden + 2);
   const int64_t out = (hidden + 1) * in;
-  return 5 * (layers * cell + out);
+  const int64_t stat = static_features > 0 ? 4 * (static_features + 1) * (hidden + 1) : 0;  // the four dense maps
+  return 5 * (layers * cell + out) + stat;
 }
 
 io::Json TimeGanConfig::to_json() const {
@@ -105,7 +108,8 @@ io::Json TimeGanConfig::to_json() const {
     std::vector<double> b(categorical.begin(), categorical.end());
     j["categorical"] = io::Json::from_doubles(b);
   }
-  if (missing_mask) j["missing"] = "mask";  // absent by default (as before missing cells existed)
+  if (missing_mask) j["missing"] = "mask";
+  if (static_features > 0) j["static_features"] = static_cast<long long>(static_features);  // absent without statics  // absent by default (as before missing cells existed)
   return j;
 }
 
@@ -155,6 +159,7 @@ TimeGanConfig TimeGanConfig::from_json(const io::Json& j) {
     one_of("missing", j.at("missing").as_string(), {"error", "mask"});
     c.missing_mask = j.at("missing").as_string() == "mask";
   }
+  if (j.contains("static_features")) c.static_features = j.at("static_features").as_int64();
   c.validate();
   return c;
 }
@@ -192,6 +197,7 @@ std::string TimeGanConfig::mismatch(const TimeGanConfig& o) const {
   }
   if (missing_mask != o.missing_mask)
     return diff("missing", missing_mask ? "mask" : "error", o.missing_mask ? "mask" : "error");
+  if (static_features != o.static_features) return diff("static_features", static_features, o.static_features);
   return "";
 }
 

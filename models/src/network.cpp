@@ -76,4 +76,23 @@ void Network::set_trainable(bool on) {
   for (auto& p : params_.params) p.node()->requires_grad = on;
 }
 
+DenseNet::DenseNet(std::string name, int input, int output, Head head, Rng& rng, DType dtype, Device device)
+    : head_kind_(head) {
+  if (input < 1 || output < 1) throw std::invalid_argument("network '" + name + "': input and output must be >= 1");
+  params_.name = std::move(name);
+  Tensor w = Tensor::empty(Shape{input, output}, dtype, device);
+  init_glorot_uniform(w, input, output, rng);
+  w_ = params_.add("W", w);
+  b_ = params_.add("b", Tensor::zeros(Shape{output}, dtype, device));
+}
+
+Var DenseNet::forward(const Var& x) const {
+  Var y = linear(x, w_, b_);
+  return head_kind_ == Head::Sigmoid ? sigmoid(y) : y;
+}
+
+void DenseNet::set_trainable(bool on) {
+  for (auto& p : params_.params) p.node()->requires_grad = on;
+}
+
 }  // namespace tg::models

@@ -15,17 +15,24 @@ namespace tg::models {
 
 namespace {
 constexpr uint64_t kStreamInit = 1, kStreamBatch = 2, kStreamNoise = 3, kStreamGenerate = 4;
+// Generation's static noise: its own stream, so that the output does not depend on the chunking.
+constexpr uint64_t kStreamGenerateStatic = 6;
 const char* kOptNames[5] = {"E0", "E", "GS", "G", "D"};
 
 double val(const Var& v) { return v.value().item(); }
 
-ParamGroup join(const char* name, const Network& a, const Network& b) {
+ParamGroup join(const char* name, const Network& a, const Network& b, const DenseNet* sa = nullptr,
+                const DenseNet* sb = nullptr) {
   ParamGroup g;
   g.name = name;
   g.extend(a.params());
   g.extend(b.params());
+  if (sa) g.extend(sa->params());
+  if (sb) g.extend(sb->params());
   return g;
 }
+
+Var with_static(const Var& x, const Var& hs) { return hs.defined() ? append_code(x, hs) : x; }
 }  // namespace
 
 const char* phase_name(Phase p) {
@@ -93,19 +100,30 @@ TimeGan::TimeGan(const TimeGanConfig& cfg)
       noise_rng_(cfg.seed, kStreamNoise) {
   const int d = static_cast<int>(cfg.features), z = static_cast<int>(cfg.noise_dim()), H = static_cast<int>(cfg.hidden),
             L = static_cast<int>(cfg.layers);
-  e_ = Network("embedder", cfg.cell, L, static_cast<int>(cfg.embedder_inputs()), H, H, Head::Sigmoid, init_rng_, cfg.dtype, cfg.device);
+  const int hs = static_cast<int>(cfg.static_code());  // the static code appended to each step (0: none)
+  e_ = Network("embedder", cfg.cell, L, static_cast<int>(cfg.embedder_inputs()) + hs, H, H, Head::Sigmoid, init_rng_, cfg.dtype,
+               cfg.device);
   r_ = Network("recovery", cfg.cell, L, H, H, d, Head::Sigmoid, init_rng_, cfg.dtype, cfg.device);
-  g_ = Network("generator", cfg.cell, L, z, H, H, Head::Sigmoid, init_rng_, cfg.dtype, cfg.device);
-  s_ = Network("supervisor", cfg.cell, L - 1, H, H, H, Head::Sigmoid, init_rng_, cfg.dtype, cfg.device);
+  g_ = Network("generator", cfg.cell, L, z + hs, H, H, Head::Sigmoid, init_rng_, cfg.dtype, cfg.device);
+  s_ = Network("supervisor", cfg.cell, L - 1, H + hs, H, H, Head::Sigmoid, init_rng_, cfg.dtype, cfg.device);
   d_ = Network("discriminator", cfg.cell, L, H, H, 1, Head::Linear, init_rng_, cfg.dtype, cfg.device);
   if (!cfg.categorical.empty()) r_.set_output_blocks(cfg.numeric_features(), cfg.categorical);
-  opt_.emplace_back(join("E0", e_, r_), cfg.adam);
-  opt_.emplace_back(join("E", e_, r_), cfg.adam);
+  const bool st = cfg.static_features > 0;
+  if (st) {  // drawn after the five networks, so that their initial values do not change
+    const int S = static_cast<int>(cfg.static_features);
+    es_ = DenseNet("static_embedder", S, H, Head::Sigmoid, init_rng_, cfg.dtype, cfg.device);
+    rs_ = DenseNet("static_recovery", H, S, Head::Sigmoid, init_rng_, cfg.dtype, cfg.device);
+    gs_ = DenseNet("static_generator", S, H, Head::Sigmoid, init_rng_, cfg.dtype, cfg.device);
+    ds_ = DenseNet("static_discriminator", H, 1, Head::Linear, init_rng_, cfg.dtype, cfg.device);
+  }
+  opt_.emplace_back(join("E0", e_, r_, st ? &es_ : nullptr, st ? &rs_ : nullptr), cfg.adam);
+  opt_.emplace_back(join("E", e_, r_, st ? &es_ : nullptr, st ? &rs_ : nullptr), cfg.adam);
   opt_.emplace_back(join("GS", g_, s_), cfg.adam);
-  opt_.emplace_back(join("G", g_, s_), cfg.adam);
+  opt_.emplace_back(join("G", g_, s_, st ? &gs_ : nullptr), cfg.adam);
   ParamGroup dg;
   dg.name = "D";
   dg.extend(d_.params());
+  if (st) dg.extend(ds_.params());
   opt_.emplace_back(dg, cfg.adam);
   if (cfg.iterations == 0) phase_ = Phase::Done;
 }
@@ -118,8 +136,16 @@ bool all_finite(const Tensor& t) {
 }
 }  // namespace
 
+std::vector<const DenseNet*> TimeGan::static_nets() const {
+  if (cfg_.static_features == 0) return {};
+  return {&es_, &rs_, &gs_, &ds_};
+}
+
 std::string TimeGan::first_nonfinite_tensor() const {
   for (const Network* n : {&e_, &r_, &g_, &s_, &d_})
+    for (size_t i = 0; i < n->params().params.size(); ++i)
+      if (!all_finite(n->params().params[i].value())) return n->name() + "/" + n->params().names[i];
+  for (const DenseNet* n : static_nets())
     for (size_t i = 0; i < n->params().params.size(); ++i)
       if (!all_finite(n->params().params[i].value())) return n->name() + "/" + n->params().names[i];
   for (size_t k = 0; k < opt_.size(); ++k) {
@@ -133,8 +159,10 @@ std::string TimeGan::first_nonfinite_tensor() const {
 }
 
 int64_t TimeGan::parameter_count() const {
-  return e_.params().numel() + r_.params().numel() + g_.params().numel() + s_.params().numel() +
-         d_.params().numel();
+  int64_t n = e_.params().numel() + r_.params().numel() + g_.params().numel() + s_.params().numel() +
+              d_.params().numel();
+  for (const DenseNet* s : static_nets()) n += s->params().numel();
+  return n;
 }
 
 void TimeGan::set_data(const io::Windows& w) {
@@ -150,6 +178,15 @@ void TimeGan::set_data(const io::Windows& w) {
     if (w.length(i) < 2)
       throw std::invalid_argument("TimeGan::set_data: window " + std::to_string(i) + " has " +
                                   std::to_string(w.length(i)) + " valid step(s); every window needs at least 2");
+  const int64_t S = cfg_.static_features;
+  if (w.static_dim != S || static_cast<int64_t>(w.statics.size()) != w.n * w.static_dim)
+    throw std::invalid_argument("TimeGan::set_data: the windows hold " + std::to_string(w.static_dim) +
+                                " static feature(s); the model is configured for " + std::to_string(S));
+  for (size_t i = 0; i < w.statics.size(); ++i)
+    if (!std::isfinite(w.statics[i]))
+      throw std::invalid_argument("TimeGan::set_data: window " + std::to_string(static_cast<int64_t>(i) / S) +
+                                  ": static feature " + std::to_string(static_cast<int64_t>(i) % S) + " is not finite");
+  if (S > 0) statics_ = Tensor::from_vector(Shape{w.n, S}, w.statics, cfg_.dtype, cfg_.device);
   n_ = w.n;
   const int64_t numeric = cfg_.numeric_features();
   std::vector<double> obs;
@@ -206,6 +243,11 @@ TimeGan::Batch TimeGan::sample_batch() {
     if (varlen_) b.lengths.push_back(lengths_[static_cast<size_t>(idx[static_cast<size_t>(i)])]);
   }
   b.x = Var(x);
+  if (const int64_t S = cfg_.static_features; S > 0) {
+    Tensor st = Tensor::empty(Shape{B, S}, cfg_.dtype, cfg_.device);
+    for (int64_t i = 0; i < B; ++i) be.copy_rows(st, i * S, 0, statics_, idx[static_cast<size_t>(i)] * S, 0, 1, S, false);
+    b.s = Var(st);
+  }
   if (varlen_) b.mask = length_mask(b.lengths, T, cfg_.dtype, cfg_.device);
   if (cfg_.missing_mask) {
     const int64_t din = cfg_.embedder_inputs(), row_in = T * din;
@@ -228,12 +270,33 @@ Var TimeGan::sample_noise(int64_t b, Rng& rng) const {
   return Var(z);
 }
 
+Var TimeGan::sample_static_noise(int64_t b, Rng& rng) const {
+  if (cfg_.static_features == 0) return Var();
+  Tensor z = Tensor::empty(Shape{b, cfg_.static_features}, cfg_.dtype, cfg_.device);
+  fill_uniform(z, rng, 0.0, 1.0);
+  return Var(z);
+}
+
+Var TimeGan::static_code(const Batch& b) const { return b.s.defined() ? es_.forward(b.s) : Var(); }
+
+Var TimeGan::static_recovery_loss(const Batch& b, const Var& hs) const {
+  return hs.defined() ? mse(b.s, rs_.forward(hs)) : Var();
+}
+
 void TimeGan::only_trainable(std::initializer_list<Network*> nets) {
+  Network* owners[4] = {&e_, &r_, &g_, &d_};
+  DenseNet* statics[4] = {&es_, &rs_, &gs_, &ds_};
   for (Network* n : {&e_, &r_, &g_, &s_, &d_}) {
     bool on = false;
     for (Network* m : nets) on = on || m == n;
     n->set_trainable(on);
     n->params().zero_grad();
+    if (cfg_.static_features > 0)  // each static map trains with its temporal network
+      for (int k = 0; k < 4; ++k)
+        if (owners[k] == n) {
+          statics[k]->set_trainable(on);
+          statics[k]->params().zero_grad();
+        }
   }
 }
 
@@ -258,8 +321,10 @@ Var TimeGan::recovery_loss(const Batch& b, const Var& r_states) const {
 void TimeGan::step_embedding(StepLosses& out) {
   only_trainable({&e_, &r_});
   Batch b = sample_batch();
-  Var h = e_.forward(b.embed_in(), b.lengths);
+  Var hs = static_code(b);
+  Var h = e_.forward(with_static(b.embed_in(), hs), b.lengths);
   Var e_t0 = recovery_loss(b, r_.hidden_states(h, b.lengths));
+  if (hs.defined()) e_t0 = add(e_t0, static_recovery_loss(b, hs));
   Var e0 = scale(sqrt(e_t0), 10.0);
   backward(e0);
   opt_[0].step();
@@ -270,8 +335,9 @@ void TimeGan::step_embedding(StepLosses& out) {
 void TimeGan::step_supervised(StepLosses& out) {
   only_trainable({&g_, &s_});
   Batch b = sample_batch();
-  Var h = e_.forward(b.embed_in(), b.lengths);
-  Var h_hat_sup = s_.forward(h, b.lengths);
+  Var hs = static_code(b);
+  Var h = e_.forward(with_static(b.embed_in(), hs), b.lengths);
+  Var h_hat_sup = s_.forward(with_static(h, hs), b.lengths);
   Var gs = supervised_loss(h, h_hat_sup, b.mask);
   backward(gs);
   opt_[2].step();
@@ -284,13 +350,16 @@ void TimeGan::step_joint(StepLosses& out) {
     Batch b = sample_batch();
     const int64_t B = b.x.shape()[0];
     Var z = sample_noise(B, noise_rng_);
+    Var zs = sample_static_noise(B, noise_rng_);
     const std::vector<int32_t>& L = b.lengths;  // Z shares the batch's lengths, as in the reference
     // ---- generator step: G_loss -> generator + supervisor
     only_trainable({&g_, &s_});
-    Var h = e_.forward(b.embed_in(), L);
-    Var e_hat = g_.forward(z, L);
+    Var hs = static_code(b);
+    Var hs_hat = zs.defined() ? gs_.forward(zs) : Var();
+    Var h = e_.forward(with_static(b.embed_in(), hs), L);
+    Var e_hat = g_.forward(with_static(z, hs_hat), L);
     const std::vector<int32_t> L2 = L.empty() ? L : cat_lengths({&L, &L});
-    Var s_out = s_.forward(concat_batch({h, e_hat}), L2);
+    Var s_out = s_.forward(concat_batch({with_static(h, hs), with_static(e_hat, hs_hat)}), L2);
     Var h_hat_sup = slice_batch(s_out, 0, B), h_hat = slice_batch(s_out, B, 2 * B);
     Var x_hat = r_.forward(h_hat, L);
     Var y = d_.forward(concat_batch({h_hat, e_hat}), L2);
@@ -298,14 +367,26 @@ void TimeGan::step_joint(StepLosses& out) {
     Var g_s = supervised_loss(h, h_hat_sup, b.mask);
     Var g_v = moment_loss(b.x, x_hat, b.target_mask(), b.mask);
     GLossParts g = generator_loss(y_fake, y_fake_e, g_s, g_v, cfg_.gamma, b.mask);
+    if (hs_hat.defined()) {
+      // The static adversarial term (weight 1, reported inside G_loss_U) and the static moments
+      // (as the temporal ones, weight 100, reported inside G_loss_V).
+      const int64_t S = cfg_.static_features;
+      Var u_s = mean(sigmoid_cross_entropy(ds_.forward(hs_hat), 1.0));
+      Var v_s = moment_loss(reshape(b.s, Shape{B, 1, S}), reshape(rs_.forward(hs_hat), Shape{B, 1, S}), Var(), Var());
+      g.u = add(g.u, u_s);
+      g.v = add(g.v, v_s);
+      g.total = add(add(g.total, u_s), scale(v_s, 100.0));
+    }
     backward(g.total);
     opt_[3].step();
     // ---- embedder step on the same X: E_loss -> embedder + recovery
     only_trainable({&e_, &r_});
-    Var h2 = e_.forward(b.embed_in(), L);
+    Var hs2 = static_code(b);
+    Var h2 = e_.forward(with_static(b.embed_in(), hs2), L);
     Var r_states = r_.hidden_states(h2, L);
-    Var h_hat_sup2 = s_.forward(h2, L);
+    Var h_hat_sup2 = s_.forward(with_static(h2, hs2), L);
     Var e_t0 = recovery_loss(b, r_states);
+    if (hs2.defined()) e_t0 = add(e_t0, static_recovery_loss(b, hs2));
     Var g_s2 = supervised_loss(h2, h_hat_sup2, b.mask);
     Var e_loss = add(scale(sqrt(e_t0), 10.0), scale(g_s2, 0.1));
     backward(e_loss);
@@ -326,18 +407,27 @@ void TimeGan::step_joint(StepLosses& out) {
   Batch b = sample_batch();
   const int64_t B = b.x.shape()[0];
   Var z = sample_noise(B, noise_rng_);
+  Var zs = sample_static_noise(B, noise_rng_);
   const std::vector<int32_t>& L = b.lengths;
-  Var h, h_hat, e_hat;
+  Var h, h_hat, e_hat, hs, hs_hat;
   {
     NoGradGuard ng;  // e, g, s are frozen: no tape through them
-    h = e_.forward(b.embed_in(), L);
-    e_hat = g_.forward(z, L);
-    h_hat = s_.forward(e_hat, L);
+    hs = static_code(b);
+    if (zs.defined()) hs_hat = gs_.forward(zs);
+    h = e_.forward(with_static(b.embed_in(), hs), L);
+    e_hat = g_.forward(with_static(z, hs_hat), L);
+    h_hat = s_.forward(with_static(e_hat, hs_hat), L);
   }
   const std::vector<int32_t> L3 = L.empty() ? L : cat_lengths({&L, &L, &L});
   Var y = d_.forward(concat_batch({h, h_hat, e_hat}), L3);
   DLossParts dl = discriminator_loss(slice_batch(y, 0, B), slice_batch(y, B, 2 * B), slice_batch(y, 2 * B, 3 * B),
                                      cfg_.gamma, b.mask, b.mask);
+  if (hs.defined()) {  // the static discriminator on real and generated static codes, weight 1
+    Var ys = ds_.forward(concat_batch({hs, hs_hat}));
+    Var d_s = add(mean(sigmoid_cross_entropy(slice_batch(ys, 0, B), 1.0)),
+                  mean(sigmoid_cross_entropy(slice_batch(ys, B, 2 * B), 0.0)));
+    dl.total = add(dl.total, d_s);
+  }
   out.d_loss = val(dl.total);
   out.d_stepped = out.d_loss > cfg_.d_threshold;
   if (out.d_stepped) {
@@ -365,17 +455,20 @@ StepLosses TimeGan::step() {
     phase_ = static_cast<Phase>(static_cast<int>(phase_) + 1);
   }
   for (Network* n : {&e_, &r_, &g_, &s_, &d_}) n->params().zero_grad();
+  if (cfg_.static_features > 0)
+    for (DenseNet* n : {&es_, &rs_, &gs_, &ds_}) n->params().zero_grad();
   return out;
 }
 
 io::Windows TimeGan::generate(int64_t n, uint64_t seed, int64_t chunk) {
   NoGradGuard ng;
-  Rng rng(seed, kStreamGenerate);
+  Rng rng(seed, kStreamGenerate), static_rng(seed, kStreamGenerateStatic);
   io::Windows w;
   w.n = n;
   w.seq = cfg_.seq_len;
   w.dim = cfg_.features;
   w.data.reserve(static_cast<size_t>(n * w.seq * w.dim));
+  w.static_dim = cfg_.static_features;
   for (int64_t start = 0; start < n; start += chunk) {
     const int64_t b = std::min(chunk, n - start);
     std::vector<int32_t> L;
@@ -385,7 +478,13 @@ io::Windows TimeGan::generate(int64_t n, uint64_t seed, int64_t chunk) {
       w.lengths.insert(w.lengths.end(), L.begin(), L.end());
     }
     Var z = sample_noise(b, rng);
-    Var x_hat = r_.forward(s_.forward(g_.forward(z, L), L), L);
+    Var zs = sample_static_noise(b, static_rng);
+    Var hs_hat = zs.defined() ? gs_.forward(zs) : Var();
+    Var x_hat = r_.forward(s_.forward(with_static(g_.forward(with_static(z, hs_hat), L), hs_hat), L), L);
+    if (hs_hat.defined()) {
+      const std::vector<double> sv = rs_.forward(hs_hat).value().to_vector();
+      w.statics.insert(w.statics.end(), sv.begin(), sv.end());
+    }
     std::vector<double> v = x_hat.value().to_vector();
     if (varlen_)  // cut each output to its length (zeros past it)
       for (int64_t i = 0; i < b; ++i)
@@ -432,6 +531,9 @@ io::Checkpoint TimeGan::to_checkpoint(const io::Json& extra_meta) const {
   for (const Network* n : {&e_, &r_, &g_, &s_, &d_})
     for (size_t i = 0; i < n->params().params.size(); ++i)
       c.add(to_ckpt(n->name() + "/" + n->params().names[i], n->params().params[i].value()));
+  for (const DenseNet* n : static_nets())
+    for (size_t i = 0; i < n->params().params.size(); ++i)
+      c.add(to_ckpt(n->name() + "/" + n->params().names[i], n->params().params[i].value()));
   if (varlen_) {  // the length distribution that generation resamples from
     std::vector<float> l(lengths_.begin(), lengths_.end());
     c.add(io::CkptTensor::from_f32("data/lengths", {static_cast<int64_t>(l.size())}, l.data()));
@@ -466,6 +568,10 @@ io::Json TimeGan::load_checkpoint(const io::Checkpoint& c) {
   for (Network* n : {&e_, &r_, &g_, &s_, &d_})
     for (size_t i = 0; i < n->params().params.size(); ++i)
       from_ckpt(c, n->name() + "/" + n->params().names[i], n->params().params[i].mutable_value());
+  if (cfg_.static_features > 0)
+    for (DenseNet* n : {&es_, &rs_, &gs_, &ds_})
+      for (size_t i = 0; i < n->params().params.size(); ++i)
+        from_ckpt(c, n->name() + "/" + n->params().names[i], n->params().params[i].mutable_value());
   for (size_t k = 0; k < opt_.size(); ++k) {
     for (size_t i = 0; i < opt_[k].m().size(); ++i) {
       from_ckpt(c, std::string("adam/") + kOptNames[k] + "/m/" + std::to_string(i), opt_[k].m()[i]);

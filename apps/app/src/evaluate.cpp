@@ -378,6 +378,7 @@ std::unique_ptr<Evaluation> evaluate(const EvalRequest& req) {
   }
   res.wasserstein = mt::wasserstein_per_feature(real, syn);
   res.categories = category_frequencies(prep.map, real, syn);
+  res.statics = static_column_stats(prep.map, prep.windows, syn);  // --model only: a file's static columns are not read
   res.acf_diff = mt::acf_difference(real, syn);
   res.xcorr = mt::xcorr_difference(real, syn);
   res.mmd = mt::mmd2_gaussian(real, syn, 1000, seed, 400);

@@ -401,6 +401,38 @@ std::vector<LossCurve> read_loss_curves(const std::string& path, size_t max_poin
   return out;
 }
 
+std::vector<StaticColumnStats> static_column_stats(const tg::io::OutputMap& map, const tg::io::Windows& real,
+                                                   const tg::io::Windows& synthetic) {
+  const auto S = static_cast<int64_t>(map.static_columns.size());
+  std::vector<StaticColumnStats> out;
+  if (S == 0 || real.static_dim != S || synthetic.static_dim != S || real.n < 1 || synthetic.n < 1) return out;
+  std::vector<double> rv = real.statics, sv = synthetic.statics;
+  map.statics.inverse(rv.data(), real.n);
+  map.statics.inverse(sv.data(), synthetic.n);
+  auto moments = [S](const std::vector<double>& v, int64_t k, double& mean, double& sd, std::vector<double>& col) {
+    const auto n = static_cast<int64_t>(v.size()) / S;
+    col.clear();
+    mean = 0;
+    for (int64_t i = 0; i < n; ++i) col.push_back(v[static_cast<size_t>(i * S + k)]);
+    for (double x : col) mean += x / static_cast<double>(n);
+    double var = 0;
+    for (double x : col) var += (x - mean) * (x - mean) / static_cast<double>(n);
+    sd = std::sqrt(var);  // population standard deviation
+  };
+  for (int64_t k = 0; k < S; ++k) {
+    StaticColumnStats c;
+    c.column = map.static_columns[static_cast<size_t>(k)];
+    c.real_n = real.n;
+    c.synthetic_n = synthetic.n;
+    std::vector<double> a, b;
+    moments(rv, k, c.real_mean, c.real_std, a);
+    moments(sv, k, c.synthetic_mean, c.synthetic_std, b);
+    c.wasserstein = mt::wasserstein1(a, b);
+    out.push_back(c);
+  }
+  return out;
+}
+
 std::vector<CategoryFrequencies> category_frequencies(const tg::io::OutputMap& map, const tg::io::Windows& real,
                                                       const tg::io::Windows& synthetic) {
   std::vector<CategoryFrequencies> out;
@@ -497,6 +529,21 @@ Json metrics_json(const EvalResult& r) {
       cs[c.column] = o;
     }
     j["categorical"] = cs;
+  }
+  if (!r.statics.empty()) {
+    Json ss = Json::object();
+    for (const auto& c : r.statics) {
+      Json o = Json::object();
+      o["real_mean"] = c.real_mean;
+      o["real_std"] = c.real_std;
+      o["synthetic_mean"] = c.synthetic_mean;
+      o["synthetic_std"] = c.synthetic_std;
+      o["wasserstein"] = c.wasserstein;
+      o["real_n"] = static_cast<long long>(c.real_n);
+      o["synthetic_n"] = static_cast<long long>(c.synthetic_n);
+      ss[c.column] = o;
+    }
+    j["static"] = ss;
   }
   if (r.missing_reported) {
     Json m = Json::object();
@@ -597,6 +644,20 @@ std::string report_html(const EvalResult& r) {
       o << "</table>\n";
     }
     o << "</div>\n";
+  }
+
+  // ---- static columns
+  if (!r.statics.empty()) {
+    o << "<h2 id=\"static\">Static columns</h2>\n<p class=\"note\">Each sequence's static value, in the data's units: "
+         "mean and standard deviation over the sequences of each set, and the Wasserstein-1 distance between the two "
+         "distributions (0 best). The scores above see the temporal features only.</p>\n<div class=\"card\">"
+         "<table><tr><th>column</th><th>real mean</th><th>real std</th><th>synthetic mean</th><th>synthetic std</th>"
+         "<th>Wasserstein-1</th></tr>\n";
+    for (const auto& c : r.statics)
+      o << "<tr><td>" << esc(c.column) << "</td><td class=\"n\">" << fixed(c.real_mean, 4) << "</td><td class=\"n\">"
+        << fixed(c.real_std, 4) << "</td><td class=\"n\">" << fixed(c.synthetic_mean, 4) << "</td><td class=\"n\">"
+        << fixed(c.synthetic_std, 4) << "</td><td class=\"n\">" << fixed(c.wasserstein, 4) << "</td></tr>\n";
+    o << "</table></div>\n";
   }
 
   // ---- PCA / t-SNE

@@ -69,6 +69,8 @@ tg::io::Prepared load_data(const Json& o, bool quiet) {
   tg::Rng rng(seed, 5);  // the data stream: sine generation and the original preset's shuffle
   if ((data == "sine" || ends_with(data, ".npy")) && o.contains("categorical") && !o.at("categorical").as_string().empty())
     throw OptionError("categorical", "applies to a CSV file; " + data + " holds numbers only");
+  if ((data == "sine" || ends_with(data, ".npy")) && o.contains("static_columns") && !o.at("static_columns").as_string().empty())
+    throw OptionError("static-columns", "applies to a long-format CSV file (--id-column); " + data + " has no per-sequence columns");
   if (data == "sine") {
     tg::io::Windows w = tg::io::sine_data(o.at("sine_n").as_int64(), p.seq_len, o.at("sine_dim").as_int64(), rng);
     return tg::io::prepare(std::move(w), p);
@@ -78,6 +80,7 @@ tg::io::Prepared load_data(const Json& o, bool quiet) {
   co.columns = split_commas(o.at("columns").as_string());
   co.id_column = o.at("id_column").as_string();
   set_categorical_options(co, o);
+  if (o.contains("static_columns")) co.static_columns = split_commas(o.at("static_columns").as_string());
   co.missing = p.missing;
   tg::io::Table t = tg::io::read_csv(data, co);
   if (!quiet) {
@@ -139,6 +142,10 @@ LoadedRun load_run(const std::string& dir) {
   try {
     r.model_cfg = tg::models::TimeGanConfig::from_json(r.config.at("model"));
     r.map = tg::io::OutputMap::from_json(r.config.at("output_map"));
+    if (static_cast<int64_t>(r.map.static_columns.size()) != r.model_cfg.static_features)
+      throw tg::io::InputError(cfg_path + ": the model has " + std::to_string(r.model_cfg.static_features) +
+                               " static feature(s) but output_map.static names " + std::to_string(r.map.static_columns.size()) +
+                               " column(s)");
   } catch (const tg::io::InputError&) {
     throw;
   } catch (const std::exception& e) {

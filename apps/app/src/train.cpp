@@ -162,7 +162,8 @@ TrainResult train(const TrainRequest& req) {
   const tg::io::Windows& w = prep.windows;
   if (cfg.features == 0) cfg.features = w.dim;
   if (!resuming) cfg.categorical = prep.map.block_sizes();  // one-hot blocks of the categorical columns
-  if (!resuming) cfg.missing_mask = missing_mask(run.at("data"));  // resume: config.json's model has it
+  if (!resuming) cfg.missing_mask = missing_mask(run.at("data"));
+  if (!resuming) cfg.static_features = static_cast<int64_t>(prep.map.static_columns.size());  // static columns  // resume: config.json's model has it
   if (prep.windows.seq != cfg.seq_len) cfg.seq_len = prep.windows.seq;  // long format: longest sequence
   const uint32_t fingerprint = tg::io::crc32(w.data.data(), w.data.size() * sizeof(double));
   if (!resuming) {

@@ -28,6 +28,10 @@ struct CsvOptions {
   /// missing value (NaN in Table::values) instead of an InputError. Categorical and id columns
   /// still need a value in every row.
   bool missing = false;
+  /// Static columns (long format only, numeric): values that describe a whole sequence. Each
+  /// must be constant within a sequence (else an InputError naming file, line and column); they
+  /// are read beside the kept columns and moved to Table::static_columns / Table::statics.
+  std::vector<std::string> static_columns;
 };
 
 struct Table {
@@ -43,6 +47,8 @@ struct Table {
   std::vector<std::vector<std::string>> categories;
   std::vector<std::string> auto_categorical;  ///< categorical columns found by auto-detection
   int64_t missing_cells = 0;         ///< numeric cells read as missing (CsvOptions::missing)
+  std::vector<std::string> static_columns;  ///< CsvOptions::static_columns, in that order
+  std::vector<double> statics;       ///< row-major, rows x static_columns.size() (constant per id)
 
   bool is_categorical(int64_t c) const {
     return !categories.empty() && !categories[static_cast<std::size_t>(c)].empty();
@@ -70,7 +76,8 @@ bool looks_like_date(const std::string& s);
 /// Writes `header` + rows (row-major values, columns.size() per row) atomically.
 void write_csv(const std::string& path, const std::vector<std::string>& columns,
                const std::vector<double>& values);
-/// Long format: `sequence_id,t,<w.columns...>`, one line per valid time step (t < lengths[i]).
+/// Long format: `sequence_id,t,<w.columns...>`, one line per valid time step (t < lengths[i]),
+/// then w.static_columns with each sequence's static values repeated on each of its lines.
 /// A column with labels (w.categories[k] non-empty) holds label indices and is written as labels.
 /// sequence ids are `ids[i]` when given (ids.size() == w.n), else 0..n-1. Atomic write.
 void write_windows_csv(const std::string& path, const Windows& w, const std::vector<std::string>& ids = {});

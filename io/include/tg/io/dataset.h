@@ -23,6 +23,11 @@ struct Windows {
   /// Per column, in the data's units: the labels of a categorical column (its values are label
   /// indices), else empty. Empty when no column is categorical.
   std::vector<std::vector<std::string>> categories;
+  /// Static features: values per window that do not change over time ([n, static_dim]
+  /// row-major in `statics`, named by `static_columns`). static_dim 0: none.
+  int64_t static_dim = 0;
+  std::vector<double> statics;
+  std::vector<std::string> static_columns;
 
   double& at(int64_t i, int64_t t, int64_t k) { return data[static_cast<std::size_t>((i * seq + t) * dim + k)]; }
   double at(int64_t i, int64_t t, int64_t k) const {
@@ -104,6 +109,8 @@ struct OutputMap {
   MinMaxScaler inner;                 ///< model scale <-> reference scale
   bool has_outer = false;
   MinMaxScaler outer;                 ///< reference scale <-> CSV units
+  std::vector<std::string> static_columns;  ///< static columns (long format), none: empty
+  MinMaxScaler statics;               ///< their own min-max: model scale <-> the data's units
 
   /// Numeric features in the model's layout ([numeric..., one-hot blocks...]).
   int64_t numeric() const { return static_cast<int64_t>(columns.size()); }
@@ -148,7 +155,9 @@ struct Prepared {
   const Windows& reference_windows() const { return reference.n ? reference : windows; }
 };
 
-/// Preprocesses a table. Categorical columns (Table::categories) are not scaled: the numeric
+/// Preprocesses a table. Static columns (Table::static_columns; long format only) give each
+/// sequence's static values, min-max scaled by their own scaler (OutputMap::statics).
+/// Categorical columns (Table::categories) are not scaled: the numeric
 /// columns go through the steps below unchanged and each categorical column is appended as a
 /// one-hot block of its labels (same windows, same order), in model and reference scale alike.
 /// At least one numeric column is needed. Wide tables are windowed:

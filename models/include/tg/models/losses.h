@@ -38,6 +38,12 @@ Var mixed_activation(const Var& y, int64_t numeric, const std::vector<int64_t>& 
 Var mixed_reconstruction_loss(const Var& x, const Var& x_tilde, const Var& logits, int64_t numeric,
                               const std::vector<int64_t>& blocks, const Var& mask, const Var& observed = Var());
 
+// ---- static features -------------------------------------------------------------------------
+/// [x_t, c] at every step: x [B, T, d], c [B, H] -> [B, T, d + H] (products with constant 0/1
+/// matrices and a broadcast add, so gradients flow to both): how the static code h_S enters the
+/// embedder, generator and supervisor.
+Var append_code(const Var& x, const Var& c);
+
 /// G_loss_S = mse(H[:,1:], H_hat_supervise[:,:-1]).
 Var supervised_loss(const Var& h, const Var& h_hat_supervise, const Var& mask);
 /// G_loss_V = mean|sqrt(Var_b(X_hat)+1e-6) - sqrt(Var_b(X)+1e-6)| + mean|Mean_b(X_hat) - Mean_b(X)|

@@ -59,6 +59,26 @@ class Network {
   Var head_w_, head_b_;
 };
 
+/// One dense layer over per-sequence vectors, x [B, input] -> [B, output], with a sigmoid or no
+/// output activation: the static features' networks. TF1 initialisation (glorot-uniform kernel,
+/// bias 0), drawn from `rng` after construction order.
+class DenseNet {
+ public:
+  DenseNet() = default;
+  DenseNet(std::string name, int input, int output, Head head, Rng& rng, DType dtype = DType::F32,
+           Device device = Device::CPU);
+  Var forward(const Var& x) const;
+  ParamGroup& params() { return params_; }
+  const ParamGroup& params() const { return params_; }
+  const std::string& name() const { return params_.name; }
+  void set_trainable(bool on);
+
+ private:
+  ParamGroup params_;
+  Head head_kind_ = Head::Sigmoid;
+  Var w_, b_;
+};
+
 /// Initial values of one recurrent layer's weights (rnn_spec.h order), TF1 defaults.
 std::vector<Tensor> init_rnn_layer(Cell cell, int input, int hidden, Rng& rng, DType dtype, Device device);
 

@@ -50,7 +50,16 @@ struct TimeGanConfig {
   /// recovery and discriminator are unchanged: generated sequences are complete (no mask is
   /// generated). False: the reference (NaN in the data is refused by set_data).
   bool missing_mask = false;
-  /// The embedder's input width.
+  /// Static features (docs/static-features.md): per-sequence values s [static_features] beside
+  /// the temporal ones. 0: none (the reference). With them, four dense maps join the networks
+  /// (static embedder e_S: s -> h_S, static recovery r_S: h_S -> s~, static generator
+  /// g_S: z_S -> h^_S with z_S ~ U[0,1)^static_features, static discriminator d_S: h_S -> logit),
+  /// and the static code h_S [hidden] is appended to every step's input of the embedder, the
+  /// generator and the supervisor.
+  int64_t static_features = 0;
+  /// Width of the static code appended to the recurrent inputs (hidden, or 0 without statics).
+  int64_t static_code() const { return static_features > 0 ? hidden : 0; }
+  /// The embedder's data input width (the static code, static_code(), comes on top).
   int64_t embedder_inputs() const { return features + (missing_mask ? numeric_features() : 0); }
 
   // Upper limits that validate() enforces, so that a configuration read from a file
@@ -116,7 +125,9 @@ class TimeGan {
 
   const TimeGanConfig& config() const { return cfg_; }
   /// Training windows in model scale [n, seq_len, features] (copied onto the device). NaN marks
-  /// a missing cell and is accepted in numeric features only with cfg.missing_mask.
+  /// a missing cell and is accepted in numeric features only with cfg.missing_mask. With
+  /// cfg.static_features, w.statics holds each window's static values in model scale
+  /// ([n, static_features], finite).
   void set_data(const io::Windows& w);
   int64_t data_size() const { return n_; }
 
@@ -126,7 +137,8 @@ class TimeGan {
   /// One iteration of the current phase; moves to the next phase after cfg.iterations.
   StepLosses step();
 
-  /// n synthetic sequences in model scale, r(s(g(Z))), drawn from stream (seed, 4); lengths
+  /// n synthetic sequences in model scale, r(s(g(Z))), drawn from stream (seed, 4); with static
+  /// features also their static values r_S(g_S(Z_S)) in `statics` (Z_S drawn after Z); lengths
   /// resampled from the training lengths when they vary. Computed in chunks without grads.
   io::Windows generate(int64_t n, uint64_t seed, int64_t chunk = 4096);
 
@@ -141,6 +153,11 @@ class TimeGan {
   Network& generator() { return g_; }
   Network& supervisor() { return s_; }
   Network& discriminator() { return d_; }
+  /// The static features' dense maps (cfg.static_features > 0 only).
+  DenseNet& static_embedder() { return es_; }
+  DenseNet& static_recovery() { return rs_; }
+  DenseNet& static_generator() { return gs_; }
+  DenseNet& static_discriminator() { return ds_; }
 
   /// Full training state: parameters, the five Adam states, phase/iteration, random streams.
   io::Checkpoint to_checkpoint(const io::Json& extra_meta = io::Json::object()) const;
@@ -153,6 +170,7 @@ class TimeGan {
     Var x;  ///< the data, missing cells as 0
     std::vector<int32_t> lengths;
     Var mask;
+    Var s;  ///< static features [B, static_features] (cfg.static_features > 0 only)
     // Missing cells only (cfg.missing_mask):
     Var x_in;      ///< the embedder's input [B, T, features + numeric]: x and the observed indicators
     Var observed;  ///< [B, T, features]: 1 for an observed cell at a valid step, else 0
@@ -163,6 +181,14 @@ class TimeGan {
   Batch sample_batch();
   Var sample_noise(int64_t b, Rng& rng) const;
   void only_trainable(std::initializer_list<Network*> nets);
+  /// The static dense maps present (none without static features), in checkpoint order.
+  std::vector<const DenseNet*> static_nets() const;
+  /// Static codes of a batch's static values (undefined without static features).
+  Var static_code(const Batch& b) const;
+  /// Static noise Z_S ~ U[0,1) [b, static_features] (undefined without static features).
+  Var sample_static_noise(int64_t b, Rng& rng) const;
+  /// The static reconstruction term mse(s, r_S(h_S)) added to E_loss_T0 (undefined without).
+  Var static_recovery_loss(const Batch& b, const Var& hs) const;
   /// E_loss_T0 from the recovery's top recurrent states: the reference's MSE, or with
   /// categorical columns mixed_reconstruction_loss.
   /// With missing cells, over the observed cells only.
@@ -174,11 +200,13 @@ class TimeGan {
   TimeGanConfig cfg_;
   Rng init_rng_, batch_rng_, noise_rng_;
   Network e_, r_, g_, s_, d_;
+  DenseNet es_, rs_, gs_, ds_;  // static embedder, recovery, generator, discriminator
   // Adam states, as the reference's five solvers.
   std::vector<Adam> opt_;  // 0 E0 (e+r), 1 E (e+r), 2 GS (g+s), 3 G (g+s), 4 D (d)
   Tensor data_;            // [n, T, d] (missing cells as 0)
   Tensor data_in_;         // missing_mask: the embedder's inputs [n, T, d + numeric]
   Tensor observed_;        // missing_mask: [n, T, d] observed indicators (0 at padding steps)
+  Tensor statics_;         // static features [n, static_features]
   std::vector<int32_t> lengths_;
   bool varlen_ = false;
   int64_t n_ = 0;

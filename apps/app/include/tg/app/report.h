@@ -29,6 +29,18 @@ struct CategoryFrequencies {
 std::vector<CategoryFrequencies> category_frequencies(const tg::io::OutputMap& map, const tg::io::Windows& real,
                                                       const tg::io::Windows& synthetic);
 
+/// One static column, real against synthetic, in the data's units.
+struct StaticColumnStats {
+  std::string column;
+  int64_t real_n = 0, synthetic_n = 0;
+  double real_mean = 0, real_std = 0, synthetic_mean = 0, synthetic_std = 0;
+  double wasserstein = 0;  ///< Wasserstein-1 distance between the two empirical distributions
+};
+/// The statistics of each static column of `map` (Windows::statics in model scale, mapped to the
+/// data's units with map.statics); empty when either set has no static values.
+std::vector<StaticColumnStats> static_column_stats(const tg::io::OutputMap& map, const tg::io::Windows& real,
+                                                   const tg::io::Windows& synthetic);
+
 struct EvalResult {
   // What was compared.
   std::string real_source, synthetic_source, preset, scale;  // scale: words for the common scale
@@ -45,6 +57,7 @@ struct EvalResult {
   // Beyond the reference.
   std::vector<double> wasserstein;
   std::vector<CategoryFrequencies> categories;  ///< one per categorical column (none: empty)
+  std::vector<StaticColumnStats> statics;       ///< one per static column (none: empty)
   double acf_diff = 0;
   tg::models::metrics::XcorrDifference xcorr;
   tg::models::metrics::Mmd mmd;
