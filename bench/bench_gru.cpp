@@ -161,16 +161,18 @@ int main(int argc, char** argv) {
       const double ff = fwd_flops(c.s);
       for (int th : threads) {
         kc::set_num_threads(th);
-        kc::RnnReserve<float> res{c.reserve.data(), 0};
-        auto fwd = [&] {
-          kc::rnn_forward<float>(c.s, c.wp.data(), c.x.data(), nullptr, nullptr, nullptr,
-                                 c.y.data(), nullptr, nullptr, &res);
-        };
+        tg::kernels::RnnIo<float> io;
+        io.weights = c.wp.data();
+        io.x = c.x.data();
+        io.y = c.y.data();
+        io.reserve = c.reserve.data();
+        io.gy = c.gy.data();
+        io.gx = c.gx.data();
+        io.gweights = c.gwp.data();
+        auto fwd = [&] { io.slices = kc::rnn_forward<float>(c.s, io); };
         auto fwd_bwd = [&] {
           fwd();
-          kc::rnn_backward<float>(c.s, c.wp.data(), c.x.data(), nullptr, nullptr, nullptr,
-                                  res, c.gy.data(), c.gx.data(), c.gwp.data(),
-                                  nullptr, nullptr);
+          kc::rnn_backward<float>(c.s, io);
         };
         for (int mode = 0; mode < 2; ++mode) {
           auto run = [&] { mode == 0 ? fwd() : fwd_bwd(); };

@@ -339,3 +339,31 @@ TEST_CASE("rnn backend: the forward's saved state is typed; a foreign one is ref
   CHECK_THROWS_WITH_AS(be.rnn_backward(call, w, x, nullptr, Tensor(), Tensor(), Foreign(), gy, gx, gw, gh0, gc0),
                        doctest::Contains("not from the CPU backend"), std::invalid_argument);
 }
+
+TEST_CASE("rnn backend: the buffers of a call are checked where the tensors become pointers") {
+  Backend& be = backend_for(Device::CPU);
+  const RnnSpec call{Cell::GruTf1, 1, 2, 1, 2, 1};
+  std::vector<Tensor> w;
+  for (const auto& s : rnn_weight_shapes(call.cell, call.input, call.hidden)) w.push_back(Tensor::full(Shape(s), 0.1f));
+  Tensor x = Tensor::full(Shape{1, 2, 1}, 0.5f), y = Tensor::empty(Shape{1, 2, 2}), hT, cT;
+  std::vector<Tensor> w3(w.begin(), w.end() - 1);
+  CHECK_THROWS_WITH_AS(be.rnn_forward(call, w3, x, nullptr, Tensor(), Tensor(), y, hT, cT, false),
+                       doctest::Contains("CPU rnn_forward: 3 weights, expected 4"), std::invalid_argument);
+  Tensor h0d = Tensor::zeros(Shape{1, 1, 2}, DType::F64, Device::CPU);
+  CHECK_THROWS_WITH_AS(be.rnn_forward(call, w, x, nullptr, h0d, Tensor(), y, hT, cT, false),
+                       doctest::Contains("h0 has another dtype than x"), std::invalid_argument);
+  Tensor ynone;
+  CHECK_THROWS_WITH_AS(be.rnn_forward(call, w, x, nullptr, Tensor(), Tensor(), ynone, hT, cT, false),
+                       doctest::Contains("y is undefined"), std::invalid_argument);
+  // A c0 given to a cell without a c state is not read (the same output as without it).
+  Tensor c0 = Tensor::full(Shape{1, 1, 2}, 7.0f), y2 = Tensor::empty(Shape{1, 2, 2});
+  be.rnn_forward(call, w, x, nullptr, Tensor(), Tensor(), y, hT, cT, false);
+  be.rnn_forward(call, w, x, nullptr, Tensor(), c0, y2, hT, cT, false);
+  for (int i = 0; i < 4; ++i) CHECK(y.data<float>()[i] == y2.data<float>()[i]);
+  const std::shared_ptr<RnnSaved> saved = be.rnn_forward(call, w, x, nullptr, Tensor(), Tensor(), y, hT, cT, true);
+  REQUIRE(static_cast<bool>(saved));
+  Tensor gy = Tensor::full(Shape{1, 2, 2}, 1.0f), gx = Tensor::empty(Shape{1, 2, 1}), gh0, gc0;
+  std::vector<Tensor> gw2{Tensor::zeros(w[0].shape(), DType::F32, Device::CPU)};
+  CHECK_THROWS_WITH_AS(be.rnn_backward(call, w, x, nullptr, Tensor(), Tensor(), *saved, gy, gx, gw2, gh0, gc0),
+                       doctest::Contains("1 weight gradients, expected 0 (frozen) or 4"), std::invalid_argument);
+}

@@ -84,13 +84,18 @@ FwdOut<T> run_forward(const Problem& p, bool train) {
   o.hT.assign(sz, T(-7));
   o.cT.assign(sz, T(-7));
   if (train) o.reserve.assign(kc::rnn_reserve_elems(s), T(0));
-  kc::RnnReserve<T> res;
-  res.data = o.reserve.data();
-  kc::rnn_forward<T>(s, wp.data(), x.data(), p.len.empty() ? nullptr : p.len.data(),
-                     p.use_h0 ? h0.data() : nullptr, p.use_c0 ? c0.data() : nullptr, o.y.data(),
-                     o.hT.data(), tg::cell_has_c(s.cell) ? o.cT.data() : nullptr,
-                     train ? &res : nullptr);
-  o.slices = res.slices;
+  tg::kernels::RnnIo<T> io;
+  io.weights = wp.data();
+  io.x = x.data();
+  io.lengths = p.len.empty() ? nullptr : p.len.data();
+  io.h0 = p.use_h0 ? h0.data() : nullptr;
+  io.c0 = p.use_c0 ? c0.data() : nullptr;
+  io.y = o.y.data();
+  io.hT = o.hT.data();
+  io.cT = tg::cell_has_c(s.cell) ? o.cT.data() : nullptr;
+  io.reserve = train ? o.reserve.data() : nullptr;
+  const int slices = kc::rnn_forward<T>(s, io);
+  o.slices = train ? slices : 0;
   return o;
 }
 
@@ -126,11 +131,22 @@ Grads run_backward(const Problem& p, const Probe& pr) {
   g.gh0.assign(p.h0.size(), 99.0);
   g.gc0.assign(p.c0.size(), 99.0);
   bool has_c = tg::cell_has_c(s.cell);
-  kc::rnn_backward<double>(s, wp.data(), p.x.data(), p.len.empty() ? nullptr : p.len.data(),
-                           p.use_h0 ? p.h0.data() : nullptr, p.use_c0 ? p.c0.data() : nullptr,
-                           kc::RnnReserve<double>{o.reserve.data(), o.slices}, pr.gy.data(), g.gx.data(), gwp.data(), g.gh0.data(),
-                           has_c ? g.gc0.data() : nullptr, pr.ghT.data(),
-                           has_c ? pr.gcT.data() : nullptr);
+  tg::kernels::RnnIo<double> io;
+  io.weights = wp.data();
+  io.x = p.x.data();
+  io.lengths = p.len.empty() ? nullptr : p.len.data();
+  io.h0 = p.use_h0 ? p.h0.data() : nullptr;
+  io.c0 = p.use_c0 ? p.c0.data() : nullptr;
+  io.reserve = o.reserve.data();
+  io.slices = o.slices;
+  io.gy = pr.gy.data();
+  io.gx = g.gx.data();
+  io.gweights = gwp.data();
+  io.gh0 = g.gh0.data();
+  io.gc0 = has_c ? g.gc0.data() : nullptr;
+  io.ghT = pr.ghT.data();
+  io.gcT = has_c ? pr.gcT.data() : nullptr;
+  kc::rnn_backward<double>(s, io);
   return g;
 }
 
@@ -342,17 +358,29 @@ TEST_CASE("rnn forward: known values, one step of each cell") {
     std::vector<const double*> wp;
     for (auto& t : kcase.w) wp.push_back(t.data());
     std::vector<double> y(6), hT(6), cT(6, 0.0), res(kc::rnn_reserve_elems(s));
-    kc::RnnReserve<double> rr{res.data(), 0};
-    kc::rnn_forward<double>(s, wp.data(), x.data(), nullptr, h0.data(), c0.data(), y.data(),
-                            hT.data(), cT.data(), &rr);
+    tg::kernels::RnnIo<double> io;
+    io.weights = wp.data();
+    io.x = x.data();
+    io.h0 = h0.data();
+    io.c0 = c0.data();
+    io.y = y.data();
+    io.hT = hT.data();
+    io.cT = cT.data();
+    io.reserve = res.data();
+    kc::rnn_forward<double>(s, io);
     std::vector<float> yf(6);
     std::vector<std::vector<float>> wf;
     std::vector<const float*> wfp;
     for (auto& t : kcase.w) wf.emplace_back(t.begin(), t.end());
     for (auto& t : wf) wfp.push_back(t.data());
     std::vector<float> xf(x.begin(), x.end()), h0f(h0.begin(), h0.end()), c0f(c0.begin(), c0.end());
-    kc::rnn_forward<float>(s, wfp.data(), xf.data(), nullptr, h0f.data(), c0f.data(), yf.data(),
-                           nullptr, nullptr, nullptr);
+    tg::kernels::RnnIo<float> iof;
+    iof.weights = wfp.data();
+    iof.x = xf.data();
+    iof.h0 = h0f.data();
+    iof.c0 = c0f.data();
+    iof.y = yf.data();
+    kc::rnn_forward<float>(s, iof);
     for (int i = 0; i < 6; ++i) {
       INFO(kcase.cell << " i=" << i);
       CHECK(y[i] == doctest::Approx(kcase.h1[i]).epsilon(1e-12));
@@ -435,8 +463,12 @@ TEST_CASE("rnn forward/backward: bad arguments throw std::invalid_argument") {
   for (auto& t : p.w) wp.push_back(t.data());
   std::vector<double> y(2 * 3 * 2), res(kc::rnn_reserve_elems(p.s));
   auto fwd = [&](tg::RnnSpec s, const double* const* w, const int32_t* len) {
-    kc::rnn_forward<double>(s, w, p.x.data(), len, nullptr, nullptr, y.data(), nullptr, nullptr,
-                            nullptr);
+    tg::kernels::RnnIo<double> io;
+    io.weights = w;
+    io.x = p.x.data();
+    io.lengths = len;
+    io.y = y.data();
+    kc::rnn_forward<double>(s, io);
   };
   CHECK_NOTHROW(fwd(p.s, wp.data(), nullptr));
   CHECK_THROWS_WITH_AS(fwd(p.s, nullptr, nullptr), doctest::Contains("rnn_forward"),
@@ -465,19 +497,25 @@ TEST_CASE("rnn forward/backward: bad arguments throw std::invalid_argument") {
   std::vector<double*> gwp;
   for (auto& t : p.w) gw.emplace_back(t.size(), 0.0);
   for (auto& t : gw) gwp.push_back(t.data());
-  CHECK_THROWS_WITH_AS(kc::rnn_backward<double>(p.s, wp.data(), p.x.data(), nullptr, nullptr,
-                                                nullptr, kc::RnnReserve<double>{}, g.data(), gx.data(),
-                                                gwp.data(), nullptr, nullptr),
-                       doctest::Contains("rnn_backward: reserve is null"), std::invalid_argument);
-  CHECK_THROWS_WITH_AS(kc::rnn_backward<double>(p.s, wp.data(), p.x.data(), bad_len, nullptr,
-                                                nullptr, kc::RnnReserve<double>{res.data(), 1}, g.data(),
-                                                gx.data(), gwp.data(), nullptr, nullptr),
-                       doctest::Contains("rnn_backward: lengths[1] = 4"), std::invalid_argument);
+  auto bwd = [&](const int32_t* len, double* reserve, int slices) {
+    tg::kernels::RnnIo<double> io;
+    io.weights = wp.data();
+    io.x = p.x.data();
+    io.lengths = len;
+    io.reserve = reserve;
+    io.slices = slices;
+    io.gy = g.data();
+    io.gx = gx.data();
+    io.gweights = gwp.data();
+    kc::rnn_backward<double>(p.s, io);
+  };
+  CHECK_THROWS_WITH_AS(bwd(nullptr, nullptr, 0), doctest::Contains("rnn_backward: reserve is null"),
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(bwd(bad_len, res.data(), 1), doctest::Contains("rnn_backward: lengths[1] = 4"),
+                       std::invalid_argument);
   // A slice count the forward cannot have written (more slices than rows).
-  CHECK_THROWS_WITH_AS(kc::rnn_backward<double>(p.s, wp.data(), p.x.data(), nullptr, nullptr,
-                                                nullptr, kc::RnnReserve<double>{res.data(), 3}, g.data(),
-                                                gx.data(), gwp.data(), nullptr, nullptr),
-                       doctest::Contains("reserve slice count 3"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(bwd(nullptr, res.data(), 3), doctest::Contains("reserve slice count 3"),
+                       std::invalid_argument);
 }
 
 TEST_CASE("parallel_for: runs every task once, nested calls run inline, exceptions propagate") {
@@ -530,9 +568,20 @@ TEST_CASE("rnn backward: float agrees with double (exercises the float GEMM path
       for (auto& t : gwf) gwp.push_back(t.data());
       auto xf = cvt<float>(p.x), h0f = cvt<float>(p.h0), c0f = cvt<float>(p.c0), gyf = cvt<float>(gy);
       std::vector<float> gxf(p.x.size()), gh0f(p.h0.size()), gc0f(p.c0.size());
-      kc::rnn_backward<float>(s, wp.data(), xf.data(), p.len.data(), h0f.data(), c0f.data(),
-                              kc::RnnReserve<float>{of.reserve.data(), of.slices}, gyf.data(), gxf.data(), gwp.data(), gh0f.data(),
-                              tg::cell_has_c(c) ? gc0f.data() : nullptr);
+      tg::kernels::RnnIo<float> io;
+      io.weights = wp.data();
+      io.x = xf.data();
+      io.lengths = p.len.data();
+      io.h0 = h0f.data();
+      io.c0 = c0f.data();
+      io.reserve = of.reserve.data();
+      io.slices = of.slices;
+      io.gy = gyf.data();
+      io.gx = gxf.data();
+      io.gweights = gwp.data();
+      io.gh0 = gh0f.data();
+      io.gc0 = tg::cell_has_c(c) ? gc0f.data() : nullptr;
+      kc::rnn_backward<float>(s, io);
       auto cmp = [&](const std::vector<double>& a, const std::vector<float>& b, const char* what) {
         double scale = 0, err = 0;
         for (size_t i = 0; i < a.size(); ++i) {

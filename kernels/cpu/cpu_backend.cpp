@@ -19,6 +19,7 @@
 
 #include "tg/kernels/parallel.h"
 #include "tg/kernels/rnn_cpu.h"
+#include "tg/kernels/rnn_io_tensors.h"
 
 namespace tg::kernels::cpu {
 namespace {
@@ -454,13 +455,11 @@ class CpuBackend final : public Backend {
     }
     dispatch(x.dtype(), [&](auto z) {
       using T = decltype(z);
-      std::vector<const T*> wp(w.size());
-      for (size_t i = 0; i < w.size(); ++i) wp[i] = w[i].data<T>();
-      cpu::RnnReserve<T> res;
-      if (saved) res.data = saved->data.data<T>();
-      cpu::rnn_forward<T>(c, wp.data(), x.data<T>(), lengths, ptr<T>(h0), ptr<T>(c0), y.data<T>(), ptr<T>(hT),
-                          ptr<T>(cT), saved ? &res : nullptr);
-      if (saved) saved->slices = res.slices;
+      RnnTensorIo<T> t("CPU rnn_forward", c, w, x, lengths, h0, c0);
+      t.outputs(y, hT, cT);
+      if (saved) t.io.reserve = saved->data.data<T>();
+      const int slices = cpu::rnn_forward<T>(c, t.io);
+      if (saved) saved->slices = slices;
     });
     return saved;
   }
@@ -476,15 +475,11 @@ class CpuBackend final : public Backend {
       throw std::invalid_argument("CPU rnn_backward: the saved state has another dtype than x");
     dispatch(x.dtype(), [&](auto z) {
       using T = decltype(z);
-      std::vector<const T*> wp(w.size());
-      std::vector<T*> gp(gw.size());
-      for (size_t i = 0; i < w.size(); ++i) wp[i] = w[i].data<T>();
-      for (size_t i = 0; i < gw.size(); ++i) gp[i] = gw[i].data<T>();
-      cpu::RnnReserve<T> res;
-      res.data = saved->data.data<T>();
-      res.slices = saved->slices;
-      cpu::rnn_backward<T>(c, wp.data(), x.data<T>(), lengths, ptr<T>(h0), ptr<T>(c0), res, gy.data<T>(),
-                           gx.data<T>(), gp.empty() ? nullptr : gp.data(), ptr<T>(gh0), ptr<T>(gc0));
+      RnnTensorIo<T> t("CPU rnn_backward", c, w, x, lengths, h0, c0);
+      t.gradients(gy, gx, gw, gh0, gc0);
+      t.io.reserve = saved->data.data<T>();
+      t.io.slices = saved->slices;
+      cpu::rnn_backward<T>(c, t.io);
     });
   }
 

@@ -9,8 +9,8 @@
 //  * Biases are added with plain loops, never inside Eigen's logistic()/tanh() expressions.
 //  * Scratch lives in thread_local vectors grown once: no heap allocation in the time loops.
 //
-// Reserve (training, RnnReserve in rnn_cpu.h): the number of slices used by the forward (the
-// backward re-uses it), and per slice s (rows b0..b0+nb-1) and per layer l: out [T, nb, H]
+// Reserve (training, RnnIo::reserve): the forward returns the number of slices it used (the
+// backward re-uses it, RnnIo::slices), and per slice s (rows b0..b0+nb-1) and per layer l: out [T, nb, H]
 // (layer output, zero past len) followed by gates [T, nb, S] (S per cell, see slot_width()).
 #include "tg/kernels/rnn_cpu.h"
 
@@ -822,39 +822,49 @@ void backward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, const
 
 int64_t rnn_reserve_elems(const RnnSpec& s) {
   check_shape("tg::kernels::cpu::rnn_reserve_elems", s);
-  return static_cast<int64_t>(s.layers) * s.batch * s.seq *
-                 (s.hidden + slot_width(s.cell, s.hidden));
+  return rnn_layer_saved_elems(s);
 }
 
 template <typename T>
-void rnn_forward(const RnnSpec& s, const T* const* weights, const T* x, const int32_t* lengths,
-                 const T* h0, const T* c0, T* y, T* hT, T* cT, RnnReserve<T>* reserve) {
+int rnn_forward(const RnnSpec& s, const RnnIo<T>& io) {
   const char* fn = "tg::kernels::cpu::rnn_forward";
-  check_common(fn, s, weights, x, lengths);
+  const T* x = io.x;
+  const T* h0 = io.h0;
+  const T* c0 = cell_has_c(s.cell) ? io.c0 : nullptr;
+  T* y = io.y;
+  T* hT = io.hT;
+  T* cT = io.cT;
+  check_common(fn, s, io.weights, x, io.lengths);
   if (y == nullptr) throw std::invalid_argument(std::string(fn) + ": y is null");
-  const Net<T> n = make_net(s, weights, lengths);
+  const Net<T> n = make_net(s, io.weights, io.lengths);
   const int ns = choose_slices(s.batch);
   Slices sl{ns};
-  if (reserve && reserve->data == nullptr)
-    throw std::invalid_argument(std::string(fn) + ": reserve has no data");
-  if (reserve) reserve->slices = ns;
-  T* saved = reserve ? reserve->data : nullptr;
+  T* saved = io.reserve;
   parallel_for(ns, [&](int si) {
     int b0 = sl.b0(si, n.B), nb = sl.b0(si + 1, n.B) - b0;
     T* region = saved ? saved + static_cast<int64_t>(n.L) * n.Tn * b0 * (n.H + n.S) : nullptr;
-    forward_slice(n, x, h0, cell_has_c(n.cell) ? c0 : nullptr, y, hT, cT, region, b0, nb);
+    forward_slice(n, x, h0, c0, y, hT, cT, region, b0, nb);
   });
+  return ns;
 }
 
 template <typename T>
-void rnn_backward(const RnnSpec& s, const T* const* weights, const T* x, const int32_t* lengths,
-                  const T* h0, const T* c0, const RnnReserve<T>& reserve, const T* gy, T* gx,
-                  T* const* gweights, T* gh0, T* gc0, const T* ghT, const T* gcT) {
+void rnn_backward(const RnnSpec& s, const RnnIo<T>& io) {
   const char* fn = "tg::kernels::cpu::rnn_backward";
-  check_common(fn, s, weights, x, lengths);
-  if (reserve.data == nullptr) throw std::invalid_argument(std::string(fn) + ": reserve is null");
+  const T* x = io.x;
+  const T* h0 = io.h0;
+  const T* c0 = io.c0;
+  const T* gy = io.gy;
+  T* gx = io.gx;
+  T* const* gweights = io.gweights;
+  T* gh0 = io.gh0;
+  T* gc0 = io.gc0;
+  const T* ghT = io.ghT;
+  const T* gcT = io.gcT;
+  check_common(fn, s, io.weights, x, io.lengths);
+  if (io.reserve == nullptr) throw std::invalid_argument(std::string(fn) + ": reserve is null");
   if (gy == nullptr) throw std::invalid_argument(std::string(fn) + ": gy is null");
-  const Net<T> n = make_net(s, weights, lengths);
+  const Net<T> n = make_net(s, io.weights, io.lengths);
   const int nwt = n.L * n.nw;
   // gweights == nullptr: the weights are frozen, only gx / gh0 / gc0 are wanted, and the weight-
   // gradient GEMMs are skipped. The layer-norm cell accumulates its gains inside the time loop,
@@ -884,7 +894,7 @@ void rnn_backward(const RnnSpec& s, const T* const* weights, const T* x, const i
     if (gweights[i] == nullptr)
       throw std::invalid_argument(std::string(fn) + ": gweights pointer " + std::to_string(i) +
                                   " is null");
-  const int ns = reserve.slices;
+  const int ns = io.slices;
   if (ns < 1 || ns > n.B)
     throw std::invalid_argument(std::string(fn) + ": reserve slice count " + std::to_string(ns) +
                                 " is not in [1, batch=" + std::to_string(n.B) +
@@ -924,7 +934,7 @@ void rnn_backward(const RnnSpec& s, const T* const* weights, const T* x, const i
 
   parallel_for(ns, [&](int si) {
     int b0 = sl.b0(si, n.B), nb = sl.b0(si + 1, n.B) - b0;
-    const T* region = reserve.data + static_cast<int64_t>(n.L) * n.Tn * b0 * (n.H + n.S);
+    const T* region = io.reserve + static_cast<int64_t>(n.L) * n.Tn * b0 * (n.H + n.S);
     backward_slice(n, x, h0, c0, region, gy, gx, want_w ? ptrs.data() + si * nwt : nullptr, gh0, gc0, ghT, gcT, b0,
                    nb);
   });
@@ -950,20 +960,9 @@ template void vector_sigmoid<double>(double*, int);
 template void vector_tanh<float>(float*, int);
 template void vector_tanh<double>(double*, int);
 
-template void rnn_forward<float>(const RnnSpec&, const float* const*, const float*, const int32_t*,
-                                 const float*, const float*, float*, float*, float*,
-                                 RnnReserve<float>*);
-template void rnn_forward<double>(const RnnSpec&, const double* const*, const double*,
-                                  const int32_t*, const double*, const double*, double*, double*,
-                                  double*, RnnReserve<double>*);
-template void rnn_backward<float>(const RnnSpec&, const float* const*, const float*,
-                                  const int32_t*, const float*, const float*, const RnnReserve<float>&,
-                                  const float*, float*, float* const*, float*, float*,
-                                  const float*, const float*);
-template void rnn_backward<double>(const RnnSpec&, const double* const*, const double*,
-                                   const int32_t*, const double*, const double*,
-                                   const RnnReserve<double>&, const double*, double*,
-                                   double* const*, double*, double*,
-                                   const double*, const double*);
+template int rnn_forward<float>(const RnnSpec&, const RnnIo<float>&);
+template int rnn_forward<double>(const RnnSpec&, const RnnIo<double>&);
+template void rnn_backward<float>(const RnnSpec&, const RnnIo<float>&);
+template void rnn_backward<double>(const RnnSpec&, const RnnIo<double>&);
 
 }  // namespace tg::kernels::cpu

@@ -24,6 +24,7 @@ Versions: CUDA 12/13 runtime, cuBLAS v2 API, cuDNN 9 (v8 RNN API), sm_80 / sm_90
 
 #include "gpu.cuh"  // the runtime / cuBLAS seam (real or emulated)
 #include "tg/backend.h"
+#include "tg/kernels/rnn_io.h"
 
 namespace tg::kernels::cuda {
 
@@ -118,36 +119,19 @@ void colsum_add(const T* a, int64_t rows, int64_t ncols, int64_t lda, T* y);
 Scratch upload_lengths(const int32_t* host, int n, int full, bool* any);
 
 // ---- recurrent stacks (gru.cu, lstm.cu, cudnn_gru.cu) ------------------------------------
-struct RnnArgs {
-  RnnSpec call;
-  DType dtype;
-  std::vector<const void*> w;  // layers * nw
-  const void* x;
-  const int32_t* host_len;  // nullptr = all full
-  const void* h0;
-  const void* c0;
-  void* y;
-  void* hT;
-  void* cT;
-  void* reserve = nullptr;  // nullptr = inference
-  // backward
-  const void* gy = nullptr;
-  void* gx = nullptr;
-  std::vector<void*> gw;
-  void* gh0 = nullptr;
-  void* gc0 = nullptr;
-};
-
+// A call is (RnnSpec, element type, RnnIo<void>): the buffers (device memory; lengths on the
+// host) and what a null pointer means are described in tg/kernels/rnn_io.h, shared with the CPU
+// kernels. io.slices is not used here.
 int64_t gru_reserve_elems(const RnnSpec& c);
-void gru_forward(const RnnArgs& a);
-void gru_backward(const RnnArgs& a);
+void gru_forward(const RnnSpec& c, DType dt, const RnnIo<void>& a);
+void gru_backward(const RnnSpec& c, DType dt, const RnnIo<void>& a);
 int64_t lstm_reserve_elems(const RnnSpec& c);
-void lstm_forward(const RnnArgs& a);
-void lstm_backward(const RnnArgs& a);
+void lstm_forward(const RnnSpec& c, DType dt, const RnnIo<void>& a);
+void lstm_backward(const RnnSpec& c, DType dt, const RnnIo<void>& a);
 #ifdef TG_HAVE_CUDNN
 int64_t cudnn_gru_reserve_elems(const RnnSpec& c, DType dt);
-void cudnn_gru_forward(const RnnArgs& a);
-void cudnn_gru_backward(const RnnArgs& a);
+void cudnn_gru_forward(const RnnSpec& c, DType dt, const RnnIo<void>& a);
+void cudnn_gru_backward(const RnnSpec& c, DType dt, const RnnIo<void>& a);
 #endif
 
 }  // namespace tg::kernels::cuda

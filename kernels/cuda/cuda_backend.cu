@@ -37,6 +37,7 @@ Versions: CUDA 12/13, cuBLAS v2; sm_80, sm_90.
 
 #include "common.cuh"
 #include "tg/kernels/cuda_backend.h"
+#include "tg/kernels/rnn_io_tensors.h"
 
 namespace tg {
 bool cuda_device_usable(std::string* why);
@@ -775,49 +776,31 @@ class CudaBackend final : public Backend {
     throw std::invalid_argument("CUDA backend: unknown cell");
   }
 
-  static const void* raw_or_null(const Tensor& t) { return t.defined() ? t.raw() : nullptr; }
-  static void* raw_or_null_mut(const Tensor& t) { return t.defined() ? t.raw() : nullptr; }
-
-  static RnnArgs make_args(const RnnSpec& c, const std::vector<Tensor>& w, const Tensor& x, const int32_t* lengths,
-                           const Tensor& h0, const Tensor& c0) {
-    RnnArgs a;
-    a.call = c;
-    a.dtype = x.dtype();
-    for (const auto& t : w) a.w.push_back(t.raw());
-    a.x = x.raw();
-    a.host_len = lengths;
-    a.h0 = raw_or_null(h0);
-    a.c0 = cell_has_c(c.cell) ? raw_or_null(c0) : nullptr;
-    return a;
-  }
-
   std::shared_ptr<RnnSaved> rnn_forward(const RnnSpec& c, const std::vector<Tensor>& w, const Tensor& x,
                                         const int32_t* lengths, const Tensor& h0, const Tensor& c0, Tensor& y,
                                         Tensor& hT, Tensor& cT, bool training) override {
-    RnnArgs a = make_args(c, w, x, lengths, h0, c0);
-    a.y = y.raw();
-    a.hT = raw_or_null_mut(hT);
-    a.cT = cell_has_c(c.cell) ? raw_or_null_mut(cT) : nullptr;
-    a.reserve = nullptr;  // inference
+    RnnTensorIo<void> t("CUDA rnn_forward", c, w, x, lengths, h0, c0);
+    t.outputs(y, hT, cT);
+    const DType dt = t.dtype();
     const GruImpl impl = c.cell == Cell::GruResetAfter ? gru_impl() : GruImpl::Ours;
     std::shared_ptr<CudaRnnSaved> saved;
     if (training) {
       saved = std::make_shared<CudaRnnSaved>();
       saved->impl = impl;
-      saved->reserve = Tensor::empty(Shape{reserve_elems(c, x.dtype(), impl)}, x.dtype(), Device::CUDA);
-      a.reserve = saved->reserve.raw();
+      saved->reserve = Tensor::empty(Shape{reserve_elems(c, dt, impl)}, dt, Device::CUDA);
+      t.io.reserve = saved->reserve.raw();
     }
 #ifdef TG_HAVE_CUDNN
     if (use_cudnn(c, impl)) {
-      cudnn_gru_forward(a);
+      cudnn_gru_forward(c, dt, t.io);
       return saved;
     }
 #endif
     switch (c.cell) {
       case Cell::GruResetAfter:
-      case Cell::GruTf1: gru_forward(a); break;
+      case Cell::GruTf1: gru_forward(c, dt, t.io); break;
       case Cell::Lstm:
-      case Cell::LstmLn: lstm_forward(a); break;
+      case Cell::LstmLn: lstm_forward(c, dt, t.io); break;
     }
     return saved;
   }
@@ -828,21 +811,18 @@ class CudaBackend final : public Backend {
     const auto* saved = dynamic_cast<const CudaRnnSaved*>(&saved_any);
     if (saved == nullptr)
       throw std::invalid_argument("CUDA rnn_backward: the saved state is not from the CUDA backend's rnn_forward");
-    RnnArgs a = make_args(c, w, x, lengths, h0, c0);
-    a.reserve = saved->reserve.raw();
-    a.gy = gy.raw();
-    a.gx = raw_or_null_mut(gx);
-    for (auto& t : gw) a.gw.push_back(t.raw());
-    a.gh0 = raw_or_null_mut(gh0);
-    a.gc0 = cell_has_c(c.cell) ? raw_or_null_mut(gc0) : nullptr;
+    RnnTensorIo<void> t("CUDA rnn_backward", c, w, x, lengths, h0, c0);
+    t.gradients(gy, gx, gw, gh0, gc0);
+    t.io.reserve = saved->reserve.raw();
+    const DType dt = t.dtype();
 #ifdef TG_HAVE_CUDNN
-    if (use_cudnn(c, saved->impl)) return cudnn_gru_backward(a);
+    if (use_cudnn(c, saved->impl)) return cudnn_gru_backward(c, dt, t.io);
 #endif
     switch (c.cell) {
       case Cell::GruResetAfter:
-      case Cell::GruTf1: return gru_backward(a);
+      case Cell::GruTf1: return gru_backward(c, dt, t.io);
       case Cell::Lstm:
-      case Cell::LstmLn: return lstm_backward(a);
+      case Cell::LstmLn: return lstm_backward(c, dt, t.io);
     }
   }
 

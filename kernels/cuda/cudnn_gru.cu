@@ -203,18 +203,17 @@ struct Lens {
   Scratch dev_true;     // device, true lengths (only when any_short)
 };
 
-Lens make_lens(const RnnArgs& a) {
-  const RnnSpec& c = a.call;
+Lens make_lens(const RnnSpec& c, const int32_t* lengths) {
   Lens L;
   L.clamped.assign(static_cast<size_t>(c.batch), c.seq);
   std::vector<int>& truth = L.truth;
   truth.assign(static_cast<size_t>(c.batch), c.seq);
-  if (a.host_len)
+  if (lengths)
     for (int b = 0; b < c.batch; ++b) {
-      truth[static_cast<size_t>(b)] = a.host_len[b];
-      L.clamped[static_cast<size_t>(b)] = std::max(1, a.host_len[b]);
-      L.any_zero = L.any_zero || a.host_len[b] == 0;
-      L.any_short = L.any_short || a.host_len[b] < c.seq;
+      truth[static_cast<size_t>(b)] = lengths[b];
+      L.clamped[static_cast<size_t>(b)] = std::max(1, lengths[b]);
+      L.any_zero = L.any_zero || lengths[b] == 0;
+      L.any_short = L.any_short || lengths[b] < c.seq;
     }
   gpu::Stream s = ctx().stream;
   const size_t bytes = static_cast<size_t>(c.batch) * sizeof(int);
@@ -229,15 +228,15 @@ Lens make_lens(const RnnArgs& a) {
 }
 
 template <typename T>
-void pack_weights(Plan& p, const RnnArgs& a) {
+void pack_weights(Plan& p, const RnnIo<void>& a) {
   gpu::Stream s = ctx().stream;
   char* ws = static_cast<char*>(p.ws.get());
   for (int l = 0; l < p.L; ++l) {
     const int in = l == 0 ? p.in : p.H;
-    const T* wih = static_cast<const T*>(a.w[static_cast<size_t>(l * 4 + 0)]);
-    const T* whh = static_cast<const T*>(a.w[static_cast<size_t>(l * 4 + 1)]);
-    const T* bih = static_cast<const T*>(a.w[static_cast<size_t>(l * 4 + 2)]);
-    const T* bhh = static_cast<const T*>(a.w[static_cast<size_t>(l * 4 + 3)]);
+    const T* wih = static_cast<const T*>(a.weights[static_cast<size_t>(l * 4 + 0)]);
+    const T* whh = static_cast<const T*>(a.weights[static_cast<size_t>(l * 4 + 1)]);
+    const T* bih = static_cast<const T*>(a.weights[static_cast<size_t>(l * 4 + 2)]);
+    const T* bhh = static_cast<const T*>(a.weights[static_cast<size_t>(l * 4 + 3)]);
     for (int id = 0; id < 6; ++id) {
       const auto& m = p.mats[static_cast<size_t>(l * 6 + id)];
       const auto& b = p.biases[static_cast<size_t>(l * 6 + id)];
@@ -251,15 +250,15 @@ void pack_weights(Plan& p, const RnnArgs& a) {
 }
 
 template <typename T>
-void unpack_grads_add(Plan& p, const RnnArgs& a) {
+void unpack_grads_add(Plan& p, const RnnIo<void>& a) {
   gpu::Stream s = ctx().stream;
   const char* dws = static_cast<const char*>(p.dws.get());
   for (int l = 0; l < p.L; ++l) {
     const int in = l == 0 ? p.in : p.H;
-    T* gih = static_cast<T*>(a.gw[static_cast<size_t>(l * 4 + 0)]);
-    T* ghh = static_cast<T*>(a.gw[static_cast<size_t>(l * 4 + 1)]);
-    T* gbih = static_cast<T*>(a.gw[static_cast<size_t>(l * 4 + 2)]);
-    T* gbhh = static_cast<T*>(a.gw[static_cast<size_t>(l * 4 + 3)]);
+    T* gih = static_cast<T*>(a.gweights[static_cast<size_t>(l * 4 + 0)]);
+    T* ghh = static_cast<T*>(a.gweights[static_cast<size_t>(l * 4 + 1)]);
+    T* gbih = static_cast<T*>(a.gweights[static_cast<size_t>(l * 4 + 2)]);
+    T* gbhh = static_cast<T*>(a.gweights[static_cast<size_t>(l * 4 + 3)]);
     for (int id = 0; id < 6; ++id) {
       const auto& m = p.mats[static_cast<size_t>(l * 6 + id)];
       const auto& b = p.biases[static_cast<size_t>(l * 6 + id)];
@@ -275,15 +274,14 @@ void unpack_grads_add(Plan& p, const RnnArgs& a) {
 }
 
 template <typename T>
-void forward_impl(const RnnArgs& a) {
-  const RnnSpec& c = a.call;
-  Plan& p = plan_for(c, a.dtype);
+void forward_impl(const RnnSpec& c, DType dt, const RnnIo<void>& a) {
+  Plan& p = plan_for(c, dt);
   cudnnHandle_t h = handle();
   gpu::Stream s = ctx().stream;
   const bool training = a.reserve != nullptr;
   // (before the data descriptors get this call's lengths: the size query resets them)
-  const size_t have = training ? static_cast<size_t>(cudnn_gru_reserve_elems(c, a.dtype)) * sizeof(T) : 0;
-  Lens lens = make_lens(a);
+  const size_t have = training ? static_cast<size_t>(cudnn_gru_reserve_elems(c, dt)) * sizeof(T) : 0;
+  Lens lens = make_lens(c, a.lengths);
   set_data_descs(p, lens.clamped);
   pack_weights<T>(p, a);
   const cudnnForwardMode_t mode = training ? CUDNN_FWD_MODE_TRAINING : CUDNN_FWD_MODE_INFERENCE;
@@ -317,12 +315,11 @@ void forward_impl(const RnnArgs& a) {
 }
 
 template <typename T>
-void backward_impl(const RnnArgs& a) {
-  const RnnSpec& c = a.call;
-  Plan& p = plan_for(c, a.dtype);
+void backward_impl(const RnnSpec& c, DType dt, const RnnIo<void>& a) {
+  Plan& p = plan_for(c, dt);
   cudnnHandle_t h = handle();
   gpu::Stream s = ctx().stream;
-  Lens lens = make_lens(a);
+  Lens lens = make_lens(c, a.lengths);
   set_data_descs(p, lens.clamped);
   pack_weights<T>(p, a);
   size_t work_bytes = 0, res_bytes = 0;
@@ -355,7 +352,7 @@ void backward_impl(const RnnArgs& a) {
                                                           lens.dev_true.as<int>(), c.batch, c.seq, c.input);
     TG_KERNEL_CHECK("mask_time_kernel");
   }
-  if (a.gw.empty()) return;  // frozen weights: no weight gradients (backend.h)
+  if (a.gweights == nullptr) return;  // frozen weights: no weight gradients (rnn_io.h)
   TG_CUDA_CHECK(gpu::memset_async(p.dws.get(), 0, p.ws_bytes, s));
   TG_CUDNN_CHECK(cudnnRNNBackwardWeights_v8(h, p.rnn, CUDNN_WGRAD_MODE_ADD, lens.dev_clamped.as<int32_t>(), p.xd,
                                             a.x, p.hd, a.h0, p.yd, y, p.ws_bytes, p.dws.get(), work_bytes,
@@ -374,19 +371,19 @@ int64_t cudnn_gru_reserve_elems(const RnnSpec& c, DType dt) {
   return static_cast<int64_t>((y_slot_bytes(c, es) + res_bytes + es - 1) / es);
 }
 
-void cudnn_gru_forward(const RnnArgs& a) {
-  if (a.call.cell != Cell::GruResetAfter) throw std::invalid_argument("cuDNN GRU: only Cell::GruResetAfter");
-  if (a.dtype == DType::F32)
-    forward_impl<float>(a);
+void cudnn_gru_forward(const RnnSpec& c, DType dt, const RnnIo<void>& a) {
+  if (c.cell != Cell::GruResetAfter) throw std::invalid_argument("cuDNN GRU: only Cell::GruResetAfter");
+  if (dt == DType::F32)
+    forward_impl<float>(c, dt, a);
   else
-    forward_impl<double>(a);
+    forward_impl<double>(c, dt, a);
 }
 
-void cudnn_gru_backward(const RnnArgs& a) {
-  if (a.dtype == DType::F32)
-    backward_impl<float>(a);
+void cudnn_gru_backward(const RnnSpec& c, DType dt, const RnnIo<void>& a) {
+  if (dt == DType::F32)
+    backward_impl<float>(c, dt, a);
   else
-    backward_impl<double>(a);
+    backward_impl<double>(c, dt, a);
 }
 
 }  // namespace tg::kernels::cuda

@@ -22,6 +22,7 @@ save zero gates and get zero gate gradients, so the all-rows GEMMs need no maski
 Reserve layout (backend-private, elements of T), per layer l (layer-major):
   out_l   [B, T, H]   layer output (batch-major rows b*T + t), zero past len
   gates_l [B, T, 4H]  GruTf1: r, u, c, r*h      GruResetAfter: r, z, n, W_hn h + b_hn
+                      (the width is rnn_saved_width of the traits table, kGruSavedH below)
 Total L*B*T*5H. The backward re-reads x, h0 and the weights from its arguments.
 
 Shared memory per block (elements): weights 3H*(H+1) (+H bias) plus R*(4..6)H state/scratch;
@@ -39,6 +40,15 @@ Versions: CUDA 12/13, sm_80 / sm_90; float and double (no tensor cores: parity w
 
 namespace tg::kernels::cuda {
 namespace {
+
+// Values saved per (row, step) in units of H, from the table of cell traits (rnn_spec.h): the
+// stride of gates_l in the reserve. Both GRU forms save the same four slots, and the kernels
+// below write exactly those four (zero_gates, the forward kernels).
+constexpr int kGruSavedH = kCellTraits[static_cast<int>(Cell::GruTf1)].saved_h;
+static_assert(kCellTraits[static_cast<int>(Cell::GruResetAfter)].saved_h == kGruSavedH &&
+                  kCellTraits[static_cast<int>(Cell::GruTf1)].saved_extra == 0 &&
+                  kCellTraits[static_cast<int>(Cell::GruResetAfter)].saved_extra == 0 && kGruSavedH == 4,
+              "gru.cu saves four H-wide slots per (row, step) for both GRU forms");
 
 __device__ __forceinline__ bool is_active(const int* len, int b, int t) { return len == nullptr || t < len[b]; }
 
@@ -120,7 +130,7 @@ __global__ void gru_ra_forward_kernel(const T* __restrict__ P, const T* __restri
       const int64_t rr = static_cast<int64_t>(b0 + i) * Tn + t;
       if (!is_active(len, b0 + i, t)) {
         out[rr * H + k] = T(0);
-        if (gates) zero_gates(gates + rr * 4 * H, H, k);
+        if (gates) zero_gates(gates + rr * kGruSavedH * H, H, k);
         continue;
       }
       const T* p = P + rr * G;
@@ -134,7 +144,7 @@ __global__ void gru_ra_forward_kernel(const T* __restrict__ P, const T* __restri
       h[idx] = hnew;
       out[rr * H + k] = hnew;
       if (gates) {
-        T* g = gates + rr * 4 * H;
+        T* g = gates + rr * kGruSavedH * H;
         g[k] = r;
         g[H + k] = z;
         g[2 * H + k] = nn;
@@ -186,7 +196,7 @@ __global__ void gru_tf1_forward_kernel(const T* __restrict__ P, const T* __restr
       const int64_t rr = static_cast<int64_t>(b0 + i) * Tn + t;
       if (!is_active(len, b0 + i, t)) {
         out[rr * H + k] = T(0);
-        if (gates) zero_gates(gates + rr * 4 * H, H, k);
+        if (gates) zero_gates(gates + rr * kGruSavedH * H, H, k);
         continue;
       }
       const T* rhi = rh + i * H;
@@ -198,7 +208,7 @@ __global__ void gru_tf1_forward_kernel(const T* __restrict__ P, const T* __restr
       h[idx] = hnew;
       out[rr * H + k] = hnew;
       if (gates) {
-        T* g = gates + rr * 4 * H;
+        T* g = gates + rr * kGruSavedH * H;
         g[k] = s[i * 2 * H + k];
         g[H + k] = u;
         g[2 * H + k] = c;
@@ -244,7 +254,7 @@ __global__ void gru_ra_backward_kernel(const T* __restrict__ Whh, const T* __res
         d[3 * H + k] = T(0);
         continue;
       }
-      const T* g = gates + rr * 4 * H;
+      const T* g = gates + rr * kGruSavedH * H;
       const T r = g[k], z = g[H + k], nn = g[2 * H + k], hn = g[3 * H + k];
       const T hp = t > 0 ? out[(rr - 1) * H + k] : (h0 ? h0[static_cast<int64_t>(b) * H + k] : T(0));
       T d0, d1, d2, dnp;
@@ -309,7 +319,7 @@ __global__ void gru_tf1_backward_kernel(const T* __restrict__ Wgh, const T* __re
         d[2 * H + k] = T(0);
         continue;
       }
-      const T* g = gates + rr * 4 * H;
+      const T* g = gates + rr * kGruSavedH * H;
       const T u = g[H + k], c = g[2 * H + k];
       const T hp = t > 0 ? out[(rr - 1) * H + k] : (h0 ? h0[static_cast<int64_t>(b) * H + k] : T(0));
       T dgu, dgc;
@@ -329,7 +339,7 @@ __global__ void gru_tf1_backward_kernel(const T* __restrict__ Wgh, const T* __re
       const T* wk = Wc + k * ldc;
       T drh = T(0);
       for (int m = 0; m < H; ++m) drh += dgc[m] * wk[m];
-      const T r = gates[rr * 4 * H + k];
+      const T r = gates[rr * kGruSavedH * H + k];
       const T hp = t > 0 ? out[(rr - 1) * H + k] : (h0 ? h0[static_cast<int64_t>(b) * H + k] : T(0));
       T add, dr;
       cells::GruTf1::backward_reset(drh, r, hp, add, dr);
@@ -389,14 +399,13 @@ void allow_smem(K kernel, size_t smem) {
 }
 
 template <typename T>
-void forward_impl(const RnnArgs& a) {
-  const RnnSpec& c = a.call;
+void forward_impl(const RnnSpec& c, const RnnIo<void>& a) {
   const int L = c.layers, B = c.batch, Tn = c.seq, H = c.hidden, G = 3 * H;
   const int64_t BT = static_cast<int64_t>(B) * Tn;
   const bool ra = c.cell == Cell::GruResetAfter;
   Ctx& cx = ctx();
   bool any_len = false;
-  Scratch dlen = upload_lengths(a.host_len, B, Tn, &any_len);
+  Scratch dlen = upload_lengths(a.lengths, B, Tn, &any_len);
   const int* len = any_len ? dlen.as<int>() : nullptr;
   Scratch P(static_cast<size_t>(BT) * G * sizeof(T));
   Scratch tmp;  // layer outputs when not training
@@ -408,16 +417,16 @@ void forward_impl(const RnnArgs& a) {
     tmp = Scratch(static_cast<size_t>(std::min(L, 2)) * BT * H * sizeof(T));
     outs = tmp.as<T>();
   }
-  const int64_t layer_stride = res ? BT * 5 * H : BT * H;
+  const int64_t layer_stride = res ? BT * (1 + kGruSavedH) * H : BT * H;
   for (int l = 0; l < L; ++l) {
     const int in = l == 0 ? c.input : H;
     const T* X = l == 0 ? static_cast<const T*>(a.x) : outs + (res ? (l - 1) : ((l - 1) % 2)) * layer_stride;
     T* out = outs + (res ? l : (l % 2)) * layer_stride;
     T* gates = res ? out + BT * H : nullptr;
-    const T* w0 = static_cast<const T*>(a.w[static_cast<size_t>(l * 4 + 0)]);
-    const T* w1 = static_cast<const T*>(a.w[static_cast<size_t>(l * 4 + 1)]);
-    const T* w2 = static_cast<const T*>(a.w[static_cast<size_t>(l * 4 + 2)]);
-    const T* w3 = static_cast<const T*>(a.w[static_cast<size_t>(l * 4 + 3)]);
+    const T* w0 = static_cast<const T*>(a.weights[static_cast<size_t>(l * 4 + 0)]);
+    const T* w1 = static_cast<const T*>(a.weights[static_cast<size_t>(l * 4 + 1)]);
+    const T* w2 = static_cast<const T*>(a.weights[static_cast<size_t>(l * 4 + 2)]);
+    const T* w3 = static_cast<const T*>(a.weights[static_cast<size_t>(l * 4 + 3)]);
     const T* h0 = a.h0 ? static_cast<const T*>(a.h0) + static_cast<int64_t>(l) * B * H : nullptr;
     T* hT = a.hT ? static_cast<T*>(a.hT) + static_cast<int64_t>(l) * B * H : nullptr;
     if (ra) {
@@ -451,31 +460,30 @@ void forward_impl(const RnnArgs& a) {
 }
 
 template <typename T>
-void backward_impl(const RnnArgs& a) {
-  const RnnSpec& c = a.call;
+void backward_impl(const RnnSpec& c, const RnnIo<void>& a) {
   const int L = c.layers, B = c.batch, Tn = c.seq, H = c.hidden, G = 3 * H;
   const int64_t BT = static_cast<int64_t>(B) * Tn;
   const bool ra = c.cell == Cell::GruResetAfter;
   const int S = ra ? 4 * H : 3 * H;  // dG row width
   Ctx& cx = ctx();
   bool any_len = false;
-  Scratch dlen = upload_lengths(a.host_len, B, Tn, &any_len);
+  Scratch dlen = upload_lengths(a.lengths, B, Tn, &any_len);
   const int* len = any_len ? dlen.as<int>() : nullptr;
   const T* res = static_cast<const T*>(a.reserve);
-  const int64_t layer_stride = BT * 5 * H;
+  const int64_t layer_stride = BT * (1 + kGruSavedH) * H;
   Scratch dG(static_cast<size_t>(BT) * S * sizeof(T));
-  Scratch hprev(a.gw.empty() ? 0 : static_cast<size_t>(BT) * H * sizeof(T));
+  Scratch hprev(a.gweights == nullptr ? 0 : static_cast<size_t>(BT) * H * sizeof(T));
   Scratch dA(static_cast<size_t>(BT) * H * sizeof(T)), dB(static_cast<size_t>(BT) * H * sizeof(T));
   const T* dOut = static_cast<const T*>(a.gy);
-  const bool frozen = a.gw.empty();
+  const bool frozen = a.gweights == nullptr;
   for (int l = L - 1; l >= 0; --l) {
     const int in = l == 0 ? c.input : H;
     const T* out = res + l * layer_stride;
     const T* gates = out + BT * H;
     const T* X = l == 0 ? static_cast<const T*>(a.x) : res + (l - 1) * layer_stride;
-    const T* w0 = static_cast<const T*>(a.w[static_cast<size_t>(l * 4 + 0)]);
-    const T* w1 = static_cast<const T*>(a.w[static_cast<size_t>(l * 4 + 1)]);
-    const T* w2 = static_cast<const T*>(a.w[static_cast<size_t>(l * 4 + 2)]);
+    const T* w0 = static_cast<const T*>(a.weights[static_cast<size_t>(l * 4 + 0)]);
+    const T* w1 = static_cast<const T*>(a.weights[static_cast<size_t>(l * 4 + 1)]);
+    const T* w2 = static_cast<const T*>(a.weights[static_cast<size_t>(l * 4 + 2)]);
     const T* h0 = a.h0 ? static_cast<const T*>(a.h0) + static_cast<int64_t>(l) * B * H : nullptr;
     T* gh0 = a.gh0 ? static_cast<T*>(a.gh0) + static_cast<int64_t>(l) * B * H : nullptr;
     T* dX = l == 0 ? static_cast<T*>(a.gx) : ((L - 1 - l) % 2 == 0 ? dA.as<T>() : dB.as<T>());
@@ -496,16 +504,16 @@ void backward_impl(const RnnArgs& a) {
       TG_KERNEL_CHECK("gru_tf1_backward_kernel");
     }
     if (frozen) {
-      // frozen weights: no weight gradients (an empty gw, backend.h); only dX below
+      // frozen weights: no weight gradients (null gweights, rnn_io.h); only dX below
     } else {
       // weight gradients as GEMMs over all B*T rows, from h_{t-1} and the saved gates
       gpu::launch(hprev_kernel<T>, grid_for(BT * H), kThreads, 0, cx.stream, out, h0, hprev.as<T>(), B, Tn, H);
       TG_KERNEL_CHECK("hprev_kernel");
       const T* hp = hprev.as<T>();
-      T* g0 = static_cast<T*>(a.gw[static_cast<size_t>(l * 4 + 0)]);
-      T* g1 = static_cast<T*>(a.gw[static_cast<size_t>(l * 4 + 1)]);
-      T* g2 = static_cast<T*>(a.gw[static_cast<size_t>(l * 4 + 2)]);
-      T* g3 = static_cast<T*>(a.gw[static_cast<size_t>(l * 4 + 3)]);
+      T* g0 = static_cast<T*>(a.gweights[static_cast<size_t>(l * 4 + 0)]);
+      T* g1 = static_cast<T*>(a.gweights[static_cast<size_t>(l * 4 + 1)]);
+      T* g2 = static_cast<T*>(a.gweights[static_cast<size_t>(l * 4 + 2)]);
+      T* g3 = static_cast<T*>(a.gweights[static_cast<size_t>(l * 4 + 3)]);
       if (ra) {
         gemm_rm<T>(true, false, 2 * H, in, BT, T(1), d, S, X, in, T(1), g0, in);
         gemm_rm<T>(true, false, H, in, BT, T(1), d + 3 * H, S, X, in, T(1), g0 + static_cast<int64_t>(2) * H * in, in);
@@ -517,7 +525,7 @@ void backward_impl(const RnnArgs& a) {
         gemm_rm<T>(true, false, in, 2 * H, BT, T(1), X, in, d, S, T(1), g0, 2 * H);
         gemm_rm<T>(true, false, H, 2 * H, BT, T(1), hp, H, d, S, T(1), g0 + static_cast<int64_t>(in) * 2 * H, 2 * H);
         gemm_rm<T>(true, false, in, H, BT, T(1), X, in, d + 2 * H, S, T(1), g2, H);
-        gemm_rm<T>(true, false, H, H, BT, T(1), gates + 3 * H, 4 * H, d + 2 * H, S, T(1),
+        gemm_rm<T>(true, false, H, H, BT, T(1), gates + 3 * H, kGruSavedH * H, d + 2 * H, S, T(1),
                    g2 + static_cast<int64_t>(in) * H, H);
         colsum_add<T>(d, BT, 2 * H, S, g1);
         colsum_add<T>(d + 2 * H, BT, H, S, g3);
@@ -541,21 +549,21 @@ void backward_impl(const RnnArgs& a) {
 }  // namespace
 
 int64_t gru_reserve_elems(const RnnSpec& c) {
-  return static_cast<int64_t>(c.layers) * c.batch * c.seq * 5 * c.hidden;
+  return rnn_layer_saved_elems(c);
 }
 
-void gru_forward(const RnnArgs& a) {
-  if (a.dtype == DType::F32)
-    forward_impl<float>(a);
+void gru_forward(const RnnSpec& c, DType dt, const RnnIo<void>& a) {
+  if (dt == DType::F32)
+    forward_impl<float>(c, a);
   else
-    forward_impl<double>(a);
+    forward_impl<double>(c, a);
 }
 
-void gru_backward(const RnnArgs& a) {
-  if (a.dtype == DType::F32)
-    backward_impl<float>(a);
+void gru_backward(const RnnSpec& c, DType dt, const RnnIo<void>& a) {
+  if (dt == DType::F32)
+    backward_impl<float>(c, a);
   else
-    backward_impl<double>(a);
+    backward_impl<double>(c, a);
 }
 
 }  // namespace tg::kernels::cuda

@@ -33,6 +33,13 @@ namespace {
 
 int slot(Cell c, int H) { return static_cast<int>(rnn_saved_width(c, H)); }
 
+// The same widths for the device code (rnn_saved_width is host-only): values saved per
+// (row, step), from the table of cell traits (rnn_spec.h).
+constexpr int kLstmSavedH = kCellTraits[static_cast<int>(Cell::Lstm)].saved_h;
+constexpr int kLnSavedH = kCellTraits[static_cast<int>(Cell::LstmLn)].saved_h;
+constexpr int kLnSavedExtra = kCellTraits[static_cast<int>(Cell::LstmLn)].saved_extra;
+static_assert(kCellTraits[static_cast<int>(Cell::Lstm)].saved_extra == 0, "the LSTM saves whole H-wide slots");
+
 template <typename T>
 __global__ void lstm_bias_kernel(T* P, int64_t rows, int H, const T* b) {
   const int G = 4 * H;
@@ -79,7 +86,7 @@ __global__ void lstm_cell_forward_kernel(bool ln, const T* __restrict__ P, const
     for (int k = 0; k < H; ++k) o[k] = T(0);
     return;
   }
-  const int S = ln ? 11 * H + 5 : 6 * H;
+  const int S = ln ? kLnSavedH * H + kLnSavedExtra : kLstmSavedH * H;
   const T* p = P + rr * 4 * H;
   const T* q = Q + static_cast<int64_t>(b) * 4 * H;
   T* g = gates + rr * S;
@@ -129,7 +136,7 @@ __global__ void lstm_cell_backward_kernel(bool ln, const T* __restrict__ gates, 
       for (int k = 0; k < 10 * H; ++k) E[rr * 10 * H + k] = T(0);
     return;
   }
-  const int S = ln ? 11 * H + 5 : 6 * H;
+  const int S = ln ? kLnSavedH * H + kLnSavedExtra : kLstmSavedH * H;
   const bool carried = t + 1 < lb;  // dh from the later step exists
   const T* dhi = dh_gemm + static_cast<int64_t>(b) * H;
   const T* dO = dOut + rr * H;
@@ -161,15 +168,14 @@ __global__ void lstm_gh0_kernel(const T* dh_gemm, const int* len, T* gh0, int B,
 }
 
 template <typename T>
-void forward_impl(const RnnArgs& a) {
-  const RnnSpec& c = a.call;
+void forward_impl(const RnnSpec& c, const RnnIo<void>& a) {
   const bool ln = c.cell == Cell::LstmLn;
   const int L = c.layers, B = c.batch, Tn = c.seq, H = c.hidden, G = 4 * H, S = slot(c.cell, H);
   const int nw = ln ? 5 : 2;
   const int64_t BT = static_cast<int64_t>(B) * Tn;
   Ctx& cx = ctx();
   bool any_len = false;
-  Scratch dlen = upload_lengths(a.host_len, B, Tn, &any_len);
+  Scratch dlen = upload_lengths(a.lengths, B, Tn, &any_len);
   const int* len = any_len ? dlen.as<int>() : nullptr;
   Scratch tmp;
   T* res = static_cast<T*>(a.reserve);
@@ -186,23 +192,23 @@ void forward_impl(const RnnArgs& a) {
     const T* X = l == 0 ? static_cast<const T*>(a.x) : res + (l - 1) * layer_stride;
     T* out = res + l * layer_stride;
     T* gates = out + BT * H;
-    const T* W = static_cast<const T*>(a.w[static_cast<size_t>(l * nw)]);
+    const T* W = static_cast<const T*>(a.weights[static_cast<size_t>(l * nw)]);
     const T* h0 = a.h0 ? static_cast<const T*>(a.h0) + static_cast<int64_t>(l) * B * H : nullptr;
     const T* c0 = a.c0 ? static_cast<const T*>(a.c0) + static_cast<int64_t>(l) * B * H : nullptr;
     gemm_rm<T>(false, false, BT, G, in, T(1), X, in, W, G, T(0), P.as<T>(), G);
     if (!ln) {
       gpu::launch(lstm_bias_kernel<T>, grid_for(BT * G), kThreads, 0, cx.stream,
-          P.as<T>(), BT, H, static_cast<const T*>(a.w[static_cast<size_t>(l * nw + 1)]));
+          P.as<T>(), BT, H, static_cast<const T*>(a.weights[static_cast<size_t>(l * nw + 1)]));
       TG_KERNEL_CHECK("lstm_bias_kernel");
     }
     gpu::launch(init_state_kernel<T>, grid_for(B * H), kThreads, 0, cx.stream, hs.as<T>(), h0, static_cast<int64_t>(B) * H);
     TG_KERNEL_CHECK("init_state_kernel");
     gpu::launch(init_state_kernel<T>, grid_for(B * H), kThreads, 0, cx.stream, cs.as<T>(), c0, static_cast<int64_t>(B) * H);
     TG_KERNEL_CHECK("init_state_kernel");
-    const T* gam = ln ? static_cast<const T*>(a.w[static_cast<size_t>(l * nw + 1)]) : nullptr;
-    const T* bet = ln ? static_cast<const T*>(a.w[static_cast<size_t>(l * nw + 2)]) : nullptr;
-    const T* gamc = ln ? static_cast<const T*>(a.w[static_cast<size_t>(l * nw + 3)]) : nullptr;
-    const T* betc = ln ? static_cast<const T*>(a.w[static_cast<size_t>(l * nw + 4)]) : nullptr;
+    const T* gam = ln ? static_cast<const T*>(a.weights[static_cast<size_t>(l * nw + 1)]) : nullptr;
+    const T* bet = ln ? static_cast<const T*>(a.weights[static_cast<size_t>(l * nw + 2)]) : nullptr;
+    const T* gamc = ln ? static_cast<const T*>(a.weights[static_cast<size_t>(l * nw + 3)]) : nullptr;
+    const T* betc = ln ? static_cast<const T*>(a.weights[static_cast<size_t>(l * nw + 4)]) : nullptr;
     for (int t = 0; t < Tn; ++t) {
       gemm_rm<T>(false, false, B, G, H, T(1), hs.as<T>(), H, W + static_cast<int64_t>(in) * G, G, T(0), Q.as<T>(), G);
       gpu::launch(lstm_cell_forward_kernel<T>, rb, 128, 0, cx.stream, ln, P.as<T>(), Q.as<T>(), gam, bet, gamc, betc, len,
@@ -221,22 +227,21 @@ void forward_impl(const RnnArgs& a) {
 }
 
 template <typename T>
-void backward_impl(const RnnArgs& a) {
-  const RnnSpec& c = a.call;
+void backward_impl(const RnnSpec& c, const RnnIo<void>& a) {
   const bool ln = c.cell == Cell::LstmLn;
   const int L = c.layers, B = c.batch, Tn = c.seq, H = c.hidden, G = 4 * H, S = slot(c.cell, H);
   const int nw = ln ? 5 : 2;
   const int64_t BT = static_cast<int64_t>(B) * Tn;
   Ctx& cx = ctx();
   bool any_len = false;
-  Scratch dlen = upload_lengths(a.host_len, B, Tn, &any_len);
+  Scratch dlen = upload_lengths(a.lengths, B, Tn, &any_len);
   const int* len = any_len ? dlen.as<int>() : nullptr;
   const T* res = static_cast<const T*>(a.reserve);
   const int64_t layer_stride = BT * (H + S);
   Scratch dG(static_cast<size_t>(BT) * G * sizeof(T));
   Scratch E(ln ? static_cast<size_t>(BT) * 10 * H * sizeof(T) : 8);
   Scratch dh(static_cast<size_t>(B) * H * sizeof(T)), dc(static_cast<size_t>(B) * H * sizeof(T));
-  Scratch hprev(a.gw.empty() ? 0 : static_cast<size_t>(BT) * H * sizeof(T));
+  Scratch hprev(a.gweights == nullptr ? 0 : static_cast<size_t>(BT) * H * sizeof(T));
   Scratch dA(static_cast<size_t>(BT) * H * sizeof(T)), dBuf(static_cast<size_t>(BT) * H * sizeof(T));
   const unsigned rb = static_cast<unsigned>((B + 127) / 128);
   const T* dOut = static_cast<const T*>(a.gy);
@@ -245,11 +250,11 @@ void backward_impl(const RnnArgs& a) {
     const T* out = res + l * layer_stride;
     const T* gates = out + BT * H;
     const T* X = l == 0 ? static_cast<const T*>(a.x) : res + (l - 1) * layer_stride;
-    const T* W = static_cast<const T*>(a.w[static_cast<size_t>(l * nw)]);
+    const T* W = static_cast<const T*>(a.weights[static_cast<size_t>(l * nw)]);
     const T* h0 = a.h0 ? static_cast<const T*>(a.h0) + static_cast<int64_t>(l) * B * H : nullptr;
     const T* c0 = a.c0 ? static_cast<const T*>(a.c0) + static_cast<int64_t>(l) * B * H : nullptr;
-    const T* gam = ln ? static_cast<const T*>(a.w[static_cast<size_t>(l * nw + 1)]) : nullptr;
-    const T* gamc = ln ? static_cast<const T*>(a.w[static_cast<size_t>(l * nw + 3)]) : nullptr;
+    const T* gam = ln ? static_cast<const T*>(a.weights[static_cast<size_t>(l * nw + 1)]) : nullptr;
+    const T* gamc = ln ? static_cast<const T*>(a.weights[static_cast<size_t>(l * nw + 3)]) : nullptr;
     T* dX = l == 0 ? static_cast<T*>(a.gx) : ((L - 1 - l) % 2 == 0 ? dA.as<T>() : dBuf.as<T>());
     gpu::launch(init_state_kernel<T>, grid_for(B * H), kThreads, 0, cx.stream, dc.as<T>(), nullptr, static_cast<int64_t>(B) * H);
     TG_KERNEL_CHECK("init_state_kernel");
@@ -272,20 +277,20 @@ void backward_impl(const RnnArgs& a) {
       TG_CUDA_CHECK(gpu::memcpy_async(static_cast<T*>(a.gc0) + static_cast<int64_t>(l) * B * H, dc.get(),
                                     static_cast<size_t>(B) * H * sizeof(T), gpu::Copy::DeviceToDevice, cx.stream));
     const T* d = dG.as<T>();
-    if (!a.gw.empty()) {  // empty gw: frozen weights, no weight gradients (backend.h)
+    if (a.gweights != nullptr) {  // null: frozen weights, no weight gradients (rnn_io.h)
       gpu::launch(lstm_hprev_kernel<T>, grid_for(BT * H), kThreads, 0, cx.stream, out, h0, hprev.as<T>(), B, Tn, H);
       TG_KERNEL_CHECK("lstm_hprev_kernel");
-      T* gW = static_cast<T*>(a.gw[static_cast<size_t>(l * nw)]);
+      T* gW = static_cast<T*>(a.gweights[static_cast<size_t>(l * nw)]);
       gemm_rm<T>(true, false, in, G, BT, T(1), X, in, d, G, T(1), gW, G);
       gemm_rm<T>(true, false, H, G, BT, T(1), hprev.as<T>(), H, d, G, T(1), gW + static_cast<int64_t>(in) * G, G);
       if (!ln) {
-        colsum_add<T>(d, BT, G, G, static_cast<T*>(a.gw[static_cast<size_t>(l * nw + 1)]));
+        colsum_add<T>(d, BT, G, G, static_cast<T*>(a.gweights[static_cast<size_t>(l * nw + 1)]));
       } else {
         const T* e = E.as<T>();
-        colsum_add<T>(e, BT, 4 * H, 10 * H, static_cast<T*>(a.gw[static_cast<size_t>(l * nw + 1)]));
-        colsum_add<T>(e + 4 * H, BT, 4 * H, 10 * H, static_cast<T*>(a.gw[static_cast<size_t>(l * nw + 2)]));
-        colsum_add<T>(e + 8 * H, BT, H, 10 * H, static_cast<T*>(a.gw[static_cast<size_t>(l * nw + 3)]));
-        colsum_add<T>(e + 9 * H, BT, H, 10 * H, static_cast<T*>(a.gw[static_cast<size_t>(l * nw + 4)]));
+        colsum_add<T>(e, BT, 4 * H, 10 * H, static_cast<T*>(a.gweights[static_cast<size_t>(l * nw + 1)]));
+        colsum_add<T>(e + 4 * H, BT, 4 * H, 10 * H, static_cast<T*>(a.gweights[static_cast<size_t>(l * nw + 2)]));
+        colsum_add<T>(e + 8 * H, BT, H, 10 * H, static_cast<T*>(a.gweights[static_cast<size_t>(l * nw + 3)]));
+        colsum_add<T>(e + 9 * H, BT, H, 10 * H, static_cast<T*>(a.gweights[static_cast<size_t>(l * nw + 4)]));
       }
     }
     if (dX) gemm_rm<T>(false, true, BT, in, G, T(1), d, G, W, G, T(0), dX, in);
@@ -296,21 +301,21 @@ void backward_impl(const RnnArgs& a) {
 }  // namespace
 
 int64_t lstm_reserve_elems(const RnnSpec& c) {
-  return static_cast<int64_t>(c.layers) * c.batch * c.seq * (c.hidden + slot(c.cell, c.hidden));
+  return rnn_layer_saved_elems(c);
 }
 
-void lstm_forward(const RnnArgs& a) {
-  if (a.dtype == DType::F32)
-    forward_impl<float>(a);
+void lstm_forward(const RnnSpec& c, DType dt, const RnnIo<void>& a) {
+  if (dt == DType::F32)
+    forward_impl<float>(c, a);
   else
-    forward_impl<double>(a);
+    forward_impl<double>(c, a);
 }
 
-void lstm_backward(const RnnArgs& a) {
-  if (a.dtype == DType::F32)
-    backward_impl<float>(a);
+void lstm_backward(const RnnSpec& c, DType dt, const RnnIo<void>& a) {
+  if (dt == DType::F32)
+    backward_impl<float>(c, a);
   else
-    backward_impl<double>(a);
+    backward_impl<double>(c, a);
 }
 
 }  // namespace tg::kernels::cuda
