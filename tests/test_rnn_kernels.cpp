@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "reference/rnn_reference.h"
+#include "reference/rnn_variants.h"
 #include "tg/kernels/cells.h"
 #include "tg/kernels/parallel.h"
 #include "tg/kernels/rnn_cpu.h"
@@ -668,4 +669,66 @@ TEST_CASE("rnn kernels: the vectorised activations are the cell header's sigmoid
       CHECK(std::abs(td[k] - tg::cells::tanh_(x)) <= 1e-15);
     }
   }
+}
+
+TEST_CASE("kernel lab: every variant available here agrees with the scalar reference") {
+  // Forward within 2e-5 absolute of the double reference, gradients within 1e-4 relative
+  // (to max(1, |g|)) of its central finite differences (tests/reference/rnn_variants.h).
+  ThreadsGuard tgd(2);
+  int ran = 0;
+  for (const auto& v : tg::lab::rnn_variants()) {
+    if (!v.unavailable.empty()) continue;
+    for (Cell c : kAllCells) {
+      const auto r = tg::lab::validate(v, c);
+      INFO(v.name << " " << tg::cell_name(c) << ": " << r.detail);
+      CHECK(r.ok);
+      CHECK(r.forward_err <= tg::lab::kForwardTol);
+      if (v.backward) CHECK(r.grad_err <= tg::lab::kGradTol);
+    }
+    ++ran;
+  }
+  CHECK(ran >= 2);  // the reference and cpu-eigen run everywhere
+  // The registry names the variants whether or not they run here; the AVX-512 slot is empty.
+  REQUIRE(tg::lab::find_rnn_variant("cpu-avx512") != nullptr);
+  CHECK(!tg::lab::find_rnn_variant("cpu-avx512")->unavailable.empty());
+  CHECK(tg::lab::find_rnn_variant("cpu-avx2") != nullptr);
+  CHECK(tg::lab::find_rnn_variant("nonesuch") == nullptr);
+}
+
+TEST_CASE("rnn kernels: the float GEMM kernels give the same stacks up to rounding") {
+  // Eigen's products and the AVX2 micro-kernels (when this CPU has them) on a shape that uses
+  // every block width of the micro-kernels (H = 13: 3H = 39 = 16+16+7 columns) and a K-chunked
+  // weight gradient (T * B = 260 rows): y and every gradient within 1e-5 of each other, relative.
+  const kc::GemmKernel saved = kc::gemm_kernel();
+  CHECK(kc::gemm_kernel_available(kc::GemmKernel::Eigen));
+  CHECK(!kc::gemm_kernel_available(kc::GemmKernel::Avx512));
+  CHECK_THROWS_AS(kc::set_gemm_kernel(kc::GemmKernel::Avx512), std::invalid_argument);
+  CHECK(std::string(kc::gemm_kernel_name(kc::GemmKernel::Avx2)) == "avx2");
+  if (!kc::gemm_kernel_available(kc::GemmKernel::Avx2)) {
+    MESSAGE("this CPU has no AVX2+FMA: only the Eigen kernel runs");
+    return;
+  }
+  ThreadsGuard tgd(1);
+  for (Cell c : kAllCells) {
+    std::vector<tg::lab::StackCase> out;
+    for (auto k : {kc::GemmKernel::Eigen, kc::GemmKernel::Avx2}) {
+      const auto* v = tg::lab::find_rnn_variant(k == kc::GemmKernel::Eigen ? "cpu-eigen" : "cpu-avx2");
+      REQUIRE(v != nullptr);
+      auto sc = tg::lab::make_case(c, 2, 20, 13, 7, 13, 77);
+      v->forward(sc);
+      v->backward(sc);
+      out.push_back(std::move(sc));
+    }
+    auto close = [](const std::vector<float>& a, const std::vector<float>& b) {
+      double e = 0;
+      for (size_t i = 0; i < a.size(); ++i)
+        e = std::max(e, std::abs(double(a[i]) - b[i]) / std::max(1.0, std::abs(double(b[i]))));
+      return e;
+    };
+    double e = std::max({close(out[0].y, out[1].y), close(out[0].gx, out[1].gx), close(out[0].gh0, out[1].gh0)});
+    for (size_t k = 0; k < out[0].gw.size(); ++k) e = std::max(e, close(out[0].gw[k], out[1].gw[k]));
+    INFO(tg::cell_name(c) << " max rel difference " << e);
+    CHECK(e < 1e-5);
+  }
+  CHECK(kc::gemm_kernel() == saved);  // the variants restore the choice they found
 }

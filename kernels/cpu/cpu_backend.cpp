@@ -523,7 +523,9 @@ class CpuBackend final : public Backend {
 }  // namespace
 
 Backend& cpu_backend() {
-  static Backend* b = new CpuBackend();  // intentionally leaked: outlives static tensors
+  // Intentionally leaked: outlives static tensors. gemm_kernel() reads TG_CPU_GEMM (rnn_cpu.h)
+  // here, so that a bad value fails the first use of the backend, before any work.
+  static Backend* b = (static_cast<void>(gemm_kernel()), new CpuBackend());
   return *b;
 }
 

@@ -26,6 +26,7 @@
 #include <immintrin.h>
 #endif
 
+#include "gemm_cpu.h"
 #include "tg/kernels/cells.h"
 #include "tg/kernels/parallel.h"
 
@@ -113,116 +114,9 @@ struct CpuAct {
   static void tanh_n(T* p, int n) { tanh_ip(p, n); }
 };
 
-// ---------------------------------------------------------------------------------------------
-// Small GEMM: C[M,N] (= or +=) A[M,K] * B[K,N] with A addressed as A[i*sai + k*sak] (so A or A^T
-// of a row-major matrix), B row-major with unit column stride, C row-major. The float path on
-// AVX2+FMA is a register-blocked 6x16 kernel that reads B in place (no packing, no zeroing pass):
-// at these sizes (K = 24..96, N = 24..96) Eigen's packing and setZero cost about as much as the
-// arithmetic. Everything else goes through Eigen.
-// ---------------------------------------------------------------------------------------------
-template <typename T>
-void gemm_eigen(int M, int N, int K, const T* A, Index sai, Index sak, const T* B, Index ldb, T* C,
-                Index ldc, bool acc) {
-  // Unit inner strides only, so Eigen multiplies in place instead of copying A to a temporary.
-  auto run = [&](const auto& a) {
-    if (acc) mm(C, M, N, ldc).noalias() += a * cm(B, K, N, ldb);
-    else mm(C, M, N, ldc).noalias() = a * cm(B, K, N, ldb);
-  };
-  if (sak == 1) {
-    run(cm(A, M, K, sai));
-  } else if (sai == 1) {
-    run(cm(A, K, M, sak).transpose());
-  } else {
-    using SMap = Eigen::Map<const MatR<T>, 0, Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>>;
-    run(SMap(A, M, K, Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>(sai, sak)));
-  }
-}
-
-#if defined(__AVX2__) && defined(__FMA__)
-// NV = 2: 16 columns; NV = 1: 8 columns; NV = 0: n < 8 columns with a mask.
-template <int MR, int NV>
-inline void gemm_block(int K, const float* A, Index sai, Index sak, const float* B, Index ldb,
-                       float* C, Index ldc, bool acc, int n) {
-  constexpr int V = NV == 0 ? 1 : NV;
-  __m256 c[MR][V];
-  const __m256i msk = NV == 0 ? tail_mask(n) : _mm256_setzero_si256();
-  _Pragma("GCC unroll 8") for (int r = 0; r < MR; ++r)
-    _Pragma("GCC unroll 2") for (int v = 0; v < V; ++v) {
-      if (!acc) c[r][v] = _mm256_setzero_ps();
-      else if (NV == 0) c[r][v] = _mm256_maskload_ps(C + r * ldc, msk);
-      else c[r][v] = _mm256_loadu_ps(C + r * ldc + 8 * v);
-    }
-  for (int k = 0; k < K; ++k) {
-    const float* bk = B + k * ldb;
-    __m256 b[V];
-    _Pragma("GCC unroll 2") for (int v = 0; v < V; ++v)
-      b[v] = NV == 0 ? _mm256_maskload_ps(bk, msk) : _mm256_loadu_ps(bk + 8 * v);
-    const float* ak = A + k * sak;
-    _Pragma("GCC unroll 8") for (int r = 0; r < MR; ++r) {
-      __m256 a = _mm256_broadcast_ss(ak + r * sai);
-      _Pragma("GCC unroll 2") for (int v = 0; v < V; ++v) c[r][v] = _mm256_fmadd_ps(a, b[v], c[r][v]);
-    }
-  }
-  _Pragma("GCC unroll 8") for (int r = 0; r < MR; ++r)
-    _Pragma("GCC unroll 2") for (int v = 0; v < V; ++v) {
-      if (NV == 0) _mm256_maskstore_ps(C + r * ldc, msk, c[r][v]);
-      else _mm256_storeu_ps(C + r * ldc + 8 * v, c[r][v]);
-    }
-}
-
-template <int MR>
-inline void gemm_rows(int N, int K, const float* A, Index sai, Index sak, const float* B,
-                      Index ldb, float* C, Index ldc, bool acc) {
-  int j = 0;
-  for (; j + 16 <= N; j += 16) gemm_block<MR, 2>(K, A, sai, sak, B + j, ldb, C + j, ldc, acc, 16);
-  if (j + 8 <= N) {
-    gemm_block<MR, 1>(K, A, sai, sak, B + j, ldb, C + j, ldc, acc, 8);
-    j += 8;
-  }
-  if (j < N) gemm_block<MR, 0>(K, A, sai, sak, B + j, ldb, C + j, ldc, acc, N - j);
-}
-
-void gemm(int M, int N, int K, const float* A, Index sai, Index sak, const float* B, Index ldb,
-          float* C, Index ldc, bool acc) {
-  if (M <= 0 || N <= 0) return;
-  if (K <= 0) {
-    if (!acc)
-      for (int i = 0; i < M; ++i) std::fill(C + i * ldc, C + i * ldc + N, 0.f);
-    return;
-  }
-  // Long K (weight gradients over all T*nb rows): walk K in chunks so that the chunk of A and
-  // B stays in L1/L2 while every (row, column) block of the small C is updated.
-  constexpr int kKc = 192;
-  if (K > kKc) {
-    for (int k0 = 0; k0 < K; k0 += kKc)
-      gemm(M, N, std::min(kKc, K - k0), A + k0 * sak, sai, sak, B + k0 * ldb, ldb, C, ldc,
-           acc || k0 > 0);
-    return;
-  }
-  int i = 0;
-  for (; i + 6 <= M; i += 6) gemm_rows<6>(N, K, A + i * sai, sai, sak, B, ldb, C + i * ldc, ldc, acc);
-  const float* a = A + i * sai;
-  float* c = C + i * ldc;
-  switch (M - i) {
-    case 5: gemm_rows<5>(N, K, a, sai, sak, B, ldb, c, ldc, acc); break;
-    case 4: gemm_rows<4>(N, K, a, sai, sak, B, ldb, c, ldc, acc); break;
-    case 3: gemm_rows<3>(N, K, a, sai, sak, B, ldb, c, ldc, acc); break;
-    case 2: gemm_rows<2>(N, K, a, sai, sak, B, ldb, c, ldc, acc); break;
-    case 1: gemm_rows<1>(N, K, a, sai, sak, B, ldb, c, ldc, acc); break;
-    default: break;
-  }
-}
-#else
-void gemm(int M, int N, int K, const float* A, Index sai, Index sak, const float* B, Index ldb,
-          float* C, Index ldc, bool acc) {
-  gemm_eigen<float>(M, N, K, A, sai, sak, B, ldb, C, ldc, acc);
-}
-#endif
-
-void gemm(int M, int N, int K, const double* A, Index sai, Index sak, const double* B, Index ldb,
-          double* C, Index ldc, bool acc) {
-  gemm_eigen<double>(M, N, K, A, sai, sak, B, ldb, C, ldc, acc);
-}
+// Small GEMMs C[M,N] (= or +=) A[M,K] * B[K,N] (A addressed as A[i*sai + k*sak]): gemm_cpu.h.
+// The float micro-kernel is chosen at run time (AVX2+FMA kernels in gemm_avx2.cpp, or Eigen).
+using small::gemm;
 
 // dst [cols, rows] = src [rows, cols] (row stride lds)^T
 template <typename T>

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "tg/kernels/rnn_io.h"
 #include "tg/rnn_spec.h"
@@ -47,5 +48,23 @@ template <typename T>
 void vector_sigmoid(T* p, int n);
 template <typename T>
 void vector_tanh(T* p, int n);
+
+/// The float small-GEMM micro-kernels the stacks run on (double always uses Eigen). Chosen at
+/// run time: by default the best one CPUID allows (Avx2 on a CPU with AVX2 and FMA, whatever
+/// instruction set the build targets; Eigen otherwise); the environment variable TG_CPU_GEMM
+/// (auto, eigen, avx2) or set_gemm_kernel() picks one. Every kernel gives the same results up to
+/// floating-point rounding (tests/test_rnn_kernels.cpp); bench_rnn --variant times each.
+/// Avx512 is the slot for AVX-512 micro-kernels: none are written yet, so it is never available.
+enum class GemmKernel { Eigen, Avx2, Avx512 };
+const char* gemm_kernel_name(GemmKernel k);
+/// Empty when `k` can run on this CPU and build, else why not (one line).
+std::string gemm_kernel_unavailable_reason(GemmKernel k);
+bool gemm_kernel_available(GemmKernel k);
+/// The kernel in use (the first call reads TG_CPU_GEMM; a bad value throws std::runtime_error).
+GemmKernel gemm_kernel();
+/// Use `k` from now on (all threads). Throws std::invalid_argument when it is not available.
+void set_gemm_kernel(GemmKernel k);
+/// Back to the best available kernel (what TG_CPU_GEMM=auto gives).
+void reset_gemm_kernel();
 
 }  // namespace tg::kernels::cpu

@@ -1,0 +1,139 @@
+// The small GEMMs of the CPU recurrent stacks (gemm_cpu.h) and the run-time choice of the float
+// micro-kernel (GemmKernel, tg/kernels/rnn_cpu.h): the AVX2+FMA kernels of gemm_avx2.cpp when
+// CPUID reports AVX2 and FMA, Eigen's product otherwise (and always for double).
+#include "gemm_cpu.h"
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+
+#include "tg/kernels/rnn_cpu.h"
+
+namespace tg::kernels::cpu {
+namespace {
+
+using Eigen::Index;
+template <typename T>
+using MatR = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+template <typename T>
+using MapM = Eigen::Map<MatR<T>, 0, Eigen::OuterStride<>>;
+template <typename T>
+using CMapM = Eigen::Map<const MatR<T>, 0, Eigen::OuterStride<>>;
+
+template <typename T>
+void gemm_eigen(int M, int N, int K, const T* A, Index sai, Index sak, const T* B, Index ldb, T* C,
+                Index ldc, bool acc) {
+  auto mm = [](T* p, Index r, Index c, Index ld) { return MapM<T>(p, r, c, Eigen::OuterStride<>(ld)); };
+  auto cm = [](const T* p, Index r, Index c, Index ld) {
+    return CMapM<T>(p, r, c, Eigen::OuterStride<>(ld));
+  };
+  // Unit inner strides only, so Eigen multiplies in place instead of copying A to a temporary.
+  auto run = [&](const auto& a) {
+    if (acc) mm(C, M, N, ldc).noalias() += a * cm(B, K, N, ldb);
+    else mm(C, M, N, ldc).noalias() = a * cm(B, K, N, ldb);
+  };
+  if (sak == 1) {
+    run(cm(A, M, K, sai));
+  } else if (sai == 1) {
+    run(cm(A, K, M, sak).transpose());
+  } else {
+    using SMap = Eigen::Map<const MatR<T>, 0, Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>>;
+    run(SMap(A, M, K, Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>(sai, sak)));
+  }
+}
+
+bool cpu_has_avx2_fma() {
+#if defined(__x86_64__) || defined(__i386__)
+  // GCC's checks include the operating system's support for the YMM state (XGETBV).
+  static const bool has = [] {
+    __builtin_cpu_init();  // may run before libgcc's own initialiser (static constructors)
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  }();
+  return has;
+#else
+  return false;
+#endif
+}
+
+GemmKernel best_kernel() { return cpu_has_avx2_fma() ? GemmKernel::Avx2 : GemmKernel::Eigen; }
+
+GemmKernel parse_env() {
+  const char* e = std::getenv("TG_CPU_GEMM");
+  if (e == nullptr || *e == '\0' || std::string(e) == "auto") return best_kernel();
+  const std::string v = e;
+  for (GemmKernel k : {GemmKernel::Eigen, GemmKernel::Avx2, GemmKernel::Avx512})
+    if (v == gemm_kernel_name(k)) {
+      if (!gemm_kernel_available(k))
+        throw std::runtime_error("TG_CPU_GEMM=" + v + ": " + gemm_kernel_unavailable_reason(k));
+      return k;
+    }
+  throw std::runtime_error("TG_CPU_GEMM must be auto, eigen, avx2 or avx512, got '" + v + "'");
+}
+
+// -1: not resolved yet (the environment is read on first use).
+std::atomic<int> g_kernel{-1};
+
+}  // namespace
+
+const char* gemm_kernel_name(GemmKernel k) {
+  switch (k) {
+    case GemmKernel::Eigen: return "eigen";
+    case GemmKernel::Avx2: return "avx2";
+    case GemmKernel::Avx512: return "avx512";
+  }
+  return "?";
+}
+
+std::string gemm_kernel_unavailable_reason(GemmKernel k) {
+  switch (k) {
+    case GemmKernel::Eigen: return "";
+    case GemmKernel::Avx2: return cpu_has_avx2_fma() ? "" : "this CPU does not report AVX2 and FMA";
+    case GemmKernel::Avx512: return "no AVX-512 micro-kernels are written yet";
+  }
+  return "unknown kernel";
+}
+
+bool gemm_kernel_available(GemmKernel k) { return gemm_kernel_unavailable_reason(k).empty(); }
+
+GemmKernel gemm_kernel() {
+  int k = g_kernel.load(std::memory_order_relaxed);
+  if (k < 0) {
+    k = static_cast<int>(parse_env());
+    g_kernel.store(k, std::memory_order_relaxed);
+  }
+  return static_cast<GemmKernel>(k);
+}
+
+void set_gemm_kernel(GemmKernel k) {
+  if (!gemm_kernel_available(k))
+    throw std::invalid_argument(std::string("set_gemm_kernel(") + gemm_kernel_name(k) +
+                                "): " + gemm_kernel_unavailable_reason(k));
+  g_kernel.store(static_cast<int>(k), std::memory_order_relaxed);
+}
+
+void reset_gemm_kernel() { g_kernel.store(static_cast<int>(best_kernel()), std::memory_order_relaxed); }
+
+namespace small {
+
+void gemm(int M, int N, int K, const float* A, Idx sai, Idx sak, const float* B, Idx ldb, float* C,
+          Idx ldc, bool acc) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    if (!acc)
+      for (int i = 0; i < M; ++i) std::fill(C + i * ldc, C + i * ldc + N, 0.f);
+    return;
+  }
+  if (gemm_kernel() == GemmKernel::Avx2) gemm_f32_avx2(M, N, K, A, sai, sak, B, ldb, C, ldc, acc);
+  else gemm_eigen<float>(M, N, K, A, sai, sak, B, ldb, C, ldc, acc);
+}
+
+void gemm(int M, int N, int K, const double* A, Idx sai, Idx sak, const double* B, Idx ldb,
+          double* C, Idx ldc, bool acc) {
+  gemm_eigen<double>(M, N, K, A, sai, sak, B, ldb, C, ldc, acc);
+}
+
+}  // namespace small
+}  // namespace tg::kernels::cpu

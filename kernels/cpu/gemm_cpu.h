@@ -1,0 +1,27 @@
+// The small GEMMs of the CPU recurrent stacks (rnn_cpu.cpp), with the float micro-kernel chosen
+// at run time (tg/kernels/rnn_cpu.h: GemmKernel). Private to kernels/cpu.
+//
+// C[M,N] (= or +=) A[M,K] * B[K,N], A addressed as A[i*sai + k*sak] (so A or A^T of a row-major
+// matrix), B row-major with unit column stride, C row-major.
+#pragma once
+
+#include <cstddef>
+
+namespace tg::kernels::cpu::small {
+
+using Idx = std::ptrdiff_t;  // = Eigen::Index
+
+void gemm(int M, int N, int K, const float* A, Idx sai, Idx sak, const float* B, Idx ldb, float* C,
+          Idx ldc, bool acc);
+void gemm(int M, int N, int K, const double* A, Idx sai, Idx sak, const double* B, Idx ldb,
+          double* C, Idx ldc, bool acc);
+
+// The AVX2+FMA micro-kernels (gemm_avx2.cpp, compiled with -mavx2 -mfma whatever the build's
+// instruction set): only to be called once the CPU is known to have AVX2 and FMA. M, N, K >= 1.
+void gemm_f32_avx2(int M, int N, int K, const float* A, Idx sai, Idx sak, const float* B, Idx ldb,
+                   float* C, Idx ldc, bool acc);
+
+// Slot for AVX-512 micro-kernels (gemm_avx512.cpp, -mavx512f): none are written yet, so
+// GemmKernel::Avx512 is never available.
+
+}  // namespace tg::kernels::cpu::small
