@@ -56,17 +56,22 @@ void set_categorical_options(tg::io::CsvOptions& co, const Json& o) {
   if (o.contains("max_categories")) co.max_categories = o.at("max_categories").as_int64();
 }
 
-// Values that cannot be scaled (non-finite, or a range max - min that overflows a double) are
-// refused by the io loaders (io/src/dataset.cpp: check_scalable), naming file and column.
-tg::io::Prepared load_data(const Json& o, bool quiet) {
-  const std::string data = o.at("data").as_string();
+// The preprocessing options of config.json's data section.
+static tg::io::PrepOptions prep_options(const Json& o) {
   tg::io::PrepOptions p;
   p.preset = o.at("preset").as_string();
   p.seq_len = o.at("seq_len").as_int64();
   p.stride = o.at("stride").as_int64();
   p.missing = missing_mask(o);
-  const uint64_t seed = o.at("seed").as_uint64();
-  tg::Rng rng(seed, 5);  // the data stream: sine generation and the original preset's shuffle
+  return p;
+}
+
+// Values that cannot be scaled (non-finite, or a range max - min that overflows a double) are
+// refused by the io loaders (io/src/dataset.cpp: check_scalable), naming file and column.
+tg::io::Prepared load_data(const Json& o, bool quiet) {
+  const std::string data = o.at("data").as_string();
+  const tg::io::PrepOptions p = prep_options(o);
+  tg::Rng rng(o.at("seed").as_uint64(), 5);  // the data stream: sine generation and the original preset's shuffle
   if ((data == "sine" || ends_with(data, ".npy")) && o.contains("categorical") && !o.at("categorical").as_string().empty())
     throw OptionError("categorical", "applies to a CSV file; " + data + " holds numbers only");
   if ((data == "sine" || ends_with(data, ".npy")) && o.contains("static_columns") && !o.at("static_columns").as_string().empty())
@@ -98,11 +103,7 @@ tg::io::Prepared load_data(const Json& o, bool quiet) {
 
 tg::io::Prepared prepare_table(const tg::io::Table& t, const Json& o) {
   const std::string data = o.at("data").as_string();
-  tg::io::PrepOptions p;
-  p.preset = o.at("preset").as_string();
-  p.seq_len = o.at("seq_len").as_int64();
-  p.stride = o.at("stride").as_int64();
-  p.missing = missing_mask(o);
+  const tg::io::PrepOptions p = prep_options(o);
   tg::Rng rng(o.at("seed").as_uint64(), 5);  // the data stream: the original preset's shuffle
   const std::string id_column = o.at("id_column").as_string();
   tg::io::Prepared prep = tg::io::prepare(t, p, rng);
