@@ -320,6 +320,9 @@ void OutputMap::original_to_reference(Windows& w) const {
   o.seq = w.seq;
   o.dim = d;
   o.lengths = w.lengths;
+  o.static_dim = w.static_dim;  // static values are not touched here
+  o.statics = w.statics;
+  o.static_columns = w.static_columns;
   o.columns = columns;
   for (const auto& c : categorical)
     for (const auto& l : c.labels) o.columns.push_back(c.name + "=" + l);
