@@ -357,14 +357,22 @@ TEST_CASE("cli: --static FILE: train, synthetic.csv, resume, evaluate --syntheti
   const tg::io::Json m1 = tg::io::Json::parse(tg::io::read_file(d + "/ev1/metrics.json"), "metrics.json");
   const tg::io::Json m2 = tg::io::Json::parse(tg::io::read_file(d + "/ev2/metrics.json"), "metrics.json");
   REQUIRE(m1.contains("static"));
-  CHECK(m1.at("static").dump() == m2.at("static").dump());
+  // The file's values went through the CSV text (shortest round trip) and the static scaler:
+  // equal up to rounding.
+  auto same_static = [](const tg::io::Json& a, const tg::io::Json& b) {
+    for (const char* c : {"level", "size"})
+      for (const char* k : {"real_mean", "real_std", "synthetic_mean", "synthetic_std", "wasserstein"})
+        CHECK(a.at(c).at(k).as_double() == doctest::Approx(b.at(c).at(k).as_double()).epsilon(1e-12));
+    CHECK(a.at("level").at("synthetic_n").as_int64() == b.at("level").at("synthetic_n").as_int64());
+  };
+  same_static(m1.at("static"), m2.at("static"));
   CHECK(m1.at("static").at("level").at("real_mean").as_double() == doctest::Approx(20.0));
   CHECK(has(tg::io::read_file(d + "/ev1/report.html"), "Static columns"));
   // The same real data as one long CSV with --static-columns.
   r = run("evaluate --real " + d + "/s.csv --static-columns level,size --id-column id --seq-len 0 --synthetic " + d +
           "/g.csv --out " + d + "/ev3" + ev_opts);
   REQUIRE_MESSAGE(r.code == 0, r.out);
-  CHECK(tg::io::Json::parse(tg::io::read_file(d + "/ev3/metrics.json"), "m").at("static").dump() == m2.at("static").dump());
+  same_static(tg::io::Json::parse(tg::io::read_file(d + "/ev3/metrics.json"), "m").at("static"), m2.at("static"));
   // A synthetic file without the static columns, or with a value changing within a sequence.
   write(d + "/nostatic.csv", "sequence_id,t,value\n0,0,0.1\n0,1,0.2\n1,0,0.3\n1,1,0.4\n");
   r = run("evaluate --real " + d + "/long.csv --static " + d + "/st.csv --id-column id --seq-len 0 --synthetic " + d +
