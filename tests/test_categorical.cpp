@@ -158,6 +158,55 @@ TEST_CASE("model outputs to labels: argmax per block, written as labels") {
   CHECK(w.data == std::vector<double>{0.5, 0, 1, 1, 1, 0});
 }
 
+TEST_CASE("model outputs to labels: drawn from each block's probabilities with a given stream") {
+  io::OutputMap m;
+  m.preset = "default";
+  m.columns = {"x"};
+  m.categorical = {{"k", {"a", "b", "c"}}, {"j", {"lo", "hi"}}};
+  // 400 sequences of 3 steps: block k (0.2, 0.5, 0.3), block j (0, 1) (always "hi").
+  io::Windows w;
+  w.n = 400;
+  w.seq = 3;
+  w.dim = 1 + 3 + 2;
+  for (int64_t i = 0; i < w.n * w.seq; ++i)
+    for (double v : {0.5, 0.2, 0.5, 0.3, 0.0, 1.0}) w.data.push_back(v);
+  io::Windows argmax = w;
+  m.model_to_original(argmax);
+  io::Windows drawn = w;
+  Rng rng(9, 7);
+  m.model_to_original(drawn, &rng);
+  REQUIRE(drawn.dim == 3);
+  // Exactly the draws of the stream: one u per sequence, step and column, in that order.
+  Rng replay(9, 7);
+  int64_t counts[3] = {0, 0, 0};
+  for (int64_t i = 0; i < w.n; ++i)
+    for (int64_t t = 0; t < w.seq; ++t) {
+      const double u = replay.next_double();
+      const double expect = u < 0.2 ? 0 : u < 0.7 ? 1 : 2;
+      CHECK(drawn.at(i, t, 1) == expect);
+      ++counts[static_cast<int>(expect)];
+      replay.next_double();  // column j's draw
+      CHECK(drawn.at(i, t, 2) == 1.0);
+      CHECK(argmax.at(i, t, 1) == 1.0);  // argmax: always the most probable
+    }
+  // 1,200 draws: each label's share within 4 standard deviations of its probability.
+  const double p[3] = {0.2, 0.5, 0.3};
+  for (int k = 0; k < 3; ++k)
+    CHECK(std::abs(static_cast<double>(counts[k]) / 1200.0 - p[k]) < 4.0 * std::sqrt(p[k] * (1 - p[k]) / 1200.0));
+  CHECK(counts[0] > 0);
+  CHECK(counts[2] > 0);
+  // A block without positive mass falls back to argmax (and still takes its draw).
+  io::Windows zero;
+  zero.n = 1;
+  zero.seq = 1;
+  zero.dim = 6;
+  zero.data = {0.5, 0.0, 0.0, 0.0, 0.0, 1.0};
+  Rng r2(1, 7);
+  m.model_to_original(zero, &r2);
+  CHECK(zero.at(0, 0, 1) == 0.0);
+  CHECK(r2.counter() == 2);
+}
+
 // ---- head and loss ---------------------------------------------------------------------------
 
 TEST_CASE("mixed head and reconstruction loss on hand-built tensors") {

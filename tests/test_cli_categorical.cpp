@@ -140,3 +140,37 @@ TEST_CASE("cli: --categorical names columns; bad categorical input is a one-line
   r = run("train --data " + d + "/r.csv --columns price,volume --categorical volume --quiet " + kSmall + " --out " + d + "/g");
   CHECK_MESSAGE(r.code == 0, r.out);
 }
+
+TEST_CASE("cli: generate --categorical-sampling sample draws labels with its own stream") {
+  const std::string d = tgtest::make_tmpdir("tg-cat-sample");
+  write(d + "/r.csv", regime_csv());
+  auto r = run("train --data " + d + "/r.csv " + kSmall + " --out " + d + "/run --quiet");
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  const std::string g = "generate --model " + d + "/run --n 40 --seed 3 --quiet --out " + d;
+  r = run(g + "/a.csv");
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  r = run(g + "/a2.csv --categorical-sampling argmax");
+  REQUIRE(r.code == 0);
+  CHECK(tg::io::read_file(d + "/a.csv") == tg::io::read_file(d + "/a2.csv"));  // the default
+  r = run(g + "/s.csv --categorical-sampling sample");
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  r = run(g + "/s2.csv --categorical-sampling sample");
+  REQUIRE(r.code == 0);
+  CHECK(tg::io::read_file(d + "/s.csv") == tg::io::read_file(d + "/s2.csv"));  // same seed, same bytes
+  CHECK(tg::io::read_file(d + "/s.csv") != tg::io::read_file(d + "/a.csv"));  // 200 labels: some differ
+  // Only the labels differ: the numeric columns are those of argmax (the noise streams are unchanged).
+  tg::io::CsvOptions o;
+  o.id_column = "sequence_id";
+  o.categorical = {"regime"};
+  const tg::io::Table ta = tg::io::read_csv(d + "/a.csv", o), ts = tg::io::read_csv(d + "/s.csv", o);
+  REQUIRE(ta.rows == ts.rows);
+  REQUIRE(ta.columns == ts.columns);
+  for (int64_t row = 0; row < ta.rows; ++row)
+    for (int64_t c = 0; c < ta.cols(); ++c)
+      if (ta.columns[static_cast<size_t>(c)] != "regime") CHECK(ta.at(row, c) == ts.at(row, c));
+  CHECK(labels_in(d + "/s.csv", "regime").size() >= 1);
+  r = run(g + "/x.csv --categorical-sampling top");
+  CHECK(r.code == 2);
+  CHECK(has(r.out, "--categorical-sampling"));
+  CHECK(!tg::io::file_exists(d + "/x.csv"));
+}

@@ -265,7 +265,7 @@ void OutputMap::reference_to_original(Windows& w) const {
   check_model_dim(*this, w);
   if (has_outer) each_numeric_row(w, [&](double* r) { outer.inverse(r, 1); });
 }
-void OutputMap::model_to_original(Windows& w) const {
+void OutputMap::model_to_original(Windows& w, tg::Rng* sample_labels) const {
   if (!static_columns.empty() && w.static_dim > 0) {  // the static values to the data's units
     if (w.static_dim != statics.dim() || static_cast<int64_t>(w.statics.size()) != w.n * w.static_dim)
       throw std::invalid_argument("OutputMap: static values do not match the static scaler");
@@ -298,6 +298,23 @@ void OutputMap::model_to_original(Windows& w) const {
         int64_t best = 0;
         for (int64_t j = 1; j < K; ++j)
           if (w.at(i, t, off + j) > w.at(i, t, off + best)) best = j;
+        if (sample_labels) {  // a draw from the block's probabilities
+          double total = 0;
+          for (int64_t j = 0; j < K; ++j) total += std::max(0.0, w.at(i, t, off + j));
+          const double u = sample_labels->next_double() * total;
+          if (total > 0 && std::isfinite(total)) {
+            double cum = 0;
+            best = K - 1;  // rounding: the last label with a positive probability
+            while (best > 0 && !(w.at(i, t, off + best) > 0)) --best;
+            for (int64_t j = 0; j < K; ++j) {
+              cum += std::max(0.0, w.at(i, t, off + j));
+              if (u < cum) {
+                best = j;
+                break;
+              }
+            }
+          }
+        }
         o.at(i, t, nn + c) = static_cast<double>(best);
         off += K;
       }

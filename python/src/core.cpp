@@ -173,12 +173,15 @@ nb::dict losses_dict(const tg::models::StepLosses& l) {
   return d;
 }
 
-tg::io::Windows generated(const std::string& dir, int64_t n, uint64_t seed, const std::string& device) {
+tg::io::Windows generated(const std::string& dir, int64_t n, uint64_t seed, const std::string& device,
+                          const std::string& sampling) {
+  if (sampling != "argmax" && sampling != "sample")
+    throw tg::app::OptionError("categorical-sampling", "'" + sampling + "' is not one of argmax, sample");
   if (n < 1 || n > 1000000000) throw tg::app::OptionError("n", "value " + std::to_string(n) + " out of range [1, 1000000000]");
   const tg::Device dev = tg::app::parse_device(device);
   tg::app::LoadedRun run = tg::app::load_run(dir);
   tg::app::check_output_memory("n", n, run.model_cfg.seq_len, run.model_cfg.features, false);
-  return tg::app::generate_from_run(run, dir, n, seed, dev);
+  return tg::app::generate_from_run(run, dir, n, seed, dev, sampling == "sample");
 }
 
 // An owned vector as a NumPy array without a copy.
@@ -402,11 +405,11 @@ NB_MODULE(_core, m) {
 
   m.def(
       "generate",
-      [](const std::string& dir, int64_t n, uint64_t seed, const std::string& device) {
+      [](const std::string& dir, int64_t n, uint64_t seed, const std::string& device, const std::string& sampling) {
         tg::io::Windows w;
         {
           nb::gil_scoped_release unlocked;
-          w = generated(dir, n, seed, device);
+          w = generated(dir, n, seed, device, sampling);
         }
         const size_t sn = size_t(w.n), st = size_t(w.seq), sd = size_t(w.dim);
         std::vector<std::vector<std::string>> cats = w.categories;
@@ -415,7 +418,7 @@ NB_MODULE(_core, m) {
         return nb::make_tuple(to_numpy(std::move(w.data), {sn, st, sd}), std::vector<int32_t>(w.lengths), w.columns, cats,
                               to_numpy(std::move(w.statics), {sn, ss}), w.static_columns);
       },
-      nb::arg("dir"), nb::arg("n"), nb::arg("seed") = 0, nb::arg("device") = "cpu",
+      nb::arg("dir"), nb::arg("n"), nb::arg("seed") = 0, nb::arg("device") = "cpu", nb::arg("categorical_sampling") = "argmax",
       "n sequences from a run directory, in the data's units, as timegan generate: (windows [n, T, d], lengths, columns, "
       "labels per column: those of a categorical column, whose values are label indices, else empty, static values "
       "[n, S], static columns)");

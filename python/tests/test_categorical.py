@@ -77,3 +77,19 @@ def test_bad_categorical_input_is_a_value_error():
     bad.loc[4, "regime"] = None
     with pytest.raises(ValueError, match="row 4: column 'regime': empty field"):
         timegan.TimeGAN(**TINY).fit(bad)
+
+
+def test_categorical_sampling_draws_the_labels_as_the_cli(tmp_path, cli):
+    m = timegan.TimeGAN(**TINY).fit(regime_frame())
+    m.save(tmp_path / "run")
+    argmax = m.sample(30, seed=4)
+    drawn = m.sample(30, seed=4, categorical_sampling="sample")
+    pd.testing.assert_frame_equal(drawn, m.sample(30, seed=4, categorical_sampling="sample"))
+    pd.testing.assert_frame_equal(drawn[["price", "volume"]], argmax[["price", "volume"]])
+    assert set(drawn["regime"]) <= {"up", "down"}
+    assert list(drawn["regime"]) != list(argmax["regime"])
+    cli("generate", "--model", tmp_path / "run", "--n", 30, "--seed", 4, "--categorical-sampling", "sample",
+        "--out", tmp_path / "g.csv", "--quiet")
+    assert list(pd.read_csv(tmp_path / "g.csv")["regime"]) == list(drawn["regime"])
+    with pytest.raises(ValueError, match="categorical_sampling: 'top' is not one of argmax, sample"):
+        m.sample(3, categorical_sampling="top")

@@ -297,12 +297,13 @@ class TimeGAN:
             out[name] = np.array([float(r[k]) if r[k] else np.nan for r in body])
         return out
 
-    def sample(self, n, seed=0, *, device=None, return_static=False):
+    def sample(self, n, seed=0, *, device=None, return_static=False, categorical_sampling="argmax"):
         """n synthetic sequences in the data's units, as ``timegan generate --n N --seed S``:
         windows [n, T, d] (numpy), or a long DataFrame (sequence_id, t, columns...) when fitted
         on a DataFrame. Categorical columns come after the numeric ones and hold the labels
-        (the most probable of the column's softmax at each step): an object DataFrame column, or
-        for windows an object array [n, T, d] holding floats and labels.
+        (the most probable of the column's softmax at each step; categorical_sampling="sample"
+        draws them from it, as ``generate --categorical-sampling sample``): an object DataFrame
+        column, or for windows an object array [n, T, d] holding floats and labels.
 
         Static columns (a model fitted with ``static_columns=`` or ``static=``): the DataFrame holds
         each sequence's static values after the other columns, repeated on each of its rows (as
@@ -311,7 +312,7 @@ class TimeGAN:
         alike; without static columns the array is [n, 0]."""
         self._check_fitted()
         windows, lengths, columns, labels, statics, static_columns = _core.generate(
-            self._dir, int(n), int(seed), device or self.device)
+            self._dir, int(n), int(seed), device or self.device, categorical_sampling)
         out = self._samples(windows, lengths, columns, labels, statics, static_columns)
         return (out, statics) if return_static else out
 

@@ -168,7 +168,7 @@ LoadedRun load_run(const std::string& dir) {
 }
 
 tg::io::Windows generate_from_run(const LoadedRun& run, const std::string& dir, int64_t n, uint64_t seed,
-                                  tg::Device device) {
+                                  tg::Device device, bool sample_labels) {
   tg::models::TimeGanConfig cfg = run.model_cfg;
   cfg.device = device;
   cfg.iterations = 1;  // generation only; the phase counters come from the checkpoint
@@ -177,7 +177,8 @@ tg::io::Windows generate_from_run(const LoadedRun& run, const std::string& dir, 
   check_finite_model(model, dir);
   tg::io::Windows syn = model.generate(n, seed);
   syn.columns = run.map.columns;
-  run.map.model_to_original(syn);
+  tg::Rng label_rng(seed, kStreamCategorical);
+  run.map.model_to_original(syn, sample_labels ? &label_rng : nullptr);
   return syn;
 }
 

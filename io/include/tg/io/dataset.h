@@ -123,8 +123,12 @@ struct OutputMap {
   void reference_to_original(Windows& w) const;
   /// To the data's units. With categorical columns, each block becomes one column holding the
   /// index of its largest entry (argmax; ties: the first), labels in Windows::categories;
-  /// the result is [numeric columns..., categorical columns...].
-  void model_to_original(Windows& w) const;
+  /// the result is [numeric columns..., categorical columns...]. With `sample_labels`, each
+  /// label is drawn from its block instead (the recovery's softmax, normalised by its sum): one
+  /// u = next_double() per sequence, step and column in that order (sequence-major), the first
+  /// label whose cumulative probability exceeds u (argmax when the block sums to no positive
+  /// finite value).
+  void model_to_original(Windows& w, tg::Rng* sample_labels = nullptr) const;
   /// From the data's units ([numeric..., categorical label indices...], as model_to_original
   /// writes) to the reference scale: numeric through the outer scaler, indices to one-hot.
   void original_to_reference(Windows& w) const;
