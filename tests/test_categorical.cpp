@@ -158,6 +158,48 @@ TEST_CASE("model outputs to labels: argmax per block, written as labels") {
   CHECK(w.data == std::vector<double>{0.5, 0, 1, 1, 1, 0});
 }
 
+TEST_CASE("model outputs in the data's column order when a categorical column precedes a numeric one") {
+  io::OutputMap m;
+  m.preset = "default";
+  m.columns = {"x", "y"};
+  m.categorical = {{"k", {"lo", "hi"}}};
+  m.order = {"x", "k", "y"};
+  CHECK(m.data_positions() == std::vector<int64_t>{0, 2, 1});
+  io::Windows w;  // model order: x, y, k=lo, k=hi
+  w.n = 1;
+  w.seq = 2;
+  w.dim = 4;
+  w.data = {0.1, 0.2, 0.3, 0.7, 0.4, 0.5, 0.9, 0.1};
+  m.model_to_original(w);
+  REQUIRE(w.dim == 3);
+  CHECK(w.columns == std::vector<std::string>{"x", "k", "y"});
+  CHECK(w.data == std::vector<double>{0.1, 1, 0.2, 0.4, 0, 0.5});
+  CHECK(io::windows_csv_text(w) == "sequence_id,t,x,k,y\n0,0,0.1,hi,0.2\n0,1,0.4,lo,0.5\n");
+  m.original_to_reference(w);  // back to the model's order, labels one-hot
+  REQUIRE(w.dim == 4);
+  CHECK(w.data == std::vector<double>{0.1, 0.2, 0, 1, 0.4, 0.5, 1, 0});
+  // config.json: "column_order" only when needed; a list that is not the columns is refused.
+  const io::OutputMap back = io::OutputMap::from_json(m.to_json());
+  CHECK(back.order == m.order);
+  io::OutputMap plain = m;
+  plain.order.clear();
+  CHECK(!plain.to_json().contains("column_order"));
+  io::Json bad = m.to_json();
+  bad["column_order"] = io::Json::array();
+  bad["column_order"].push_back("x");
+  bad["column_order"].push_back("x");
+  bad["column_order"].push_back("k");
+  CHECK(has(error_of<io::InputError>([&] { io::OutputMap::from_json(bad); }), "column_order"));
+  // prepare: the order is recorded for a table whose categorical column comes first; not otherwise.
+  io::CsvOptions co;
+  tg::Rng rng(0, 5);
+  const io::Prepared p = io::prepare(io::parse_csv("k,x\na,1\nb,2\na,3\n", "o.csv", co), io::PrepOptions{"default", 2, 1, false, false}, rng);
+  CHECK(p.map.order == std::vector<std::string>{"k", "x"});
+  tg::Rng rng2(0, 5);
+  CHECK(io::prepare(io::parse_csv("x,k\n1,a\n2,b\n3,a\n", "o.csv", co), io::PrepOptions{"default", 2, 1, false, false}, rng2)
+            .map.order.empty());
+}
+
 TEST_CASE("model outputs to labels: drawn from each block's probabilities with a given stream") {
   io::OutputMap m;
   m.preset = "default";

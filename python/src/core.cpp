@@ -230,6 +230,12 @@ NB_MODULE(_core, m) {
       .def_prop_ro("options", [](const Data& d) { return d.options; })
       .def_prop_ro("lengths", [](const Data& d) { return std::vector<int32_t>(d.prep.windows.lengths); })
       .def_prop_ro("static_columns", [](const Data& d) { return d.prep.map.static_columns; })
+      .def_prop_ro("data_columns", [](const Data& d) {
+        if (!d.prep.map.order.empty()) return d.prep.map.order;
+        std::vector<std::string> out = d.prep.map.columns;
+        for (const auto& c : d.prep.map.categorical) out.push_back(c.name);
+        return out;
+      }, "the columns in the data's units, in the order sample() and generate write them")
       .def_prop_ro("categorical", [](const Data& d) {
         std::vector<std::pair<std::string, std::vector<std::string>>> out;
         for (const auto& c : d.prep.map.categorical) out.emplace_back(c.name, c.labels);

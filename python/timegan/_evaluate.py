@@ -73,6 +73,9 @@ def _synthetic_windows(synthetic, real_data):
             if c not in cols:
                 raise ValueError(f"synthetic DataFrame: no static column '{c}' (the real data have it)")
         value_cols = [c for c in synthetic.columns if str(c) not in ("sequence_id", "t") and str(c) not in statics]
+        order = real_data.data_columns
+        if cats and sorted(map(str, value_cols)) == sorted(order):  # by name, in the data's order
+            value_cols = [synthetic.columns[cols.index(c)] for c in order]
         T = real_data.seq_len
         groups = [g for _, g in synthetic.groupby("sequence_id", sort=False)]
         out = np.zeros((len(groups), T, len(value_cols)))
@@ -92,13 +95,14 @@ def _synthetic_windows(synthetic, real_data):
             out[i, :len(v)] = v
         return out, (sv if statics else None)
     arr = np.asarray(synthetic)
-    if arr.dtype.kind == "O" and cats and arr.ndim == 3:  # windows from sample(): labels in the last columns
-        names = [name for name, _ in real_data.categorical]
+    if arr.dtype.kind == "O" and cats and arr.ndim == 3:  # windows from sample(): labels in the data's order
+        names = real_data.data_columns
+        if arr.shape[2] != len(names):
+            raise ValueError(f"synthetic data: {arr.shape[2]} columns, the real data have {len(names)} "
+                             f"({', '.join(names)})")
         out = np.empty(arr.shape, dtype=np.float64)
-        first = arr.shape[2] - len(names)
-        out[:, :, :first] = arr[:, :, :first].astype(np.float64)
-        for j, name in enumerate(names):
-            out[:, :, first + j] = _codes(arr[:, :, first + j], name, cats[name])
+        for k, name in enumerate(names):
+            out[:, :, k] = _codes(arr[:, :, k], name, cats[name]) if name in cats else arr[:, :, k].astype(np.float64)
         return np.ascontiguousarray(out), None
     if arr.dtype.kind not in "iuf":
         raise ValueError(f"synthetic data must be numeric, got dtype {arr.dtype}")

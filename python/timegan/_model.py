@@ -300,7 +300,7 @@ class TimeGAN:
     def sample(self, n, seed=0, *, device=None, return_static=False, categorical_sampling="argmax"):
         """n synthetic sequences in the data's units, as ``timegan generate --n N --seed S``:
         windows [n, T, d] (numpy), or a long DataFrame (sequence_id, t, columns...) when fitted
-        on a DataFrame. Categorical columns come after the numeric ones and hold the labels
+        on a DataFrame. Columns keep the data's order; categorical columns hold the labels
         (the most probable of the column's softmax at each step; categorical_sampling="sample"
         draws them from it, as ``generate --categorical-sampling sample``): an object DataFrame
         column, or for windows an object array [n, T, d] holding floats and labels.

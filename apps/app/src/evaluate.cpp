@@ -155,16 +155,29 @@ Windows read_synthetic(const std::string& path, const Windows& real, const std::
     map.statics.transform(w.statics.data(), w.n);
   }
   w.data.assign(static_cast<size_t>(w.n * w.seq * w.dim), 0.0);
+  // The file's columns in the order the map expects (the data's order with categorical columns);
+  // a file that names them in another order (numeric first, as before that order was kept) is
+  // read by name.
+  std::vector<int64_t> src;
+  for (int64_t c = 0; c < t.cols(); ++c)
+    if (c != tcol) src.push_back(c);
+  if (!map.categorical.empty()) {
+    std::vector<std::string> expected = map.order;
+    if (expected.empty()) {
+      expected = map.columns;
+      for (const auto& c : map.categorical) expected.push_back(c.name);
+    }
+    std::vector<int64_t> by_name;
+    for (const auto& e : expected)
+      for (int64_t c : src)
+        if (t.columns[static_cast<size_t>(c)] == e) by_name.push_back(c);
+    if (by_name.size() == src.size()) src = by_name;
+  }
   for (int64_t i = 0; i < w.n; ++i) {
     const int64_t L = starts[static_cast<size_t>(i) + 1] - starts[static_cast<size_t>(i)];
     if (real_varlen) w.lengths.push_back(static_cast<int32_t>(L));
-    for (int64_t s = 0; s < L; ++s) {
-      int64_t k = 0;
-      for (int64_t c = 0; c < t.cols(); ++c) {
-        if (c == tcol) continue;
-        w.at(i, s, k++) = t.at(starts[static_cast<size_t>(i)] + s, c);
-      }
-    }
+    for (int64_t s = 0; s < L; ++s)
+      for (size_t k = 0; k < src.size(); ++k) w.at(i, s, static_cast<int64_t>(k)) = t.at(starts[static_cast<size_t>(i)] + s, src[k]);
   }
   return w;
 }
