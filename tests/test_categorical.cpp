@@ -158,6 +158,97 @@ TEST_CASE("model outputs to labels: argmax per block, written as labels") {
   CHECK(w.data == std::vector<double>{0.5, 0, 1, 1, 1, 0});
 }
 
+TEST_CASE("model outputs in the data's column order when a categorical column precedes a numeric one") {
+  io::OutputMap m;
+  m.preset = "default";
+  m.columns = {"x", "y"};
+  m.categorical = {{"k", {"lo", "hi"}}};
+  m.order = {"x", "k", "y"};
+  CHECK(m.data_positions() == std::vector<int64_t>{0, 2, 1});
+  io::Windows w;  // model order: x, y, k=lo, k=hi
+  w.n = 1;
+  w.seq = 2;
+  w.dim = 4;
+  w.data = {0.1, 0.2, 0.3, 0.7, 0.4, 0.5, 0.9, 0.1};
+  m.model_to_original(w);
+  REQUIRE(w.dim == 3);
+  CHECK(w.columns == std::vector<std::string>{"x", "k", "y"});
+  CHECK(w.data == std::vector<double>{0.1, 1, 0.2, 0.4, 0, 0.5});
+  CHECK(io::windows_csv_text(w) == "sequence_id,t,x,k,y\n0,0,0.1,hi,0.2\n0,1,0.4,lo,0.5\n");
+  m.original_to_reference(w);  // back to the model's order, labels one-hot
+  REQUIRE(w.dim == 4);
+  CHECK(w.data == std::vector<double>{0.1, 0.2, 0, 1, 0.4, 0.5, 1, 0});
+  // config.json: "column_order" only when needed; a list that is not the columns is refused.
+  const io::OutputMap back = io::OutputMap::from_json(m.to_json());
+  CHECK(back.order == m.order);
+  io::OutputMap plain = m;
+  plain.order.clear();
+  CHECK(!plain.to_json().contains("column_order"));
+  io::Json bad = m.to_json();
+  bad["column_order"] = io::Json::array();
+  bad["column_order"].push_back("x");
+  bad["column_order"].push_back("x");
+  bad["column_order"].push_back("k");
+  CHECK(has(error_of<io::InputError>([&] { io::OutputMap::from_json(bad); }), "column_order"));
+  // prepare: the order is recorded for a table whose categorical column comes first; not otherwise.
+  io::CsvOptions co;
+  tg::Rng rng(0, 5);
+  const io::Prepared p = io::prepare(io::parse_csv("k,x\na,1\nb,2\na,3\n", "o.csv", co), io::PrepOptions{"default", 2, 1, false, false}, rng);
+  CHECK(p.map.order == std::vector<std::string>{"k", "x"});
+  tg::Rng rng2(0, 5);
+  CHECK(io::prepare(io::parse_csv("x,k\n1,a\n2,b\n3,a\n", "o.csv", co), io::PrepOptions{"default", 2, 1, false, false}, rng2)
+            .map.order.empty());
+}
+
+TEST_CASE("model outputs to labels: drawn from each block's probabilities with a given stream") {
+  io::OutputMap m;
+  m.preset = "default";
+  m.columns = {"x"};
+  m.categorical = {{"k", {"a", "b", "c"}}, {"j", {"lo", "hi"}}};
+  // 400 sequences of 3 steps: block k (0.2, 0.5, 0.3), block j (0, 1) (always "hi").
+  io::Windows w;
+  w.n = 400;
+  w.seq = 3;
+  w.dim = 1 + 3 + 2;
+  for (int64_t i = 0; i < w.n * w.seq; ++i)
+    for (double v : {0.5, 0.2, 0.5, 0.3, 0.0, 1.0}) w.data.push_back(v);
+  io::Windows argmax = w;
+  m.model_to_original(argmax);
+  io::Windows drawn = w;
+  Rng rng(9, 7);
+  m.model_to_original(drawn, &rng);
+  REQUIRE(drawn.dim == 3);
+  // Exactly the draws of the stream: one u per sequence, step and column, in that order.
+  Rng replay(9, 7);
+  int64_t counts[3] = {0, 0, 0};
+  for (int64_t i = 0; i < w.n; ++i)
+    for (int64_t t = 0; t < w.seq; ++t) {
+      const double u = replay.next_double();
+      const double expect = u < 0.2 ? 0 : u < 0.7 ? 1 : 2;
+      CHECK(drawn.at(i, t, 1) == expect);
+      ++counts[static_cast<int>(expect)];
+      replay.next_double();  // column j's draw
+      CHECK(drawn.at(i, t, 2) == 1.0);
+      CHECK(argmax.at(i, t, 1) == 1.0);  // argmax: always the most probable
+    }
+  // 1,200 draws: each label's share within 4 standard deviations of its probability.
+  const double p[3] = {0.2, 0.5, 0.3};
+  for (int k = 0; k < 3; ++k)
+    CHECK(std::abs(static_cast<double>(counts[k]) / 1200.0 - p[k]) < 4.0 * std::sqrt(p[k] * (1 - p[k]) / 1200.0));
+  CHECK(counts[0] > 0);
+  CHECK(counts[2] > 0);
+  // A block without positive mass falls back to argmax (and still takes its draw).
+  io::Windows zero;
+  zero.n = 1;
+  zero.seq = 1;
+  zero.dim = 6;
+  zero.data = {0.5, 0.0, 0.0, 0.0, 0.0, 1.0};
+  Rng r2(1, 7);
+  m.model_to_original(zero, &r2);
+  CHECK(zero.at(0, 0, 1) == 0.0);
+  CHECK(r2.counter() == 2);
+}
+
 // ---- head and loss ---------------------------------------------------------------------------
 
 TEST_CASE("mixed head and reconstruction loss on hand-built tensors") {

@@ -67,9 +67,14 @@ TEST_CASE("cli: a text column is categorical end to end: train, generate, resume
   const tg::io::Checkpoint ck = tg::io::load_checkpoint(d + "/run/model.ckpt");
   const tg::io::Json meta = tg::io::Json::parse(ck.meta_json, "meta");
   CHECK(meta.at("extra").at("categorical").items().at(0).at("labels").items().at(0).as_string() == "down");
-  // synthetic.csv: numeric columns, then the label column.
+  // synthetic.csv: the columns in the CSV's order, the label column between the numeric ones.
   const std::string syn = tg::io::read_file(d + "/run/synthetic.csv");
-  CHECK(syn.rfind("sequence_id,t,price,volume,regime\n", 0) == 0);
+  CHECK(syn.rfind("sequence_id,t,price,regime,volume\n", 0) == 0);
+  const auto& order = cfg.at("output_map").at("column_order").items();
+  REQUIRE(order.size() == 3);
+  CHECK(order.at(0).as_string() == "price");
+  CHECK(order.at(1).as_string() == "regime");
+  CHECK(order.at(2).as_string() == "volume");
   for (const auto& l : labels_in(d + "/run/synthetic.csv", "regime")) CHECK((l == "up" || l == "down"));
   // generate writes labels; same seed, same file.
   r = run("generate --model " + d + "/run --n 7 --seed 2 --out " + d + "/g.csv --quiet");
@@ -98,11 +103,40 @@ TEST_CASE("cli: a text column is categorical end to end: train, generate, resume
   r = run("evaluate --real " + d + "/r.csv --seq-len 5 --synthetic " + d + "/g.csv --repeats 1 --metric-iterations 5 "
           "--tsne-iterations 10 --out " + d + "/ev2 --quiet");
   REQUIRE_MESSAGE(r.code == 0, r.out);
-  CHECK(tg::io::Json::parse(tg::io::read_file(d + "/ev2/metrics.json"), "m").at("categorical").contains("regime"));
+  const tg::io::Json ev2 = tg::io::Json::parse(tg::io::read_file(d + "/ev2/metrics.json"), "m");
+  CHECK(ev2.at("categorical").contains("regime"));
+  // The same file with the numeric columns first (the order of files written before the data's
+  // order was kept) is read by name: the same numbers.
+  {
+    tg::io::CsvOptions o;
+    o.id_column = "sequence_id";
+    o.categorical = {"regime"};
+    const tg::io::Table g = tg::io::read_csv(d + "/g.csv", o);
+    std::ostringstream moved;
+    moved << "sequence_id,t,price,volume,regime\n";
+    std::istringstream in(tg::io::read_file(d + "/g.csv"));
+    std::string line;
+    std::getline(in, line);
+    while (std::getline(in, line)) {  // sequence_id,t,price,regime,volume -> ...,price,volume,regime
+      std::vector<std::string> f;
+      std::stringstream ls(line);
+      for (std::string x; std::getline(ls, x, ',');) f.push_back(x);
+      REQUIRE(f.size() == 5);
+      moved << f[0] << ',' << f[1] << ',' << f[2] << ',' << f[4] << ',' << f[3] << '\n';
+    }
+    CHECK(g.rows == 7 * 5);
+    write(d + "/moved.csv", moved.str());
+    r = run("evaluate --real " + d + "/r.csv --seq-len 5 --synthetic " + d + "/moved.csv --repeats 1 --metric-iterations 5 "
+            "--tsne-iterations 10 --out " + d + "/ev4 --quiet");
+    REQUIRE_MESSAGE(r.code == 0, r.out);
+    const tg::io::Json ev4 = tg::io::Json::parse(tg::io::read_file(d + "/ev4/metrics.json"), "m");
+    CHECK(ev4.at("categorical").dump() == ev2.at("categorical").dump());
+    CHECK(ev4.at("discriminative").dump() == ev2.at("discriminative").dump());
+  }
   // A synthetic label the real data never had.
   std::string bad = tg::io::read_file(d + "/g.csv");
-  const size_t at = bad.find(",up\n") != std::string::npos ? bad.find(",up\n") : bad.find(",down\n");
-  bad.replace(at, bad.find('\n', at) - at, ",sideways");
+  const size_t at = bad.find(",up,") != std::string::npos ? bad.find(",up,") : bad.find(",down,");
+  bad.replace(at, bad.find(',', at + 1) - at, ",sideways");
   write(d + "/bad.csv", bad);
   r = run("evaluate --real " + d + "/r.csv --seq-len 5 --synthetic " + d + "/bad.csv --repeats 1 --metric-iterations 5 --out " +
           d + "/ev3 --quiet");
@@ -139,4 +173,38 @@ TEST_CASE("cli: --categorical names columns; bad categorical input is a one-line
   // A categorical column given explicitly with numbers as labels trains.
   r = run("train --data " + d + "/r.csv --columns price,volume --categorical volume --quiet " + kSmall + " --out " + d + "/g");
   CHECK_MESSAGE(r.code == 0, r.out);
+}
+
+TEST_CASE("cli: generate --categorical-sampling sample draws labels with its own stream") {
+  const std::string d = tgtest::make_tmpdir("tg-cat-sample");
+  write(d + "/r.csv", regime_csv());
+  auto r = run("train --data " + d + "/r.csv " + kSmall + " --out " + d + "/run --quiet");
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  const std::string g = "generate --model " + d + "/run --n 40 --seed 3 --quiet --out " + d;
+  r = run(g + "/a.csv");
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  r = run(g + "/a2.csv --categorical-sampling argmax");
+  REQUIRE(r.code == 0);
+  CHECK(tg::io::read_file(d + "/a.csv") == tg::io::read_file(d + "/a2.csv"));  // the default
+  r = run(g + "/s.csv --categorical-sampling sample");
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  r = run(g + "/s2.csv --categorical-sampling sample");
+  REQUIRE(r.code == 0);
+  CHECK(tg::io::read_file(d + "/s.csv") == tg::io::read_file(d + "/s2.csv"));  // same seed, same bytes
+  CHECK(tg::io::read_file(d + "/s.csv") != tg::io::read_file(d + "/a.csv"));  // 200 labels: some differ
+  // Only the labels differ: the numeric columns are those of argmax (the noise streams are unchanged).
+  tg::io::CsvOptions o;
+  o.id_column = "sequence_id";
+  o.categorical = {"regime"};
+  const tg::io::Table ta = tg::io::read_csv(d + "/a.csv", o), ts = tg::io::read_csv(d + "/s.csv", o);
+  REQUIRE(ta.rows == ts.rows);
+  REQUIRE(ta.columns == ts.columns);
+  for (int64_t row = 0; row < ta.rows; ++row)
+    for (int64_t c = 0; c < ta.cols(); ++c)
+      if (ta.columns[static_cast<size_t>(c)] != "regime") CHECK(ta.at(row, c) == ts.at(row, c));
+  CHECK(labels_in(d + "/s.csv", "regime").size() >= 1);
+  r = run(g + "/x.csv --categorical-sampling top");
+  CHECK(r.code == 2);
+  CHECK(has(r.out, "--categorical-sampling"));
+  CHECK(!tg::io::file_exists(d + "/x.csv"));
 }

@@ -1,6 +1,6 @@
 // Static features (docs/static-features.md): the static code appended to every step (exact
 // values and finite-difference gradients), the static dense maps, the static reconstruction
-// term (hand-computed), configuration and checkpoints, generated static values, and a learning
+// term and the static adversarial, moment and discriminator terms (hand-computed), configuration and checkpoints, generated static values, and a learning
 // test (a static attribute that sets a sequence's level).
 #include <doctest/doctest.h>
 
@@ -99,6 +99,43 @@ TEST_CASE("finite-difference gradients: append_code, the static maps and the emb
       },
       {z, zs});
   CHECK(err < 1e-6);
+}
+
+TEST_CASE("static loss terms: adversarial, moments and discriminator, exact values by hand") {
+  // CE(y, 1) = log(1 + e^-y) and CE(y, 0) = log(1 + e^y) (the sigmoid cross-entropy of a logit).
+  auto ce1 = [](double y) { return std::log1p(std::exp(-y)); };
+  auto ce0 = [](double y) { return std::log1p(std::exp(y)); };
+  // G_loss_U's static term CE(d_S(h^_S), 1): a mean over the batch.
+  const Var y_hat = t64(Shape{3, 1}, {0.5, -1.0, 2.0});
+  CHECK(static_adversarial_loss(y_hat).value().item() ==
+        doctest::Approx((ce1(0.5) + ce1(-1.0) + ce1(2.0)) / 3.0).epsilon(1e-14));
+  // D_loss's static terms CE(d_S(h_S), 1) + CE(d_S(h^_S), 0), each a mean over the batch.
+  const Var y_real = t64(Shape{2, 1}, {1.0, -0.5}), y_fake = t64(Shape{2, 1}, {0.3, -2.0});
+  CHECK(static_discriminator_loss(y_real, y_fake).value().item() ==
+        doctest::Approx((ce1(1.0) + ce1(-0.5)) / 2.0 + (ce0(0.3) + ce0(-2.0)) / 2.0).epsilon(1e-14));
+  // G_loss_V's static moments over a batch of 3 sequences with 2 static values each:
+  // per feature the batch mean and population variance of s and s^.
+  const Var s = t64(Shape{3, 2}, {0.0, 1.0, 1.0, 1.0, 0.5, 0.0});
+  const Var s_hat = t64(Shape{3, 2}, {0.2, 0.4, 0.6, 0.9, 0.1, 0.5});
+  // feature 0: s 0, 1, 0.5 -> mean 0.5, var (0.25 + 0.25 + 0) / 3 = 1/6;
+  //            s^ 0.2, 0.6, 0.1 -> mean 0.3, var (0.01 + 0.09 + 0.04) / 3 = 0.14 / 3.
+  // feature 1: s 1, 1, 0 -> mean 2/3, var (1/9 + 1/9 + 4/9) / 3 = 2/9;
+  //            s^ 0.4, 0.9, 0.5 -> mean 0.6, var (0.04 + 0.09 + 0.01) / 3 = 0.14 / 3.
+  const double sd0 = std::sqrt(1.0 / 6.0 + 1e-6), sd0h = std::sqrt(0.14 / 3.0 + 1e-6);
+  const double sd1 = std::sqrt(2.0 / 9.0 + 1e-6), sd1h = std::sqrt(0.14 / 3.0 + 1e-6);
+  const double v1 = (std::abs(sd0h - sd0) + std::abs(sd1h - sd1)) / 2.0;
+  const double v2 = (std::abs(0.3 - 0.5) + std::abs(0.6 - 2.0 / 3.0)) / 2.0;
+  CHECK(static_moment_loss(s, s_hat).value().item() == doctest::Approx(v1 + v2).epsilon(1e-12));
+  // Equal sets: no moment difference; the term is symmetric in its moments.
+  CHECK(static_moment_loss(s, s).value().item() == 0.0);
+  // Gradients by finite differences (to the logits and to the generated values).
+  Var yg(tgtest::rand_tensor(Shape{4, 1}, 11), true), yr(tgtest::rand_tensor(Shape{4, 1}, 12), true);
+  CHECK(tgtest::gradcheck([](const std::vector<Var>& in) { return static_adversarial_loss(in[0]); }, {yg}) < 1e-6);
+  CHECK(tgtest::gradcheck([](const std::vector<Var>& in) { return static_discriminator_loss(in[0], in[1]); }, {yr, yg}) <
+        1e-6);
+  Var sg(tgtest::rand_tensor(Shape{4, 2}, 13, 0.0, 1.0), true);
+  const Var sr(tgtest::rand_tensor(Shape{4, 2}, 14, 0.0, 1.0));
+  CHECK(tgtest::gradcheck([&](const std::vector<Var>& in) { return static_moment_loss(sr, in[0]); }, {sg}) < 1e-6);
 }
 
 TEST_CASE("static model: network shapes, parameter count, generated static values") {

@@ -66,7 +66,7 @@ int cmd_evaluate(int argc, char** argv) {
     throw UsageError("timegan evaluate: --real DATA is required with --synthetic");
   if (a.str("real").empty())
     for (const char* o : {"columns", "id-column", "categorical", "max-categories", "missing", "preset", "seq-len", "stride", "sine-n",
-                          "sine-dim"})
+                          "sine-dim", "static-columns", "static"})
       if (a.given(o))
         throw UsageError(std::string("timegan evaluate: --") + o + " applies to --real; without --real the run's own data options are used");
   const int64_t repeats = a.integer("repeats", 1, 1000);

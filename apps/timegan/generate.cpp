@@ -17,6 +17,7 @@ int cmd_generate(int argc, char** argv) {
              {"seed", "S", "0", "seed of the noise stream"},
              {"out", "FILE", "", "output: FILE.csv (long format: sequence_id, t, columns...; categorical columns as labels) or FILE.npy [n, T, d] (categorical columns as label indices) (required)"},
              {"device", "cpu|cuda", "cpu", "where to run the generator"},
+             {"categorical-sampling", "argmax|sample", "argmax", "categorical columns: the most probable label at each step (argmax), or a label drawn from the model's probabilities (sample; its own random stream of --seed)"},
              {"quiet", "", "", "no messages"},
          });
   a.set_epilogue(exit_status_help());
@@ -30,6 +31,7 @@ int cmd_generate(int argc, char** argv) {
   const int64_t n = a.integer("n", 1, 1000000000);
   const uint64_t seed = a.u64("seed");
   const tg::Device dev = parse_device(a);
+  const bool sample_labels = a.choice("categorical-sampling", {"argmax", "sample"}) == "sample";
 
   LoadedRun run = load_run(a.str("model"));
   const tg::models::TimeGanConfig& cfg = run.model_cfg;
@@ -38,7 +40,7 @@ int cmd_generate(int argc, char** argv) {
   } catch (const OptionError& e) {
     usage_error(a, e);
   }
-  tg::io::Windows syn = generate_from_run(run, a.str("model"), n, seed, dev);
+  tg::io::Windows syn = generate_from_run(run, a.str("model"), n, seed, dev, sample_labels);
   if (csv) {
     tg::io::write_windows_csv(out, syn);
   } else {

@@ -556,4 +556,30 @@ void write_windows_csv(const std::string& path, const Windows& w, const std::vec
   atomic_write_text(path, windows_csv_text(w, ids));
 }
 
+void split_static_columns(Table& t, const std::vector<std::string>& names) {
+  const std::string& name = t.source;
+  if (t.ids.size() != static_cast<std::size_t>(t.rows) || t.line_of_row.size() != t.ids.size() ||
+      t.values.size() != t.ids.size() * t.columns.size())
+    throw InputError(name + ": static columns need long format (an id column): a static value belongs to one sequence");
+  std::vector<std::size_t> keep, static_cols;
+  for (std::size_t k = 0; k < t.columns.size(); ++k) keep.push_back(k);
+  std::vector<std::string> found;
+  for (const auto& c : names) {
+    const auto it = std::find(t.columns.begin(), t.columns.end(), c);
+    if (it == t.columns.end())
+      throw InputError(name + ": unknown static column '" + detail::printable(c) + "' (available: " + join(t.columns) + ")");
+    const auto k = static_cast<std::size_t>(it - t.columns.begin());
+    if (std::find(static_cols.begin(), static_cols.end(), k) != static_cols.end())
+      throw InputError(name + ": static column '" + detail::printable(c) + "' named twice");
+    if (t.is_categorical(static_cast<int64_t>(k)))
+      throw InputError(name + ": static column '" + detail::printable(c) + "' is not numeric (static columns must be numbers)");
+    static_cols.push_back(k);
+    found.push_back(c);
+  }
+  if (static_cols.size() == t.columns.size()) throw InputError(name + ": no numeric columns besides the static ones");
+  const std::vector<std::string> header = t.columns;
+  split_static(t, keep, static_cols, header, name);
+  t.static_columns = std::move(found);
+}
+
 }  // namespace tg::io

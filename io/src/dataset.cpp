@@ -265,7 +265,27 @@ void OutputMap::reference_to_original(Windows& w) const {
   check_model_dim(*this, w);
   if (has_outer) each_numeric_row(w, [&](double* r) { outer.inverse(r, 1); });
 }
-void OutputMap::model_to_original(Windows& w) const {
+namespace {
+// Windows whose column k moves to column pos[k] (or, `inverse`, whose column k comes from pos[k]).
+Windows permute_columns(const Windows& w, const std::vector<int64_t>& pos, bool inverse) {
+  Windows o = w;
+  for (std::size_t k = 0; k < pos.size(); ++k) {
+    const auto to = static_cast<std::size_t>(inverse ? static_cast<int64_t>(k) : pos[k]);
+    const auto from = static_cast<std::size_t>(inverse ? pos[k] : static_cast<int64_t>(k));
+    if (from < w.columns.size() && to < o.columns.size()) o.columns[to] = w.columns[from];
+    if (from < w.categories.size() && to < o.categories.size()) o.categories[to] = w.categories[from];
+  }
+  for (int64_t i = 0; i < w.n; ++i)
+    for (int64_t t = 0; t < w.seq; ++t)
+      for (std::size_t k = 0; k < pos.size(); ++k) {
+        const int64_t to = inverse ? static_cast<int64_t>(k) : pos[k], from = inverse ? pos[k] : static_cast<int64_t>(k);
+        o.at(i, t, to) = w.at(i, t, from);
+      }
+  return o;
+}
+}  // namespace
+
+void OutputMap::model_to_original(Windows& w, tg::Rng* sample_labels) const {
   if (!static_columns.empty() && w.static_dim > 0) {  // the static values to the data's units
     if (w.static_dim != statics.dim() || static_cast<int64_t>(w.statics.size()) != w.n * w.static_dim)
       throw std::invalid_argument("OutputMap: static values do not match the static scaler");
@@ -298,17 +318,54 @@ void OutputMap::model_to_original(Windows& w) const {
         int64_t best = 0;
         for (int64_t j = 1; j < K; ++j)
           if (w.at(i, t, off + j) > w.at(i, t, off + best)) best = j;
+        if (sample_labels) {  // a draw from the block's probabilities
+          double total = 0;
+          for (int64_t j = 0; j < K; ++j) total += std::max(0.0, w.at(i, t, off + j));
+          const double u = sample_labels->next_double() * total;
+          if (total > 0 && std::isfinite(total)) {
+            double cum = 0;
+            best = K - 1;  // rounding: the last label with a positive probability
+            while (best > 0 && !(w.at(i, t, off + best) > 0)) --best;
+            for (int64_t j = 0; j < K; ++j) {
+              cum += std::max(0.0, w.at(i, t, off + j));
+              if (u < cum) {
+                best = j;
+                break;
+              }
+            }
+          }
+        }
         o.at(i, t, nn + c) = static_cast<double>(best);
         off += K;
       }
     }
-  w = std::move(o);
+  w = order.empty() ? std::move(o) : permute_columns(o, data_positions(), false);
 }
+
+std::vector<int64_t> OutputMap::data_positions() const {
+  const int64_t nn = numeric(), d = nn + static_cast<int64_t>(categorical.size());
+  std::vector<int64_t> pos(static_cast<std::size_t>(d));
+  for (int64_t k = 0; k < d; ++k) {
+    pos[static_cast<std::size_t>(k)] = k;
+    if (order.empty()) continue;
+    const std::string& name =
+        k < nn ? columns[static_cast<std::size_t>(k)] : categorical[static_cast<std::size_t>(k - nn)].name;
+    pos[static_cast<std::size_t>(k)] = std::find(order.begin(), order.end(), name) - order.begin();
+  }
+  return pos;
+}
+
 
 void OutputMap::original_to_reference(Windows& w) const {
   if (categorical.empty()) {
     if (has_outer) outer.transform(w);
     return;
+  }
+  if (!order.empty()) {  // the data's order -> [numeric..., categorical...]
+    if (w.dim != numeric() + static_cast<int64_t>(categorical.size()))
+      throw std::invalid_argument("OutputMap: windows have " + std::to_string(w.dim) + " columns, the map expects " +
+                                  std::to_string(numeric() + static_cast<int64_t>(categorical.size())));
+    w = permute_columns(w, data_positions(), true);
   }
   const int64_t nn = numeric(), nc = static_cast<int64_t>(categorical.size()), d = model_features();
   if (w.dim != nn + nc)
@@ -320,6 +377,9 @@ void OutputMap::original_to_reference(Windows& w) const {
   o.seq = w.seq;
   o.dim = d;
   o.lengths = w.lengths;
+  o.static_dim = w.static_dim;  // static values are not touched here
+  o.statics = w.statics;
+  o.static_columns = w.static_columns;
   o.columns = columns;
   for (const auto& c : categorical)
     for (const auto& l : c.labels) o.columns.push_back(c.name + "=" + l);
@@ -362,6 +422,11 @@ Json OutputMap::to_json() const {
     }
     j["categorical"] = cs;
   }
+  if (!order.empty()) {  // absent unless a categorical column precedes a numeric one
+    Json c = Json::array();
+    for (const auto& s : order) c.push_back(s);
+    j["column_order"] = c;
+  }
   if (!static_columns.empty()) {  // absent without static columns (config.json as before)
     Json st = Json::object();
     Json c = Json::array();
@@ -394,6 +459,15 @@ OutputMap OutputMap::from_json(const Json& j) {
         if (cc.labels.empty()) throw std::runtime_error("categorical column '" + detail::printable(cc.name) + "' has no labels");
         m.categorical.push_back(std::move(cc));
       }
+    if (j.contains("column_order")) {
+      for (const auto& c : j.at("column_order").items()) m.order.push_back(c.as_string());
+      std::vector<std::string> names = m.columns, sorted = m.order;
+      for (const auto& c : m.categorical) names.push_back(c.name);
+      std::sort(names.begin(), names.end());
+      std::sort(sorted.begin(), sorted.end());
+      if (names != sorted || std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end())
+        throw std::runtime_error("column_order does not list the numeric and categorical columns once each");
+    }
     if (j.contains("static")) {
       for (const auto& c : j.at("static").at("columns").items()) m.static_columns.push_back(c.as_string());
       m.statics = MinMaxScaler::from_json(j.at("static").at("scaler"));
@@ -533,6 +607,8 @@ Prepared prepare_with_categorical(const Table& t, const PrepOptions& o, tg::Rng&
     width += static_cast<int64_t>(cc.labels.size());
     p.map.categorical.push_back(std::move(cc));
   }
+  // A categorical column before a numeric one: the output keeps the data's column order.
+  if (cat.front() < num.back()) p.map.order = t.columns;
   const int64_t nn = static_cast<int64_t>(num.size());
   auto widen = [&](Windows& w) {
     if (w.n == 0) return;

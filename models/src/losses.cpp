@@ -153,6 +153,19 @@ Var moment_loss(const Var& x, const Var& x_hat, const Var& mask_x, const Var& ma
   return add(v1, v2);
 }
 
+Var static_adversarial_loss(const Var& y_hat_s) { return mean(sigmoid_cross_entropy(y_hat_s, 1.0)); }
+
+Var static_moment_loss(const Var& s, const Var& s_hat) {
+  const int64_t B = s.shape()[0], S = s.shape()[1];
+  return moment_loss(reshape(s, Shape{B, 1, S}), reshape(s_hat, Shape{B, 1, S}), Var(), Var());
+}
+
+Var static_discriminator_loss(const Var& y_s, const Var& y_hat_s) {
+  Var real = mean(sigmoid_cross_entropy(y_s, 1.0));
+  Var fake = mean(sigmoid_cross_entropy(y_hat_s, 0.0));
+  return add(real, fake);
+}
+
 DLossParts discriminator_loss(const Var& y_real, const Var& y_fake, const Var& y_fake_e, double gamma,
                               const Var& mask_real, const Var& mask_fake) {
   DLossParts p;

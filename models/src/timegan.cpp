@@ -370,9 +370,8 @@ void TimeGan::step_joint(StepLosses& out) {
     if (hs_hat.defined()) {
       // The static adversarial term (weight 1, reported inside G_loss_U) and the static moments
       // (as the temporal ones, weight 100, reported inside G_loss_V).
-      const int64_t S = cfg_.static_features;
-      Var u_s = mean(sigmoid_cross_entropy(ds_.forward(hs_hat), 1.0));
-      Var v_s = moment_loss(reshape(b.s, Shape{B, 1, S}), reshape(rs_.forward(hs_hat), Shape{B, 1, S}), Var(), Var());
+      Var u_s = static_adversarial_loss(ds_.forward(hs_hat));
+      Var v_s = static_moment_loss(b.s, rs_.forward(hs_hat));
       g.u = add(g.u, u_s);
       g.v = add(g.v, v_s);
       g.total = add(add(g.total, u_s), scale(v_s, 100.0));
@@ -424,8 +423,7 @@ void TimeGan::step_joint(StepLosses& out) {
                                      cfg_.gamma, b.mask, b.mask);
   if (hs.defined()) {  // the static discriminator on real and generated static codes, weight 1
     Var ys = ds_.forward(concat_batch({hs, hs_hat}));
-    Var d_s = add(mean(sigmoid_cross_entropy(slice_batch(ys, 0, B), 1.0)),
-                  mean(sigmoid_cross_entropy(slice_batch(ys, B, 2 * B), 0.0)));
+    Var d_s = static_discriminator_loss(slice_batch(ys, 0, B), slice_batch(ys, B, 2 * B));
     dl.total = add(dl.total, d_s);
   }
   out.d_loss = val(dl.total);

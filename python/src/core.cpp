@@ -70,6 +70,10 @@ Json data_options(const Json& o) {
   j["columns"] = o.at("columns").as_string();
   j["id_column"] = o.at("id_column").as_string();
   j["categorical"] = o.contains("categorical") ? o.at("categorical").as_string() : std::string();
+  // Absent when empty, as the CLI stores them.
+  if (o.contains("static_columns") && !o.at("static_columns").as_string().empty())
+    j["static_columns"] = o.at("static_columns").as_string();
+  if (o.contains("static_file") && !o.at("static_file").as_string().empty()) j["static_file"] = o.at("static_file").as_string();
   j["max_categories"] =
       static_cast<long long>(o.contains("max_categories") ? integer(o, "max_categories", "max-categories", 1, 100000) : 64);
   const std::string missing = o.contains("missing") ? o.at("missing").as_string() : std::string("error");
@@ -89,6 +93,20 @@ Json data_options(const Json& o) {
   if (!seed.is_integer() || seed.as_double() < 0) throw tg::app::OptionError("seed", "expected a non-negative integer");
   j["seed"] = static_cast<unsigned long long>(seed.as_uint64());
   return j;
+}
+
+std::vector<std::string> split_commas(const std::string& s) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : s + ",") {
+    if (c != ',') {
+      cur += c;
+    } else if (!cur.empty()) {
+      out.push_back(cur);
+      cur.clear();
+    }
+  }
+  return out;
 }
 
 // The model options of `timegan train`, with its ranges and messages.
@@ -155,12 +173,15 @@ nb::dict losses_dict(const tg::models::StepLosses& l) {
   return d;
 }
 
-tg::io::Windows generated(const std::string& dir, int64_t n, uint64_t seed, const std::string& device) {
+tg::io::Windows generated(const std::string& dir, int64_t n, uint64_t seed, const std::string& device,
+                          const std::string& sampling) {
+  if (sampling != "argmax" && sampling != "sample")
+    throw tg::app::OptionError("categorical-sampling", "'" + sampling + "' is not one of argmax, sample");
   if (n < 1 || n > 1000000000) throw tg::app::OptionError("n", "value " + std::to_string(n) + " out of range [1, 1000000000]");
   const tg::Device dev = tg::app::parse_device(device);
   tg::app::LoadedRun run = tg::app::load_run(dir);
   tg::app::check_output_memory("n", n, run.model_cfg.seq_len, run.model_cfg.features, false);
-  return tg::app::generate_from_run(run, dir, n, seed, dev);
+  return tg::app::generate_from_run(run, dir, n, seed, dev, sampling == "sample");
 }
 
 // An owned vector as a NumPy array without a copy.
@@ -208,6 +229,13 @@ NB_MODULE(_core, m) {
       .def_prop_ro("ids", [](const Data& d) { return d.prep.ids; })
       .def_prop_ro("options", [](const Data& d) { return d.options; })
       .def_prop_ro("lengths", [](const Data& d) { return std::vector<int32_t>(d.prep.windows.lengths); })
+      .def_prop_ro("static_columns", [](const Data& d) { return d.prep.map.static_columns; })
+      .def_prop_ro("data_columns", [](const Data& d) {
+        if (!d.prep.map.order.empty()) return d.prep.map.order;
+        std::vector<std::string> out = d.prep.map.columns;
+        for (const auto& c : d.prep.map.categorical) out.push_back(c.name);
+        return out;
+      }, "the columns in the data's units, in the order sample() and generate write them")
       .def_prop_ro("categorical", [](const Data& d) {
         std::vector<std::pair<std::string, std::vector<std::string>>> out;
         for (const auto& c : d.prep.map.categorical) out.emplace_back(c.name, c.labels);
@@ -238,7 +266,9 @@ NB_MODULE(_core, m) {
       "prepare_table",
       [](nb::ndarray<const double, nb::ndim<2>, nb::c_contig, nb::device::cpu> values, std::vector<std::string> columns,
          std::optional<std::vector<std::string>> ids, const std::string& opts,
-         std::optional<std::vector<std::vector<std::string>>> categories) {
+         std::optional<std::vector<std::vector<std::string>>> categories,
+         std::optional<nb::ndarray<const double, nb::ndim<2>, nb::c_contig, nb::device::cpu>> static_values,
+         std::optional<std::vector<std::string>> static_columns, std::optional<std::vector<std::string>> static_ids) {
         const size_t rows = values.shape(0), cols = values.shape(1);
         if (cols != columns.size()) throw std::invalid_argument("prepare_table: columns do not match the values");
         if (ids && ids->size() != rows) throw std::invalid_argument("prepare_table: ids do not match the rows");
@@ -269,12 +299,32 @@ NB_MODULE(_core, m) {
         }
         t.line_of_row.resize(rows);
         for (size_t r = 0; r < rows; ++r) t.line_of_row[r] = static_cast<int64_t>(r) + 2;  // as in the frame's CSV
+        // Static values: a per-id table (as --static FILE) or columns of this one (--static-columns).
+        if (static_values) {
+          const size_t srows = static_values->shape(0), scols = static_values->shape(1);
+          if (!static_columns || static_columns->size() != scols || !static_ids || static_ids->size() != srows)
+            throw std::invalid_argument("prepare_table: the static table's columns or ids do not match its values");
+          tg::io::check_window_size(static_cast<int64_t>(srows), 1, static_cast<int64_t>(scols), "static data");
+          tg::io::Table st;
+          st.source = "static DataFrame";
+          st.columns = std::move(*static_columns);
+          st.rows = static_cast<int64_t>(srows);
+          st.values.assign(static_values->data(), static_values->data() + srows * scols);
+          st.ids = std::move(*static_ids);
+          for (size_t r = 0; r < srows; ++r) st.line_of_row.push_back(static_cast<int64_t>(r) + 2);
+          tg::io::join_statics(t, st, o.at("id_column").as_string());
+        } else if (o.contains("static_columns")) {
+          tg::io::split_static_columns(t, split_commas(o.at("static_columns").as_string()));
+        }
         nb::gil_scoped_release unlocked;
         d->prep = tg::app::prepare_table(t, o);
         return d.release();
       },
       nb::arg("values"), nb::arg("columns"), nb::arg("ids").none(), nb::arg("options"), nb::arg("categories").none() = nb::none(),
-      "a table of rows [rows, d] (wide, or long with one id per row) as timegan train prepares a CSV");
+      nb::arg("static_values").none() = nb::none(), nb::arg("static_columns").none() = nb::none(),
+      nb::arg("static_ids").none() = nb::none(),
+      "a table of rows [rows, d] (wide, or long with one id per row) as timegan train prepares a CSV; static values "
+      "from a per-id table (static_values [ids, S], static_columns, static_ids) or the options' static_columns");
 
   m.def(
       "prepare_windows",
@@ -361,25 +411,29 @@ NB_MODULE(_core, m) {
 
   m.def(
       "generate",
-      [](const std::string& dir, int64_t n, uint64_t seed, const std::string& device) {
+      [](const std::string& dir, int64_t n, uint64_t seed, const std::string& device, const std::string& sampling) {
         tg::io::Windows w;
         {
           nb::gil_scoped_release unlocked;
-          w = generated(dir, n, seed, device);
+          w = generated(dir, n, seed, device, sampling);
         }
         const size_t sn = size_t(w.n), st = size_t(w.seq), sd = size_t(w.dim);
         std::vector<std::vector<std::string>> cats = w.categories;
         cats.resize(sd);
-        return nb::make_tuple(to_numpy(std::move(w.data), {sn, st, sd}), std::vector<int32_t>(w.lengths), w.columns, cats);
+        const size_t ss = size_t(w.static_dim);
+        return nb::make_tuple(to_numpy(std::move(w.data), {sn, st, sd}), std::vector<int32_t>(w.lengths), w.columns, cats,
+                              to_numpy(std::move(w.statics), {sn, ss}), w.static_columns);
       },
-      nb::arg("dir"), nb::arg("n"), nb::arg("seed") = 0, nb::arg("device") = "cpu",
+      nb::arg("dir"), nb::arg("n"), nb::arg("seed") = 0, nb::arg("device") = "cpu", nb::arg("categorical_sampling") = "argmax",
       "n sequences from a run directory, in the data's units, as timegan generate: (windows [n, T, d], lengths, columns, "
-      "labels per column: those of a categorical column, whose values are label indices, else empty)");
+      "labels per column: those of a categorical column, whose values are label indices, else empty, static values "
+      "[n, S], static columns)");
 
   m.def(
       "evaluate",
       [](const std::string& request, Data* real, std::optional<nb::ndarray<const double, nb::ndim<3>, nb::c_contig, nb::device::cpu>> syn,
-         const std::string& report_dir) {
+         const std::string& report_dir,
+         std::optional<nb::ndarray<const double, nb::ndim<2>, nb::c_contig, nb::device::cpu>> syn_static) {
         const Json r = Json::parse(request, "request");
         tg::app::EvalRequest req;
         if (real) {
@@ -406,6 +460,12 @@ NB_MODULE(_core, m) {
           tg::io::check_window_size(sw.n, sw.seq, sw.dim, req.synthetic_name);
           sw.data.assign(syn->data(), syn->data() + syn->size());
           req.synthetic = &sw;
+          if (syn_static) {  // in the data's units, one row per sequence
+            if (static_cast<int64_t>(syn_static->shape(0)) != sw.n)
+              throw std::invalid_argument("evaluate: the synthetic static values do not match the sequences");
+            sw.static_dim = static_cast<int64_t>(syn_static->shape(1));
+            sw.statics.assign(syn_static->data(), syn_static->data() + syn_static->size());
+          }
         }
         std::string metrics, html;
         {
@@ -426,6 +486,7 @@ NB_MODULE(_core, m) {
         return std::make_pair(metrics, html);
       },
       nb::arg("request"), nb::arg("real").none(), nb::arg("synthetic").none(), nb::arg("report_dir") = "",
+      nb::arg("synthetic_static").none() = nb::none(),
       "evaluates as timegan evaluate; returns (metrics.json text, report.html text)");
 
   m.def("looks_like_date", &tg::io::looks_like_date, nb::arg("text"),

@@ -24,7 +24,7 @@ def test_text_column_is_categorical_and_sample_returns_labels(capsys):
     assert "column 'regime' is not numeric: read as categorical (2 labels)" in capsys.readouterr().err
     assert m.config_["output_map"]["categorical"] == [{"name": "regime", "labels": ["down", "up"]}]
     s = m.sample(5, seed=1)
-    assert list(s.columns) == ["sequence_id", "t", "price", "volume", "regime"]
+    assert list(s.columns) == ["sequence_id", "t", "price", "regime", "volume"]  # the data's order
     assert set(s["regime"]) <= {"up", "down"}
     assert s["price"].dtype.kind == "f"
 
@@ -53,8 +53,12 @@ def test_windows_from_a_csv_path_hold_labels(tmp_path):
     m = timegan.TimeGAN(**TINY).fit(str(path))
     w = m.sample(3, seed=0)
     assert w.dtype == object and w.shape == (3, 6, 3)
-    assert set(w[:, :, 2].ravel()) <= {"up", "down"}
+    assert set(w[:, :, 1].ravel()) <= {"up", "down"}  # the CSV's order: price, regime, volume
     assert all(isinstance(v, float) for v in w[:, :, 0].ravel())
+    assert all(isinstance(v, float) for v in w[:, :, 2].ravel())
+    # evaluate maps the labels at their place
+    ev = timegan.evaluate(str(path), m.sample(20, seed=1), seq_len=6, repeats=1, metric_iterations=2, tsne_iterations=5)
+    assert set(ev["categorical"]["regime"]["synthetic"]) <= {"up", "down"}
 
 
 def test_evaluate_reports_category_frequencies():
@@ -77,3 +81,19 @@ def test_bad_categorical_input_is_a_value_error():
     bad.loc[4, "regime"] = None
     with pytest.raises(ValueError, match="row 4: column 'regime': empty field"):
         timegan.TimeGAN(**TINY).fit(bad)
+
+
+def test_categorical_sampling_draws_the_labels_as_the_cli(tmp_path, cli):
+    m = timegan.TimeGAN(**TINY).fit(regime_frame())
+    m.save(tmp_path / "run")
+    argmax = m.sample(30, seed=4)
+    drawn = m.sample(30, seed=4, categorical_sampling="sample")
+    pd.testing.assert_frame_equal(drawn, m.sample(30, seed=4, categorical_sampling="sample"))
+    pd.testing.assert_frame_equal(drawn[["price", "volume"]], argmax[["price", "volume"]])
+    assert set(drawn["regime"]) <= {"up", "down"}
+    assert list(drawn["regime"]) != list(argmax["regime"])
+    cli("generate", "--model", tmp_path / "run", "--n", 30, "--seed", 4, "--categorical-sampling", "sample",
+        "--out", tmp_path / "g.csv", "--quiet")
+    assert list(pd.read_csv(tmp_path / "g.csv")["regime"]) == list(drawn["regime"])
+    with pytest.raises(ValueError, match="categorical_sampling: 'top' is not one of argmax, sample"):
+        m.sample(3, categorical_sampling="top")

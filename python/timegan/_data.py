@@ -27,14 +27,16 @@ def _names(x):
 
 
 def data_options(source: str, *, columns=None, id_column=None, preset="default", seq_len=24, stride=1,
-                 sine_n=10000, sine_dim=5, seed=0, categorical=None, max_categories=64, missing="error") -> dict:
+                 sine_n=10000, sine_dim=5, seed=0, categorical=None, max_categories=64, missing="error",
+                 static_columns=None, static_file=None) -> dict:
     """The data options as config.json stores them ("data"), with the CLI's names."""
     if columns is not None and not isinstance(columns, str):
         columns = ",".join(str(c) for c in columns)
     opts = {"data": source, "columns": (columns or "").replace(" ", "") if isinstance(columns, str) else "",
             "id_column": id_column or "", "categorical": ",".join(_names(categorical)),
             "max_categories": max_categories, "missing": missing, "preset": preset, "seq_len": seq_len, "stride": stride,
-            "sine_n": sine_n, "sine_dim": sine_dim, "seed": seed}
+            "sine_n": sine_n, "sine_dim": sine_dim, "seed": seed,
+            "static_columns": ",".join(_names(static_columns)), "static_file": static_file or ""}
     return json.loads(_core.data_options(json.dumps(opts)))
 
 
@@ -65,15 +67,63 @@ def _encode_labels(s, name, max_categories):
     return np.array([code[v] for v in text], dtype=np.float64), labels
 
 
-def _frame_table(df, columns, id_column, categorical=None, max_categories=64):
+def _static_frame(static, id_column, static_columns):
+    """(values [ids, S] float64, static column names, ids) of a per-id DataFrame of static values
+    (as ``--static FILE``): the id column and numeric static columns (`static_columns` selects
+    some; default: every other column), a value in every cell."""
+    if id_column is None:
+        raise ValueError("static DataFrame: static values need long format (id_column=): one row per sequence id")
+    names = [str(c) for c in static.columns]
+    if len(set(names)) != len(names):
+        raise ValueError("static DataFrame: column names must be unique")
+    if id_column not in names:
+        raise ValueError(f"static DataFrame: unknown id column '{id_column}' (columns: {', '.join(names)})")
+    chosen = _names(static_columns) or [c for c in names if c != id_column]
+    if not chosen:
+        raise ValueError("static DataFrame: no static columns besides the id column")
+    values = np.empty((len(static), len(chosen)), dtype=np.float64)
+    for k, c in enumerate(chosen):
+        if c not in names:
+            raise ValueError(f"static DataFrame: unknown static column '{c}' (columns: {', '.join(names)})")
+        if c == id_column:
+            raise ValueError(f"static DataFrame: column '{c}' is the id column and cannot be static")
+        s = static[static.columns[names.index(c)]]
+        if s.dtype.kind not in "iuf":
+            raise ValueError(f"static DataFrame: column '{c}': not numeric (dtype {s.dtype}); static values must be numbers")
+        values[:, k] = s.to_numpy(dtype=np.float64)
+        bad = np.flatnonzero(np.isnan(values[:, k]))
+        if len(bad):
+            raise ValueError(f"static DataFrame: row {bad[0]}: column '{c}': empty field")
+    idcol = static[static.columns[names.index(id_column)]]
+    if idcol.isna().any():
+        raise ValueError(f"static DataFrame: id column '{id_column}' has missing values")
+    return np.ascontiguousarray(values), chosen, [str(v) for v in idcol.tolist()]
+
+
+def _frame_table(df, columns, id_column, categorical=None, max_categories=64, static_columns=None):
     """(values [rows, d] float64, column names, ids or None, skipped date columns, labels per
     column, columns found categorical) of a DataFrame, choosing columns as the CSV reader does:
     numeric columns, date/time columns skipped, columns of labels (object, category, string,
     bool dtypes, and those named in `categorical`) categorical."""
     forced = _names(categorical)
+    statics = _names(static_columns)
     names = [str(c) for c in df.columns]
     if len(set(names)) != len(names):
         raise ValueError("DataFrame: column names must be unique")
+    # Static columns, checked as the CSV reader checks them (constancy within a sequence and
+    # empty cells are checked by the engine, naming the row's line as in the frame's CSV).
+    for c in statics:
+        if c not in names:
+            raise ValueError(f"DataFrame: unknown static column '{c}' (available: {', '.join(names)})")
+        if c == id_column:
+            raise ValueError(f"DataFrame: column '{c}' is the id column and cannot be static")
+        if id_column is None:
+            raise ValueError(f"DataFrame: static column '{c}' needs long format (id_column=): a static value "
+                             "belongs to one sequence")
+        if statics.count(c) > 1:
+            raise ValueError(f"DataFrame: static column '{c}' named twice")
+        if df[df.columns[names.index(c)]].dtype.kind not in "iuf" or c in forced:
+            raise ValueError(f"DataFrame: static column '{c}' is not numeric (static columns must be numbers)")
     if id_column is not None and id_column not in names:
         raise ValueError(f"DataFrame: unknown id column '{id_column}' (columns: {', '.join(names)})")
     ids = None
@@ -92,6 +142,7 @@ def _frame_table(df, columns, id_column, categorical=None, max_categories=64):
         if isinstance(columns, str):
             columns = [c for c in columns.replace(" ", "").split(",") if c]
         chosen = [str(c) for c in columns]
+        chosen += [c for c in statics if c not in chosen]  # read beside the chosen columns, as the CLI does
         for c in chosen:
             if c not in names:
                 raise ValueError(f"DataFrame: unknown column '{c}' (columns: {', '.join(names)})")
@@ -136,30 +187,52 @@ def _frame_table(df, columns, id_column, categorical=None, max_categories=64):
 
 
 def prepare(data, *, columns=None, id_column=None, preset="default", seq_len=24, stride=1, seed=0,
-            verbose=False, categorical=None, max_categories=64, missing="error"):
+            verbose=False, categorical=None, max_categories=64, missing="error", static_columns=None, static=None):
     """Prepares `data` for training or evaluation. Returns (_core.Data, kind, notes); kind is
     "frame", "long", "rows", "windows" or "path"; notes: lines for stderr (skipped date
     columns, columns read as categorical). missing="mask" keeps NaN (and None) cells of numeric columns as
-    missing values; "error" refuses them naming the column and row."""
+    missing values; "error" refuses them naming the column and row.
+    static_columns: columns of a long-format DataFrame / CSV (id_column=) constant within each
+    sequence, or with `static` the columns of that per-id table to use (default: all).
+    static: a per-id DataFrame (with a CSV path: a per-id CSV path, as ``--static FILE``) of
+    static values."""
     common = dict(preset=preset, seq_len=seq_len, stride=stride, seed=seed, categorical=categorical,
                   max_categories=max_categories, missing=missing)
+    static_frame = static is not None and _is_dataframe(static)
+    if static is not None and not static_frame and not isinstance(static, (str, os.PathLike)):
+        raise ValueError("static= takes a DataFrame of static values per id or the path of such a CSV")
     if isinstance(data, (str, os.PathLike)):
         path = os.fspath(data)
         if path != "sine" and not os.path.exists(path):
             raise FileNotFoundError(f"{path}: cannot open: No such file or directory")
-        opts = data_options(path, columns=columns, id_column=id_column, **common)
+        if static_frame:
+            raise ValueError("static= a DataFrame applies to DataFrame data; with a CSV file give the static CSV's path")
+        if static is not None and not os.path.exists(os.fspath(static)):
+            raise FileNotFoundError(f"{os.fspath(static)}: cannot open: No such file or directory")
+        opts = data_options(path, columns=columns, id_column=id_column, static_columns=static_columns,
+                            static_file=os.fspath(static) if static is not None else None, **common)
         return _core.prepare_source(json.dumps(opts), not verbose), "path", []
     if _is_dataframe(data):
-        values, names, ids, skipped, labels, found = _frame_table(data, columns, id_column, categorical,
-                                                                  max_categories)
-        opts = data_options("DataFrame", columns=names, id_column=id_column, **common)
-        d = _core.prepare_table(values, names, ids, json.dumps(opts), labels)
+        if static is not None and not static_frame:
+            raise ValueError("static= a path applies to a CSV path as data; with a DataFrame give a DataFrame")
+        values, names, ids, skipped, labels, found = _frame_table(
+            data, columns, id_column, categorical, max_categories, None if static_frame else static_columns)
+        inline = [] if static_frame else _names(static_columns)
+        opts = data_options("DataFrame", columns=[c for c in names if c not in inline], id_column=id_column,
+                            static_columns=static_columns, static_file="DataFrame" if static_frame else None, **common)
+        if static_frame:
+            svalues, snames, sids = _static_frame(static, id_column, static_columns)
+            d = _core.prepare_table(values, names, ids, json.dumps(opts), labels, svalues, snames, sids)
+        else:
+            d = _core.prepare_table(values, names, ids, json.dumps(opts), labels)
         notes = [f"note: skipping date/time column '{s}'" for s in skipped]
         notes += [f"note: column '{c}' is not numeric: read as categorical ({len(labels[names.index(c)])} labels)"
                   for c in found]
         return d, ("long" if id_column is not None else "frame"), notes
     if id_column is not None:
         raise ValueError("id_column= applies to a DataFrame")
+    if static is not None or _names(static_columns):
+        raise ValueError("static values apply to long-format data: a DataFrame or a CSV file with id_column=")
     if _names(categorical):
         raise ValueError("categorical= applies to a DataFrame or a CSV file")
     arr = np.asarray(data)

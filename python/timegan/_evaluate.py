@@ -50,18 +50,40 @@ def _codes(values, name, labels):
 
 
 def _synthetic_windows(synthetic, real_data):
-    """Synthetic data in the data's units as windows [n, T, d] (float64, C order); categorical
-    columns (labels) become indices into the real data's labels."""
+    """Synthetic data in the data's units as (windows [n, T, d] (float64, C order), static values
+    [n, S] or None); categorical columns (labels) become indices into the real data's labels.
+    The real data's static columns are read from a DataFrame (each sequence's first row), or
+    given beside windows as a pair (windows, static values), as sample(return_static=True) returns."""
+    statics = real_data.static_columns
+    if isinstance(synthetic, tuple):
+        if len(synthetic) != 2:
+            raise ValueError("synthetic data: a pair (samples, static values [n, S]) expected")
+        windows, _ = _synthetic_windows(synthetic[0], real_data)
+        sv = np.ascontiguousarray(np.asarray(synthetic[1], dtype=np.float64))
+        if sv.ndim != 2 or sv.shape[0] != windows.shape[0] or sv.shape[1] != len(statics):
+            raise ValueError(f"synthetic static values: expected shape ({windows.shape[0]}, {len(statics)}) for the "
+                             f"real data's static columns, got {sv.shape}")
+        return windows, (sv if statics else None)
     cats = dict(real_data.categorical)
     if _is_dataframe(synthetic):
         cols = [str(c) for c in synthetic.columns]
         if "sequence_id" not in cols:
             raise ValueError("synthetic DataFrame: expected the long format sample() returns (sequence_id, t, columns...)")
-        value_cols = [c for c in synthetic.columns if str(c) not in ("sequence_id", "t")]
+        for c in statics:
+            if c not in cols:
+                raise ValueError(f"synthetic DataFrame: no static column '{c}' (the real data have it)")
+        value_cols = [c for c in synthetic.columns if str(c) not in ("sequence_id", "t") and str(c) not in statics]
+        order = real_data.data_columns
+        if cats and sorted(map(str, value_cols)) == sorted(order):  # by name, in the data's order
+            value_cols = [synthetic.columns[cols.index(c)] for c in order]
         T = real_data.seq_len
         groups = [g for _, g in synthetic.groupby("sequence_id", sort=False)]
         out = np.zeros((len(groups), T, len(value_cols)))
+        sv = np.zeros((len(groups), len(statics)))
+        static_cols = [synthetic.columns[cols.index(c)] for c in statics]
         for i, g in enumerate(groups):
+            if static_cols:
+                sv[i] = g[static_cols].iloc[0].to_numpy(dtype=np.float64)
             g = g[value_cols].copy()
             for c in value_cols:
                 if str(c) in cats:
@@ -71,26 +93,27 @@ def _synthetic_windows(synthetic, real_data):
                 raise ValueError(f"synthetic DataFrame: sequence {g['sequence_id'].iloc[0]!r} has {len(v)} steps, "
                                  f"more than the real windows' {T}")
             out[i, :len(v)] = v
-        return out
+        return out, (sv if statics else None)
     arr = np.asarray(synthetic)
-    if arr.dtype.kind == "O" and cats and arr.ndim == 3:  # windows from sample(): labels in the last columns
-        names = [name for name, _ in real_data.categorical]
+    if arr.dtype.kind == "O" and cats and arr.ndim == 3:  # windows from sample(): labels in the data's order
+        names = real_data.data_columns
+        if arr.shape[2] != len(names):
+            raise ValueError(f"synthetic data: {arr.shape[2]} columns, the real data have {len(names)} "
+                             f"({', '.join(names)})")
         out = np.empty(arr.shape, dtype=np.float64)
-        first = arr.shape[2] - len(names)
-        out[:, :, :first] = arr[:, :, :first].astype(np.float64)
-        for j, name in enumerate(names):
-            out[:, :, first + j] = _codes(arr[:, :, first + j], name, cats[name])
-        return np.ascontiguousarray(out)
+        for k, name in enumerate(names):
+            out[:, :, k] = _codes(arr[:, :, k], name, cats[name]) if name in cats else arr[:, :, k].astype(np.float64)
+        return np.ascontiguousarray(out), None
     if arr.dtype.kind not in "iuf":
         raise ValueError(f"synthetic data must be numeric, got dtype {arr.dtype}")
     if arr.ndim != 3:
         raise ValueError(f"synthetic data must be windows [n, T, d], got shape {arr.shape}")
-    return np.ascontiguousarray(arr, dtype=np.float64)
+    return np.ascontiguousarray(arr, dtype=np.float64), None
 
 
 def evaluate(real, synthetic, repeats=10, *, metric_iterations=2000, tsne_iterations=300, seed=0, device="cpu",
              threads=0, report=None, columns=None, id_column=None, preset=None, seq_len=None, stride=None,
-             verbose=False, categorical=None, max_categories=None, missing=None):
+             verbose=False, categorical=None, max_categories=None, missing=None, static_columns=None, static=None):
     """Scores `synthetic` against `real` as ``timegan evaluate`` does and returns the metrics
     (metrics.json's content) as a dict-like Evaluation that displays the HTML report in a notebook.
 
@@ -105,6 +128,11 @@ def evaluate(real, synthetic, repeats=10, *, metric_iterations=2000, tsne_iterat
     1, none beyond the columns of labels, 64).
     missing: "mask" keeps missing cells of the real data (the scores then use only the real windows
     without any; metrics["missing"] has the counts); by default a fitted model's own, else "error".
+    static_columns, static: the real data's static columns, as fit() takes them (by default a fitted
+    model's own; a model fitted with a static DataFrame needs static= again). With static columns,
+    metrics["static"] compares each one's distribution, real against synthetic (as ``timegan
+    evaluate``): read from a synthetic DataFrame or CSV file (repeated on each row), from a pair
+    (windows, static values [n, S]) as sample(return_static=True) returns, or generated by a model.
     """
     from ._model import TimeGAN
 
@@ -117,10 +145,15 @@ def evaluate(real, synthetic, repeats=10, *, metric_iterations=2000, tsne_iterat
         max_categories = d.get("max_categories", 64) if max_categories is None else max_categories
         missing = d.get("missing", "error") if missing is None else missing
         seq_len = synthetic.config_["model"]["seq_len"] if seq_len is None and not d["id_column"] else seq_len
-        if id_column is None and d["id_column"] and _is_dataframe(real):
+        if id_column is None and d["id_column"] and (_is_dataframe(real) or isinstance(real, (str, os.PathLike))):
             id_column = d["id_column"]
-    elif seq_len is None and not isinstance(synthetic, (str, os.PathLike)) and not _is_dataframe(synthetic):
-        shape = np.shape(synthetic)
+        if static_columns is None and static is None:
+            static_columns = d.get("static_columns") or None
+            if d.get("static_file") and d["static_file"] != "DataFrame" and isinstance(real, (str, os.PathLike)):
+                static = d["static_file"]
+    elif (seq_len is None and not isinstance(synthetic, (str, os.PathLike)) and not _is_dataframe(synthetic)
+          and not (isinstance(synthetic, tuple) and synthetic and _is_dataframe(synthetic[0]))):
+        shape = np.shape(synthetic[0] if isinstance(synthetic, tuple) else synthetic)
         if len(shape) == 3 and id_column is None:
             seq_len = shape[1]
     if seq_len is None:
@@ -132,11 +165,12 @@ def evaluate(real, synthetic, repeats=10, *, metric_iterations=2000, tsne_iterat
     missing = "error" if missing is None else missing
     real_data, _, _ = prepare(real, columns=columns, id_column=id_column, preset=preset, seq_len=seq_len,
                               categorical=categorical, max_categories=max_categories, missing=missing,
-                              stride=stride, seed=seed, verbose=verbose)
+                              stride=stride, seed=seed, verbose=verbose, static_columns=static_columns,
+                              static=static)
     request = {"model_dir": "", "synthetic_file": "", "synthetic_name": "", "repeats": repeats,
                "metric_iterations": metric_iterations, "tsne_iterations": tsne_iterations, "seed": seed,
                "device": device, "quiet": not verbose, "threads": threads}
-    syn = None
+    syn = syn_static = None
     if isinstance(synthetic, TimeGAN):
         synthetic._check_fitted()
         request["model_dir"] = synthetic.run_dir_
@@ -146,7 +180,7 @@ def evaluate(real, synthetic, repeats=10, *, metric_iterations=2000, tsne_iterat
             raise FileNotFoundError(f"{path}: cannot open: No such file or directory")
         request["synthetic_file"] = path
     else:
-        syn = _synthetic_windows(synthetic, real_data)
+        syn, syn_static = _synthetic_windows(synthetic, real_data)
         request["synthetic_name"] = "synthetic array"
     report_dir, html_file = "", None
     if report is not None:
@@ -155,7 +189,7 @@ def evaluate(real, synthetic, repeats=10, *, metric_iterations=2000, tsne_iterat
             html_file = report
         else:
             report_dir = report
-    metrics, html = _core.evaluate(json.dumps(request), real_data, syn, report_dir)
+    metrics, html = _core.evaluate(json.dumps(request), real_data, syn, report_dir, syn_static)
     if html_file is not None:
         parent = os.path.dirname(os.path.abspath(html_file))
         os.makedirs(parent, exist_ok=True)

@@ -111,7 +111,7 @@ class TimeGAN:
     def __init__(self, seq_len=24, hidden_dim=24, num_layers=3, iterations=50000, batch_size=128, cell="gru",
                  preset="default", seed=0, device="cpu", threads=0, *, z_dim=0, gamma=1.0, d_threshold=0.15,
                  lr=0.001, adam="tf1", stride=1, checkpoint_every=1000, max_time=None, log_every=1000,
-                 verbose=True, categorical=None, max_categories=64, missing="error"):
+                 verbose=True, categorical=None, max_categories=64, missing="error", static_columns=None):
         self.seq_len = seq_len
         self.hidden_dim = hidden_dim
         self.num_layers = num_layers
@@ -135,6 +135,7 @@ class TimeGAN:
         self.categorical = categorical
         self.max_categories = max_categories
         self.missing = missing
+        self.static_columns = static_columns
         self._dir = None  # the working run directory (a temporary one, removed with the object)
         self._data = None  # the prepared training data (kept for resuming)
         self._kind = None  # how the data came: frame, long, rows, windows, path
@@ -142,7 +143,7 @@ class TimeGAN:
 
     _PARAMS = ("seq_len", "hidden_dim", "num_layers", "iterations", "batch_size", "cell", "preset", "seed", "device",
                "threads", "z_dim", "gamma", "d_threshold", "lr", "adam", "stride", "checkpoint_every", "max_time",
-               "log_every", "verbose", "categorical", "max_categories", "missing")
+               "log_every", "verbose", "categorical", "max_categories", "missing", "static_columns")
 
     # scikit-learn's estimator protocol
     def get_params(self, deep=True):
@@ -185,12 +186,17 @@ class TimeGAN:
             raise RuntimeError("this TimeGAN is not fitted yet: call fit(data) or TimeGAN.load(dir)")
 
     # ------------------------------------------------------------------ fit
-    def fit(self, data=None, *, columns=None, id_column=None, callback=None, resume=None, verbose=None):
+    def fit(self, data=None, *, columns=None, id_column=None, static=None, callback=None, resume=None, verbose=None):
         """Trains on `data`; returns self.
 
         data: a pandas DataFrame (numeric columns; date/time columns are skipped as the CLI
         does; long format with ``id_column=``), an array of rows [rows, d], windows [n, T, d],
         or a path / "sine" as ``timegan train --data`` takes it.
+        static: static values per sequence from a separate per-id table, as ``--static FILE``: a
+        DataFrame (with DataFrame data) or a CSV path (with a CSV path as data) holding the
+        id column and the static columns (``static_columns=`` selects some; default: all). Without
+        it, ``static_columns=`` names columns of the long-format data that are constant within
+        each sequence (``--static-columns``).
         callback(phase, iteration, losses): called after every iteration (losses: a dict);
         raising stops training with a checkpoint (KeyboardInterrupt, i.e. Ctrl-C, does the same).
         resume: None continues an interrupted fit (Ctrl-C, max_time, an exception in the
@@ -208,7 +214,8 @@ class TimeGAN:
                 prepared, kind, _ = prepare(data, columns=columns, id_column=id_column, preset=self.preset,
                                             seq_len=self.seq_len, stride=self.stride, seed=self.seed,
                                             categorical=self.categorical, max_categories=self.max_categories,
-                                            missing=self.missing)
+                                            missing=self.missing, static_columns=self.static_columns,
+                                            static=static)
                 self._data, self._kind = prepared, kind
             elif self._data is None:
                 self._data = self._data_from_config()
@@ -218,7 +225,8 @@ class TimeGAN:
             prepared, kind, notes = prepare(data, columns=columns, id_column=id_column, preset=self.preset,
                                             seq_len=self.seq_len, stride=self.stride, seed=self.seed,
                                             verbose=verbose, categorical=self.categorical,
-                                            max_categories=self.max_categories, missing=self.missing)
+                                            max_categories=self.max_categories, missing=self.missing,
+                                            static_columns=self.static_columns, static=static)
             if verbose:
                 for line in notes:
                     print(line, file=sys.stderr)
@@ -289,14 +297,32 @@ class TimeGAN:
             out[name] = np.array([float(r[k]) if r[k] else np.nan for r in body])
         return out
 
-    def sample(self, n, seed=0, *, device=None):
+    def sample(self, n, seed=0, *, device=None, return_static=False, categorical_sampling="argmax"):
         """n synthetic sequences in the data's units, as ``timegan generate --n N --seed S``:
         windows [n, T, d] (numpy), or a long DataFrame (sequence_id, t, columns...) when fitted
-        on a DataFrame. Categorical columns come after the numeric ones and hold the labels
-        (the most probable of the column's softmax at each step): an object DataFrame column, or
-        for windows an object array [n, T, d] holding floats and labels."""
+        on a DataFrame. Columns keep the data's order; categorical columns hold the labels
+        (the most probable of the column's softmax at each step; categorical_sampling="sample"
+        draws them from it, as ``generate --categorical-sampling sample``): an object DataFrame
+        column, or for windows an object array [n, T, d] holding floats and labels.
+
+        Static columns (a model fitted with ``static_columns=`` or ``static=``): the DataFrame holds
+        each sequence's static values after the other columns, repeated on each of its rows (as
+        the CSV of ``timegan generate``). return_static=True returns a pair (samples, static
+        values [n, S] float64, in the order of ``static_columns_``), for windows and DataFrames
+        alike; without static columns the array is [n, 0]."""
         self._check_fitted()
-        windows, lengths, columns, labels = _core.generate(self._dir, int(n), int(seed), device or self.device)
+        windows, lengths, columns, labels, statics, static_columns = _core.generate(
+            self._dir, int(n), int(seed), device or self.device, categorical_sampling)
+        out = self._samples(windows, lengths, columns, labels, statics, static_columns)
+        return (out, statics) if return_static else out
+
+    @property
+    def static_columns_(self):
+        """The names of the model's static columns (empty without)."""
+        self._check_fitted()
+        return list(self._config().get("output_map", {}).get("static", {}).get("columns", []))
+
+    def _samples(self, windows, lengths, columns, labels, statics, static_columns):
         cat = [k for k, l in enumerate(labels) if l]
         if self._kind in ("frame", "long"):
             import pandas as pd
@@ -311,6 +337,8 @@ class TimeGAN:
                 frame[columns[k]] = names[frame[columns[k]].to_numpy().astype(np.int64)]
             frame.insert(0, "t", t)
             frame.insert(0, "sequence_id", seq_id)
+            for k, c in enumerate(static_columns):  # each sequence's static values on each of its rows
+                frame[c] = statics[seq_id, k]
             return frame
         if cat:
             out = windows.astype(object)
@@ -359,7 +387,7 @@ class TimeGAN:
                       z_dim=m.get("z_dim", 0) if m.get("z_dim") != m.get("features") else 0,
                       checkpoint_every=cfg.get("train", {}).get("checkpoint_every", 1000),
                       categorical=d.get("categorical") or None, max_categories=d.get("max_categories", 64),
-                      missing=d.get("missing", "error"))
+                      missing=d.get("missing", "error"), static_columns=d.get("static_columns") or None)
         params = {k: v for k, v in params.items() if k in cls._PARAMS}
         params.update(overrides)
         model = cls(**params)

@@ -76,6 +76,7 @@ Windows read_synthetic(const std::string& path, const Windows& real, const std::
   co.id_column = "sequence_id";
   co.auto_categorical = false;  // labels only in the real data's categorical columns
   for (const auto& c : map.categorical) co.categorical.push_back(c.name);
+  co.static_columns = map.static_columns;  // repeated on each row, as generate writes them
   tg::io::Table t;
   try {
     t = tg::io::read_csv(path, co);
@@ -141,17 +142,42 @@ Windows read_synthetic(const std::string& path, const Windows& real, const std::
   w.dim = dim;
   w.n = static_cast<int64_t>(starts.size()) - 1;
   if (w.n < 2) throw tg::io::InputError(path + ": needs at least 2 sequences");
+  if (!map.static_columns.empty()) {  // each sequence's static values (constant within it), in model scale
+    const auto S = static_cast<int64_t>(map.static_columns.size());
+    tg::io::check_scalable(t.statics.data(), t.rows, S, map.static_columns, path);
+    w.static_dim = S;
+    w.static_columns = map.static_columns;
+    for (int64_t i = 0; i < w.n; ++i) {
+      const auto row = static_cast<size_t>(starts[static_cast<size_t>(i)] * S);
+      w.statics.insert(w.statics.end(), t.statics.begin() + static_cast<std::ptrdiff_t>(row),
+                       t.statics.begin() + static_cast<std::ptrdiff_t>(row + static_cast<size_t>(S)));
+    }
+    map.statics.transform(w.statics.data(), w.n);
+  }
   w.data.assign(static_cast<size_t>(w.n * w.seq * w.dim), 0.0);
+  // The file's columns in the order the map expects (the data's order with categorical columns);
+  // a file that names them in another order (numeric first, as before that order was kept) is
+  // read by name.
+  std::vector<int64_t> src;
+  for (int64_t c = 0; c < t.cols(); ++c)
+    if (c != tcol) src.push_back(c);
+  if (!map.categorical.empty()) {
+    std::vector<std::string> expected = map.order;
+    if (expected.empty()) {
+      expected = map.columns;
+      for (const auto& c : map.categorical) expected.push_back(c.name);
+    }
+    std::vector<int64_t> by_name;
+    for (const auto& e : expected)
+      for (int64_t c : src)
+        if (t.columns[static_cast<size_t>(c)] == e) by_name.push_back(c);
+    if (by_name.size() == src.size()) src = by_name;
+  }
   for (int64_t i = 0; i < w.n; ++i) {
     const int64_t L = starts[static_cast<size_t>(i) + 1] - starts[static_cast<size_t>(i)];
     if (real_varlen) w.lengths.push_back(static_cast<int32_t>(L));
-    for (int64_t s = 0; s < L; ++s) {
-      int64_t k = 0;
-      for (int64_t c = 0; c < t.cols(); ++c) {
-        if (c == tcol) continue;
-        w.at(i, s, k++) = t.at(starts[static_cast<size_t>(i)] + s, c);
-      }
-    }
+    for (int64_t s = 0; s < L; ++s)
+      for (size_t k = 0; k < src.size(); ++k) w.at(i, s, static_cast<int64_t>(k)) = t.at(starts[static_cast<size_t>(i)] + s, src[k]);
   }
   return w;
 }
@@ -311,6 +337,18 @@ std::unique_ptr<Evaluation> evaluate(const EvalRequest& req) {
       a.shape = {req.synthetic->n, req.synthetic->seq, req.synthetic->dim};
       a.data = req.synthetic->data;
       syn = synthetic_windows(std::move(a), real, real_src, syn_path, prep.map);
+      if (req.synthetic->static_dim > 0) {  // static values in the data's units, one row per sequence
+        const auto S = static_cast<int64_t>(prep.map.static_columns.size());
+        if (req.synthetic->static_dim != S)
+          throw tg::io::InputError(syn_path + ": has " + std::to_string(req.synthetic->static_dim) +
+                                   " static values per sequence but the real data " + real_src + " have " +
+                                   std::to_string(S) + " static columns");
+        syn.static_dim = S;
+        syn.static_columns = prep.map.static_columns;
+        syn.statics = req.synthetic->statics;
+        tg::io::check_scalable(syn.statics.data(), syn.n, S, syn.static_columns, syn_path);
+        prep.map.statics.transform(syn.statics.data(), syn.n);
+      }
     } else {
       syn = read_synthetic(syn_path, real, real_src, prep.map);
     }
@@ -378,7 +416,7 @@ std::unique_ptr<Evaluation> evaluate(const EvalRequest& req) {
   }
   res.wasserstein = mt::wasserstein_per_feature(real, syn);
   res.categories = category_frequencies(prep.map, real, syn);
-  res.statics = static_column_stats(prep.map, prep.windows, syn);  // --model only: a file's static columns are not read
+  res.statics = static_column_stats(prep.map, prep.windows, syn);
   res.acf_diff = mt::acf_difference(real, syn);
   res.xcorr = mt::xcorr_difference(real, syn);
   res.mmd = mt::mmd2_gaussian(real, syn, 1000, seed, 400);

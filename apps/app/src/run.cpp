@@ -76,6 +76,11 @@ tg::io::Prepared load_data(const Json& o, bool quiet) {
     throw OptionError("categorical", "applies to a CSV file; " + data + " holds numbers only");
   if ((data == "sine" || ends_with(data, ".npy")) && o.contains("static_columns") && !o.at("static_columns").as_string().empty())
     throw OptionError("static-columns", "applies to a long-format CSV file (--id-column); " + data + " has no per-sequence columns");
+  const std::string static_file = o.contains("static_file") ? o.at("static_file").as_string() : std::string();
+  if ((data == "sine" || ends_with(data, ".npy")) && !static_file.empty())
+    throw OptionError("static", "applies to a long-format CSV file (--id-column); " + data + " has no sequence ids");
+  if (!static_file.empty() && o.at("id_column").as_string().empty())
+    throw OptionError("static", "needs long-format data (--id-column): the static file gives one row per sequence id");
   if (data == "sine") {
     tg::io::Windows w = tg::io::sine_data(o.at("sine_n").as_int64(), p.seq_len, o.at("sine_dim").as_int64(), rng);
     return tg::io::prepare(std::move(w), p);
@@ -85,9 +90,13 @@ tg::io::Prepared load_data(const Json& o, bool quiet) {
   co.columns = split_commas(o.at("columns").as_string());
   co.id_column = o.at("id_column").as_string();
   set_categorical_options(co, o);
-  if (o.contains("static_columns")) co.static_columns = split_commas(o.at("static_columns").as_string());
+  // With a static file, --static-columns selects among its columns (else: columns of the data).
+  const std::vector<std::string> static_columns =
+      o.contains("static_columns") ? split_commas(o.at("static_columns").as_string()) : std::vector<std::string>();
+  if (static_file.empty()) co.static_columns = static_columns;
   co.missing = p.missing;
   tg::io::Table t = tg::io::read_csv(data, co);
+  if (!static_file.empty()) tg::io::join_statics(t, tg::io::read_static_csv(static_file, co.id_column, static_columns), co.id_column);
   if (!quiet) {
     for (const auto& s : t.skipped) std::fprintf(stderr, "note: %s: skipping date/time column '%s'\n", data.c_str(), s.c_str());
     for (const auto& s : t.auto_categorical) {
@@ -159,7 +168,7 @@ LoadedRun load_run(const std::string& dir) {
 }
 
 tg::io::Windows generate_from_run(const LoadedRun& run, const std::string& dir, int64_t n, uint64_t seed,
-                                  tg::Device device) {
+                                  tg::Device device, bool sample_labels) {
   tg::models::TimeGanConfig cfg = run.model_cfg;
   cfg.device = device;
   cfg.iterations = 1;  // generation only; the phase counters come from the checkpoint
@@ -168,7 +177,8 @@ tg::io::Windows generate_from_run(const LoadedRun& run, const std::string& dir, 
   check_finite_model(model, dir);
   tg::io::Windows syn = model.generate(n, seed);
   syn.columns = run.map.columns;
-  run.map.model_to_original(syn);
+  tg::Rng label_rng(seed, kStreamCategorical);
+  run.map.model_to_original(syn, sample_labels ? &label_rng : nullptr);
   return syn;
 }
 

@@ -102,6 +102,16 @@ struct LossLog {
   }
 };
 
+// The fingerprint of the static values (train.h: resume refuses changed static values).
+uint32_t static_fingerprint(const tg::io::Prepared& prep) {
+  const tg::io::Windows& w = prep.windows;
+  uint32_t c = tg::io::crc32(w.statics.data(), w.statics.size() * sizeof(double));
+  const std::vector<double> scaler = prep.map.statics.to_vector();
+  c = tg::io::crc32(scaler.data(), scaler.size() * sizeof(double), c);
+  for (const auto& name : w.static_columns) c = tg::io::crc32(name.c_str(), name.size() + 1, c);
+  return c;
+}
+
 // Training stopped because a loss or a weight is no longer finite.
 struct Diverged : std::runtime_error {
   explicit Diverged(const std::string& m) : std::runtime_error(m) {}
@@ -174,6 +184,20 @@ TrainResult train(const TrainRequest& req) {
   } else if (run.at("data_fingerprint").as_uint64() != fingerprint) {
     throw tg::io::InputError(run.at("data").at("data").as_string() +
                              ": the data differ from those the run started with (fingerprint mismatch); cannot resume");
+  }
+  // The static values have their own fingerprint (absent without static columns, so that such a
+  // run's config.json is as before): their names, their scaler (the data's units) and their
+  // model-scale values per sequence.
+  if (w.static_dim > 0 || run.contains("static_fingerprint")) {
+    const uint32_t sfp = static_fingerprint(prep);
+    if (!resuming) {
+      run["static_fingerprint"] = static_cast<unsigned long long>(sfp);
+    } else if (!run.contains("static_fingerprint") || run.at("static_fingerprint").as_uint64() != sfp) {
+      const Json& d = run.at("data");
+      const std::string src = d.contains("static_file") ? d.at("static_file").as_string() : d.at("data").as_string();
+      throw tg::io::InputError(src + ": the static columns or their values differ from those the run started with "
+                               "(fingerprint mismatch); cannot resume");
+    }
   }
   // The synthetic sample must fit in memory: refuse now, not after hours of training.
   const int64_t n_sample = sample_n < 0 ? w.n : sample_n;

@@ -69,6 +69,29 @@ Table read_csv(const std::string& path, const CsvOptions& opt = {});
 /// Same, from text in memory; `name` is used in messages.
 Table parse_csv(const std::string& text, const std::string& name, const CsvOptions& opt = {});
 
+/// A per-id CSV of static values (`--static FILE`): a header with `id_column` and the static
+/// columns (`columns` selects some, in that order; empty = every other column), one row per id,
+/// every cell a number. Returned as a Table whose ids are the rows' ids and whose values are the
+/// static values (rows x columns). An empty or non-numeric cell, an unknown column or a file
+/// without the id column is an InputError "<file>:<line>: ..." naming the column.
+Table read_static_csv(const std::string& path, const std::string& id_column, const std::vector<std::string>& columns);
+/// Same, from text in memory; `name` is used in messages.
+Table parse_static_csv(const std::string& text, const std::string& name, const std::string& id_column,
+                       const std::vector<std::string>& columns);
+/// Gives every row of the long-format table `t` (ids in `t.ids`, read with `id_column`) the
+/// static values of its id from `statics` (a table as read_static_csv returns it): sets
+/// t.static_columns and t.statics. An id twice in `statics`, a sequence of `t` without a row in
+/// `statics`, an id of `statics` that is no sequence of `t`, a static column that is also a
+/// column of `t`, or a table that already has static columns is an InputError naming file, line
+/// and column.
+void join_statics(Table& t, const Table& statics, const std::string& id_column);
+
+/// Moves the named columns of a table built in memory (long format: ids per row) out of its
+/// values into t.static_columns / t.statics, with the CSV reader's checks and messages: a known
+/// numeric column that is not the id, a value in every row, constant within a sequence
+/// (InputError "<source>:<line>: static column '<name>': ...").
+void split_static_columns(Table& t, const std::vector<std::string>& names);
+
 /// True if `s` looks like a date or date-time (YYYY-MM-DD or YYYY/MM/DD, optionally followed by
 /// ' ' or 'T' and HH:MM[:SS[.fff]], optional 'Z' or +HH:MM).
 bool looks_like_date(const std::string& s);

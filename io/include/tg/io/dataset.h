@@ -111,6 +111,13 @@ struct OutputMap {
   MinMaxScaler outer;                 ///< reference scale <-> CSV units
   std::vector<std::string> static_columns;  ///< static columns (long format), none: empty
   MinMaxScaler statics;               ///< their own min-max: model scale <-> the data's units
+  /// The data's order of the temporal columns (names) when a categorical column comes before a
+  /// numeric one; empty when it is the model's [numeric..., categorical...]. model_to_original
+  /// writes and original_to_reference reads the columns in this order.
+  std::vector<std::string> order;
+  /// Where each column of the model's order ([numeric..., categorical...]) sits in the data's
+  /// order (the identity without `order`).
+  std::vector<int64_t> data_positions() const;
 
   /// Numeric features in the model's layout ([numeric..., one-hot blocks...]).
   int64_t numeric() const { return static_cast<int64_t>(columns.size()); }
@@ -123,10 +130,14 @@ struct OutputMap {
   void reference_to_original(Windows& w) const;
   /// To the data's units. With categorical columns, each block becomes one column holding the
   /// index of its largest entry (argmax; ties: the first), labels in Windows::categories;
-  /// the result is [numeric columns..., categorical columns...].
-  void model_to_original(Windows& w) const;
-  /// From the data's units ([numeric..., categorical label indices...], as model_to_original
-  /// writes) to the reference scale: numeric through the outer scaler, indices to one-hot.
+  /// the result is [numeric columns..., categorical columns...], or the data's `order`. With `sample_labels`, each
+  /// label is drawn from its block instead (the recovery's softmax, normalised by its sum): one
+  /// u = next_double() per sequence, step and column in that order (sequence-major), the first
+  /// label whose cumulative probability exceeds u (argmax when the block sums to no positive
+  /// finite value).
+  void model_to_original(Windows& w, tg::Rng* sample_labels = nullptr) const;
+  /// From the data's units ([numeric..., categorical label indices...] or the data's `order`, as
+  /// model_to_original writes) to the reference scale: numeric through the outer scaler, indices to one-hot.
   void original_to_reference(Windows& w) const;
   Json to_json() const;
   static OutputMap from_json(const Json& j);  // throws InputError on a malformed object

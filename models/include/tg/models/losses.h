@@ -58,6 +58,18 @@ struct DLossParts {
 DLossParts discriminator_loss(const Var& y_real, const Var& y_fake, const Var& y_fake_e, double gamma,
                               const Var& mask_real, const Var& mask_fake);
 
+// ---- static terms of the joint phase (docs/static-features.md "Losses") ------------------------
+/// The generator's static adversarial term CE(d_S(h^_S), 1): the mean over the batch of the
+/// sigmoid cross-entropy of the static discriminator's logits y_hat_s [B, 1] against 1.
+Var static_adversarial_loss(const Var& y_hat_s);
+/// The static moment term: moment_loss over the batch of real static values s [B, S] and
+/// generated ones s_hat = r_S(h^_S) [B, S] (each static feature one step of one feature),
+/// mean|sqrt(Var(s^)+1e-6) - sqrt(Var(s)+1e-6)| + mean|Mean(s^) - Mean(s)|.
+Var static_moment_loss(const Var& s, const Var& s_hat);
+/// The static discriminator's terms CE(d_S(h_S), 1) + CE(d_S(h^_S), 0) (each a mean over the
+/// batch) from the logits y_s [B, 1] on real and y_hat_s [B, 1] on generated static codes.
+Var static_discriminator_loss(const Var& y_s, const Var& y_hat_s);
+
 struct GLossParts {
   Var u, u_e, s, v, total;  // total = u + gamma u_e + 100 sqrt(s) + 100 v
 };

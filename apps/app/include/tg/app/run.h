@@ -47,9 +47,12 @@ struct LoadedRun {
 LoadedRun load_run(const std::string& dir);
 /// n synthetic sequences from a run read by load_run (`dir` names it in messages), drawn with
 /// `seed` on `device`, in the data's original units (`timegan generate`). Refuses a model with
-/// non-finite weights.
+/// non-finite weights. Categorical labels: the most probable (argmax), or with `sample_labels`
+/// drawn from the softmax with their own random stream (seed, kStreamCategorical).
 tg::io::Windows generate_from_run(const LoadedRun& run, const std::string& dir, int64_t n, uint64_t seed,
-                                  tg::Device device);
+                                  tg::Device device, bool sample_labels = false);
+/// The random stream of categorical sampling (`generate --categorical-sampling sample`).
+constexpr uint64_t kStreamCategorical = 7;
 
 std::string join_path(const std::string& dir, const std::string& file);
 /// Parses "cpu" / "cuda" and checks that CUDA is usable when asked for (OptionError "device").
