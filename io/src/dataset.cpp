@@ -370,6 +370,7 @@ Json OutputMap::to_json() const {
     st["scaler"] = statics.to_json();
     j["static"] = st;
   }
+  if (!condition.is_null()) j["condition"] = condition;  // absent without a condition
   return j;
 }
 
@@ -394,6 +395,7 @@ OutputMap OutputMap::from_json(const Json& j) {
         if (cc.labels.empty()) throw std::runtime_error("categorical column '" + detail::printable(cc.name) + "' has no labels");
         m.categorical.push_back(std::move(cc));
       }
+    if (j.contains("condition")) m.condition = j.at("condition");
     if (j.contains("static")) {
       for (const auto& c : j.at("static").at("columns").items()) m.static_columns.push_back(c.as_string());
       m.statics = MinMaxScaler::from_json(j.at("static").at("scaler"));

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "tg/app/condition.h"
 #include "tg/app/run.h"
 #include "tg/io/csv.h"
 #include "tg/io/error.h"
@@ -247,11 +248,14 @@ std::unique_ptr<Evaluation> evaluate(const EvalRequest& req) {
     c.dim = all_real.dim;
     c.columns = all_real.columns;
     c.categories = all_real.categories;
+    c.cond_dim = all_real.cond_dim;
     const size_t row = static_cast<size_t>(all_real.seq * all_real.dim);
     for (int64_t i : complete) {
       c.data.insert(c.data.end(), all_real.data.begin() + static_cast<std::ptrdiff_t>(static_cast<size_t>(i) * row),
                     all_real.data.begin() + static_cast<std::ptrdiff_t>((static_cast<size_t>(i) + 1) * row));
       if (!all_real.lengths.empty()) c.lengths.push_back(all_real.lengths[static_cast<size_t>(i)]);
+      for (int64_t k = 0; k < all_real.cond_dim; ++k)
+        c.conditions.push_back(all_real.conditions[static_cast<size_t>(i * all_real.cond_dim + k)]);
     }
     if (c.n < 2)
       throw tg::io::InputError("real data " + real_src + ": " + std::to_string(c.n) + " of " + std::to_string(all_real.n) +
@@ -285,10 +289,12 @@ std::unique_ptr<Evaluation> evaluate(const EvalRequest& req) {
     tg::models::TimeGan model(cfg);
     model.load_checkpoint(run.ckpt);
     check_finite_model(model, model_dir);
+    const int64_t C = cfg.condition_dim;
     if (!prep.windows.lengths.empty()) {  // lengths are drawn from the data (values do not matter here)
-      if (with_missing) {
+      if (with_missing || prep.windows.cond_dim != C) {
         Windows lw = prep.windows;
         for (double& v : lw.data) v = std::isnan(v) ? 0.0 : v;
+        if (lw.cond_dim != C) lw.cond_dim = C, lw.conditions.assign(static_cast<size_t>(lw.n * C), 0.0);
         model.set_data(lw);
       } else {
         model.set_data(prep.windows);
@@ -296,7 +302,18 @@ std::unique_ptr<Evaluation> evaluate(const EvalRequest& req) {
     }
     if (!quiet)
       std::fprintf(stderr, "generating %lld sequences from %s\n", static_cast<long long>(real.n), model_dir.c_str());
-    syn = model.generate(real.n, seed);
+    if (C == 0) {
+      syn = model.generate(real.n, seed);
+    } else if (real.cond_dim == C) {
+      // A conditional model generates for each real sequence's own condition: the two sets then
+      // hold the same number of sequences of every condition (per-condition scores).
+      syn = model.generate(real.n, seed, real.conditions);
+    } else {
+      std::vector<std::string> texts;
+      syn = model.generate(real.n, seed, condition_of(run.map, model_dir).draw(real.n, seed, texts));
+      if (!quiet)
+        std::fprintf(stderr, "note: the real data have no condition column; conditions drawn from the training distribution\n");
+    }
     syn.columns = run.map.categorical.empty() ? run.map.columns : real.columns;
     run.map.model_to_reference(syn);
     res.synthetic_source = "generated from " + model_dir + " (" + std::to_string(syn.n) + " sequences, seed " +
