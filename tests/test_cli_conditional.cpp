@@ -213,3 +213,57 @@ TEST_CASE("cli: --condition errors are one line with a non-zero exit") {
   CHECK(tgtest::count_lines(r.out) == 1);
   CHECK(!tg::io::file_exists(d + "/g.csv"));
 }
+
+TEST_CASE("cli: evaluate scores each condition (labels; numeric quantile bins); --synthetic with a condition column") {
+  const std::string d = tgtest::make_tmpdir("tg-cond-eval");
+  // 24 sequences: 12 slow, 12 fast (a class with fewer than 10 sequences would be skipped).
+  std::ostringstream s;
+  s << "id,value,class,dose\n";
+  for (int i = 0; i < 24; ++i)
+    for (int t = 0; t < 6; ++t)
+      s << "s" << i << ',' << 0.5 + 0.4 * std::sin((i % 2 ? 0.9 : 0.2) * t + i) << ',' << (i % 2 ? "fast" : "slow")
+        << ',' << (i < 21 ? 1 + i % 4 : 9) << '\n';
+  write(d + "/c.csv", s.str());
+  auto r = run("train --data " + d + "/c.csv --condition class" + std::string(kSmall) + " --out " + d + "/run --quiet");
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  r = run("evaluate --model " + d + "/run --repeats 1 --metric-iterations 5 --tsne-iterations 10 --out " + d + "/ev --quiet");
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  const tg::io::Json m = tg::io::Json::parse(tg::io::read_file(d + "/ev/metrics.json"), "metrics.json");
+  const tg::io::Json& c = m.at("conditions");
+  CHECK(c.at("column").as_string() == "class");
+  CHECK(c.at("kind").as_string() == "categorical");
+  REQUIRE(c.at("groups").size() == 2);
+  const tg::io::Json& fast = c.at("groups")[0];
+  CHECK(fast.at("condition").as_string() == "fast");
+  CHECK(fast.at("real_sequences").as_int64() == 12);
+  CHECK(fast.at("synthetic_sequences").as_int64() == 12);  // generated for each real sequence's own condition
+  CHECK(fast.at("discriminative").at("per_repeat").size() == 1);
+  CHECK(fast.at("predictive").at("mean").as_double() >= 0.0);
+  CHECK(m.contains("discriminative"));  // the overall scores stay
+  CHECK(has(tg::io::read_file(d + "/ev/report.html"), "Scores per condition"));
+  // --synthetic: a generated file's condition column is read and mapped to the model's labels.
+  REQUIRE(run("generate --model " + d + "/run --condition slow,fast --n 11 --out " + d + "/g.csv --quiet").code == 0);
+  r = run("evaluate --real " + d + "/c.csv --id-column id --columns value --seq-len 0 --condition class --synthetic " + d +
+          "/g.csv --repeats 1 --metric-iterations 5 --tsne-iterations 10 --out " + d + "/ev2 --quiet");
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  const tg::io::Json m2 = tg::io::Json::parse(tg::io::read_file(d + "/ev2/metrics.json"), "metrics.json");
+  CHECK(m2.at("conditions").at("groups")[1].at("synthetic_sequences").as_int64() == 11);
+  CHECK(m2.at("conditions").at("groups")[1].at("real_sequences").as_int64() == 12);
+  // A numeric condition: quantile bins of the real values; a bin with too few sequences is skipped with a note.
+  r = run("train --data " + d + "/c.csv --condition dose" + std::string(kSmall) + " --out " + d + "/num --quiet");
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  r = run("evaluate --model " + d + "/num --repeats 1 --metric-iterations 5 --tsne-iterations 10 --out " + d + "/ev3 --quiet");
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  const tg::io::Json m3 = tg::io::Json::parse(tg::io::read_file(d + "/ev3/metrics.json"), "metrics.json");
+  const tg::io::Json& g3 = m3.at("conditions").at("groups");
+  CHECK(m3.at("conditions").at("kind").as_string() == "numeric");
+  // Sorted values: six 1, five 2, five 3, five 4, three 9; the 0, 1/4, ..., 1 quantiles (indices
+  // 0, 5, 11, 17, 23) are 1, 1, 3, 4, 9: bins [1, 3], (3, 4], (4, 9].
+  REQUIRE(g3.size() == 3);
+  CHECK(g3[0].at("condition").as_string() == "[1, 3]");
+  CHECK(g3[0].at("real_sequences").as_int64() == 16);
+  CHECK(g3[0].contains("discriminative"));
+  CHECK(g3[2].at("condition").as_string() == "(4, 9]");
+  CHECK(has(g3[2].at("skipped").as_string(), "fewer than 10 sequences (3 real, 3 synthetic)"));
+  CHECK(has(g3[1].at("skipped").as_string(), "fewer than 10 sequences (5 real, 5 synthetic)"));
+}

@@ -36,6 +36,16 @@ int64_t Condition::sequences() const {
   return n;
 }
 
+void Condition::encode_unchecked(const std::string& text, std::vector<double>& out, const std::string& where) const {
+  if (categorical) return encode(text, out, where);
+  const std::string v = trim(text);
+  char* end = nullptr;
+  const double x = v.empty() ? std::nan("") : std::strtod(v.c_str(), &end);
+  if (v.empty() || *end != '\0' || !std::isfinite(x))
+    throw InputError(where + ": condition '" + tg::io::printable(column) + "': not a number: " + quoted(v));
+  out.push_back((x - min) / (max > min ? max - min : 1.0));
+}
+
 void Condition::encode(const std::string& text, std::vector<double>& out, const std::string& where) const {
   const std::string v = trim(text);
   const std::string pre = where + ": condition '" + tg::io::printable(column) + "': ";
@@ -238,6 +248,44 @@ void attach_condition(tg::io::Prepared& prep, const std::string& column, const s
 Condition condition_of(const tg::io::OutputMap& map, const std::string& src) {
   if (map.condition.is_null()) return Condition();
   return Condition::from_json(map.condition, src);
+}
+
+ConditionGroups condition_groups(const Condition& c, const tg::io::Windows& real, const tg::io::Windows& synthetic,
+                                 int bins) {
+  ConditionGroups g;
+  const int64_t C = c.width();
+  if (real.cond_dim != C || synthetic.cond_dim != C) return g;
+  auto value = [&](const tg::io::Windows& w, int64_t i) {  // a label index, or the value in the data's units
+    const double* v = w.conditions.data() + i * C;
+    if (c.categorical) return static_cast<double>(std::max_element(v, v + C) - v);
+    return v[0] * (c.max > c.min ? c.max - c.min : 1.0) + c.min;
+  };
+  if (c.categorical) {
+    g.names = c.labels;
+    for (int64_t i = 0; i < real.n; ++i) g.real.push_back(static_cast<int64_t>(value(real, i)));
+    for (int64_t i = 0; i < synthetic.n; ++i) g.synthetic.push_back(static_cast<int64_t>(value(synthetic, i)));
+    return g;
+  }
+  std::vector<double> sorted;
+  for (int64_t i = 0; i < real.n; ++i) sorted.push_back(value(real, i));
+  if (sorted.empty()) return g;
+  std::sort(sorted.begin(), sorted.end());
+  std::vector<double> edges;
+  for (int j = 0; j <= bins; ++j) {
+    const double e = sorted[static_cast<size_t>(static_cast<double>(j) * static_cast<double>(sorted.size() - 1) / bins)];
+    if (edges.empty() || e > edges.back()) edges.push_back(e);
+  }
+  if (edges.size() == 1) edges.push_back(edges[0]);  // one value: one bin
+  for (size_t j = 0; j + 1 < edges.size(); ++j)
+    g.names.push_back((j == 0 ? "[" : "(") + tg::io::format_double(edges[j]) + ", " + tg::io::format_double(edges[j + 1]) + "]");
+  auto bin = [&](double v) {
+    int64_t j = 0;
+    while (j + 2 < static_cast<int64_t>(edges.size()) && v > edges[static_cast<size_t>(j) + 1]) ++j;
+    return j;
+  };
+  for (int64_t i = 0; i < real.n; ++i) g.real.push_back(bin(value(real, i)));
+  for (int64_t i = 0; i < synthetic.n; ++i) g.synthetic.push_back(bin(value(synthetic, i)));
+  return g;
 }
 
 void label_conditions(tg::io::Windows& w, const Condition& c) {

@@ -32,6 +32,8 @@ struct Condition {
   /// appended to `out`. An unknown label, a field that is not a number, or a number outside
   /// [min, max] throws io::InputError "<where>: condition '<column>': ...".
   void encode(const std::string& text, std::vector<double>& out, const std::string& where) const;
+  /// The same without the range check (a synthetic file's values, which are only grouped).
+  void encode_unchecked(const std::string& text, std::vector<double>& out, const std::string& where) const;
   /// A model-scale vector (width() entries) back to the data's units as text: the label with
   /// the largest entry, or the number.
   std::string text(const double* v) const;
@@ -60,6 +62,18 @@ void attach_condition(tg::io::Prepared& prep, const std::string& column, const s
 
 /// The condition stored in a run's output map (an undefined Condition when there is none).
 Condition condition_of(const tg::io::OutputMap& map, const std::string& src);
+
+/// Groups of sequences for per-condition scores: a categorical condition's labels, or for a
+/// numeric one up to `bins` bins between quantiles of the real values (edges at the
+/// 0, 1/bins, ..., 1 quantiles of the real sequences' values; equal edges merged; each bin holds
+/// the values up to and including its upper edge). `real` and `synthetic` hold each window's
+/// group (Windows::conditions in model scale).
+struct ConditionGroups {
+  std::vector<std::string> names;
+  std::vector<int64_t> real, synthetic;
+};
+ConditionGroups condition_groups(const Condition& c, const tg::io::Windows& real, const tg::io::Windows& synthetic,
+                                 int bins = 4);
 
 /// Sets w.condition_column / w.condition_text from w.conditions (model scale), for output.
 void label_conditions(tg::io::Windows& w, const Condition& c);
