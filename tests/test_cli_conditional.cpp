@@ -205,6 +205,25 @@ TEST_CASE("cli: --condition errors are one line with a non-zero exit") {
   CHECK(r.code == 1);
   CHECK(has(r.out, "want.csv:3: condition 'class': unknown label \"medium\""));
   CHECK(!tg::io::file_exists(d + "/g.csv"));
+  // A config.json whose condition is corrupt: one line naming it.
+  {
+    tg::io::Json cfg = tg::io::Json::parse(tg::io::read_file(d + "/run/config.json"), "config.json");
+    tg::io::Json labels = tg::io::Json::array();
+    labels.push_back("slow");
+    labels.push_back("slow");
+    cfg["output_map"]["condition"]["labels"] = labels;
+    write(d + "/run/config.json", cfg.dump());
+    r = run("generate --model " + d + "/run --n 2 --out " + d + "/g.csv --quiet");
+    CHECK(r.code == 1);
+    CHECK(has(r.out, "config.json: condition: a label occurs twice"));
+    CHECK(tgtest::count_lines(r.out) == 1);
+    CHECK(!tg::io::file_exists(d + "/g.csv"));
+  }
+  // The condition named as a static column too.
+  r = run("train --data " + d + "/c.csv --condition dose --static-columns dose --iterations 2 --id-column id --seq-len 0 --out " +
+          d + "/x --quiet");
+  CHECK(r.code == 2);
+  CHECK(has(r.out, "--condition: 'dose' is also a static column"));
   // A condition given to a model trained without one.
   REQUIRE(run("train --data " + d + "/c.csv" + std::string(kSmall) + " --out " + d + "/plain --quiet").code == 0);
   r = run("generate --model " + d + "/plain --condition slow --out " + d + "/g.csv --quiet");

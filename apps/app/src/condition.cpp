@@ -147,6 +147,10 @@ Condition Condition::from_json(const Json& j, const std::string& src) {
         total += k;
       }
       if (total < 1) throw bad("no training sequence");
+      if (total > (int64_t{1} << 50)) throw bad("the counts add up to more than 2^50 sequences");
+      std::vector<std::string> sorted = c.labels;
+      std::sort(sorted.begin(), sorted.end());
+      if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) throw bad("a label occurs twice");
     } else {
       c.min = j.at("min").as_double();
       c.max = j.at("max").as_double();
