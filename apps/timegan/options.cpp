@@ -12,6 +12,7 @@ std::vector<OptionSpec> data_option_specs() {
       {"categorical", "A,B,...", "", "CSV columns read as categories (labels; one-hot in the model); a column whose first value is not a number is categorical anyway"},
       {"static-columns", "A,B,...", "", "long-format CSV (with --id-column): numeric columns that describe a whole sequence (constant within each id; min-max scaled on their own; generated beside each sequence)"},
       {"static", "FILE", "", "long-format CSV (with --id-column): a per-id CSV of static values (a header with the id column and the static columns, one row per id; --static-columns selects some, default: all)"},
+      {"condition", "COLUMN", "", "long-format CSV (with --id-column): a per-sequence column (constant within each id) to condition on: an input of the generator and the discriminators, never generated; labels (or --categorical) one-hot, numbers min-max scaled; generate --condition picks its value"},
       {"max-categories", "N", "64", "most distinct labels a categorical column may hold"},
       {"missing", "error|mask", "error", "missing cells (empty, NaN, NA) in numeric columns: 'error' refuses them naming the cell; 'mask' keeps them as missing (an observed-indicator channel per numeric feature, losses over observed cells only, complete synthetic output)"},
       {"preset", "NAME", "default", "preprocessing: 'default' (scale once, keep time order, every window, output in the CSV's units) or 'original' (the reference's flip, double min-max and shuffle)"},
@@ -30,6 +31,7 @@ Json data_options_json(const Args& a, const std::string& data_opt) {
   j["categorical"] = a.str("categorical");
   if (!a.str("static-columns").empty()) j["static_columns"] = a.str("static-columns");  // absent without (as before)
   if (!a.str("static").empty()) j["static_file"] = a.str("static");  // absent without (as before)
+  if (!a.str("condition").empty()) j["condition"] = a.str("condition");  // absent without (as before)
   j["max_categories"] = static_cast<long long>(a.integer("max-categories", 1, 100000));
   j["missing"] = a.choice("missing", {"error", "mask"});
   j["preset"] = a.choice("preset", {"default", "original"});

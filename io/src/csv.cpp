@@ -505,6 +505,9 @@ std::string windows_csv_text(const Windows& w, const std::vector<std::string>& i
     throw std::invalid_argument("write_windows_csv: data size does not match [n, seq, dim]");
   if (static_cast<int64_t>(w.statics.size()) != w.n * w.static_dim)
     throw std::invalid_argument("write_windows_csv: static values do not match [n, static_dim]");
+  const bool cond = !w.condition_column.empty();
+  if (cond && static_cast<int64_t>(w.condition_text.size()) != w.n)
+    throw std::invalid_argument("write_windows_csv: condition values do not match the number of windows");
   std::string out = "sequence_id,t";
   for (int64_t k = 0; k < w.dim; ++k) {
     const std::string c = k < static_cast<int64_t>(w.columns.size()) ? w.columns[static_cast<std::size_t>(k)]
@@ -516,6 +519,7 @@ std::string windows_csv_text(const Windows& w, const std::vector<std::string>& i
                                                                             : "static_" + std::to_string(k + 1);
     out += "," + csv_escape(c);
   }
+  if (cond) out += "," + csv_escape(w.condition_column);
   out += '\n';
   out.reserve(out.size() + static_cast<std::size_t>(w.n * w.seq * (w.dim * 20 + 10)));
   for (int64_t i = 0; i < w.n; ++i) {
@@ -545,6 +549,10 @@ std::string windows_csv_text(const Windows& w, const std::vector<std::string>& i
       for (int64_t k = 0; k < w.static_dim; ++k) {
         out += ',';
         out += format_double(w.statics[static_cast<std::size_t>(i * w.static_dim + k)]);
+      }
+      if (cond) {
+        out += ',';
+        out += csv_escape(w.condition_text[static_cast<std::size_t>(i)]);
       }
       out += '\n';
     }

@@ -435,6 +435,7 @@ Json OutputMap::to_json() const {
     st["scaler"] = statics.to_json();
     j["static"] = st;
   }
+  if (!condition.is_null()) j["condition"] = condition;  // absent without a condition
   return j;
 }
 
@@ -468,6 +469,7 @@ OutputMap OutputMap::from_json(const Json& j) {
       if (names != sorted || std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end())
         throw std::runtime_error("column_order does not list the numeric and categorical columns once each");
     }
+    if (j.contains("condition")) m.condition = j.at("condition");
     if (j.contains("static")) {
       for (const auto& c : j.at("static").at("columns").items()) m.static_columns.push_back(c.as_string());
       m.statics = MinMaxScaler::from_json(j.at("static").at("scaler"));

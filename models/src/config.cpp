@@ -59,6 +59,8 @@ void TimeGanConfig::validate() const {
   }
   if (static_features < 0) bad("static_features must be >= 0 (got " + std::to_string(static_features) + ")");
   at_most("static_features", static_features, kMaxFeatures);
+  if (condition_dim < 0) bad("condition_dim must be >= 0 (got " + std::to_string(condition_dim) + ")");
+  at_most("condition_dim", condition_dim, kMaxFeatures);
   if (!(gamma >= 0) || !std::isfinite(gamma)) bad("gamma must be a finite number >= 0");
   if (!std::isfinite(d_threshold)) bad("d_threshold must be finite");
   if (!(adam.lr > 0) || !std::isfinite(adam.lr)) bad("adam lr must be a finite number > 0");
@@ -80,7 +82,9 @@ int64_t TimeGanConfig::parameter_bound() const {
   const int64_t cell = 4 * hidden * (in + hidden + 2);
   const int64_t out = (hidden + 1) * in;
   const int64_t stat = static_features > 0 ? 4 * (static_features + 1) * (hidden + 1) : 0;  // the four dense maps
-  return 5 * (layers * cell + out) + stat;
+  // The condition widens the first layer of three networks and two static maps.
+  const int64_t cond = condition_dim > 0 ? 5 * 4 * hidden * condition_dim : 0;
+  return 5 * (layers * cell + out) + stat + cond;
 }
 
 io::Json TimeGanConfig::to_json() const {
@@ -109,6 +113,7 @@ io::Json TimeGanConfig::to_json() const {
     j["categorical"] = io::Json::from_doubles(b);
   }
   if (missing_mask) j["missing"] = "mask";
+  if (condition_dim > 0) j["condition_dim"] = static_cast<long long>(condition_dim);  // absent without a condition
   if (static_features > 0) j["static_features"] = static_cast<long long>(static_features);  // absent without statics  // absent by default (as before missing cells existed)
   return j;
 }
@@ -160,6 +165,7 @@ TimeGanConfig TimeGanConfig::from_json(const io::Json& j) {
     c.missing_mask = j.at("missing").as_string() == "mask";
   }
   if (j.contains("static_features")) c.static_features = j.at("static_features").as_int64();
+  if (j.contains("condition_dim")) c.condition_dim = j.at("condition_dim").as_int64();
   c.validate();
   return c;
 }
@@ -198,6 +204,7 @@ std::string TimeGanConfig::mismatch(const TimeGanConfig& o) const {
   if (missing_mask != o.missing_mask)
     return diff("missing", missing_mask ? "mask" : "error", o.missing_mask ? "mask" : "error");
   if (static_features != o.static_features) return diff("static_features", static_features, o.static_features);
+  if (condition_dim != o.condition_dim) return diff("condition_dim", condition_dim, o.condition_dim);
   return "";
 }
 

@@ -33,6 +33,20 @@ ParamGroup join(const char* name, const Network& a, const Network& b, const Dens
 }
 
 Var with_static(const Var& x, const Var& hs) { return hs.defined() ? append_code(x, hs) : x; }
+// The condition c [B, C] appended to every step of x [B, T, d] (x unchanged without a condition).
+Var with_cond(const Var& x, const Var& c) { return c.defined() ? append_code(x, c) : x; }
+// [v, c] for per-sequence vectors v [B, S] (v unchanged without a condition).
+Var with_cond_dense(const Var& v, const Var& c) {
+  if (!c.defined()) return v;
+  const int64_t B = v.shape()[0], S = v.shape()[1], C = c.shape()[1];
+  return reshape(append_code(reshape(v, Shape{B, 1, S}), c), Shape{B, S + C});
+}
+// The condition repeated for k stacked copies of a batch ([c; c; ...]), undefined without one.
+Var repeat_cond(const Var& c, int k) {
+  if (!c.defined()) return c;
+  std::vector<Var> parts(static_cast<size_t>(k), c);
+  return concat_batch(parts);
+}
 }  // namespace
 
 const char* phase_name(Phase p) {
@@ -101,20 +115,21 @@ TimeGan::TimeGan(const TimeGanConfig& cfg)
   const int d = static_cast<int>(cfg.features), z = static_cast<int>(cfg.noise_dim()), H = static_cast<int>(cfg.hidden),
             L = static_cast<int>(cfg.layers);
   const int hs = static_cast<int>(cfg.static_code());  // the static code appended to each step (0: none)
+  const int C = static_cast<int>(cfg.condition_dim);   // the condition appended to each step (0: none)
   e_ = Network("embedder", cfg.cell, L, static_cast<int>(cfg.embedder_inputs()) + hs, H, H, Head::Sigmoid, init_rng_, cfg.dtype,
                cfg.device);
   r_ = Network("recovery", cfg.cell, L, H, H, d, Head::Sigmoid, init_rng_, cfg.dtype, cfg.device);
-  g_ = Network("generator", cfg.cell, L, z + hs, H, H, Head::Sigmoid, init_rng_, cfg.dtype, cfg.device);
-  s_ = Network("supervisor", cfg.cell, L - 1, H + hs, H, H, Head::Sigmoid, init_rng_, cfg.dtype, cfg.device);
-  d_ = Network("discriminator", cfg.cell, L, H, H, 1, Head::Linear, init_rng_, cfg.dtype, cfg.device);
+  g_ = Network("generator", cfg.cell, L, z + hs + C, H, H, Head::Sigmoid, init_rng_, cfg.dtype, cfg.device);
+  s_ = Network("supervisor", cfg.cell, L - 1, H + hs + C, H, H, Head::Sigmoid, init_rng_, cfg.dtype, cfg.device);
+  d_ = Network("discriminator", cfg.cell, L, H + C, H, 1, Head::Linear, init_rng_, cfg.dtype, cfg.device);
   if (!cfg.categorical.empty()) r_.set_output_blocks(cfg.numeric_features(), cfg.categorical);
   const bool st = cfg.static_features > 0;
   if (st) {  // drawn after the five networks, so that their initial values do not change
     const int S = static_cast<int>(cfg.static_features);
     es_ = DenseNet("static_embedder", S, H, Head::Sigmoid, init_rng_, cfg.dtype, cfg.device);
     rs_ = DenseNet("static_recovery", H, S, Head::Sigmoid, init_rng_, cfg.dtype, cfg.device);
-    gs_ = DenseNet("static_generator", S, H, Head::Sigmoid, init_rng_, cfg.dtype, cfg.device);
-    ds_ = DenseNet("static_discriminator", H, 1, Head::Linear, init_rng_, cfg.dtype, cfg.device);
+    gs_ = DenseNet("static_generator", S + C, H, Head::Sigmoid, init_rng_, cfg.dtype, cfg.device);
+    ds_ = DenseNet("static_discriminator", H + C, 1, Head::Linear, init_rng_, cfg.dtype, cfg.device);
   }
   opt_.emplace_back(join("E0", e_, r_, st ? &es_ : nullptr, st ? &rs_ : nullptr), cfg.adam);
   opt_.emplace_back(join("E", e_, r_, st ? &es_ : nullptr, st ? &rs_ : nullptr), cfg.adam);
@@ -187,6 +202,15 @@ void TimeGan::set_data(const io::Windows& w) {
       throw std::invalid_argument("TimeGan::set_data: window " + std::to_string(static_cast<int64_t>(i) / S) +
                                   ": static feature " + std::to_string(static_cast<int64_t>(i) % S) + " is not finite");
   if (S > 0) statics_ = Tensor::from_vector(Shape{w.n, S}, w.statics, cfg_.dtype, cfg_.device);
+  const int64_t C = cfg_.condition_dim;
+  if (w.cond_dim != C || static_cast<int64_t>(w.conditions.size()) != w.n * w.cond_dim)
+    throw std::invalid_argument("TimeGan::set_data: the windows hold a condition of width " + std::to_string(w.cond_dim) +
+                                "; the model is configured for " + std::to_string(C));
+  for (size_t i = 0; i < w.conditions.size(); ++i)
+    if (!std::isfinite(w.conditions[i]))
+      throw std::invalid_argument("TimeGan::set_data: window " + std::to_string(static_cast<int64_t>(i) / C) +
+                                  ": condition entry " + std::to_string(static_cast<int64_t>(i) % C) + " is not finite");
+  if (C > 0) conds_ = Tensor::from_vector(Shape{w.n, C}, w.conditions, cfg_.dtype, cfg_.device);
   n_ = w.n;
   const int64_t numeric = cfg_.numeric_features();
   std::vector<double> obs;
@@ -248,6 +272,11 @@ TimeGan::Batch TimeGan::sample_batch() {
     for (int64_t i = 0; i < B; ++i) be.copy_rows(st, i * S, 0, statics_, idx[static_cast<size_t>(i)] * S, 0, 1, S, false);
     b.s = Var(st);
   }
+  if (const int64_t C = cfg_.condition_dim; C > 0) {
+    Tensor ct = Tensor::empty(Shape{B, C}, cfg_.dtype, cfg_.device);
+    for (int64_t i = 0; i < B; ++i) be.copy_rows(ct, i * C, 0, conds_, idx[static_cast<size_t>(i)] * C, 0, 1, C, false);
+    b.c = Var(ct);
+  }
   if (varlen_) b.mask = length_mask(b.lengths, T, cfg_.dtype, cfg_.device);
   if (cfg_.missing_mask) {
     const int64_t din = cfg_.embedder_inputs(), row_in = T * din;
@@ -278,6 +307,10 @@ Var TimeGan::sample_static_noise(int64_t b, Rng& rng) const {
 }
 
 Var TimeGan::static_code(const Batch& b) const { return b.s.defined() ? es_.forward(b.s) : Var(); }
+
+Var TimeGan::static_generate(const Var& zs, const Var& c) const {
+  return zs.defined() ? gs_.forward(with_cond_dense(zs, c)) : Var();
+}
 
 Var TimeGan::static_recovery_loss(const Batch& b, const Var& hs) const {
   return hs.defined() ? mse(b.s, rs_.forward(hs)) : Var();
@@ -337,7 +370,7 @@ void TimeGan::step_supervised(StepLosses& out) {
   Batch b = sample_batch();
   Var hs = static_code(b);
   Var h = e_.forward(with_static(b.embed_in(), hs), b.lengths);
-  Var h_hat_sup = s_.forward(with_static(h, hs), b.lengths);
+  Var h_hat_sup = s_.forward(with_cond(with_static(h, hs), b.c), b.lengths);
   Var gs = supervised_loss(h, h_hat_sup, b.mask);
   backward(gs);
   opt_[2].step();
@@ -355,14 +388,17 @@ void TimeGan::step_joint(StepLosses& out) {
     // ---- generator step: G_loss -> generator + supervisor
     only_trainable({&g_, &s_});
     Var hs = static_code(b);
-    Var hs_hat = zs.defined() ? gs_.forward(zs) : Var();
+    Var hs_hat = static_generate(zs, b.c);
     Var h = e_.forward(with_static(b.embed_in(), hs), L);
-    Var e_hat = g_.forward(with_static(z, hs_hat), L);
+    // Generated sequences take the batch's own conditions: the fake (sequence, condition) pairs
+    // have the conditions' training distribution.
+    Var e_hat = g_.forward(with_cond(with_static(z, hs_hat), b.c), L);
     const std::vector<int32_t> L2 = L.empty() ? L : cat_lengths({&L, &L});
-    Var s_out = s_.forward(concat_batch({with_static(h, hs), with_static(e_hat, hs_hat)}), L2);
+    const Var c2 = repeat_cond(b.c, 2);
+    Var s_out = s_.forward(with_cond(concat_batch({with_static(h, hs), with_static(e_hat, hs_hat)}), c2), L2);
     Var h_hat_sup = slice_batch(s_out, 0, B), h_hat = slice_batch(s_out, B, 2 * B);
     Var x_hat = r_.forward(h_hat, L);
-    Var y = d_.forward(concat_batch({h_hat, e_hat}), L2);
+    Var y = d_.forward(with_cond(concat_batch({h_hat, e_hat}), c2), L2);
     Var y_fake = slice_batch(y, 0, B), y_fake_e = slice_batch(y, B, 2 * B);
     Var g_s = supervised_loss(h, h_hat_sup, b.mask);
     Var g_v = moment_loss(b.x, x_hat, b.target_mask(), b.mask);
@@ -370,7 +406,7 @@ void TimeGan::step_joint(StepLosses& out) {
     if (hs_hat.defined()) {
       // The static adversarial term (weight 1, reported inside G_loss_U) and the static moments
       // (as the temporal ones, weight 100, reported inside G_loss_V).
-      Var u_s = static_adversarial_loss(ds_.forward(hs_hat));
+      Var u_s = static_adversarial_loss(ds_.forward(with_cond_dense(hs_hat, b.c)));
       Var v_s = static_moment_loss(b.s, rs_.forward(hs_hat));
       g.u = add(g.u, u_s);
       g.v = add(g.v, v_s);
@@ -383,7 +419,7 @@ void TimeGan::step_joint(StepLosses& out) {
     Var hs2 = static_code(b);
     Var h2 = e_.forward(with_static(b.embed_in(), hs2), L);
     Var r_states = r_.hidden_states(h2, L);
-    Var h_hat_sup2 = s_.forward(with_static(h2, hs2), L);
+    Var h_hat_sup2 = s_.forward(with_cond(with_static(h2, hs2), b.c), L);
     Var e_t0 = recovery_loss(b, r_states);
     if (hs2.defined()) e_t0 = add(e_t0, static_recovery_loss(b, hs2));
     Var g_s2 = supervised_loss(h2, h_hat_sup2, b.mask);
@@ -412,17 +448,17 @@ void TimeGan::step_joint(StepLosses& out) {
   {
     NoGradGuard ng;  // e, g, s are frozen: no tape through them
     hs = static_code(b);
-    if (zs.defined()) hs_hat = gs_.forward(zs);
+    hs_hat = static_generate(zs, b.c);
     h = e_.forward(with_static(b.embed_in(), hs), L);
-    e_hat = g_.forward(with_static(z, hs_hat), L);
-    h_hat = s_.forward(with_static(e_hat, hs_hat), L);
+    e_hat = g_.forward(with_cond(with_static(z, hs_hat), b.c), L);
+    h_hat = s_.forward(with_cond(with_static(e_hat, hs_hat), b.c), L);
   }
   const std::vector<int32_t> L3 = L.empty() ? L : cat_lengths({&L, &L, &L});
-  Var y = d_.forward(concat_batch({h, h_hat, e_hat}), L3);
+  Var y = d_.forward(with_cond(concat_batch({h, h_hat, e_hat}), repeat_cond(b.c, 3)), L3);
   DLossParts dl = discriminator_loss(slice_batch(y, 0, B), slice_batch(y, B, 2 * B), slice_batch(y, 2 * B, 3 * B),
                                      cfg_.gamma, b.mask, b.mask);
   if (hs.defined()) {  // the static discriminator on real and generated static codes, weight 1
-    Var ys = ds_.forward(concat_batch({hs, hs_hat}));
+    Var ys = ds_.forward(with_cond_dense(concat_batch({hs, hs_hat}), repeat_cond(b.c, 2)));
     Var d_s = static_discriminator_loss(slice_batch(ys, 0, B), slice_batch(ys, B, 2 * B));
     dl.total = add(dl.total, d_s);
   }
@@ -459,6 +495,18 @@ StepLosses TimeGan::step() {
 }
 
 io::Windows TimeGan::generate(int64_t n, uint64_t seed, int64_t chunk) {
+  if (cfg_.condition_dim > 0)
+    throw std::invalid_argument("TimeGan::generate: the model is conditional; give each sequence's condition");
+  return generate(n, seed, std::vector<double>(), chunk);
+}
+
+io::Windows TimeGan::generate(int64_t n, uint64_t seed, const std::vector<double>& conditions, int64_t chunk) {
+  const int64_t C = cfg_.condition_dim;
+  if (static_cast<int64_t>(conditions.size()) != n * C)
+    throw std::invalid_argument("TimeGan::generate: " + std::to_string(conditions.size()) + " condition values for " +
+                                std::to_string(n) + " sequences of a condition of width " + std::to_string(C));
+  for (double v : conditions)
+    if (!std::isfinite(v)) throw std::invalid_argument("TimeGan::generate: a condition value is not finite");
   NoGradGuard ng;
   Rng rng(seed, kStreamGenerate), static_rng(seed, kStreamGenerateStatic);
   io::Windows w;
@@ -467,6 +515,8 @@ io::Windows TimeGan::generate(int64_t n, uint64_t seed, int64_t chunk) {
   w.dim = cfg_.features;
   w.data.reserve(static_cast<size_t>(n * w.seq * w.dim));
   w.static_dim = cfg_.static_features;
+  w.cond_dim = C;
+  w.conditions = conditions;
   for (int64_t start = 0; start < n; start += chunk) {
     const int64_t b = std::min(chunk, n - start);
     std::vector<int32_t> L;
@@ -477,8 +527,15 @@ io::Windows TimeGan::generate(int64_t n, uint64_t seed, int64_t chunk) {
     }
     Var z = sample_noise(b, rng);
     Var zs = sample_static_noise(b, static_rng);
-    Var hs_hat = zs.defined() ? gs_.forward(zs) : Var();
-    Var x_hat = r_.forward(s_.forward(with_static(g_.forward(with_static(z, hs_hat), L), hs_hat), L), L);
+    Var c;
+    if (C > 0) {
+      const auto first = conditions.begin() + static_cast<std::ptrdiff_t>(start * C);
+      c = Var(Tensor::from_vector(Shape{b, C}, std::vector<double>(first, first + static_cast<std::ptrdiff_t>(b * C)),
+                                  cfg_.dtype, cfg_.device));
+    }
+    Var hs_hat = static_generate(zs, c);
+    Var e_hat = g_.forward(with_cond(with_static(z, hs_hat), c), L);
+    Var x_hat = r_.forward(s_.forward(with_cond(with_static(e_hat, hs_hat), c), L), L);
     if (hs_hat.defined()) {
       const std::vector<double> sv = rs_.forward(hs_hat).value().to_vector();
       w.statics.insert(w.statics.end(), sv.begin(), sv.end());

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "tg/app/condition.h"
 #include "tg/app/run.h"
 #include "tg/io/csv.h"
 #include "tg/io/error.h"
@@ -77,9 +78,14 @@ Windows read_synthetic(const std::string& path, const Windows& real, const std::
   co.auto_categorical = false;  // labels only in the real data's categorical columns
   for (const auto& c : map.categorical) co.categorical.push_back(c.name);
   co.static_columns = map.static_columns;  // repeated on each row, as generate writes them
+  const Condition cond = condition_of(map, path);  // a conditional model's column beside each sequence
+  if (cond.defined() && cond.categorical) co.categorical.push_back(cond.column);
   tg::io::Table t;
+  std::vector<double> cond_rows;
+  std::vector<std::string> cond_labels;
   try {
     t = tg::io::read_csv(path, co);
+    if (cond.defined()) cond_rows = take_condition_column(t, cond.column, cond_labels);
   } catch (const tg::io::InputError& e) {
     const std::string m = e.what();
     if (m.find("unknown id column") != std::string::npos)
@@ -179,7 +185,82 @@ Windows read_synthetic(const std::string& path, const Windows& real, const std::
     for (int64_t s = 0; s < L; ++s)
       for (size_t k = 0; k < src.size(); ++k) w.at(i, s, static_cast<int64_t>(k)) = t.at(starts[static_cast<size_t>(i)] + s, src[k]);
   }
+  if (cond.defined()) {  // each sequence's condition in model scale (labels mapped to the model's)
+    w.cond_dim = cond.width();
+    for (int64_t i = 0; i < w.n; ++i) {
+      const auto row = static_cast<size_t>(starts[static_cast<size_t>(i)]);
+      const double v = cond_rows[row];
+      const std::string where = path + ":" + std::to_string(t.line_of_row[row]);
+      cond.encode_unchecked(cond_labels.empty() ? tg::io::format_double(v) : cond_labels[static_cast<size_t>(v)],
+                            w.conditions, where);
+    }
+  }
   return w;
+}
+
+// The windows i of w with group[i] == g.
+Windows subset(const Windows& w, const std::vector<int64_t>& group, int64_t g) {
+  Windows o;
+  o.seq = w.seq;
+  o.dim = w.dim;
+  o.columns = w.columns;
+  o.categories = w.categories;
+  const size_t row = static_cast<size_t>(w.seq * w.dim);
+  for (int64_t i = 0; i < w.n; ++i) {
+    if (group[static_cast<size_t>(i)] != g) continue;
+    o.data.insert(o.data.end(), w.data.begin() + static_cast<std::ptrdiff_t>(static_cast<size_t>(i) * row),
+                  w.data.begin() + static_cast<std::ptrdiff_t>((static_cast<size_t>(i) + 1) * row));
+    if (!w.lengths.empty()) o.lengths.push_back(w.lengths[static_cast<size_t>(i)]);
+    ++o.n;
+  }
+  return o;
+}
+
+// Fewest sequences of a condition group in either set for it to be scored: the discriminative
+// score holds out 20% of each set.
+constexpr int64_t kMinConditionSequences = 10;
+
+// Per-condition scores: the discriminative and predictive scores on each condition group's real
+// and synthetic sequences (docs/conditional.md), with the overall settings.
+void condition_scores(const Condition& cond, const Windows& real, const Windows& syn, int64_t repeats, int64_t disc_iters,
+                      int64_t pred_iters, uint64_t seed, tg::Device dev, bool quiet, ConditionScores& out) {
+  if (!cond.defined() || real.cond_dim != cond.width() || syn.cond_dim != cond.width()) return;
+  const ConditionGroups g = condition_groups(cond, real, syn);
+  out.column = cond.column;
+  out.kind = cond.categorical ? "categorical" : "numeric";
+  for (size_t k = 0; k < g.names.size(); ++k) {
+    ConditionGroupScores s;
+    s.name = g.names[k];
+    const Windows r = subset(real, g.real, static_cast<int64_t>(k)), y = subset(syn, g.synthetic, static_cast<int64_t>(k));
+    s.real_n = r.n;
+    s.synthetic_n = y.n;
+    if (r.n < kMinConditionSequences || y.n < kMinConditionSequences) {
+      s.skipped = "fewer than " + std::to_string(kMinConditionSequences) + " sequences (" + std::to_string(r.n) +
+                  " real, " + std::to_string(y.n) + " synthetic)";
+      out.groups.push_back(s);
+      continue;
+    }
+    for (int64_t rep = 0; rep < repeats; ++rep) {
+      mt::PostHocOptions o;
+      o.seed = seed;
+      o.device = dev;
+      o.iterations = disc_iters;
+      o.stream = 1000 + 100 * static_cast<uint64_t>(k) + static_cast<uint64_t>(rep);
+      s.disc.push_back(mt::discriminative_score(r, y, o).score);
+      o.iterations = pred_iters;
+      o.stream = 1050 + 100 * static_cast<uint64_t>(k) + static_cast<uint64_t>(rep);
+      s.pred.push_back(mt::predictive_score(y, r, o).score);
+    }
+    if (!quiet) {
+      double dm = 0, pm = 0;
+      for (double v : s.disc) dm += v / static_cast<double>(s.disc.size());
+      for (double v : s.pred) pm += v / static_cast<double>(s.pred.size());
+      std::fprintf(stderr, "condition %s = %s (%lld real, %lld synthetic): discriminative %.4f, predictive %.4f\n",
+                   tg::io::printable(cond.column).c_str(), tg::io::printable(s.name).c_str(), static_cast<long long>(r.n),
+                   static_cast<long long>(y.n), dm, pm);
+    }
+    out.groups.push_back(s);
+  }
 }
 
 // Which of the paper's data sets this is (Table 2, timegan.md §6), or "".
@@ -273,11 +354,14 @@ std::unique_ptr<Evaluation> evaluate(const EvalRequest& req) {
     c.dim = all_real.dim;
     c.columns = all_real.columns;
     c.categories = all_real.categories;
+    c.cond_dim = all_real.cond_dim;
     const size_t row = static_cast<size_t>(all_real.seq * all_real.dim);
     for (int64_t i : complete) {
       c.data.insert(c.data.end(), all_real.data.begin() + static_cast<std::ptrdiff_t>(static_cast<size_t>(i) * row),
                     all_real.data.begin() + static_cast<std::ptrdiff_t>((static_cast<size_t>(i) + 1) * row));
       if (!all_real.lengths.empty()) c.lengths.push_back(all_real.lengths[static_cast<size_t>(i)]);
+      for (int64_t k = 0; k < all_real.cond_dim; ++k)
+        c.conditions.push_back(all_real.conditions[static_cast<size_t>(i * all_real.cond_dim + k)]);
     }
     if (c.n < 2)
       throw tg::io::InputError("real data " + real_src + ": " + std::to_string(c.n) + " of " + std::to_string(all_real.n) +
@@ -311,10 +395,12 @@ std::unique_ptr<Evaluation> evaluate(const EvalRequest& req) {
     tg::models::TimeGan model(cfg);
     model.load_checkpoint(run.ckpt);
     check_finite_model(model, model_dir);
+    const int64_t C = cfg.condition_dim;
     if (!prep.windows.lengths.empty()) {  // lengths are drawn from the data (values do not matter here)
-      if (with_missing) {
+      if (with_missing || prep.windows.cond_dim != C) {
         Windows lw = prep.windows;
         for (double& v : lw.data) v = std::isnan(v) ? 0.0 : v;
+        if (lw.cond_dim != C) lw.cond_dim = C, lw.conditions.assign(static_cast<size_t>(lw.n * C), 0.0);
         model.set_data(lw);
       } else {
         model.set_data(prep.windows);
@@ -322,9 +408,25 @@ std::unique_ptr<Evaluation> evaluate(const EvalRequest& req) {
     }
     if (!quiet)
       std::fprintf(stderr, "generating %lld sequences from %s\n", static_cast<long long>(real.n), model_dir.c_str());
-    syn = model.generate(real.n, seed);
+    if (C == 0) {
+      syn = model.generate(real.n, seed);
+    } else if (real.cond_dim == C) {
+      // A conditional model generates for each real sequence's own condition: the two sets then
+      // hold the same number of sequences of every condition (per-condition scores).
+      syn = model.generate(real.n, seed, real.conditions);
+    } else {
+      std::vector<std::string> texts;
+      syn = model.generate(real.n, seed, condition_of(run.map, model_dir).draw(real.n, seed, texts));
+      if (!quiet)
+        std::fprintf(stderr, "note: the real data have no condition column; conditions drawn from the training distribution\n");
+    }
     syn.columns = run.map.categorical.empty() ? run.map.columns : real.columns;
-    run.map.model_to_reference(syn);
+    {
+      const int64_t cd = syn.cond_dim;
+      std::vector<double> cv = syn.conditions;
+      run.map.model_to_reference(syn);
+      syn.cond_dim = cd, syn.conditions = std::move(cv);
+    }
     res.synthetic_source = "generated from " + model_dir + " (" + std::to_string(syn.n) + " sequences, seed " +
                            std::to_string(seed) + ")";
     const std::string lp = join_path(model_dir, "losses.csv");
@@ -354,6 +456,8 @@ std::unique_ptr<Evaluation> evaluate(const EvalRequest& req) {
     }
     // Original units -> the reference's scale with the real data's scalers (and label indices
     // to one-hot blocks).
+    const int64_t cd = syn.cond_dim;
+    std::vector<double> cv = syn.conditions;
     if (prep.map.categorical.empty()) {
       if (prep.map.has_outer) prep.map.outer.transform(syn);
     } else {
@@ -363,6 +467,7 @@ std::unique_ptr<Evaluation> evaluate(const EvalRequest& req) {
         throw tg::io::InputError(syn_path + ": " + e.what());
       }
     }
+    syn.cond_dim = cd, syn.conditions = std::move(cv);
     res.synthetic_source = syn_path + " (" + std::to_string(syn.n) + " sequences)";
     res.losses_note = req.synthetic ? "no training log (synthetic data given as an array)"
                                     : "no training log (synthetic data from a file; give --model RUN_DIR for the loss curves)";
@@ -414,6 +519,8 @@ std::unique_ptr<Evaluation> evaluate(const EvalRequest& req) {
     std::snprintf(what, sizeof what, "predictive, real on real %.4f", res.pred_real_on_real);
     progress.step(2 * repeats + 1, what);
   }
+  condition_scores(condition_of(prep.map, real_src), real, syn, repeats, disc_iters, pred_iters, seed, dev, quiet,
+                   res.conditions);
   res.wasserstein = mt::wasserstein_per_feature(real, syn);
   res.categories = category_frequencies(prep.map, real, syn);
   res.statics = static_column_stats(prep.map, prep.windows, syn);
@@ -438,6 +545,8 @@ std::unique_ptr<Evaluation> evaluate(const EvalRequest& req) {
   s["tsne_perplexity"] = 40.0;
   s["seed"] = static_cast<unsigned long long>(seed);
   s["streams"] = "discriminative 100+r, predictive 200+r (r = 0..repeats-1), predictive real-on-real 250, t-SNE 300, samples 301, MMD 400";
+  if (!res.conditions.column.empty())
+    s["condition_streams"] = "condition group g (0-based): discriminative 1000+100g+r, predictive 1050+100g+r";
   s["device"] = tg::device_name(dev);
   s["data"] = data_opts;
   s["model"] = from_model ? Json(model_dir) : Json();

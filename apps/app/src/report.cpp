@@ -545,6 +545,36 @@ Json metrics_json(const EvalResult& r) {
     }
     j["static"] = ss;
   }
+  if (!r.conditions.column.empty()) {  // absent without a condition
+    Json c = Json::object();
+    c["column"] = r.conditions.column;
+    c["kind"] = r.conditions.kind;
+    c["groups_by"] = r.conditions.kind == "categorical" ? "label" : "quantile bins of the real values (at most 4)";
+    Json gs = Json::array();
+    for (const auto& g : r.conditions.groups) {
+      Json o = Json::object();
+      o["condition"] = g.name;
+      o["real_sequences"] = static_cast<long long>(g.real_n);
+      o["synthetic_sequences"] = static_cast<long long>(g.synthetic_n);
+      if (!g.skipped.empty()) {
+        o["skipped"] = g.skipped;
+      } else {
+        Json d = Json::object();
+        d["mean"] = mean_of(g.disc);
+        d["std"] = std_of(g.disc);
+        d["per_repeat"] = Json::from_doubles(g.disc);
+        o["discriminative"] = d;
+        Json p = Json::object();
+        p["mean"] = mean_of(g.pred);
+        p["std"] = std_of(g.pred);
+        p["per_repeat"] = Json::from_doubles(g.pred);
+        o["predictive"] = p;
+      }
+      gs.push_back(o);
+    }
+    c["groups"] = gs;
+    j["conditions"] = c;
+  }
   if (r.missing_reported) {
     Json m = Json::object();
     m["cells"] = static_cast<long long>(r.missing_cells);
@@ -657,6 +687,27 @@ std::string report_html(const EvalResult& r) {
       o << "<tr><td>" << esc(c.column) << "</td><td class=\"n\">" << fixed(c.real_mean, 4) << "</td><td class=\"n\">"
         << fixed(c.real_std, 4) << "</td><td class=\"n\">" << fixed(c.synthetic_mean, 4) << "</td><td class=\"n\">"
         << fixed(c.synthetic_std, 4) << "</td><td class=\"n\">" << fixed(c.wasserstein, 4) << "</td></tr>\n";
+    o << "</table></div>\n";
+  }
+
+  // ---- per-condition scores
+  if (!r.conditions.column.empty()) {
+    o << "<h2 id=\"conditions\">Scores per condition</h2>\n<p class=\"note\">The discriminative and predictive scores "
+         "(as above, same settings) on the real and synthetic sequences of each "
+      << (r.conditions.kind == "categorical" ? "label" : "quantile bin of the real values")
+      << " of the condition <b>" << esc(r.conditions.column)
+      << "</b>. Groups with fewer than 10 sequences in either set are skipped.</p>\n<div class=\"card\">"
+         "<table><tr><th>condition</th><th>real</th><th>synthetic</th><th>discriminative</th><th>predictive</th></tr>\n";
+    for (const auto& g : r.conditions.groups) {
+      o << "<tr><td>" << esc(g.name) << "</td><td class=\"n\">" << g.real_n << "</td><td class=\"n\">" << g.synthetic_n
+        << "</td>";
+      if (!g.skipped.empty())
+        o << "<td colspan=\"2\">skipped: " << esc(g.skipped) << "</td>";
+      else
+        o << "<td class=\"n\">" << fixed(mean_of(g.disc), 4) << " &plusmn; " << fixed(std_of(g.disc), 4)
+          << "</td><td class=\"n\">" << fixed(mean_of(g.pred), 4) << " &plusmn; " << fixed(std_of(g.pred), 4) << "</td>";
+      o << "</tr>\n";
+    }
     o << "</table></div>\n";
   }
 

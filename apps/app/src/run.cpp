@@ -10,8 +10,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <algorithm>
 #include <thread>
 
+#include "tg/app/condition.h"
 #include "tg/backend.h"
 #include "tg/io/checkpoint.h"
 #include "tg/io/csv.h"
@@ -81,6 +83,12 @@ tg::io::Prepared load_data(const Json& o, bool quiet) {
     throw OptionError("static", "applies to a long-format CSV file (--id-column); " + data + " has no sequence ids");
   if (!static_file.empty() && o.at("id_column").as_string().empty())
     throw OptionError("static", "needs long-format data (--id-column): the static file gives one row per sequence id");
+  // Conditional generation (--condition): a per-sequence column of a long-format CSV.
+  const std::string cond = o.contains("condition") ? o.at("condition").as_string() : std::string();
+  if (!cond.empty() && (data == "sine" || ends_with(data, ".npy")))
+    throw OptionError("condition", "applies to a long-format CSV file (--id-column); " + data + " has no per-sequence columns");
+  if (!cond.empty() && o.at("id_column").as_string().empty())
+    throw OptionError("condition", "needs a long-format CSV with --id-column (a condition belongs to one sequence)");
   if (data == "sine") {
     tg::io::Windows w = tg::io::sine_data(o.at("sine_n").as_int64(), p.seq_len, o.at("sine_dim").as_int64(), rng);
     return tg::io::prepare(std::move(w), p);
@@ -95,8 +103,17 @@ tg::io::Prepared load_data(const Json& o, bool quiet) {
       o.contains("static_columns") ? split_commas(o.at("static_columns").as_string()) : std::vector<std::string>();
   if (static_file.empty()) co.static_columns = static_columns;
   co.missing = p.missing;
+  if (!cond.empty()) {
+    for (const auto& s : co.static_columns)
+      if (s == cond) throw OptionError("condition", "'" + tg::io::printable(cond) + "' is also a static column; a condition is an input, not generated");
+    if (!co.columns.empty() && std::find(co.columns.begin(), co.columns.end(), cond) == co.columns.end())
+      co.columns.push_back(cond);  // read it beside the chosen columns
+  }
   tg::io::Table t = tg::io::read_csv(data, co);
   if (!static_file.empty()) tg::io::join_statics(t, tg::io::read_static_csv(static_file, co.id_column, static_columns), co.id_column);
+  std::vector<double> cond_rows;
+  std::vector<std::string> cond_labels;
+  if (!cond.empty()) cond_rows = take_condition_column(t, cond, cond_labels);
   if (!quiet) {
     for (const auto& s : t.skipped) std::fprintf(stderr, "note: %s: skipping date/time column '%s'\n", data.c_str(), s.c_str());
     for (const auto& s : t.auto_categorical) {
@@ -107,7 +124,10 @@ tg::io::Prepared load_data(const Json& o, bool quiet) {
                    tg::io::printable(s).c_str(), labels);
     }
   }
-  return prepare_table(t, o);
+  if (cond.empty()) return prepare_table(t, o);
+  tg::io::Prepared prep = prepare_table(t, o);
+  attach_condition(prep, cond, cond_rows, cond_labels);
+  return prep;
 }
 
 tg::io::Prepared prepare_table(const tg::io::Table& t, const Json& o) {
@@ -169,16 +189,47 @@ LoadedRun load_run(const std::string& dir) {
 
 tg::io::Windows generate_from_run(const LoadedRun& run, const std::string& dir, int64_t n, uint64_t seed,
                                   tg::Device device, bool sample_labels) {
+  return generate_from_run(run, dir, n, seed, device, {}, {}, sample_labels);
+}
+
+tg::io::Windows generate_from_run(const LoadedRun& run, const std::string& dir, int64_t n, uint64_t seed,
+                                  tg::Device device, const std::vector<std::string>& conditions,
+                                  const std::vector<std::string>& where, bool sample_labels) {
+  const Condition cond = condition_of(run.map, join_path(dir, "config.json"));
+  if (!conditions.empty() && !cond.defined())
+    throw tg::io::InputError(dir + ": the model was trained without a condition (--condition); it cannot generate for one");
+  if (cond.defined() != (run.model_cfg.condition_dim > 0) || (cond.defined() && cond.width() != run.model_cfg.condition_dim))
+    throw tg::io::InputError(join_path(dir, "config.json") + ": the model's condition_dim and output_map.condition disagree");
+  // Conditions first, so that a bad value is refused before the model is built.
+  std::vector<double> c;
+  std::vector<std::string> texts;
+  if (cond.defined()) {
+    if (conditions.empty()) {
+      c = cond.draw(n, seed, texts);
+    } else {
+      n = static_cast<int64_t>(conditions.size());
+      for (size_t i = 0; i < conditions.size(); ++i) {
+        cond.encode(conditions[i], c, i < where.size() ? where[i] : std::string("condition"));
+        // In the data's units: the label, or the number as read.
+        texts.push_back(cond.categorical ? cond.text(c.data() + static_cast<std::ptrdiff_t>(i) * cond.width())
+                                         : tg::io::format_double(std::strtod(conditions[i].c_str(), nullptr)));
+      }
+    }
+  }
   tg::models::TimeGanConfig cfg = run.model_cfg;
   cfg.device = device;
   cfg.iterations = 1;  // generation only; the phase counters come from the checkpoint
   tg::models::TimeGan model(cfg);
   model.load_checkpoint(run.ckpt);
   check_finite_model(model, dir);
-  tg::io::Windows syn = model.generate(n, seed);
+  tg::io::Windows syn = cond.defined() ? model.generate(n, seed, c) : model.generate(n, seed);
   syn.columns = run.map.columns;
   tg::Rng label_rng(seed, kStreamCategorical);
   run.map.model_to_original(syn, sample_labels ? &label_rng : nullptr);
+  if (cond.defined()) {
+    syn.condition_column = cond.column;
+    syn.condition_text = std::move(texts);
+  }
   return syn;
 }
 

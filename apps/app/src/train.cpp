@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "tg/app/condition.h"
 #include "tg/app/run.h"
 #include "tg/io/checkpoint.h"
 #include "tg/io/csv.h"
@@ -173,6 +174,7 @@ TrainResult train(const TrainRequest& req) {
   if (cfg.features == 0) cfg.features = w.dim;
   if (!resuming) cfg.categorical = prep.map.block_sizes();  // one-hot blocks of the categorical columns
   if (!resuming) cfg.missing_mask = missing_mask(run.at("data"));
+  if (!resuming) cfg.condition_dim = w.cond_dim;  // conditional generation (resume: config.json's model has it)
   if (!resuming) cfg.static_features = static_cast<int64_t>(prep.map.static_columns.size());  // static columns  // resume: config.json's model has it
   if (prep.windows.seq != cfg.seq_len) cfg.seq_len = prep.windows.seq;  // long format: longest sequence
   const uint32_t fingerprint = tg::io::crc32(w.data.data(), w.data.size() * sizeof(double));
@@ -181,6 +183,16 @@ TrainResult train(const TrainRequest& req) {
     run["output_map"] = prep.map.to_json();
     run["data_fingerprint"] = static_cast<unsigned long long>(fingerprint);
     run["windows"] = static_cast<long long>(w.n);
+    if (w.cond_dim > 0)  // absent without a condition (config.json as before)
+      run["condition_fingerprint"] = static_cast<unsigned long long>(
+          tg::io::crc32(w.conditions.data(), w.conditions.size() * sizeof(double)));
+  } else if (w.cond_dim > 0 &&
+             (!run.contains("condition_fingerprint") || !run.at("output_map").contains("condition") ||
+              run.at("output_map").at("condition") != Json::parse(prep.map.condition.dump()) ||
+              run.at("condition_fingerprint").as_uint64() !=
+                  tg::io::crc32(w.conditions.data(), w.conditions.size() * sizeof(double)))) {
+    throw tg::io::InputError(run.at("data").at("data").as_string() +
+                             ": the conditions differ from those the run started with; cannot resume");
   } else if (run.at("data_fingerprint").as_uint64() != fingerprint) {
     throw tg::io::InputError(run.at("data").at("data").as_string() +
                              ": the data differ from those the run started with (fingerprint mismatch); cannot resume");
@@ -263,6 +275,8 @@ TrainResult train(const TrainRequest& req) {
     // The labels of the categorical columns travel with the weights too (config.json has them
     // for generate and resume), so that a checkpoint alone says what its one-hot blocks mean.
     if (!prep.map.categorical.empty()) extra["categorical"] = prep.map.to_json().at("categorical");
+    // The condition's labels or range and its training distribution, likewise.
+    if (!prep.map.condition.is_null()) extra["condition"] = prep.map.condition;
     tg::io::save_checkpoint(ckpt_path, model.to_checkpoint(extra));
     last_good = std::string(tg::models::phase_name(model.phase())) + " iteration " + std::to_string(model.iteration());
   };
@@ -335,9 +349,17 @@ TrainResult train(const TrainRequest& req) {
   // Synthetic sample in the data's original units.
   const int64_t n = n_sample;
   if (n > 0) {
-    tg::io::Windows syn = model.generate(n, cfg.seed);
+    const Condition cond = condition_of(prep.map, join_path(dir, "config.json"));
+    std::vector<std::string> cond_text;
+    // A conditional model: conditions drawn from the training distribution (stream (seed, 7)).
+    tg::io::Windows syn = cond.defined() ? model.generate(n, cfg.seed, cond.draw(n, cfg.seed, cond_text))
+                                         : model.generate(n, cfg.seed);
     syn.columns = w.columns;
     prep.map.model_to_original(syn);
+    if (cond.defined()) {
+      syn.condition_column = cond.column;
+      syn.condition_text = std::move(cond_text);
+    }
     for (double v : syn.data)
       if (!std::isfinite(v))
         throw tg::io::InputError(join_path(dir, "synthetic.csv") +

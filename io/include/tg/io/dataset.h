@@ -28,6 +28,14 @@ struct Windows {
   int64_t static_dim = 0;
   std::vector<double> statics;
   std::vector<std::string> static_columns;
+  /// Conditional generation: each window's condition in model scale ([n, cond_dim] row-major;
+  /// a one-hot block or one value in [0, 1]). cond_dim 0: none.
+  int64_t cond_dim = 0;
+  std::vector<double> conditions;
+  /// The condition in the data's units, for output: the column's name and each window's
+  /// value as text (a label or a number). Empty name: no condition column is written.
+  std::string condition_column;
+  std::vector<std::string> condition_text;
 
   double& at(int64_t i, int64_t t, int64_t k) { return data[static_cast<std::size_t>((i * seq + t) * dim + k)]; }
   double at(int64_t i, int64_t t, int64_t k) const {
@@ -118,6 +126,10 @@ struct OutputMap {
   /// Where each column of the model's order ([numeric..., categorical...]) sits in the data's
   /// order (the identity without `order`).
   std::vector<int64_t> data_positions() const;
+  /// The condition of conditional generation (its column, labels or range, and its training
+  /// distribution) as tg::app::Condition writes it; null without a condition. Kept as JSON here:
+  /// the io layer carries it through config.json and does not interpret it.
+  Json condition;
 
   /// Numeric features in the model's layout ([numeric..., one-hot blocks...]).
   int64_t numeric() const { return static_cast<int64_t>(columns.size()); }

@@ -57,6 +57,13 @@ struct TimeGanConfig {
   /// and the static code h_S [hidden] is appended to every step's input of the embedder, the
   /// generator and the supervisor.
   int64_t static_features = 0;
+  /// Conditional generation (docs/conditional.md): the width of the condition vector c of each
+  /// sequence (a one-hot block of a categorical condition, or 1 for a numeric one in [0, 1]).
+  /// 0: none (the reference). c is an input, never generated: it is appended to every step's
+  /// input of the generator ([z_t, h^_S, c]), the supervisor ([h_t, h_S, c]) and the temporal
+  /// discriminator ([h_t, c]), and to the input of g_S ([z_S, c]) and d_S ([h_S, c]). The
+  /// embedder and recovery do not see it.
+  int64_t condition_dim = 0;
   /// Width of the static code appended to the recurrent inputs (hidden, or 0 without statics).
   int64_t static_code() const { return static_features > 0 ? hidden : 0; }
   /// The embedder's data input width (the static code, static_code(), comes on top).
@@ -141,6 +148,11 @@ class TimeGan {
   /// features also their static values r_S(g_S(Z_S)) in `statics` (Z_S drawn after Z); lengths
   /// resampled from the training lengths when they vary. Computed in chunks without grads.
   io::Windows generate(int64_t n, uint64_t seed, int64_t chunk = 4096);
+  /// The same for a conditional model (cfg.condition_dim > 0): `conditions` holds the model-scale
+  /// condition of each wanted sequence ([n, condition_dim] row-major); they are copied to the
+  /// result's `conditions`. The noise streams are those of generate(n, seed), so the noise
+  /// of a seed does not depend on the conditions. Throws std::invalid_argument on a size mismatch.
+  io::Windows generate(int64_t n, uint64_t seed, const std::vector<double>& conditions, int64_t chunk = 4096);
 
   /// "" when every parameter and every Adam moment is finite, else the name of the first
   /// tensor holding a NaN or an infinity (e.g. "generator/layer0/W_gates").
@@ -171,6 +183,7 @@ class TimeGan {
     std::vector<int32_t> lengths;
     Var mask;
     Var s;  ///< static features [B, static_features] (cfg.static_features > 0 only)
+    Var c;  ///< conditions [B, condition_dim] (cfg.condition_dim > 0 only)
     // Missing cells only (cfg.missing_mask):
     Var x_in;      ///< the embedder's input [B, T, features + numeric]: x and the observed indicators
     Var observed;  ///< [B, T, features]: 1 for an observed cell at a valid step, else 0
@@ -185,6 +198,8 @@ class TimeGan {
   std::vector<const DenseNet*> static_nets() const;
   /// Static codes of a batch's static values (undefined without static features).
   Var static_code(const Batch& b) const;
+  /// g_S on [z_S, c] (undefined without static features).
+  Var static_generate(const Var& zs, const Var& c) const;
   /// Static noise Z_S ~ U[0,1) [b, static_features] (undefined without static features).
   Var sample_static_noise(int64_t b, Rng& rng) const;
   /// The static reconstruction term mse(s, r_S(h_S)) added to E_loss_T0 (undefined without).
@@ -207,6 +222,7 @@ class TimeGan {
   Tensor data_in_;         // missing_mask: the embedder's inputs [n, T, d + numeric]
   Tensor observed_;        // missing_mask: [n, T, d] observed indicators (0 at padding steps)
   Tensor statics_;         // static features [n, static_features]
+  Tensor conds_;           // conditions [n, condition_dim]
   std::vector<int32_t> lengths_;
   bool varlen_ = false;
   int64_t n_ = 0;

@@ -41,6 +41,19 @@ struct StaticColumnStats {
 std::vector<StaticColumnStats> static_column_stats(const tg::io::OutputMap& map, const tg::io::Windows& real,
                                                    const tg::io::Windows& synthetic);
 
+/// The scores on the sequences of one condition (a class, or a bin of a numeric condition).
+struct ConditionGroupScores {
+  std::string name;                 ///< the label, or the bin "[a, b]" in the data's units
+  int64_t real_n = 0, synthetic_n = 0;
+  std::string skipped;              ///< why the group was not scored ("" when scored)
+  std::vector<double> disc, pred;   ///< per repeat
+};
+/// Per-condition scores of a conditional model (column empty: none).
+struct ConditionScores {
+  std::string column, kind;  ///< kind: "categorical" or "numeric"
+  std::vector<ConditionGroupScores> groups;
+};
+
 struct EvalResult {
   // What was compared.
   std::string real_source, synthetic_source, preset, scale;  // scale: words for the common scale
@@ -58,6 +71,7 @@ struct EvalResult {
   std::vector<double> wasserstein;
   std::vector<CategoryFrequencies> categories;  ///< one per categorical column (none: empty)
   std::vector<StaticColumnStats> statics;       ///< one per static column (none: empty)
+  ConditionScores conditions;                   ///< per-condition scores (conditional models)
   double acf_diff = 0;
   tg::models::metrics::XcorrDifference xcorr;
   tg::models::metrics::Mmd mmd;

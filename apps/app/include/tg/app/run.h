@@ -51,8 +51,20 @@ LoadedRun load_run(const std::string& dir);
 /// drawn from the softmax with their own random stream (seed, kStreamCategorical).
 tg::io::Windows generate_from_run(const LoadedRun& run, const std::string& dir, int64_t n, uint64_t seed,
                                   tg::Device device, bool sample_labels = false);
-/// The random stream of categorical sampling (`generate --categorical-sampling sample`).
-constexpr uint64_t kStreamCategorical = 7;
+/// The random stream of categorical sampling (`generate --categorical-sampling sample`). The
+/// streams of one seed: 1 initialisation, 2 batches, 3 training noise, 4 generation noise,
+/// 5 data (sine, shuffles), 6 generated static noise, 7 conditions, 8 categorical labels.
+constexpr uint64_t kStreamCategorical = 8;
+/// The same for chosen conditions (conditional generation, docs/conditional.md): one sequence
+/// per entry of `conditions` (values in the data's units: labels or numbers; `where` names each
+/// one's origin in messages, e.g. "--condition" or "f.csv:3"); with `conditions` empty, n
+/// sequences whose conditions are drawn from the training distribution (stream (seed, 7)).
+/// The result carries the condition column (Windows::condition_column / condition_text).
+/// Conditions given to a model trained without one, an unknown label or a number outside the
+/// training range throw io::InputError.
+tg::io::Windows generate_from_run(const LoadedRun& run, const std::string& dir, int64_t n, uint64_t seed,
+                                  tg::Device device, const std::vector<std::string>& conditions,
+                                  const std::vector<std::string>& where, bool sample_labels = false);
 
 std::string join_path(const std::string& dir, const std::string& file);
 /// Parses "cpu" / "cuda" and checks that CUDA is usable when asked for (OptionError "device").
