@@ -158,6 +158,43 @@ TEST_CASE("model outputs to labels: argmax per block, written as labels") {
   CHECK(w.data == std::vector<double>{0.5, 0, 1, 1, 1, 0});
 }
 
+TEST_CASE("model outputs to labels keep each sequence's static values and condition") {
+  // A run with categorical, static and condition columns: the label conversion rebuilds the
+  // temporal columns; the per-sequence values must come through it (they were once dropped, so
+  // generate wrote no static columns for such runs).
+  io::OutputMap m;
+  m.preset = "default";
+  m.columns = {"x"};
+  m.categorical = {{"k", {"lo", "hi"}}};
+  m.static_columns = {"size"};
+  m.statics.min = {100};
+  m.statics.range = {10};
+  io::Windows w;
+  w.n = 2;
+  w.seq = 1;
+  w.dim = 3;
+  w.data = {0.5, 0.3, 0.7, 0.25, 0.9, 0.1};
+  w.static_dim = 1;
+  w.statics = {0.5, 0.2};
+  w.cond_dim = 1;
+  w.conditions = {0.0, 1.0};
+  w.condition_column = "ward";
+  w.condition_text = {"a", "b"};
+  m.model_to_original(w);
+  REQUIRE(w.dim == 2);
+  CHECK(w.static_dim == 1);
+  CHECK(w.statics == std::vector<double>{105, 102});
+  CHECK(w.static_columns == std::vector<std::string>{"size"});
+  CHECK(w.conditions == std::vector<double>{0.0, 1.0});
+  CHECK(io::windows_csv_text(w) == "sequence_id,t,x,k,size,ward\n0,0,0.5,hi,105,a\n1,0,0.25,lo,102,b\n");
+  m.original_to_reference(w);
+  REQUIRE(w.dim == 3);
+  CHECK(w.statics == std::vector<double>{105, 102});
+  CHECK(w.cond_dim == 1);
+  CHECK(w.conditions == std::vector<double>{0.0, 1.0});
+  CHECK(w.condition_text == std::vector<std::string>{"a", "b"});
+}
+
 TEST_CASE("model outputs in the data's column order when a categorical column precedes a numeric one") {
   io::OutputMap m;
   m.preset = "default";

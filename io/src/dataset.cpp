@@ -266,6 +266,25 @@ void OutputMap::reference_to_original(Windows& w) const {
   if (has_outer) each_numeric_row(w, [&](double* r) { outer.inverse(r, 1); });
 }
 namespace {
+// Windows of w's sequences with `dim` temporal columns not yet filled in: the temporal layout
+// changes (one-hot blocks <-> label columns), the per-sequence values (lengths, static values,
+// conditions) carry over.
+Windows same_sequences(const Windows& w, int64_t dim) {
+  Windows o;
+  o.n = w.n;
+  o.seq = w.seq;
+  o.dim = dim;
+  o.lengths = w.lengths;
+  o.static_dim = w.static_dim;
+  o.statics = w.statics;
+  o.static_columns = w.static_columns;
+  o.cond_dim = w.cond_dim;
+  o.conditions = w.conditions;
+  o.condition_column = w.condition_column;
+  o.condition_text = w.condition_text;
+  return o;
+}
+
 // Windows whose column k moves to column pos[k] (or, `inverse`, whose column k comes from pos[k]).
 Windows permute_columns(const Windows& w, const std::vector<int64_t>& pos, bool inverse) {
   Windows o = w;
@@ -297,11 +316,7 @@ void OutputMap::model_to_original(Windows& w, tg::Rng* sample_labels) const {
   if (categorical.empty()) return;
   // One-hot blocks -> label indices by argmax.
   const int64_t nn = numeric(), nc = static_cast<int64_t>(categorical.size()), d = nn + nc;
-  Windows o;
-  o.n = w.n;
-  o.seq = w.seq;
-  o.dim = d;
-  o.lengths = w.lengths;
+  Windows o = same_sequences(w, d);
   o.columns = columns;
   o.categories.assign(static_cast<std::size_t>(d), {});
   for (int64_t c = 0; c < nc; ++c) {
@@ -372,14 +387,7 @@ void OutputMap::original_to_reference(Windows& w) const {
     throw std::invalid_argument("OutputMap: windows have " + std::to_string(w.dim) + " columns, the map expects " +
                                 std::to_string(nn + nc));
   check_window_size(w.n, w.seq, d, "<windows>");
-  Windows o;
-  o.n = w.n;
-  o.seq = w.seq;
-  o.dim = d;
-  o.lengths = w.lengths;
-  o.static_dim = w.static_dim;  // static values are not touched here
-  o.statics = w.statics;
-  o.static_columns = w.static_columns;
+  Windows o = same_sequences(w, d);  // static values and conditions are not touched here
   o.columns = columns;
   for (const auto& c : categorical)
     for (const auto& l : c.labels) o.columns.push_back(c.name + "=" + l);
