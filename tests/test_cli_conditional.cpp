@@ -200,6 +200,12 @@ TEST_CASE("cli: --condition errors are one line with a non-zero exit") {
   CHECK(has(r.out, "--condition: condition 'class': unknown label \"medium\" (the model knows: fast, slow)"));
   CHECK(tgtest::count_lines(r.out) == 1);
   CHECK(!tg::io::file_exists(d + "/g.csv"));
+  // --n per value times the values: refused before the list of conditions is built.
+  r = run("generate --model " + d + "/run --condition slow,fast --n 400000000 --threads 1 --out " + d + "/g.csv --quiet");
+  CHECK(r.code == 2);
+  CHECK(has(r.out, "--n: 800000000 sequences of"));
+  CHECK(tgtest::count_lines(r.out) == 1);
+  CHECK(!tg::io::file_exists(d + "/g.csv"));
   write(d + "/want.csv", "class\nslow\nmedium\n");
   r = run("generate --model " + d + "/run --condition-file " + d + "/want.csv --out " + d + "/g.csv --quiet");
   CHECK(r.code == 1);

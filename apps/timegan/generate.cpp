@@ -81,6 +81,7 @@ int cmd_generate(int argc, char** argv) {
              {"condition-file", "FILE", "", "a model trained with --condition: a CSV with one value per wanted sequence (a header, then one value a line; or a column named as the condition); the file gives the count, so not with --n"},
              {"device", "cpu|cuda", "cpu", "where to run the generator"},
              {"categorical-sampling", "argmax|sample", "argmax", "categorical columns: the most probable label at each step (argmax), or a label drawn from the model's probabilities (sample; its own random stream of --seed)"},
+             {"threads", "N", "0", "CPU threads (0 = all cores or TG_NUM_THREADS; more than the machine has is clamped to it)"},
              {"quiet", "", "", "no messages"},
          });
   a.set_epilogue(exit_status_help());
@@ -97,6 +98,7 @@ int cmd_generate(int argc, char** argv) {
   const uint64_t seed = a.u64("seed");
   const tg::Device dev = parse_device(a);
   const bool sample_labels = a.choice("categorical-sampling", {"argmax", "sample"}) == "sample";
+  apply_threads(a, a.flag("quiet"));
 
   LoadedRun run = load_run(a.str("model"));
   const tg::models::TimeGanConfig& cfg = run.model_cfg;
@@ -114,6 +116,11 @@ int cmd_generate(int argc, char** argv) {
     }
     if (static_cast<double>(values.size()) * static_cast<double>(n) > 1e9)
       a.fail("n", "--n times the number of --condition values is more than 1,000,000,000 sequences");
+    try {  // the output's size before the list of conditions is built
+      check_output_memory("n", static_cast<int64_t>(values.size()) * n, cfg.seq_len, cfg.features, csv);
+    } catch (const OptionError& e) {
+      usage_error(a, e);
+    }
     for (const auto& v : values)
       for (int64_t i = 0; i < n; ++i) conds.push_back(v), where.push_back("--condition");
   } else if (a.given("condition-file")) {
