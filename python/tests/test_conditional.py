@@ -238,6 +238,14 @@ def test_cli_and_python_give_the_same_bytes(tmp_path, cli):
     cli("generate", "--model", tmp_path / "py", "--n", 9, "--seed", 6, "--out", tmp_path / "drawn.csv", "--quiet")
     drawn = pd.read_csv(tmp_path / "drawn.csv")
     pd.testing.assert_frame_equal(m.sample(9, seed=6), drawn)
+    # The path API: the CLI's data options and run.
+    p = timegan.TimeGAN(**{**LONG, "seed": 4}, condition="class").fit(str(tmp_path / "c.csv"), id_column="id",
+                                                                     columns=["value"])
+    assert p.config_["data"] == cli_cfg["data"]
+    assert p.config_["condition_fingerprint"] == cli_cfg["condition_fingerprint"]
+    w, conds = p.sample(5, seed=3, condition="fast", return_conditions=True)
+    np.testing.assert_array_equal(w.reshape(-1), theirs["value"].to_numpy())
+    assert conds == ["fast"] * 5
 
 
 def test_cli_run_loaded_in_python_generates_what_the_cli_generates(tmp_path, cli):
@@ -269,3 +277,18 @@ def test_cli_run_loaded_in_python_generates_what_the_cli_generates(tmp_path, cli
     w, conds = timegan.TimeGAN.load(tmp_path / "num").sample(2, seed=1, condition=2.5, return_conditions=True)
     np.testing.assert_array_equal(w.reshape(-1), theirs[:, 2])
     assert conds == [2.5, 2.5] and (theirs[:, 3] == 2.5).all()
+
+
+def test_resume_refuses_changed_conditions():
+    df = cond_frame()[["id", "value", "class"]]
+    params = {**LONG, "iterations": 3, "condition": "class"}
+    reference = timegan.TimeGAN(**params).fit(df, id_column="id")
+    m = timegan.TimeGAN(**params, max_time=1e-9).fit(df, id_column="id")
+    assert not m.is_fitted_
+    m.max_time = None
+    changed = df.copy()
+    changed.loc[changed["id"] == "s3", "class"] = "slow"
+    with pytest.raises(ValueError, match="the conditions differ from those the run started with; cannot resume"):
+        m.fit(changed, id_column="id", resume=True)
+    m.fit(df, id_column="id", resume=True)
+    pd.testing.assert_frame_equal(m.sample(4, seed=0, condition="fast"), reference.sample(4, seed=0, condition="fast"))
