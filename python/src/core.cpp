@@ -177,7 +177,7 @@ nb::dict losses_dict(const tg::models::StepLosses& l) {
 }
 
 // n sequences from a run directory. Chosen conditions (docs/conditional.md): `values` (labels
-// or numbers as text, never split at commas), each repeated `repeat` times in order (as
+// or numbers as text, never split at commas), each repeated n times in order (as
 // generate --condition V1,V2 with --n), their origin in messages "condition"; or with
 // `one_each`, one sequence per value (as --condition-file), named "conditions[i]". Without
 // values a conditional model draws them from the training distribution.
