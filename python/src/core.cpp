@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "tg/app/condition.h"
 #include "tg/app/evaluate.h"
 #include "tg/app/run.h"
 #include "tg/app/train.h"
@@ -74,6 +75,8 @@ Json data_options(const Json& o) {
   if (o.contains("static_columns") && !o.at("static_columns").as_string().empty())
     j["static_columns"] = o.at("static_columns").as_string();
   if (o.contains("static_file") && !o.at("static_file").as_string().empty()) j["static_file"] = o.at("static_file").as_string();
+  // Conditional generation: a per-sequence column of long-format data (absent without, as the CLI stores it).
+  if (o.contains("condition") && !o.at("condition").as_string().empty()) j["condition"] = o.at("condition").as_string();
   j["max_categories"] =
       static_cast<long long>(o.contains("max_categories") ? integer(o, "max_categories", "max-categories", 1, 100000) : 64);
   const std::string missing = o.contains("missing") ? o.at("missing").as_string() : std::string("error");
@@ -173,15 +176,38 @@ nb::dict losses_dict(const tg::models::StepLosses& l) {
   return d;
 }
 
+// n sequences from a run directory. Chosen conditions (docs/conditional.md): `values` (labels
+// or numbers as text, never split at commas), each repeated n times in order (as
+// generate --condition V1,V2 with --n), their origin in messages "condition"; or with
+// `one_each`, one sequence per value (as --condition-file), named "conditions[i]". Without
+// values a conditional model draws them from the training distribution.
 tg::io::Windows generated(const std::string& dir, int64_t n, uint64_t seed, const std::string& device,
-                          const std::string& sampling) {
+                          const std::string& sampling, const std::vector<std::string>& values, bool one_each) {
   if (sampling != "argmax" && sampling != "sample")
     throw tg::app::OptionError("categorical-sampling", "'" + sampling + "' is not one of argmax, sample");
   if (n < 1 || n > 1000000000) throw tg::app::OptionError("n", "value " + std::to_string(n) + " out of range [1, 1000000000]");
   const tg::Device dev = tg::app::parse_device(device);
   tg::app::LoadedRun run = tg::app::load_run(dir);
+  std::vector<std::string> conds, where;
+  if (!values.empty()) {
+    if (run.model_cfg.condition_dim == 0 && run.map.condition.is_null())
+      throw tg::io::InputError(std::string(one_each ? "conditions" : "condition") +
+                               ": the model was trained without a condition (TimeGAN(condition=...)); it cannot generate for one");
+    if (one_each) {
+      if (values.size() > 1000000000) throw tg::app::OptionError("conditions", "more than 1,000,000,000 values");
+      conds = values;
+      for (size_t i = 0; i < values.size(); ++i) where.push_back("conditions[" + std::to_string(i) + "]");
+    } else {
+      if (static_cast<double>(values.size()) * static_cast<double>(n) > 1e9)
+        throw tg::app::OptionError("n", "n times the number of condition values is more than 1,000,000,000 sequences");
+      for (const auto& v : values)
+        for (int64_t i = 0; i < n; ++i) conds.push_back(v);
+      where.assign(1, "condition");  // generate_from_run names the entries beyond `where` "condition" too
+    }
+    n = static_cast<int64_t>(conds.size());
+  }
   tg::app::check_output_memory("n", n, run.model_cfg.seq_len, run.model_cfg.features, false);
-  return tg::app::generate_from_run(run, dir, n, seed, dev, sampling == "sample");
+  return tg::app::generate_from_run(run, dir, n, seed, dev, conds, where, sampling == "sample");
 }
 
 // An owned vector as a NumPy array without a copy.
@@ -230,6 +256,9 @@ NB_MODULE(_core, m) {
       .def_prop_ro("options", [](const Data& d) { return d.options; })
       .def_prop_ro("lengths", [](const Data& d) { return std::vector<int32_t>(d.prep.windows.lengths); })
       .def_prop_ro("static_columns", [](const Data& d) { return d.prep.map.static_columns; })
+      .def_prop_ro("condition_column", [](const Data& d) {
+        return d.prep.map.condition.is_null() ? std::string() : d.prep.map.condition.at("column").as_string();
+      }, "the condition column (empty without)")
       .def_prop_ro("data_columns", [](const Data& d) {
         if (!d.prep.map.order.empty()) return d.prep.map.order;
         std::vector<std::string> out = d.prep.map.columns;
@@ -282,6 +311,7 @@ NB_MODULE(_core, m) {
         t.rows = static_cast<int64_t>(rows);
         t.values.assign(values.data(), values.data() + rows * cols);
         if (ids) t.ids = std::move(*ids);
+        const std::string cond_column = o.contains("condition") ? o.at("condition").as_string() : std::string();
         if (categories) {  // label indices in the categorical columns (the labels sorted, as the CSV reader numbers them)
           if (categories->size() != cols) throw std::invalid_argument("prepare_table: categories do not match the columns");
           bool any = false;
@@ -289,8 +319,10 @@ NB_MODULE(_core, m) {
             const auto K = static_cast<double>((*categories)[c].size());
             if (K == 0) continue;
             any = true;
+            const bool condition = t.columns[c] == cond_column;  // an empty cell (NaN) is refused with its line below
             for (size_t r = 0; r < rows; ++r) {
               const double v = t.values[r * cols + c];
+              if (condition && std::isnan(v)) continue;
               if (!(v >= 0 && v < K) || v != std::floor(v))
                 throw std::invalid_argument("prepare_table: column '" + t.columns[c] + "': not a label index");
             }
@@ -316,8 +348,21 @@ NB_MODULE(_core, m) {
         } else if (o.contains("static_columns")) {
           tg::io::split_static_columns(t, split_commas(o.at("static_columns").as_string()));
         }
+        // The condition column, taken out of the table as load_data takes it out of a CSV.
+        const std::string cond = o.contains("condition") ? o.at("condition").as_string() : std::string();
+        std::vector<double> cond_rows;
+        std::vector<std::string> cond_labels;
+        if (!cond.empty()) {
+          if (o.contains("static_columns"))
+            for (const auto& s : split_commas(o.at("static_columns").as_string()))
+              if (s == cond)
+                throw tg::app::OptionError("condition", "'" + tg::io::printable(cond) +
+                                                            "' is also a static column; a condition is an input, not generated");
+          cond_rows = tg::app::take_condition_column(t, cond, cond_labels);
+        }
         nb::gil_scoped_release unlocked;
         d->prep = tg::app::prepare_table(t, o);
+        if (!cond.empty()) tg::app::attach_condition(d->prep, cond, cond_rows, cond_labels);
         return d.release();
       },
       nb::arg("values"), nb::arg("columns"), nb::arg("ids").none(), nb::arg("options"), nb::arg("categories").none() = nb::none(),
@@ -411,29 +456,34 @@ NB_MODULE(_core, m) {
 
   m.def(
       "generate",
-      [](const std::string& dir, int64_t n, uint64_t seed, const std::string& device, const std::string& sampling) {
+      [](const std::string& dir, int64_t n, uint64_t seed, const std::string& device, const std::string& sampling,
+         std::vector<std::string> conditions, bool one_each) {
         tg::io::Windows w;
         {
           nb::gil_scoped_release unlocked;
-          w = generated(dir, n, seed, device, sampling);
+          w = generated(dir, n, seed, device, sampling, conditions, one_each);
         }
         const size_t sn = size_t(w.n), st = size_t(w.seq), sd = size_t(w.dim);
         std::vector<std::vector<std::string>> cats = w.categories;
         cats.resize(sd);
         const size_t ss = size_t(w.static_dim);
         return nb::make_tuple(to_numpy(std::move(w.data), {sn, st, sd}), std::vector<int32_t>(w.lengths), w.columns, cats,
-                              to_numpy(std::move(w.statics), {sn, ss}), w.static_columns);
+                              to_numpy(std::move(w.statics), {sn, ss}), w.static_columns, w.condition_column,
+                              w.condition_text);
       },
       nb::arg("dir"), nb::arg("n"), nb::arg("seed") = 0, nb::arg("device") = "cpu", nb::arg("categorical_sampling") = "argmax",
+      nb::arg("conditions") = std::vector<std::string>(), nb::arg("one_each") = false,
       "n sequences from a run directory, in the data's units, as timegan generate: (windows [n, T, d], lengths, columns, "
       "labels per column: those of a categorical column, whose values are label indices, else empty, static values "
-      "[n, S], static columns)");
+      "[n, S], static columns, the condition column (empty without), each sequence's condition as text). conditions: "
+      "n sequences for each value in order (as --condition), or with one_each one per value (as --condition-file)");
 
   m.def(
       "evaluate",
       [](const std::string& request, Data* real, std::optional<nb::ndarray<const double, nb::ndim<3>, nb::c_contig, nb::device::cpu>> syn,
          const std::string& report_dir,
-         std::optional<nb::ndarray<const double, nb::ndim<2>, nb::c_contig, nb::device::cpu>> syn_static) {
+         std::optional<nb::ndarray<const double, nb::ndim<2>, nb::c_contig, nb::device::cpu>> syn_static,
+         std::optional<std::vector<std::string>> syn_conditions) {
         const Json r = Json::parse(request, "request");
         tg::app::EvalRequest req;
         if (real) {
@@ -466,6 +516,16 @@ NB_MODULE(_core, m) {
             sw.static_dim = static_cast<int64_t>(syn_static->shape(1));
             sw.statics.assign(syn_static->data(), syn_static->data() + syn_static->size());
           }
+          if (syn_conditions && real) {  // in the data's units (labels or numbers as text), one per sequence
+            const tg::app::Condition cond = tg::app::condition_of(real->prep.map, req.synthetic_name);
+            if (!cond.defined())
+              throw std::invalid_argument("evaluate: synthetic conditions given but the real data have no condition column");
+            if (static_cast<int64_t>(syn_conditions->size()) != sw.n)
+              throw std::invalid_argument("evaluate: the synthetic conditions do not match the sequences");
+            sw.cond_dim = cond.width();
+            for (size_t i = 0; i < syn_conditions->size(); ++i)
+              cond.encode_unchecked((*syn_conditions)[i], sw.conditions, req.synthetic_name + ": sequence " + std::to_string(i));
+          }
         }
         std::string metrics, html;
         {
@@ -486,7 +546,7 @@ NB_MODULE(_core, m) {
         return std::make_pair(metrics, html);
       },
       nb::arg("request"), nb::arg("real").none(), nb::arg("synthetic").none(), nb::arg("report_dir") = "",
-      nb::arg("synthetic_static").none() = nb::none(),
+      nb::arg("synthetic_static").none() = nb::none(), nb::arg("synthetic_conditions").none() = nb::none(),
       "evaluates as timegan evaluate; returns (metrics.json text, report.html text)");
 
   m.def("looks_like_date", &tg::io::looks_like_date, nb::arg("text"),

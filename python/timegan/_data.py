@@ -28,7 +28,7 @@ def _names(x):
 
 def data_options(source: str, *, columns=None, id_column=None, preset="default", seq_len=24, stride=1,
                  sine_n=10000, sine_dim=5, seed=0, categorical=None, max_categories=64, missing="error",
-                 static_columns=None, static_file=None) -> dict:
+                 static_columns=None, static_file=None, condition=None) -> dict:
     """The data options as config.json stores them ("data"), with the CLI's names."""
     if columns is not None and not isinstance(columns, str):
         columns = ",".join(str(c) for c in columns)
@@ -36,8 +36,18 @@ def data_options(source: str, *, columns=None, id_column=None, preset="default",
             "id_column": id_column or "", "categorical": ",".join(_names(categorical)),
             "max_categories": max_categories, "missing": missing, "preset": preset, "seq_len": seq_len, "stride": stride,
             "sine_n": sine_n, "sine_dim": sine_dim, "seed": seed,
-            "static_columns": ",".join(_names(static_columns)), "static_file": static_file or ""}
+            "static_columns": ",".join(_names(static_columns)), "static_file": static_file or "",
+            "condition": _condition_name(condition)}
     return json.loads(_core.data_options(json.dumps(opts)))
+
+
+def _condition_name(condition):
+    """The condition column's name ("" without): one column, named by a string."""
+    if condition is None:
+        return ""
+    if not isinstance(condition, str) or not condition:
+        raise ValueError(f"condition: expected the name of one column, got {condition!r}")
+    return condition
 
 
 def _is_categorical_dtype(s) -> bool:
@@ -46,17 +56,19 @@ def _is_categorical_dtype(s) -> bool:
     return kind in "OUSb" or str(s.dtype) in ("category", "string")
 
 
-def _encode_labels(s, name, max_categories):
-    """(label indices float64, sorted labels) of a column of labels, as the CSV reader numbers them."""
+def _encode_labels(s, name, max_categories, empty_ok=False):
+    """(label indices float64, sorted labels) of a column of labels, as the CSV reader numbers them.
+    empty_ok: empty cells become NaN (the condition column: the engine refuses them naming the line)."""
     values = s.tolist()
-    for r, v in enumerate(values):
-        if v is None or (isinstance(v, float) and v != v) or (isinstance(v, str) and not v.strip()):
+    empty = [v is None or (isinstance(v, float) and v != v) or (isinstance(v, str) and not v.strip()) for v in values]
+    for r, e in enumerate(empty):
+        if e and not empty_ok:
             raise ValueError(f"DataFrame: row {r}: column '{name}': empty field")
-    text = [str(v).strip() for v in values]
+    text = [None if e else str(v).strip() for v, e in zip(values, empty)]
     seen = []
     index = {}
     for r, v in enumerate(text):
-        if v not in index:
+        if v is not None and v not in index:
             if len(index) >= max_categories:
                 raise ValueError(f"DataFrame: row {r}: column '{name}': more than {max_categories} categories "
                                  f"(label {v!r}; the limit is max_categories)")
@@ -64,7 +76,7 @@ def _encode_labels(s, name, max_categories):
             seen.append(v)
     labels = sorted(seen)
     code = {v: float(k) for k, v in enumerate(labels)}
-    return np.array([code[v] for v in text], dtype=np.float64), labels
+    return np.array([np.nan if v is None else code[v] for v in text], dtype=np.float64), labels
 
 
 def _static_frame(static, id_column, static_columns):
@@ -100,7 +112,7 @@ def _static_frame(static, id_column, static_columns):
     return np.ascontiguousarray(values), chosen, [str(v) for v in idcol.tolist()]
 
 
-def _frame_table(df, columns, id_column, categorical=None, max_categories=64, static_columns=None):
+def _frame_table(df, columns, id_column, categorical=None, max_categories=64, static_columns=None, condition=None):
     """(values [rows, d] float64, column names, ids or None, skipped date columns, labels per
     column, columns found categorical) of a DataFrame, choosing columns as the CSV reader does:
     numeric columns, date/time columns skipped, columns of labels (object, category, string,
@@ -124,6 +136,13 @@ def _frame_table(df, columns, id_column, categorical=None, max_categories=64, st
             raise ValueError(f"DataFrame: static column '{c}' named twice")
         if df[df.columns[names.index(c)]].dtype.kind not in "iuf" or c in forced:
             raise ValueError(f"DataFrame: static column '{c}' is not numeric (static columns must be numbers)")
+    if condition is not None:  # checked as load_data checks it (the engine checks the values)
+        if condition not in names:
+            raise ValueError(f"DataFrame: unknown condition column '{condition}' (available: {', '.join(names)})")
+        if condition == id_column:
+            raise ValueError(f"DataFrame: column '{condition}' is the id column and cannot be the condition")
+        if condition in statics:
+            raise ValueError(f"condition: '{condition}' is also a static column; a condition is an input, not generated")
     if id_column is not None and id_column not in names:
         raise ValueError(f"DataFrame: unknown id column '{id_column}' (columns: {', '.join(names)})")
     ids = None
@@ -143,6 +162,8 @@ def _frame_table(df, columns, id_column, categorical=None, max_categories=64, st
             columns = [c for c in columns.replace(" ", "").split(",") if c]
         chosen = [str(c) for c in columns]
         chosen += [c for c in statics if c not in chosen]  # read beside the chosen columns, as the CLI does
+        if condition is not None and condition not in chosen:
+            chosen.append(condition)
         for c in chosen:
             if c not in names:
                 raise ValueError(f"DataFrame: unknown column '{c}' (columns: {', '.join(names)})")
@@ -153,7 +174,7 @@ def _frame_table(df, columns, id_column, categorical=None, max_categories=64, st
                 continue
             s = df[col]
             kind = s.dtype.kind
-            if kind in "iuf" or name in forced:
+            if kind in "iuf" or name in forced or name == condition:
                 chosen.append(name)
             elif kind == "M" or name.strip().lower() in _DATE_NAMES:
                 skipped.append(name)
@@ -176,8 +197,8 @@ def _frame_table(df, columns, id_column, categorical=None, max_categories=64, st
     for k, c in enumerate(chosen):
         s = frame[c]
         if c in forced or _is_categorical_dtype(s):
-            values[:, k], labels[k] = _encode_labels(s, c, max_categories)
-            if c not in forced:
+            values[:, k], labels[k] = _encode_labels(s, c, max_categories, empty_ok=c == condition)
+            if c not in forced and c != condition:  # the condition column is no feature: no note
                 found.append(c)
         elif s.dtype.kind in "iuf":
             values[:, k] = s.to_numpy(dtype=np.float64)
@@ -187,7 +208,8 @@ def _frame_table(df, columns, id_column, categorical=None, max_categories=64, st
 
 
 def prepare(data, *, columns=None, id_column=None, preset="default", seq_len=24, stride=1, seed=0,
-            verbose=False, categorical=None, max_categories=64, missing="error", static_columns=None, static=None):
+            verbose=False, categorical=None, max_categories=64, missing="error", static_columns=None, static=None,
+            condition=None):
     """Prepares `data` for training or evaluation. Returns (_core.Data, kind, notes); kind is
     "frame", "long", "rows", "windows" or "path"; notes: lines for stderr (skipped date
     columns, columns read as categorical). missing="mask" keeps NaN (and None) cells of numeric columns as
@@ -195,7 +217,10 @@ def prepare(data, *, columns=None, id_column=None, preset="default", seq_len=24,
     static_columns: columns of a long-format DataFrame / CSV (id_column=) constant within each
     sequence, or with `static` the columns of that per-id table to use (default: all).
     static: a per-id DataFrame (with a CSV path: a per-id CSV path, as ``--static FILE``) of
-    static values."""
+    static values.
+    condition: a column of long-format data (id_column=), constant within each sequence, that the
+    model is conditioned on (as ``--condition``)."""
+    condition = _condition_name(condition) or None
     common = dict(preset=preset, seq_len=seq_len, stride=stride, seed=seed, categorical=categorical,
                   max_categories=max_categories, missing=missing)
     static_frame = static is not None and _is_dataframe(static)
@@ -210,16 +235,18 @@ def prepare(data, *, columns=None, id_column=None, preset="default", seq_len=24,
         if static is not None and not os.path.exists(os.fspath(static)):
             raise FileNotFoundError(f"{os.fspath(static)}: cannot open: No such file or directory")
         opts = data_options(path, columns=columns, id_column=id_column, static_columns=static_columns,
-                            static_file=os.fspath(static) if static is not None else None, **common)
+                            static_file=os.fspath(static) if static is not None else None, condition=condition,
+                            **common)
         return _core.prepare_source(json.dumps(opts), not verbose), "path", []
     if _is_dataframe(data):
         if static is not None and not static_frame:
             raise ValueError("static= a path applies to a CSV path as data; with a DataFrame give a DataFrame")
         values, names, ids, skipped, labels, found = _frame_table(
-            data, columns, id_column, categorical, max_categories, None if static_frame else static_columns)
-        inline = [] if static_frame else _names(static_columns)
+            data, columns, id_column, categorical, max_categories, None if static_frame else static_columns, condition)
+        inline = ([] if static_frame else _names(static_columns)) + ([condition] if condition else [])
         opts = data_options("DataFrame", columns=[c for c in names if c not in inline], id_column=id_column,
-                            static_columns=static_columns, static_file="DataFrame" if static_frame else None, **common)
+                            static_columns=static_columns, static_file="DataFrame" if static_frame else None,
+                            condition=condition, **common)
         if static_frame:
             svalues, snames, sids = _static_frame(static, id_column, static_columns)
             d = _core.prepare_table(values, names, ids, json.dumps(opts), labels, svalues, snames, sids)
@@ -233,6 +260,9 @@ def prepare(data, *, columns=None, id_column=None, preset="default", seq_len=24,
         raise ValueError("id_column= applies to a DataFrame")
     if static is not None or _names(static_columns):
         raise ValueError("static values apply to long-format data: a DataFrame or a CSV file with id_column=")
+    if condition:
+        raise ValueError("condition: applies to long-format data (a DataFrame or a CSV file with id_column=); "
+                         "arrays have no per-sequence columns")
     if _names(categorical):
         raise ValueError("categorical= applies to a DataFrame or a CSV file")
     arr = np.asarray(data)

@@ -51,19 +51,32 @@ def _codes(values, name, labels):
 
 def _synthetic_windows(synthetic, real_data):
     """Synthetic data in the data's units as (windows [n, T, d] (float64, C order), static values
-    [n, S] or None); categorical columns (labels) become indices into the real data's labels.
-    The real data's static columns are read from a DataFrame (each sequence's first row), or
-    given beside windows as a pair (windows, static values), as sample(return_static=True) returns."""
+    [n, S] or None, conditions (text, one per sequence) or None); categorical columns (labels)
+    become indices into the real data's labels. The real data's static columns and condition are
+    read from a DataFrame (each sequence's first row), or given beside windows as a tuple as
+    sample(return_static=True, return_conditions=True) returns it: (windows, static values),
+    (windows, conditions) or (windows, static values, conditions)."""
+    from ._model import _condition_text
+
     statics = real_data.static_columns
+    cond_col = real_data.condition_column
     if isinstance(synthetic, tuple):
-        if len(synthetic) != 2:
-            raise ValueError("synthetic data: a pair (samples, static values [n, S]) expected")
-        windows, _ = _synthetic_windows(synthetic[0], real_data)
+        if len(synthetic) not in (2, 3) or (len(synthetic) == 3 and not (statics and cond_col)):
+            raise ValueError("synthetic data: a pair (samples, static values [n, S]) or (samples, conditions), or a "
+                             "triple (samples, static values, conditions) expected")
+        windows, _, _ = _synthetic_windows(synthetic[0], real_data)
+        conds = None
+        if len(synthetic) == 3 or (cond_col and not statics):
+            conds = [_condition_text(v) for v in synthetic[-1]]
+            if len(conds) != windows.shape[0]:
+                raise ValueError(f"synthetic conditions: expected {windows.shape[0]} (one per sequence), got {len(conds)}")
+        if len(synthetic) == 2 and conds is not None:
+            return windows, None, conds
         sv = np.ascontiguousarray(np.asarray(synthetic[1], dtype=np.float64))
         if sv.ndim != 2 or sv.shape[0] != windows.shape[0] or sv.shape[1] != len(statics):
             raise ValueError(f"synthetic static values: expected shape ({windows.shape[0]}, {len(statics)}) for the "
                              f"real data's static columns, got {sv.shape}")
-        return windows, (sv if statics else None)
+        return windows, (sv if statics else None), conds
     cats = dict(real_data.categorical)
     if _is_dataframe(synthetic):
         cols = [str(c) for c in synthetic.columns]
@@ -72,7 +85,8 @@ def _synthetic_windows(synthetic, real_data):
         for c in statics:
             if c not in cols:
                 raise ValueError(f"synthetic DataFrame: no static column '{c}' (the real data have it)")
-        value_cols = [c for c in synthetic.columns if str(c) not in ("sequence_id", "t") and str(c) not in statics]
+        skip = {"sequence_id", "t", *statics, *([real_data.condition_column] if real_data.condition_column else [])}
+        value_cols = [c for c in synthetic.columns if str(c) not in skip]
         order = real_data.data_columns
         if cats and sorted(map(str, value_cols)) == sorted(order):  # by name, in the data's order
             value_cols = [synthetic.columns[cols.index(c)] for c in order]
@@ -80,6 +94,9 @@ def _synthetic_windows(synthetic, real_data):
         groups = [g for _, g in synthetic.groupby("sequence_id", sort=False)]
         out = np.zeros((len(groups), T, len(value_cols)))
         sv = np.zeros((len(groups), len(statics)))
+        conds = None
+        if cond_col and cond_col in cols:
+            conds = [_condition_text(g[synthetic.columns[cols.index(cond_col)]].iloc[0]) for g in groups]
         static_cols = [synthetic.columns[cols.index(c)] for c in statics]
         for i, g in enumerate(groups):
             if static_cols:
@@ -93,7 +110,7 @@ def _synthetic_windows(synthetic, real_data):
                 raise ValueError(f"synthetic DataFrame: sequence {g['sequence_id'].iloc[0]!r} has {len(v)} steps, "
                                  f"more than the real windows' {T}")
             out[i, :len(v)] = v
-        return out, (sv if statics else None)
+        return out, (sv if statics else None), conds
     arr = np.asarray(synthetic)
     if arr.dtype.kind == "O" and cats and arr.ndim == 3:  # windows from sample(): labels in the data's order
         names = real_data.data_columns
@@ -103,17 +120,18 @@ def _synthetic_windows(synthetic, real_data):
         out = np.empty(arr.shape, dtype=np.float64)
         for k, name in enumerate(names):
             out[:, :, k] = _codes(arr[:, :, k], name, cats[name]) if name in cats else arr[:, :, k].astype(np.float64)
-        return np.ascontiguousarray(out), None
+        return np.ascontiguousarray(out), None, None
     if arr.dtype.kind not in "iuf":
         raise ValueError(f"synthetic data must be numeric, got dtype {arr.dtype}")
     if arr.ndim != 3:
         raise ValueError(f"synthetic data must be windows [n, T, d], got shape {arr.shape}")
-    return np.ascontiguousarray(arr, dtype=np.float64), None
+    return np.ascontiguousarray(arr, dtype=np.float64), None, None
 
 
 def evaluate(real, synthetic, repeats=10, *, metric_iterations=2000, tsne_iterations=300, seed=0, device="cpu",
              threads=0, report=None, columns=None, id_column=None, preset=None, seq_len=None, stride=None,
-             verbose=False, categorical=None, max_categories=None, missing=None, static_columns=None, static=None):
+             verbose=False, categorical=None, max_categories=None, missing=None, static_columns=None, static=None,
+             condition=None):
     """Scores `synthetic` against `real` as ``timegan evaluate`` does and returns the metrics
     (metrics.json's content) as a dict-like Evaluation that displays the HTML report in a notebook.
 
@@ -133,6 +151,11 @@ def evaluate(real, synthetic, repeats=10, *, metric_iterations=2000, tsne_iterat
     metrics["static"] compares each one's distribution, real against synthetic (as ``timegan
     evaluate``): read from a synthetic DataFrame or CSV file (repeated on each row), from a pair
     (windows, static values [n, S]) as sample(return_static=True) returns, or generated by a model.
+    condition: the real data's condition column (long format; by default a conditional model's own).
+    With a conditional model, which then generates one sequence for each real sequence's own
+    condition, or a synthetic CSV file holding the condition column (as ``timegan generate`` writes
+    it), metrics["conditions"] holds the scores per condition group, as ``timegan evaluate``
+    (docs/conditional.md).
     """
     from ._model import TimeGAN
 
@@ -147,6 +170,8 @@ def evaluate(real, synthetic, repeats=10, *, metric_iterations=2000, tsne_iterat
         seq_len = synthetic.config_["model"]["seq_len"] if seq_len is None and not d["id_column"] else seq_len
         if id_column is None and d["id_column"] and (_is_dataframe(real) or isinstance(real, (str, os.PathLike))):
             id_column = d["id_column"]
+        if condition is None and d.get("condition") and (_is_dataframe(real) or isinstance(real, (str, os.PathLike))):
+            condition = d["condition"]
         if static_columns is None and static is None:
             static_columns = d.get("static_columns") or None
             if d.get("static_file") and d["static_file"] != "DataFrame" and isinstance(real, (str, os.PathLike)):
@@ -166,11 +191,11 @@ def evaluate(real, synthetic, repeats=10, *, metric_iterations=2000, tsne_iterat
     real_data, _, _ = prepare(real, columns=columns, id_column=id_column, preset=preset, seq_len=seq_len,
                               categorical=categorical, max_categories=max_categories, missing=missing,
                               stride=stride, seed=seed, verbose=verbose, static_columns=static_columns,
-                              static=static)
+                              static=static, condition=condition)
     request = {"model_dir": "", "synthetic_file": "", "synthetic_name": "", "repeats": repeats,
                "metric_iterations": metric_iterations, "tsne_iterations": tsne_iterations, "seed": seed,
                "device": device, "quiet": not verbose, "threads": threads}
-    syn = syn_static = None
+    syn = syn_static = syn_conditions = None
     if isinstance(synthetic, TimeGAN):
         synthetic._check_fitted()
         request["model_dir"] = synthetic.run_dir_
@@ -180,7 +205,7 @@ def evaluate(real, synthetic, repeats=10, *, metric_iterations=2000, tsne_iterat
             raise FileNotFoundError(f"{path}: cannot open: No such file or directory")
         request["synthetic_file"] = path
     else:
-        syn, syn_static = _synthetic_windows(synthetic, real_data)
+        syn, syn_static, syn_conditions = _synthetic_windows(synthetic, real_data)
         request["synthetic_name"] = "synthetic array"
     report_dir, html_file = "", None
     if report is not None:
@@ -189,7 +214,7 @@ def evaluate(real, synthetic, repeats=10, *, metric_iterations=2000, tsne_iterat
             html_file = report
         else:
             report_dir = report
-    metrics, html = _core.evaluate(json.dumps(request), real_data, syn, report_dir, syn_static)
+    metrics, html = _core.evaluate(json.dumps(request), real_data, syn, report_dir, syn_static, syn_conditions)
     if html_file is not None:
         parent = os.path.dirname(os.path.abspath(html_file))
         os.makedirs(parent, exist_ok=True)

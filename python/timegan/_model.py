@@ -20,6 +20,28 @@ from ._data import prepare
 RUN_FILES = ("config.json", "model.ckpt", "losses.csv", "summary.json", "synthetic.csv")
 
 
+def _as_list(x, name):
+    """A condition value or a list of them (a str is one value, never split)."""
+    if isinstance(x, (str, bytes)) or not hasattr(x, "__iter__"):
+        return [x]
+    return list(x)
+
+
+def _condition_text(v):
+    """A condition value as the engine reads it: a label, or a number written exactly."""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bytes):
+        return v.decode()
+    if isinstance(v, (bool, np.bool_)):
+        return str(bool(v))
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        return repr(float(v))
+    return str(v)
+
+
 class TrainingDiverged(RuntimeError):
     """A loss or a weight became NaN or infinite; model.ckpt keeps the last good state."""
 
@@ -106,12 +128,17 @@ class TimeGAN:
     ``fit(data)`` trains (a DataFrame, rows [rows, d], windows [n, T, d], or a path as
     ``timegan train --data`` takes it), ``sample(n, seed=...)`` generates in the data's units,
     ``save(dir)`` / ``TimeGAN.load(dir)`` read and write the CLI's run directories.
+
+    ``condition="COLUMN"`` (long-format data, ``fit(..., id_column=...)``) conditions the model on
+    a per-sequence column, as ``timegan train --condition``; ``sample(n, condition=VALUE)`` then
+    generates for chosen values (docs/conditional.md).
     """
 
     def __init__(self, seq_len=24, hidden_dim=24, num_layers=3, iterations=50000, batch_size=128, cell="gru",
                  preset="default", seed=0, device="cpu", threads=0, *, z_dim=0, gamma=1.0, d_threshold=0.15,
                  lr=0.001, adam="tf1", stride=1, checkpoint_every=1000, max_time=None, log_every=1000,
-                 verbose=True, categorical=None, max_categories=64, missing="error", static_columns=None):
+                 verbose=True, categorical=None, max_categories=64, missing="error", static_columns=None,
+                 condition=None):
         self.seq_len = seq_len
         self.hidden_dim = hidden_dim
         self.num_layers = num_layers
@@ -136,6 +163,7 @@ class TimeGAN:
         self.max_categories = max_categories
         self.missing = missing
         self.static_columns = static_columns
+        self.condition = condition
         self._dir = None  # the working run directory (a temporary one, removed with the object)
         self._data = None  # the prepared training data (kept for resuming)
         self._kind = None  # how the data came: frame, long, rows, windows, path
@@ -143,7 +171,7 @@ class TimeGAN:
 
     _PARAMS = ("seq_len", "hidden_dim", "num_layers", "iterations", "batch_size", "cell", "preset", "seed", "device",
                "threads", "z_dim", "gamma", "d_threshold", "lr", "adam", "stride", "checkpoint_every", "max_time",
-               "log_every", "verbose", "categorical", "max_categories", "missing", "static_columns")
+               "log_every", "verbose", "categorical", "max_categories", "missing", "static_columns", "condition")
 
     # scikit-learn's estimator protocol
     def get_params(self, deep=True):
@@ -215,7 +243,7 @@ class TimeGAN:
                                             seq_len=self.seq_len, stride=self.stride, seed=self.seed,
                                             categorical=self.categorical, max_categories=self.max_categories,
                                             missing=self.missing, static_columns=self.static_columns,
-                                            static=static)
+                                            static=static, condition=self.condition)
                 self._data, self._kind = prepared, kind
             elif self._data is None:
                 self._data = self._data_from_config()
@@ -226,7 +254,8 @@ class TimeGAN:
                                             seq_len=self.seq_len, stride=self.stride, seed=self.seed,
                                             verbose=verbose, categorical=self.categorical,
                                             max_categories=self.max_categories, missing=self.missing,
-                                            static_columns=self.static_columns, static=static)
+                                            static_columns=self.static_columns, static=static,
+                                            condition=self.condition)
             if verbose:
                 for line in notes:
                     print(line, file=sys.stderr)
@@ -297,7 +326,8 @@ class TimeGAN:
             out[name] = np.array([float(r[k]) if r[k] else np.nan for r in body])
         return out
 
-    def sample(self, n, seed=0, *, device=None, return_static=False, categorical_sampling="argmax"):
+    def sample(self, n=None, seed=0, *, condition=None, conditions=None, device=None, return_static=False,
+               return_conditions=False, categorical_sampling="argmax"):
         """n synthetic sequences in the data's units, as ``timegan generate --n N --seed S``:
         windows [n, T, d] (numpy), or a long DataFrame (sequence_id, t, columns...) when fitted
         on a DataFrame. Columns keep the data's order; categorical columns hold the labels
@@ -309,12 +339,62 @@ class TimeGAN:
         each sequence's static values after the other columns, repeated on each of its rows (as
         the CSV of ``timegan generate``). return_static=True returns a pair (samples, static
         values [n, S] float64, in the order of ``static_columns_``), for windows and DataFrames
-        alike; without static columns the array is [n, 0]."""
+        alike; without static columns the array is [n, 0].
+
+        Conditions (a model fitted with ``condition=``; docs/conditional.md): ``condition=VALUE``
+        generates n sequences for that value (a label, or a number within the training range),
+        ``condition=[V1, V2, ...]`` n for each value in that order (as ``generate --condition
+        V1,V2``); ``conditions=[v1, v2, ...]`` one sequence per entry, in order, and then n is
+        left out (as ``--condition-file``); without either, the conditions are drawn from the
+        training distribution. Values are taken whole (a label may hold commas). The DataFrame
+        holds each sequence's condition as a last column named as the condition (labels, or
+        numbers in the data's units), as the CSV of ``timegan generate``; return_conditions=True
+        adds the list of the sequences' conditions (str labels or float numbers; empty without a
+        condition) as the last element of the returned tuple: (samples, conditions), or
+        (samples, static values, conditions) with return_static=True. An unknown label, a number
+        outside the training range or a condition for a model trained without one: ValueError."""
         self._check_fitted()
-        windows, lengths, columns, labels, statics, static_columns = _core.generate(
-            self._dir, int(n), int(seed), device or self.device, categorical_sampling)
-        out = self._samples(windows, lengths, columns, labels, statics, static_columns)
-        return (out, statics) if return_static else out
+        if condition is not None and conditions is not None:
+            raise ValueError("sample: give either condition= or conditions=, not both")
+        values, one_each = [], False
+        if conditions is not None:
+            if n is not None:
+                raise ValueError("sample: conditions= gives the number of sequences; n does not combine with it")
+            values, one_each = [_condition_text(v) for v in _as_list(conditions, "conditions")], True
+            n = len(values)
+            if n == 0:
+                raise ValueError("conditions: no values")
+        elif condition is not None:
+            values = [_condition_text(v) for v in _as_list(condition, "condition")]
+            if not values:
+                raise ValueError("condition: no values")
+        if n is None:
+            raise ValueError("sample: n (the number of sequences) is required")
+        windows, lengths, columns, labels, statics, static_columns, cond_column, cond_text = _core.generate(
+            self._dir, int(n), int(seed), device or self.device, categorical_sampling, values, one_each)
+        cond_values = self._condition_values(cond_text) if cond_column else []
+        out = self._samples(windows, lengths, columns, labels, statics, static_columns, cond_column, cond_values)
+        result = (out,)
+        if return_static:
+            result += (statics,)
+        if return_conditions:
+            result += (cond_values,)
+        return result if len(result) > 1 else out
+
+    def _condition_values(self, texts):
+        """Conditions as text -> labels (str) or numbers (float), in the data's units."""
+        cond = self._config().get("output_map", {}).get("condition") or {}
+        if cond.get("kind") == "numeric":
+            return [float(t) for t in texts]
+        return list(texts)
+
+    @property
+    def condition_(self):
+        """The model's condition (None without): a dict with "column", "kind" ("categorical" or
+        "numeric") and "labels" (with "counts": training sequences per label) or "min" and "max"
+        (with "values": every training sequence's value), as config.json's output_map stores it."""
+        self._check_fitted()
+        return self._config().get("output_map", {}).get("condition")
 
     @property
     def static_columns_(self):
@@ -322,7 +402,7 @@ class TimeGAN:
         self._check_fitted()
         return list(self._config().get("output_map", {}).get("static", {}).get("columns", []))
 
-    def _samples(self, windows, lengths, columns, labels, statics, static_columns):
+    def _samples(self, windows, lengths, columns, labels, statics, static_columns, cond_column="", cond_values=()):
         cat = [k for k, l in enumerate(labels) if l]
         if self._kind in ("frame", "long"):
             import pandas as pd
@@ -339,6 +419,9 @@ class TimeGAN:
             frame.insert(0, "sequence_id", seq_id)
             for k, c in enumerate(static_columns):  # each sequence's static values on each of its rows
                 frame[c] = statics[seq_id, k]
+            if cond_column:  # each sequence's condition on each of its rows, last (as generate's CSV)
+                per_seq = np.asarray(cond_values, dtype=object if isinstance(cond_values[0], str) else np.float64)
+                frame[cond_column] = per_seq[seq_id]
             return frame
         if cat:
             out = windows.astype(object)
@@ -387,7 +470,8 @@ class TimeGAN:
                       z_dim=m.get("z_dim", 0) if m.get("z_dim") != m.get("features") else 0,
                       checkpoint_every=cfg.get("train", {}).get("checkpoint_every", 1000),
                       categorical=d.get("categorical") or None, max_categories=d.get("max_categories", 64),
-                      missing=d.get("missing", "error"), static_columns=d.get("static_columns") or None)
+                      missing=d.get("missing", "error"), static_columns=d.get("static_columns") or None,
+                      condition=d.get("condition") or None)
         params = {k: v for k, v in params.items() if k in cls._PARAMS}
         params.update(overrides)
         model = cls(**params)

@@ -439,6 +439,12 @@ std::unique_ptr<Evaluation> evaluate(const EvalRequest& req) {
       a.shape = {req.synthetic->n, req.synthetic->seq, req.synthetic->dim};
       a.data = req.synthetic->data;
       syn = synthetic_windows(std::move(a), real, real_src, syn_path, prep.map);
+      if (req.synthetic->cond_dim > 0) {  // each sequence's condition, model scale (the Python module)
+        if (static_cast<int64_t>(req.synthetic->conditions.size()) != syn.n * req.synthetic->cond_dim)
+          throw std::invalid_argument("evaluate: the synthetic conditions do not match the sequences");
+        syn.cond_dim = req.synthetic->cond_dim;
+        syn.conditions = req.synthetic->conditions;
+      }
       if (req.synthetic->static_dim > 0) {  // static values in the data's units, one row per sequence
         const auto S = static_cast<int64_t>(prep.map.static_columns.size());
         if (req.synthetic->static_dim != S)

@@ -21,7 +21,7 @@ struct EvalRequest {
   // The synthetic data: exactly one of
   std::string model_dir;                      ///< generated from this run (as many as the real set)
   std::string synthetic_file;                 ///< a CSV as `timegan generate` writes it, or NPY [n, T, d]
-  const tg::io::Windows* synthetic = nullptr; ///< windows in the data's units
+  const tg::io::Windows* synthetic = nullptr; ///< windows in the data's units (conditions in model scale, if any)
   std::string synthetic_name;                 ///< how the report names `synthetic`
   int64_t repeats = 10;
   int64_t metric_iterations = 2000;  ///< discriminator steps; the predictor takes 2.5x as many
