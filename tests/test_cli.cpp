@@ -27,10 +27,7 @@ Result run(const std::string& args) { return tgtest::run_timegan(args); }
 std::string tmpdir() { return tgtest::make_tmpdir("tg-cli"); }
 using tgtest::count_lines;
 
-void write(const std::string& path, const std::string& text) {
-  std::ofstream f(path, std::ios::binary);
-  f << text;
-}
+using tgtest::write;
 
 const char* kSmall = "--iterations 3 --hidden-dim 4 --num-layers 2 --batch-size 8 --seq-len 6 --quiet";
 

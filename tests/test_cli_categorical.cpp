@@ -19,10 +19,7 @@ namespace {
 using tgtest::has;
 tgtest::CliResult run(const std::string& args) { return tgtest::run_timegan(args); }
 
-void write(const std::string& path, const std::string& text) {
-  std::ofstream f(path, std::ios::binary);
-  f << text;
-}
+using tgtest::write;
 
 // 40 rows: price follows the regime (up: ~0.8, down: ~0.2), volume is a plain number.
 std::string regime_csv() {

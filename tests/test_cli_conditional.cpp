@@ -21,10 +21,7 @@ namespace {
 using tgtest::has;
 tgtest::CliResult run(const std::string& args) { return tgtest::run_timegan(args); }
 
-void write(const std::string& path, const std::string& text) {
-  std::ofstream f(path, std::ios::binary);
-  f << text;
-}
+using tgtest::write;
 
 // 16 sequences of 6 rows: id, value, class (slow / fast: the frequency), dose (a number).
 std::string cond_csv() {

@@ -16,10 +16,7 @@ namespace {
 using tgtest::has;
 tgtest::CliResult run(const std::string& args) { return tgtest::run_timegan(args); }
 
-void write(const std::string& path, const std::string& text) {
-  std::ofstream f(path, std::ios::binary);
-  f << text;
-}
+using tgtest::write;
 
 // 40 rows of two series; row 7 has an empty a, row 20 a NaN b, row 30 an NA a (lines 9, 22, 32).
 std::string holey_csv() {

@@ -23,10 +23,7 @@ using tgtest::error_of;
 using tgtest::has;
 tgtest::CliResult run(const std::string& args) { return tgtest::run_timegan(args); }
 
-void write(const std::string& path, const std::string& text) {
-  std::ofstream f(path, std::ios::binary);
-  f << text;
-}
+using tgtest::write;
 
 // 12 sequences of 5 rows: id, value, level (static: 10 or 30), size (static: 1..3).
 std::string static_csv() {

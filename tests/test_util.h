@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <string>
 
 namespace tgtest {
@@ -18,6 +19,12 @@ inline int count_lines(const std::string& s) {
   int n = 0;
   for (char c : s) n += c == '\n';
   return n;
+}
+
+/// Writes `text` to `path` as is (binary: no newline translation).
+inline void write(const std::string& path, const std::string& text) {
+  std::ofstream f(path, std::ios::binary);
+  f << text;
 }
 
 /// A fresh directory under /tmp named after `prefix`.
