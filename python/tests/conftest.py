@@ -10,6 +10,11 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 
 # Tiny networks and schedules: every fit takes well under a second.
 TINY = dict(seq_len=6, hidden_dim=4, num_layers=2, batch_size=16, iterations=4, verbose=False)
+# Long format (id column): sequences of 6 rows (TINY's seq_len), seq_len 0 = the longest; the
+# same settings as timegan options.
+LONG = {**TINY, "seq_len": 0}
+CLI_TINY_LONG = ["--seq-len", 0, "--hidden-dim", 4, "--num-layers", 2, "--batch-size", 16, "--iterations", 4,
+                 "--id-column", "id"]
 
 
 def timegan_bin():

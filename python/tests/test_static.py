@@ -7,13 +7,9 @@ import numpy as np
 import pytest
 
 import timegan
-from conftest import TINY
+from conftest import CLI_TINY_LONG as CLI_TINY, LONG, TINY
 
 pd = pytest.importorskip("pandas")
-
-# Long format: sequences of 6 rows (TINY's seq_len), seq_len 0 = the longest.
-LONG = {**TINY, "seq_len": 0}
-CLI_TINY = ["--seq-len", 0, "--hidden-dim", 4, "--num-layers", 2, "--batch-size", 16, "--iterations", 4, "--id-column", "id"]
 
 
 def long_frame(n=12, T=6, seed=3):
