@@ -12,6 +12,11 @@
 
 namespace tgtest {
 
+/// A float64 variable of shape `s` holding `v` (hand-built inputs), a leaf with a gradient if `grad`.
+inline tg::Var t64(const tg::Shape& s, const std::vector<double>& v, bool grad = false) {
+  return tg::Var(tg::Tensor::from_vector(s, v, tg::DType::F64), grad);
+}
+
 /// Deterministic pseudo-random float64 tensor in [lo, hi).
 inline tg::Tensor rand_tensor(const tg::Shape& s, uint64_t seed, double lo = -1.0, double hi = 1.0) {
   tg::Rng rng(seed, 99);

@@ -25,9 +25,7 @@ using tgtest::error_of;
 using tgtest::has;
 
 namespace {
-Var t64(const Shape& s, const std::vector<double>& v, bool grad = false) {
-  return Var(Tensor::from_vector(s, v, DType::F64), grad);
-}
+using tgtest::t64;
 }  // namespace
 
 // ---- CSV ----------------------------------------------------------------------------------

@@ -26,9 +26,7 @@ using tgtest::has;
 
 namespace {
 const double kNaN = std::numeric_limits<double>::quiet_NaN();
-Var t64(const Shape& s, const std::vector<double>& v, bool grad = false) {
-  return Var(Tensor::from_vector(s, v, DType::F64), grad);
-}
+using tgtest::t64;
 io::CsvOptions keep_missing() {
   io::CsvOptions o;
   o.missing = true;
