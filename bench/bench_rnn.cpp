@@ -1,6 +1,6 @@
 // The kernel lab of the recurrent stacks: every variant of the registry (tests/reference/
-// rnn_variants.h: the scalar reference, the CPU stacks on Eigen and on the AVX2+FMA micro-kernels,
-// the AVX-512 slot, the CUDA paths where built) is first validated against the double-precision
+// rnn_variants.h: the scalar reference, the CPU stacks on Eigen, on the AVX2+FMA and AVX-512
+// micro-kernels and on the AVX-512 blocking in AVX2 registers, the CUDA paths where built) is first validated against the double-precision
 // reference (forward, and gradients against central finite differences; tolerances printed), then
 // timed on TimeGAN's stock shape (3 layers, batch 128, seq 24, hidden 24), printing the fraction
 // of this host's measured FMA roof.

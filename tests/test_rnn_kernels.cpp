@@ -17,6 +17,7 @@
 #include "tg/kernels/parallel.h"
 #include "tg/kernels/rnn_cpu.h"
 #include "tg/rnn_spec.h"
+#include "kernels/cpu/gemm_cpu.h"
 
 namespace kc = tg::kernels::cpu;
 using tg::Cell;
@@ -24,6 +25,12 @@ using tg::Cell;
 namespace {
 
 const Cell kAllCells[] = {Cell::GruTf1, Cell::GruResetAfter, Cell::Lstm, Cell::LstmLn};
+
+// What CPUID says, asked independently of the kernels' own check (gemm_cpu.cpp).
+bool cpu_has_avx512f() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
 
 int64_t numel(const std::vector<int64_t>& shape) {
   int64_t p = 1;
@@ -688,47 +695,132 @@ TEST_CASE("kernel lab: every variant available here agrees with the scalar refer
     ++ran;
   }
   CHECK(ran >= 2);  // the reference and cpu-eigen run everywhere
-  // The registry names the variants whether or not they run here; the AVX-512 slot is empty.
+  // The registry names the variants whether or not they run here; AVX-512 runs where CPUID has it.
   REQUIRE(tg::lab::find_rnn_variant("cpu-avx512") != nullptr);
-  CHECK(!tg::lab::find_rnn_variant("cpu-avx512")->unavailable.empty());
+  CHECK(tg::lab::find_rnn_variant("cpu-avx512")->unavailable.empty() == cpu_has_avx512f());
+  CHECK(tg::lab::find_rnn_variant("cpu-avx512-layout") != nullptr);
   CHECK(tg::lab::find_rnn_variant("cpu-avx2") != nullptr);
   CHECK(tg::lab::find_rnn_variant("nonesuch") == nullptr);
 }
 
-TEST_CASE("rnn kernels: the float GEMM kernels give the same stacks up to rounding") {
-  // Eigen's products and the AVX2 micro-kernels (when this CPU has them) on a shape that uses
-  // every block width of the micro-kernels (H = 13: 3H = 39 = 16+16+7 columns) and a K-chunked
-  // weight gradient (T * B = 260 rows): y and every gradient within 1e-5 of each other, relative.
+TEST_CASE("rnn kernels: the float GEMM kernels give the same stacks, the micro-kernels bit for bit") {
+  // Eigen's products and every micro-kernel this CPU has, on shapes that use every block of both
+  // blockings (AVX2: 6 rows x 16/8/masked columns; AVX-512 and its AVX2 layout: 12 rows x
+  // 32/16/masked columns): H = 6, 13, 24 give 3H = 18, 39, 72 gate columns, B = 20 gives 12 + 8
+  // and 3 x 6 + 2 rows, and T * B = 260 rows chunk the weight gradients' K. Eigen agrees within
+  // 1e-5 relative; the micro-kernels, which run every element's multiply-adds in the same order,
+  // agree exactly (y, final states and every gradient).
   const kc::GemmKernel saved = kc::gemm_kernel();
   CHECK(kc::gemm_kernel_available(kc::GemmKernel::Eigen));
-  CHECK(!kc::gemm_kernel_available(kc::GemmKernel::Avx512));
-  CHECK_THROWS_AS(kc::set_gemm_kernel(kc::GemmKernel::Avx512), std::invalid_argument);
+  CHECK(kc::gemm_kernel_available(kc::GemmKernel::Avx512) == cpu_has_avx512f());
   CHECK(std::string(kc::gemm_kernel_name(kc::GemmKernel::Avx2)) == "avx2");
+  CHECK(std::string(kc::gemm_kernel_name(kc::GemmKernel::Avx512Layout)) == "avx512-layout");
+  if (!kc::gemm_kernel_available(kc::GemmKernel::Avx512))
+    CHECK_THROWS_AS(kc::set_gemm_kernel(kc::GemmKernel::Avx512), std::invalid_argument);
   if (!kc::gemm_kernel_available(kc::GemmKernel::Avx2)) {
     MESSAGE("this CPU has no AVX2+FMA: only the Eigen kernel runs");
     return;
   }
+  const std::string where = cpu_has_avx512f() ? "run here" : "not in CPUID: their layout runs on AVX2";
+  MESSAGE("AVX-512 micro-kernels " << where);
   ThreadsGuard tgd(1);
-  for (Cell c : kAllCells) {
-    std::vector<tg::lab::StackCase> out;
-    for (auto k : {kc::GemmKernel::Eigen, kc::GemmKernel::Avx2}) {
-      const auto* v = tg::lab::find_rnn_variant(k == kc::GemmKernel::Eigen ? "cpu-eigen" : "cpu-avx2");
-      REQUIRE(v != nullptr);
-      auto sc = tg::lab::make_case(c, 2, 20, 13, 7, 13, 77);
-      v->forward(sc);
-      v->backward(sc);
-      out.push_back(std::move(sc));
+  const char* names[] = {"cpu-eigen", "cpu-avx2", "cpu-avx512-layout", "cpu-avx512"};
+  for (Cell c : kAllCells)
+    for (int H : {6, 13, 24}) {
+      std::vector<tg::lab::StackCase> out;
+      std::vector<std::string> ran;
+      for (const char* n : names) {
+        const auto* v = tg::lab::find_rnn_variant(n);
+        REQUIRE(v != nullptr);
+        if (!v->unavailable.empty()) continue;
+        auto sc = tg::lab::make_case(c, 2, 20, 13, 7, H, 77);
+        v->forward(sc);
+        v->backward(sc);
+        out.push_back(std::move(sc));
+        ran.push_back(n);
+      }
+      REQUIRE(out.size() >= 3);
+      auto diff = [](const std::vector<float>& a, const std::vector<float>& b) {
+        double e = 0;
+        for (size_t i = 0; i < a.size(); ++i)
+          e = std::max(e, std::abs(double(a[i]) - b[i]) / std::max(1.0, std::abs(double(b[i]))));
+        return e;
+      };
+      auto max_diff = [&](const tg::lab::StackCase& a, const tg::lab::StackCase& b) {
+        double e = std::max({diff(a.y, b.y), diff(a.hT, b.hT), diff(a.gx, b.gx), diff(a.gh0, b.gh0)});
+        for (size_t k = 0; k < a.gw.size(); ++k) e = std::max(e, diff(a.gw[k], b.gw[k]));
+        return e;
+      };
+      const double eigen = max_diff(out[0], out[1]);
+      INFO(tg::cell_name(c) << " H " << H << ": eigen vs avx2 max rel difference " << eigen);
+      CHECK(eigen < 1e-5);
+      for (size_t k = 2; k < out.size(); ++k) {
+        INFO(ran[k] << " vs cpu-avx2");
+        CHECK(max_diff(out[k], out[1]) == 0.0);
+      }
     }
-    auto close = [](const std::vector<float>& a, const std::vector<float>& b) {
-      double e = 0;
-      for (size_t i = 0; i < a.size(); ++i)
-        e = std::max(e, std::abs(double(a[i]) - b[i]) / std::max(1.0, std::abs(double(b[i]))));
-      return e;
-    };
-    double e = std::max({close(out[0].y, out[1].y), close(out[0].gx, out[1].gx), close(out[0].gh0, out[1].gh0)});
-    for (size_t k = 0; k < out[0].gw.size(); ++k) e = std::max(e, close(out[0].gw[k], out[1].gw[k]));
-    INFO(tg::cell_name(c) << " max rel difference " << e);
-    CHECK(e < 1e-5);
-  }
   CHECK(kc::gemm_kernel() == saved);  // the variants restore the choice they found
+}
+
+TEST_CASE("small GEMM: every kernel on every block shape, exact tails, micro-kernels bit for bit") {
+  // C[M,N] (= or +=) A[M,K] B[K,N] through the dispatching entry point with each kernel, A read
+  // row-major and transposed, C inside a wider buffer whose padding must stay untouched (the
+  // masked tails). Rows 1..13 and 24/25 cover every row tail of both blockings; the columns every
+  // full/half/masked block of 8- and 16-float vectors; K = 200 and 400 the K chunks (192).
+  const kc::GemmKernel saved = kc::gemm_kernel();
+  std::vector<kc::GemmKernel> kernels{kc::GemmKernel::Eigen};
+  for (auto k : {kc::GemmKernel::Avx2, kc::GemmKernel::Avx512Layout, kc::GemmKernel::Avx512})
+    if (kc::gemm_kernel_available(k)) kernels.push_back(k);
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  std::vector<int> Ms;
+  for (int m = 1; m <= 13; ++m) Ms.push_back(m);
+  Ms.push_back(24);
+  Ms.push_back(25);
+  int cases = 0;
+  for (int M : Ms)
+    for (int N : {1, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 39, 48, 72})
+      for (int K : {1, 5, 24, 200, 400})
+        for (bool trans : {false, true})
+          for (bool acc : {false, true}) {
+            const int lda = trans ? M + 3 : K + 3, ldb = N + 5, ldc = N + 4;
+            std::vector<float> A(static_cast<size_t>(trans ? K * lda : M * lda)), B(static_cast<size_t>(K * ldb)),
+                C0(static_cast<size_t>(M * ldc));
+            for (auto& x : A) x = u(rng);
+            for (auto& x : B) x = u(rng);
+            for (auto& x : C0) x = u(rng);
+            const std::ptrdiff_t sai = trans ? 1 : lda, sak = trans ? lda : 1;
+            std::vector<double> ref(static_cast<size_t>(M * N));
+            for (int i = 0; i < M; ++i)
+              for (int j = 0; j < N; ++j) {
+                double s = acc ? C0[i * ldc + j] : 0.0;
+                for (int k = 0; k < K; ++k) s += double(A[i * sai + k * sak]) * B[k * ldb + j];
+                ref[i * N + j] = s;
+              }
+            std::vector<std::vector<float>> outs;
+            for (auto kern : kernels) {
+              kc::set_gemm_kernel(kern);
+              std::vector<float> C = C0;
+              kc::small::gemm(M, N, K, A.data(), sai, sak, B.data(), ldb, C.data(), ldc, acc);
+              double err = 0;
+              bool pad_ok = true;
+              for (int i = 0; i < M; ++i) {
+                for (int j = 0; j < N; ++j) err = std::max(err, std::abs(C[i * ldc + j] - ref[i * N + j]));
+                for (int j = N; j < ldc; ++j) pad_ok = pad_ok && C[i * ldc + j] == C0[i * ldc + j];
+              }
+              INFO(kc::gemm_kernel_name(kern) << " M " << M << " N " << N << " K " << K << " trans " << trans
+                                              << " acc " << acc << " max abs err " << err);
+              CHECK(err <= 1e-5 * (K + 1));
+              CHECK(pad_ok);
+              outs.push_back(std::move(C));
+            }
+            for (size_t k = 2; k < outs.size(); ++k) {
+              INFO(kc::gemm_kernel_name(kernels[k]) << " vs avx2: M " << M << " N " << N << " K " << K
+                                                    << " trans " << trans << " acc " << acc);
+              CHECK(outs[k] == outs[1]);
+            }
+            ++cases;
+          }
+  kc::set_gemm_kernel(saved);
+  MESSAGE(cases << " shapes x " << kernels.size() << " kernels");
 }

@@ -1,6 +1,7 @@
 // The small GEMMs of the CPU recurrent stacks (gemm_cpu.h) and the run-time choice of the float
-// micro-kernel (GemmKernel, tg/kernels/rnn_cpu.h): the AVX2+FMA kernels of gemm_avx2.cpp when
-// CPUID reports AVX2 and FMA, Eigen's product otherwise (and always for double).
+// micro-kernel (GemmKernel, tg/kernels/rnn_cpu.h): the AVX-512 kernels of gemm_avx512.cpp when
+// CPUID reports AVX512F, else the AVX2+FMA kernels of gemm_avx2.cpp when it reports AVX2 and FMA,
+// else Eigen's product (and always Eigen for double).
 #include "gemm_cpu.h"
 
 #include <Eigen/Core>
@@ -58,19 +59,38 @@ bool cpu_has_avx2_fma() {
 #endif
 }
 
-GemmKernel best_kernel() { return cpu_has_avx2_fma() ? GemmKernel::Avx2 : GemmKernel::Eigen; }
+bool cpu_has_avx512f() {
+#if defined(__x86_64__) || defined(__i386__)
+  // As above, including the operating system's support for the ZMM and mask registers.
+  static const bool has = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && cpu_has_avx2_fma();
+  }();
+  return has;
+#else
+  return false;
+#endif
+}
+
+GemmKernel best_kernel() {
+  if (cpu_has_avx512f()) return GemmKernel::Avx512;
+  return cpu_has_avx2_fma() ? GemmKernel::Avx2 : GemmKernel::Eigen;
+}
+
+constexpr GemmKernel kAllKernels[] = {GemmKernel::Eigen, GemmKernel::Avx2, GemmKernel::Avx512,
+                                      GemmKernel::Avx512Layout};
 
 GemmKernel parse_env() {
   const char* e = std::getenv("TG_CPU_GEMM");
   if (e == nullptr || *e == '\0' || std::string(e) == "auto") return best_kernel();
   const std::string v = e;
-  for (GemmKernel k : {GemmKernel::Eigen, GemmKernel::Avx2, GemmKernel::Avx512})
+  for (GemmKernel k : kAllKernels)
     if (v == gemm_kernel_name(k)) {
       if (!gemm_kernel_available(k))
         throw std::runtime_error("TG_CPU_GEMM=" + v + ": " + gemm_kernel_unavailable_reason(k));
       return k;
     }
-  throw std::runtime_error("TG_CPU_GEMM must be auto, eigen, avx2 or avx512, got '" + v + "'");
+  throw std::runtime_error("TG_CPU_GEMM must be auto, eigen, avx2, avx512 or avx512-layout, got '" + v + "'");
 }
 
 // -1: not resolved yet (the environment is read on first use).
@@ -83,6 +103,7 @@ const char* gemm_kernel_name(GemmKernel k) {
     case GemmKernel::Eigen: return "eigen";
     case GemmKernel::Avx2: return "avx2";
     case GemmKernel::Avx512: return "avx512";
+    case GemmKernel::Avx512Layout: return "avx512-layout";
   }
   return "?";
 }
@@ -91,7 +112,9 @@ std::string gemm_kernel_unavailable_reason(GemmKernel k) {
   switch (k) {
     case GemmKernel::Eigen: return "";
     case GemmKernel::Avx2: return cpu_has_avx2_fma() ? "" : "this CPU does not report AVX2 and FMA";
-    case GemmKernel::Avx512: return "no AVX-512 micro-kernels are written yet";
+    case GemmKernel::Avx512: return cpu_has_avx512f() ? "" : "this CPU does not report AVX512F";
+    case GemmKernel::Avx512Layout:
+      return cpu_has_avx2_fma() ? "" : "this CPU does not report AVX2 and FMA";
   }
   return "unknown kernel";
 }
@@ -126,8 +149,15 @@ void gemm(int M, int N, int K, const float* A, Idx sai, Idx sak, const float* B,
       for (int i = 0; i < M; ++i) std::fill(C + i * ldc, C + i * ldc + N, 0.f);
     return;
   }
-  if (gemm_kernel() == GemmKernel::Avx2) gemm_f32_avx2(M, N, K, A, sai, sak, B, ldb, C, ldc, acc);
-  else gemm_eigen<float>(M, N, K, A, sai, sak, B, ldb, C, ldc, acc);
+  switch (gemm_kernel()) {
+    case GemmKernel::Avx2: gemm_f32_avx2(M, N, K, A, sai, sak, B, ldb, C, ldc, acc); return;
+    case GemmKernel::Avx512: gemm_f32_avx512(M, N, K, A, sai, sak, B, ldb, C, ldc, acc); return;
+    case GemmKernel::Avx512Layout:
+      gemm_f32_avx512_layout(M, N, K, A, sai, sak, B, ldb, C, ldc, acc);
+      return;
+    case GemmKernel::Eigen: break;
+  }
+  gemm_eigen<float>(M, N, K, A, sai, sak, B, ldb, C, ldc, acc);
 }
 
 void gemm(int M, int N, int K, const double* A, Idx sai, Idx sak, const double* B, Idx ldb,

@@ -21,7 +21,18 @@ void gemm(int M, int N, int K, const double* A, Idx sai, Idx sak, const double* 
 void gemm_f32_avx2(int M, int N, int K, const float* A, Idx sai, Idx sak, const float* B, Idx ldb,
                    float* C, Idx ldc, bool acc);
 
-// Slot for AVX-512 micro-kernels (gemm_avx512.cpp, -mavx512f): none are written yet, so
-// GemmKernel::Avx512 is never available.
+// The AVX-512 micro-kernels (gemm_avx512.cpp, compiled with -mavx512f -mfma whatever the
+// build's instruction set): only to be called once the CPU is known to have AVX512F (with the
+// operating system's support for its registers). M, N, K >= 1.
+void gemm_f32_avx512(int M, int N, int K, const float* A, Idx sai, Idx sak, const float* B, Idx ldb,
+                     float* C, Idx ldc, bool acc);
+
+// The AVX-512 kernels' blocking run on pairs of AVX2 registers (gemm_avx2.cpp): the code paths
+// of gemm_f32_avx512, testable on any AVX2+FMA host, with bit-identical results. Not fast.
+void gemm_f32_avx512_layout(int M, int N, int K, const float* A, Idx sai, Idx sak, const float* B,
+                            Idx ldb, float* C, Idx ldc, bool acc);
+
+// Rows per register block of the AVX-512 kernels (and of their AVX2 layout).
+constexpr int kAvx512Rows = 12;
 
 }  // namespace tg::kernels::cpu::small

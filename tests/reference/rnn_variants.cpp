@@ -110,7 +110,10 @@ std::vector<RnnVariant> build_registry() {
   r.push_back(ref);
   r.push_back(cpu_variant("cpu-eigen", "CPU stacks, Eigen products (TG_CPU_GEMM=eigen)", kc::GemmKernel::Eigen));
   r.push_back(cpu_variant("cpu-avx2", "CPU stacks, AVX2+FMA micro-kernels (TG_CPU_GEMM=avx2)", kc::GemmKernel::Avx2));
-  r.push_back(cpu_variant("cpu-avx512", "CPU stacks, AVX-512 micro-kernels (slot)", kc::GemmKernel::Avx512));
+  r.push_back(cpu_variant("cpu-avx512", "CPU stacks, AVX-512 micro-kernels (TG_CPU_GEMM=avx512)", kc::GemmKernel::Avx512));
+  r.push_back(cpu_variant("cpu-avx512-layout",
+                          "CPU stacks, the AVX-512 blocking on AVX2 registers (TG_CPU_GEMM=avx512-layout)",
+                          kc::GemmKernel::Avx512Layout));
 #ifdef TG_HAVE_CUDA
   for (const char* n : {"cuda", "cudnn"}) {
     RnnVariant v;

@@ -9,11 +9,15 @@
 //   cpu-eigen   the CPU stacks (rnn_cpu.h) with Eigen's products (GemmKernel::Eigen)
 //   cpu-avx2    the CPU stacks with the AVX2+FMA micro-kernels (GemmKernel::Avx2; needs
 //               AVX2 and FMA in CPUID, whatever the build's instruction set)
-//   cpu-avx512  slot for AVX-512 micro-kernels (GemmKernel::Avx512): none written yet
+//   cpu-avx512  the CPU stacks with the AVX-512 micro-kernels (GemmKernel::Avx512; needs
+//               AVX512F in CPUID)
+//   cpu-avx512-layout  the AVX-512 kernels' blocking on pairs of AVX2 registers
+//               (GemmKernel::Avx512Layout): their code paths, validated on AVX2 hosts; not fast
 //   cuda, cudnn (builds with CUDA only) the persistent GRU kernels and the cuDNN path,
 //               chosen on the CUDA backend by TG_GRU_IMPL=ours|cudnn (block rows: TG_GRU_ROWS);
 //               listed here, validated by tests/test_cuda_backend.cpp and timed by bench_gru_cuda.
-// Outside the lab the CPU variant is chosen by TG_CPU_GEMM=auto|eigen|avx2 (rnn_cpu.h).
+// Outside the lab the CPU variant is chosen by TG_CPU_GEMM=auto|eigen|avx2|avx512|avx512-layout
+// (rnn_cpu.h).
 #pragma once
 
 #include <cstdint>

@@ -50,12 +50,15 @@ template <typename T>
 void vector_tanh(T* p, int n);
 
 /// The float small-GEMM micro-kernels the stacks run on (double always uses Eigen). Chosen at
-/// run time: by default the best one CPUID allows (Avx2 on a CPU with AVX2 and FMA, whatever
-/// instruction set the build targets; Eigen otherwise); the environment variable TG_CPU_GEMM
-/// (auto, eigen, avx2) or set_gemm_kernel() picks one. Every kernel gives the same results up to
-/// floating-point rounding (tests/test_rnn_kernels.cpp); bench_rnn --variant times each.
-/// Avx512 is the slot for AVX-512 micro-kernels: none are written yet, so it is never available.
-enum class GemmKernel { Eigen, Avx2, Avx512 };
+/// run time: by default the best one CPUID allows, whatever instruction set the build targets
+/// (Avx512 on a CPU with AVX512F, Avx2 on one with AVX2 and FMA, Eigen otherwise); the
+/// environment variable TG_CPU_GEMM (auto, eigen, avx2, avx512, avx512-layout) or
+/// set_gemm_kernel() picks one. Avx512Layout runs the AVX-512 kernels' blocking on pairs of AVX2
+/// registers, so that their code paths are tested on hosts without AVX-512 (not fast).
+/// The micro-kernels (Avx2, Avx512, Avx512Layout) give bit-identical results; Eigen's products
+/// agree with them up to floating-point rounding (tests/test_rnn_kernels.cpp); bench_rnn
+/// --variant times each.
+enum class GemmKernel { Eigen, Avx2, Avx512, Avx512Layout };
 const char* gemm_kernel_name(GemmKernel k);
 /// Empty when `k` can run on this CPU and build, else why not (one line).
 std::string gemm_kernel_unavailable_reason(GemmKernel k);

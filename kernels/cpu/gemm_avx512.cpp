@@ -1,0 +1,50 @@
+// AVX-512 small-GEMM micro-kernels of the CPU recurrent stacks (interface: gemm_cpu.h; the
+// kernel itself: gemm_microkernel.inl).
+//
+// This translation unit is compiled with -mavx512f -mfma in every build (kernels/CMakeLists.txt)
+// and is entered only after a CPUID check for AVX512F with the operating system's support for
+// the ZMM state (gemm_cpu.cpp). Like gemm_avx2.cpp it shares no inline function or template with
+// other translation units, so no AVX-512 code can reach a caller on a host without it.
+//
+// 16-float vectors, kAvx512Rows x 32 blocks: 24 accumulators + 2 of B + 1 broadcast of the 32
+// ZMM registers; partial blocks use the mask registers. gemm_avx2.cpp runs the same blocking on
+// pairs of AVX2 registers (Avx512Layout), which is how the code paths are tested on hosts
+// without AVX-512; this file only maps the vector operations onto AVX-512 instructions.
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "gemm_cpu.h"
+
+#if !defined(__AVX512F__)
+#error "gemm_avx512.cpp must be compiled with -mavx512f (kernels/CMakeLists.txt)"
+#endif
+
+namespace tg::kernels::cpu::small {
+namespace {
+
+#include "gemm_microkernel.inl"
+
+struct Avx512 {
+  using reg = __m512;
+  using mask = __mmask16;
+  static constexpr int W = 16;
+  static constexpr int MR = kAvx512Rows;
+  static reg zero() { return _mm512_setzero_ps(); }
+  static reg load(const float* p) { return _mm512_loadu_ps(p); }
+  static reg load(const float* p, mask m) { return _mm512_maskz_loadu_ps(m, p); }
+  static void store(float* p, reg x) { _mm512_storeu_ps(p, x); }
+  static void store(float* p, mask m, reg x) { _mm512_mask_storeu_ps(p, m, x); }
+  static reg bcast(const float* p) { return _mm512_set1_ps(*p); }
+  static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
+  static mask tail(int n) { return static_cast<mask>((1u << n) - 1u); }
+};
+
+}  // namespace
+
+void gemm_f32_avx512(int M, int N, int K, const float* A, Idx sai, Idx sak, const float* B, Idx ldb,
+                     float* C, Idx ldc, bool acc) {
+  mk_gemm<Avx512>(M, N, K, A, sai, sak, B, ldb, C, ldc, acc);
+}
+
+}  // namespace tg::kernels::cpu::small
