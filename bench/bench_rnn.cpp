@@ -155,7 +155,7 @@ int main(int argc, char** argv) {
   const auto& reg = tg::lab::rnn_variants();
   if (list) {
     for (const auto& v : reg)
-      std::printf("%-11s %-9s %s%s%s\n", v.name.c_str(), v.unavailable.empty() ? "available" : "-",
+      std::printf("%-17s %-9s %s%s%s\n", v.name.c_str(), v.unavailable.empty() ? "available" : "-",
                   v.description.c_str(), v.unavailable.empty() ? "" : "; not here: ",
                   v.unavailable.c_str());
     return 0;
@@ -202,11 +202,11 @@ int main(int argc, char** argv) {
   bool all_ok = true;
   const int L = 3, B = 128, T = 24, H = 24;
   if (!json)
-    std::printf("%-11s %-7s %5s %7s %8s %10s %8s %8s %6s\n", "variant", "cell", "input", "threads",
+    std::printf("%-17s %-7s %5s %7s %8s %10s %8s %8s %6s\n", "variant", "cell", "input", "threads",
                 "mode", "median_ms", "min_ms", "GFLOP/s", "%roof");
   for (const auto* v : chosen) {
     if (!v->unavailable.empty()) {
-      if (!json) std::printf("%-11s skipped: %s\n", v->name.c_str(), v->unavailable.c_str());
+      if (!json) std::printf("%-17s skipped: %s\n", v->name.c_str(), v->unavailable.c_str());
       continue;
     }
     for (tg::Cell cell : cell_list) {
@@ -220,7 +220,7 @@ int main(int argc, char** argv) {
                     v->name.c_str(), cname, val.ok ? "true" : "false", val.forward_err,
                     tg::lab::kForwardTol, val.grad_err, tg::lab::kGradTol);
       else
-        std::printf("%-11s %-7s validate: %s (forward tol %.0e abs, gradients tol %.0e rel): %s\n",
+        std::printf("%-17s %-7s validate: %s (forward tol %.0e abs, gradients tol %.0e rel): %s\n",
                     v->name.c_str(), cname, val.ok ? "ok" : "FAILED", tg::lab::kForwardTol,
                     tg::lab::kGradTol, val.detail.c_str());
       std::fflush(stdout);
@@ -256,7 +256,7 @@ int main(int argc, char** argv) {
                         v->name.c_str(), cname, B, T, input, H, L, mname, th, med, best, gflops,
                         roof[ti], frac);
           else
-            std::printf("%-11s %-7s %5d %7d %8s %10.4f %8.4f %8.2f %5.1f%%\n", v->name.c_str(), cname,
+            std::printf("%-17s %-7s %5d %7d %8s %10.4f %8.4f %8.2f %5.1f%%\n", v->name.c_str(), cname,
                         input, th, mname, med, best, gflops, frac);
           std::fflush(stdout);
         }
