@@ -352,7 +352,7 @@ TEST_CASE("cuda: autograd op gradients match the CPU") {
   REQUIRE_CUDA_OR_SKIP();
   for (DType dt : kTypes) {
     // A small graph through every differentiable op family: linear, broadcasting binary ops,
-    // unary ops, batch moments, slicing/concat, losses.
+    // unary ops, batch moments, slicing/concat/append_to_steps, losses.
     auto run = [&](Device dev, std::vector<Tensor>& grads) {
       Var x(Tensor::from_vector(Shape{6, 5, 4}, rand_vec(120, 200), dt, dev), true);
       Var w(Tensor::from_vector(Shape{4, 3}, rand_vec(12, 201), dt, dev), true);
@@ -364,6 +364,8 @@ TEST_CASE("cuda: autograd op gradients match the CPU") {
       Var st = slice_time(s, 1, 4);
       Var loss = mean(v) + mse(st, slice_time(slice_batch(h, 1, 5), 0, 3)) + l1(h, u) +
                  mean(sigmoid_cross_entropy(st, 1.0)) + sum(last_valid_step(u, {5, 1, 3, 0 + 2, 4, 5})) * 0.1;
+      // per-sequence features appended to every step (as a condition is): gradients to both
+      loss = loss + mean(tg::square(append_to_steps(h, reshape(slice_time(u, 2, 3), Shape{6, 3})) + (-0.2))) * 0.3;
       backward(loss);
       grads = {loss.value(), x.grad(), w.grad(), b.grad()};
     };

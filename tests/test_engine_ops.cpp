@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 
 #include "gradcheck.h"
@@ -70,6 +71,9 @@ TEST_CASE("shape mistakes name the op and the shapes") {
   CHECK_THROWS_WITH_AS(slice_time(x3, 2, 6), doctest::Contains("slice_time: range [2, 6) outside axis 1 of [2, 4, 3]"),
                        std::invalid_argument);
   CHECK_THROWS_WITH_AS(concat_batch({x3, a}), doctest::Contains("concat_batch"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(append_to_steps(x3, Var(Tensor::zeros(Shape{3, 2}))),
+                       "append_to_steps: needs x [B, T, d] and c [B, C], got [2, 4, 3] and [3, 2]", std::invalid_argument);
+  CHECK_THROWS_WITH_AS(append_to_steps(a, a), doctest::Contains("append_to_steps: needs x [B, T, d]"), std::invalid_argument);
   Var d64(Tensor::zeros(Shape{2, 3}, DType::F64));
   CHECK_THROWS_WITH_AS(add(a, d64), doctest::Contains("add: dtype mismatch float32 [2, 3] vs float64 [2, 3]"),
                        std::invalid_argument);
@@ -125,6 +129,9 @@ TEST_CASE("gradients of reductions, layout ops and losses") {
   gradcheck([](const V& v) { return weighted_sum(slice_time(v[0], 0, -1)); }, {a});
   gradcheck([](const V& v) { return weighted_sum(slice_batch(v[0], 1, 3)); }, {a});
   gradcheck([](const V& v) { return weighted_sum(concat_batch({v[0], v[1], v[0]})); }, {a, b});
+  auto c = param(Shape{5, 2}, 13);
+  gradcheck([](const V& v) { return weighted_sum(append_to_steps(v[0], v[1])); }, {a, c});
+  gradcheck([](const V& v) { return weighted_sum(tg::square(append_to_steps(v[0], v[1]))); }, {a, c});
   gradcheck([](const V& v) { return weighted_sum(reshape(v[0], Shape{20, 3})); }, {a});
   gradcheck([](const V& v) { return weighted_sum(last_valid_step(v[0], {4, 1, 2, 4, 3})); }, {a});
   gradcheck([](const V& v) { return weighted_sum(sigmoid_cross_entropy(v[0], 1.0)); }, {a});
@@ -158,6 +165,34 @@ TEST_CASE("known values: losses and moments on hand-built tensors") {
   Var p(Tensor::from_vector(Shape{2, 2}, {1, 2, 3, 4}, DType::F64)), q(Tensor::from_vector(Shape{2, 2}, {0, 0, 0, 8}, DType::F64));
   CHECK(mse(p, q).value().item() == doctest::Approx((1 + 4 + 9 + 16) / 4.0));
   CHECK(l1(p, q).value().item() == doctest::Approx((1 + 2 + 3 + 4) / 4.0));
+}
+
+TEST_CASE("append_to_steps: exact values and gradients; an infinite input stays in its own cells") {
+  Var x(Tensor::from_vector(Shape{2, 3, 1}, {1, 2, 3, 4, 5, 6}, DType::F64), true);
+  Var c(Tensor::from_vector(Shape{2, 2}, {0.5, -1, 7, 8}, DType::F64), true);
+  Var y = append_to_steps(x, c);
+  CHECK(y.shape() == Shape{2, 3, 3});
+  CHECK(y.value().to_vector() == std::vector<double>{1, 0.5, -1, 2, 0.5, -1, 3, 0.5, -1, 4, 7, 8, 5, 7, 8, 6, 7, 8});
+  // d/dx of sum(w * y) is w's x column; d/dc sums w's c columns over the 3 steps.
+  Var w(Tensor::from_vector(Shape{2, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18}, DType::F64));
+  backward(sum(y * w));
+  CHECK(x.grad().to_vector() == std::vector<double>{1, 4, 7, 10, 13, 16});
+  CHECK(c.grad().to_vector() == std::vector<double>{2 + 5 + 8, 3 + 6 + 9, 11 + 14 + 17, 12 + 15 + 18});
+  // Copies, not products with 0/1 matrices: inf and NaN do not leak into the other cells.
+  const double inf = std::numeric_limits<double>::infinity();
+  Var xi(Tensor::from_vector(Shape{1, 2, 1}, {inf, std::nan("")}, DType::F64));
+  Var ci(Tensor::from_vector(Shape{1, 1}, {3.0}, DType::F64));
+  auto v = append_to_steps(xi, ci).value().to_vector();
+  CHECK(v[0] == inf);
+  CHECK(std::isnan(v[2]));
+  CHECK(v[1] == 3.0);
+  CHECK(v[3] == 3.0);
+  // No steps: an empty output and a zero gradient for c.
+  Var x0(Tensor::zeros(Shape{2, 0, 1}, DType::F64), true), c0(Tensor::from_vector(Shape{2, 1}, {1, 2}, DType::F64), true);
+  Var y0 = append_to_steps(x0, c0);
+  CHECK(y0.shape() == Shape{2, 0, 2});
+  backward(sum(y0));
+  CHECK(c0.grad().to_vector() == std::vector<double>{0, 0});
 }
 
 TEST_CASE("autograd: accumulation across uses and calls, no-grad scope, detach") {

@@ -306,6 +306,40 @@ Var concat_batch(const std::vector<Var>& xs) {
   });
 }
 
+Var append_to_steps(const Var& x, const Var& c) {
+  if (!x.defined() || !c.defined() || x.value().rank() != 3 || c.value().rank() != 2 ||
+      c.shape()[0] != x.shape()[0])
+    fail("append_to_steps", "needs x [B, T, d] and c [B, C], got " +
+                                (x.defined() ? x.shape().str() : std::string("undefined")) + " and " +
+                                (c.defined() ? c.shape().str() : std::string("undefined")));
+  check_same("append_to_steps", x, c);
+  const int64_t B = x.shape()[0], T = x.shape()[1], d = x.shape()[2], C = c.shape()[1], w = d + C;
+  Tensor out = empty_like(x.value(), Shape{B, T, w});
+  // Strided block copies only (no host data, so nothing crosses to a device): x's rows in one
+  // copy, c once per step (B rows each, T * w apart in out).
+  if (B * T > 0) {
+    if (d > 0) be_of(out).copy_rows(out, 0, w, x.value(), 0, d, B * T, d, false);
+    if (C > 0)
+      for (int64_t t = 0; t < T; ++t) be_of(out).copy_rows(out, t * w + d, T * w, c.value(), 0, C, B, C, false);
+  }
+  return record("append_to_steps", out, {x, c}, [B, T, d, C, w](Node& self) {
+    if (wants(self, 0)) {
+      const Tensor& xv = self.inputs[0]->value;
+      Tensor g = empty_like(xv);
+      if (B * T * d > 0) be_of(xv).copy_rows(g, 0, d, self.grad, 0, w, B * T, d, false);
+      accumulate_grad(*self.inputs[0], g);
+    }
+    if (wants(self, 1)) {
+      const Tensor& cv = self.inputs[1]->value;
+      Tensor g = empty_like(cv);
+      if (T == 0) be_of(cv).fill(g, 0.0);
+      if (B * C > 0)  // the sum over steps, in step order
+        for (int64_t t = 0; t < T; ++t) be_of(cv).copy_rows(g, 0, C, self.grad, t * w + d, T * w, B, C, t > 0);
+      accumulate_grad(*self.inputs[1], g);
+    }
+  });
+}
+
 Var last_valid_step(const Var& y, const std::vector<int32_t>& lengths) {
   if (!y.defined() || y.value().rank() != 3)
     fail("last_valid_step", "needs [B, T, F], got " + (y.defined() ? y.shape().str() : std::string("undefined")));

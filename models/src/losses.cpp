@@ -187,14 +187,6 @@ GLossParts generator_loss(const Var& y_fake, const Var& y_fake_e, const Var& g_l
   return p;
 }
 
-Var append_code(const Var& x, const Var& hs) {
-  const int64_t d = x.shape()[-1], B = hs.shape()[0], H = hs.shape()[1], w = d + H;
-  std::vector<double> px(static_cast<size_t>(d * w), 0.0), ph(static_cast<size_t>(H * w), 0.0);
-  for (int64_t j = 0; j < d; ++j) px[static_cast<size_t>(j * w + j)] = 1.0;
-  for (int64_t j = 0; j < H; ++j) ph[static_cast<size_t>(j * w + d + j)] = 1.0;
-  Var xp = linear(x, Var(Tensor::from_vector(Shape{d, w}, px, x.dtype(), x.device())), Var());
-  Var hp = linear(reshape(hs, Shape{B, 1, H}), Var(Tensor::from_vector(Shape{H, w}, ph, x.dtype(), x.device())), Var());
-  return add(xp, hp);  // hp [B, 1, w] broadcast over the steps
-}
+Var append_code(const Var& x, const Var& hs) { return append_to_steps(x, hs); }
 
 }  // namespace tg::models

@@ -39,9 +39,8 @@ Var mixed_reconstruction_loss(const Var& x, const Var& x_tilde, const Var& logit
                               const std::vector<int64_t>& blocks, const Var& mask, const Var& observed = Var());
 
 // ---- static features -------------------------------------------------------------------------
-/// [x_t, c] at every step: x [B, T, d], c [B, H] -> [B, T, d + H] (products with constant 0/1
-/// matrices and a broadcast add, so gradients flow to both): how the static code h_S enters the
-/// embedder, generator and supervisor.
+/// [x_t, c] at every step: x [B, T, d], c [B, H] -> [B, T, d + H] (tg::append_to_steps, so
+/// gradients flow to both): how the static code h_S and the condition enter the networks.
 Var append_code(const Var& x, const Var& c);
 
 /// G_loss_S = mse(H[:,1:], H_hat_supervise[:,:-1]).
