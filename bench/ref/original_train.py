@@ -112,6 +112,11 @@ def main():
     result = {"reference": "jsyoon0823/TimeGAN (TensorFlow %s)" % tf.__version__, "data": args.data,
               "parameters": params, "seed": args.seed, "train_seconds": train_seconds,
               "phase_seconds": rec.phase_seconds, "losses": rec.points}
+    def save():
+        with open(out, "w") as f:
+            json.dump(result, f, indent=1)
+
+    save()  # the losses and times now; the scores are added as they come (minutes each)
     for name, fn in (("discriminative", discriminative_score_metrics), ("predictive", predictive_score_metrics)):
         scores = []
         for r in range(args.repeats):
@@ -121,8 +126,7 @@ def main():
         if scores:
             result[name] = {"mean": float(np.mean(scores)), "std": float(np.std(scores)), "per_repeat": scores}
             print(f"{name}: {np.mean(scores):.4f} +- {np.std(scores):.4f}", flush=True)
-    with open(out, "w") as f:
-        json.dump(result, f, indent=1)
+            save()
 
 
 if __name__ == "__main__":
