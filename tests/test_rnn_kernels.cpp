@@ -704,10 +704,11 @@ TEST_CASE("kernel lab: every variant available here agrees with the scalar refer
 }
 
 TEST_CASE("rnn kernels: the float GEMM kernels give the same stacks, the micro-kernels bit for bit") {
-  // Eigen's products and every micro-kernel this CPU has, on shapes that use every block of both
-  // blockings (AVX2: 6 rows x 16/8/masked columns; AVX-512 and its AVX2 layout: 12 rows x
-  // 32/16/masked columns): H = 6, 13, 24 give 3H = 18, 39, 72 gate columns, B = 20 gives 12 + 8
-  // and 3 x 6 + 2 rows, and T * B = 260 rows chunk the weight gradients' K. Eigen agrees within
+  // Eigen's products and every micro-kernel this CPU has, on shapes that use the blocks of both
+  // blockings (gemm_microkernel.inl; AVX2: 12 x 8, 6 x 16 and 4 x 24 with masked last vectors;
+  // AVX-512 and its AVX2 layout: 24 x 16, 12 x 32 and 8 x 48): H = 6, 13, 24 give H, 2H, 3H =
+  // 6..72 columns, B = 20 rows give full bands and row tails of every height class, and
+  // T * B = 260 rows chunk the weight gradients' K. Eigen agrees within
   // 1e-5 relative; the micro-kernels, which run every element's multiply-adds in the same order,
   // agree exactly (y, final states and every gradient).
   const kc::GemmKernel saved = kc::gemm_kernel();
@@ -765,8 +766,10 @@ TEST_CASE("rnn kernels: the float GEMM kernels give the same stacks, the micro-k
 TEST_CASE("small GEMM: every kernel on every block shape, exact tails, micro-kernels bit for bit") {
   // C[M,N] (= or +=) A[M,K] B[K,N] through the dispatching entry point with each kernel, A read
   // row-major and transposed, C inside a wider buffer whose padding must stay untouched (the
-  // masked tails). Rows 1..13 and 24/25 cover every row tail of both blockings; the columns every
-  // full/half/masked block of 8- and 16-float vectors; K = 200 and 400 the K chunks (192).
+  // masked tails). Rows 1..13 and 24/25 cover full bands and row tails of both blockings; the
+  // columns every panel of gemm_microkernel.inl for 8- and 16-float vectors (1, 2 and 3 vectors,
+  // full or with a masked last vector, alone or after blocks of 2); K = 200 and 400 the K
+  // chunks (192).
   const kc::GemmKernel saved = kc::gemm_kernel();
   std::vector<kc::GemmKernel> kernels{kc::GemmKernel::Eigen};
   for (auto k : {kc::GemmKernel::Avx2, kc::GemmKernel::Avx512Layout, kc::GemmKernel::Avx512})
@@ -779,7 +782,7 @@ TEST_CASE("small GEMM: every kernel on every block shape, exact tails, micro-ker
   Ms.push_back(25);
   int cases = 0;
   for (int M : Ms)
-    for (int N : {1, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 39, 48, 72})
+    for (int N : {1, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 39, 40, 48, 72, 80})
       for (int K : {1, 5, 24, 200, 400})
         for (bool trans : {false, true})
           for (bool acc : {false, true}) {

@@ -8,9 +8,9 @@
 // <algorithm>): the linker would otherwise be free to keep this file's AVX2 copy of such a
 // function for every caller.
 //
-// Two instantiations: the AVX2 kernel proper (8-float vectors, 6 x 16 blocks), and the AVX-512
-// kernel's blocking (16-float vectors, kAvx512Rows x 32 blocks, masked tails of up to 15
-// columns) on pairs of AVX2 registers, so that the code paths of gemm_avx512.cpp run, and are
+// Two instantiations: the AVX2 kernel proper (8-float vectors; 6 x 16 blocks, 4 x 24 and 12 x 8
+// where the columns call for them), and the AVX-512 kernel's blocking (16-float vectors,
+// kAvx512Rows2 x 32 blocks and their 48- and 16-column forms, masked tails of up to 15 columns) on pairs of AVX2 registers, so that the code paths of gemm_avx512.cpp run, and are
 // tested, on hosts without AVX-512. The pair form is for testing, not speed.
 #include <immintrin.h>
 
@@ -37,7 +37,11 @@ struct Avx2 {
   using reg = __m256;
   using mask = __m256i;
   static constexpr int W = 8;
-  static constexpr int MR = 6;  // 12 accumulators + 2 of B + 1 broadcast of the 16 registers
+  // 12 accumulators (the FMA latency times its throughput is 8 in flight), the vectors of B and
+  // a broadcast: 14, 15 and 16 of the 16 registers.
+  static constexpr int MR1 = 12;
+  static constexpr int MR2 = 6;
+  static constexpr int MR3 = 4;
   static reg zero() { return _mm256_setzero_ps(); }
   static reg load(const float* p) { return _mm256_loadu_ps(p); }
   static reg load(const float* p, mask m) { return _mm256_maskload_ps(p, m); }
@@ -46,6 +50,7 @@ struct Avx2 {
   static reg bcast(const float* p) { return _mm256_broadcast_ss(p); }
   static reg fma(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
   static mask tail(int n) { return tail8(n); }
+  static void keep(reg& x) { asm("" : "+x"(x)); }
 };
 
 // 16 floats as two AVX2 registers, lanes 0-7 in lo and 8-15 in hi: the Avx512 vector of
@@ -58,7 +63,9 @@ struct Avx512Layout {
     __m256i lo, hi;
   };
   static constexpr int W = 16;
-  static constexpr int MR = kAvx512Rows;
+  static constexpr int MR1 = kAvx512Rows1;
+  static constexpr int MR2 = kAvx512Rows2;
+  static constexpr int MR3 = kAvx512Rows3;
   static reg zero() { return {_mm256_setzero_ps(), _mm256_setzero_ps()}; }
   static reg load(const float* p) { return {_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)}; }
   static reg load(const float* p, mask m) {
@@ -80,6 +87,7 @@ struct Avx512Layout {
     return {_mm256_fmadd_ps(a.lo, b.lo, c.lo), _mm256_fmadd_ps(a.hi, b.hi, c.hi)};
   }
   static mask tail(int n) { return {tail8(n < 8 ? n : 8), tail8(n > 8 ? n - 8 : 0)}; }
+  static void keep(reg&) {}
 };
 
 }  // namespace

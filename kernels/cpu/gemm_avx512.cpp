@@ -6,8 +6,9 @@
 // the ZMM state (gemm_cpu.cpp). Like gemm_avx2.cpp it shares no inline function or template with
 // other translation units, so no AVX-512 code can reach a caller on a host without it.
 //
-// 16-float vectors, kAvx512Rows x 32 blocks: 24 accumulators + 2 of B + 1 broadcast of the 32
-// ZMM registers; partial blocks use the mask registers. gemm_avx2.cpp runs the same blocking on
+// 16-float vectors, blocks of 24 x 16, 12 x 32 and 8 x 48 (gemm_microkernel.inl chooses by the
+// column count): 24 accumulators + the vectors of B + 1 broadcast of the 32 ZMM registers;
+// partial blocks use the mask registers. gemm_avx2.cpp runs the same blocking on
 // pairs of AVX2 registers (Avx512Layout), which is how the code paths are tested on hosts
 // without AVX-512; this file only maps the vector operations onto AVX-512 instructions.
 #include <immintrin.h>
@@ -29,7 +30,9 @@ struct Avx512 {
   using reg = __m512;
   using mask = __mmask16;
   static constexpr int W = 16;
-  static constexpr int MR = kAvx512Rows;
+  static constexpr int MR1 = kAvx512Rows1;
+  static constexpr int MR2 = kAvx512Rows2;
+  static constexpr int MR3 = kAvx512Rows3;
   static reg zero() { return _mm512_setzero_ps(); }
   static reg load(const float* p) { return _mm512_loadu_ps(p); }
   static reg load(const float* p, mask m) { return _mm512_maskz_loadu_ps(m, p); }
@@ -38,6 +41,7 @@ struct Avx512 {
   static reg bcast(const float* p) { return _mm512_set1_ps(*p); }
   static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
   static mask tail(int n) { return static_cast<mask>((1u << n) - 1u); }
+  static void keep(reg& x) { asm("" : "+v"(x)); }
 };
 
 }  // namespace

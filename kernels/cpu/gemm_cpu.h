@@ -32,7 +32,10 @@ void gemm_f32_avx512(int M, int N, int K, const float* A, Idx sai, Idx sak, cons
 void gemm_f32_avx512_layout(int M, int N, int K, const float* A, Idx sai, Idx sak, const float* B,
                             Idx ldb, float* C, Idx ldc, bool acc);
 
-// Rows per register block of the AVX-512 kernels (and of their AVX2 layout).
-constexpr int kAvx512Rows = 12;
+// Rows per register block of the AVX-512 kernels (and of their AVX2 layout), for blocks of one,
+// two and three 16-float vectors (gemm_microkernel.inl): 24 accumulators of the 32 registers.
+constexpr int kAvx512Rows1 = 24;
+constexpr int kAvx512Rows2 = 12;
+constexpr int kAvx512Rows3 = 8;
 
 }  // namespace tg::kernels::cpu::small

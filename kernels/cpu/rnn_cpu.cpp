@@ -444,6 +444,23 @@ void forward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, T* y, 
 // Backward of one slice through all layers. pg: gradient pointers (accumulated), slice-private.
 // ---------------------------------------------------------------------------------------------
 
+// C[M,N] (ld ldc) += A^T B for A [K, M] (row stride lda) and B [K, N] (row stride ldb), with K
+// the T*nb rows of a weight gradient. Computed as C^T += B^T A in a transposed copy of C: the
+// micro-kernel then streams the dense rows of A (a layer input, M = in or H wide) as its B
+// operand and broadcasts from the gate gradients, instead of streaming gate-gradient rows that
+// use 2H of every Sg columns (side by side: bench/results/cpu-2026-11-30.md). The chain of
+// each element (C, then one FMA per k in order) is unchanged, so are the results,
+// bit for bit.
+template <typename T>
+void gemm_tn_acc(int M, int N, int K, const T* A, Index lda, const T* B, Index ldb, T* C, Index ldc) {
+  T* ct = scratch<T, 4>(static_cast<size_t>(M) * N);
+  for (int i = 0; i < M; ++i)
+    for (int j = 0; j < N; ++j) ct[j * M + i] = C[i * ldc + j];
+  gemm(N, M, K, B, 1, ldb, A, lda, ct, M, true);
+  for (int i = 0; i < M; ++i)
+    for (int j = 0; j < N; ++j) C[i * ldc + j] = ct[j * M + i];
+}
+
 // dst [H, ncols] (ld ldd) += Hprev^T * dG  where Hprev rows are h0 (t = 0) then out[0..T-2].
 // transposed: dst [ncols, H] += dG^T * Hprev.
 template <typename T>
@@ -451,9 +468,13 @@ void add_hprev_grad(T* dst, Index ldd, bool transposed, const T* h0s, const T* R
                     Index ncols, Index ldG, int nb, int Tn, int H) {
   const Index rest = static_cast<Index>(Tn - 1) * nb;
   const int nc = static_cast<int>(ncols), r = static_cast<int>(rest);
-  if (!transposed) {
-    if (h0s) gemm(H, nc, nb, h0s, 1, H, dG, ldG, dst, ldd, true);
-    if (r > 0) gemm(H, nc, r, Ro, 1, H, dG + nb * ldG, ldG, dst, ldd, true);
+  if (!transposed) {  // through a transposed copy, as gemm_tn_acc
+    T* ct = scratch<T, 4>(static_cast<size_t>(H) * nc);
+    for (int i = 0; i < H; ++i)
+      for (int j = 0; j < nc; ++j) ct[j * H + i] = dst[i * ldd + j];
+    add_hprev_grad(ct, H, true, h0s, Ro, dG, ncols, ldG, nb, Tn, H);
+    for (int i = 0; i < H; ++i)
+      for (int j = 0; j < nc; ++j) dst[i * ldd + j] = ct[j * H + i];
   } else {
     if (h0s) gemm(nc, H, nb, dG, 1, ldG, h0s, H, dst, ldd, true);
     if (r > 0) gemm(nc, H, r, dG + nb * ldG, 1, ldG, Ro, H, dst, ldd, true);
@@ -664,10 +685,10 @@ void backward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, const
         if (pg) {
           T* gWg = pg[l * n.nw + 0];
           T* gWc = pg[l * n.nw + 2];
-          gemm(in, 2 * H, R, X, 1, in, dG, Sg, gWg, 2 * H, true);
+          gemm_tn_acc(in, 2 * H, R, X, in, dG, Sg, gWg, 2 * H);
           add_hprev_grad(gWg + in * 2 * H, 2 * H, false, h0s, Ro, dG, 2 * H, Sg, nb, Tn, H);
-          gemm(in, H, R, X, 1, in, dG + 2 * H, Sg, gWc, H, true);
-          gemm(H, H, R, Rg + 3 * H, 1, S, dG + 2 * H, Sg, gWc + in * H, H, true);
+          gemm_tn_acc(in, H, R, X, in, dG + 2 * H, Sg, gWc, H);
+          gemm_tn_acc(H, H, R, Rg + 3 * H, S, dG + 2 * H, Sg, gWc + in * H, H);
           add_colsum(pg[l * n.nw + 1], dG, rows, 2 * H, Sg);
           add_colsum(pg[l * n.nw + 3], dG + 2 * H, rows, H, Sg);
         }
@@ -694,7 +715,7 @@ void backward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, const
       case Cell::LstmLn: {
         if (pg) {
           T* gW = pg[l * n.nw + 0];
-          gemm(in, 4 * H, R, X, 1, in, dG, Sg, gW, 4 * H, true);
+          gemm_tn_acc(in, 4 * H, R, X, in, dG, Sg, gW, 4 * H);
           add_hprev_grad(gW + in * 4 * H, 4 * H, false, h0s, Ro, dG, 4 * H, Sg, nb, Tn, H);
           if (n.cell == Cell::Lstm) add_colsum(pg[l * n.nw + 1], dG, rows, 4 * H, Sg);
         }
