@@ -6,7 +6,9 @@
 // of this host's measured FMA roof.
 //
 // Usage: bench_rnn [--variant NAME|all] [--cells gru,gru_ra,lstm,lstm_ln] [--input N]
-//                  [--threads 1,2] [--reps N] [--json] | --list | --peak
+//                  [--threads 1,2] [--reps N] [--json] | --list | --peak | --gemm
+// --gemm times the small GEMMs inside the default cell's stack (kernels/cpu/gemm_cpu.h; stock
+// shape, one thread) with every float GEMM kernel this CPU has, against the 1-thread roof.
 // (bench_gru keeps its own output, which bench/compare.py and run-cpu-side-by-side read.)
 // Exit status: 0 when every variant run validated, 1 when one failed, 2 bad command line.
 #include <immintrin.h>
@@ -19,8 +21,10 @@
 #include <string>
 #include <vector>
 
+#include "kernels/cpu/gemm_cpu.h"
 #include "reference/rnn_variants.h"
 #include "tg/kernels/parallel.h"
+#include "tg/kernels/rnn_cpu.h"
 #include "tg/rnn_spec.h"
 
 namespace kc = tg::kernels::cpu;
@@ -116,11 +120,77 @@ double fma_peak_gflops(bool avx512, int threads) {
   return best;
 }
 
+// The GEMMs of the default cell's (GruTf1) stack at the stock shape (B 128, T 24, in = H = 24;
+// R = T * B rows), with the strides the stack uses (rnn_cpu.cpp): per step the recurrent
+// products, per layer the input projection, the input gradient and the weight gradients (the
+// latter in the transposed form the stack runs, and in the direct form beside it).
+struct GemmShape {
+  const char* what;
+  int M, N, K;
+  long sai, sak, ldb, ldc;
+  bool acc;
+};
+
+int bench_gemm(int reps, bool json, double roof1) {
+  const int B = 128, R = 24 * 128, H = 24, in = 24, S = 4 * H, Sg = 3 * H;
+  const GemmShape shapes[] = {
+      {"step: h W_gates", B, 2 * H, H, H, 1, 2 * H, S, false},
+      {"step: (r*h) W_cand", B, H, H, S, 1, H, S, false},
+      {"layer: X W_gates", R, 2 * H, in, in, 1, 2 * H, Sg, false},
+      {"layer: X W_cand", R, H, in, in, 1, H, Sg, false},
+      {"step bwd: dG_cand W_cand^T", B, H, H, Sg, 1, H, H, false},
+      {"step bwd: dG_gates W_gates^T", B, H, 2 * H, Sg, 1, H, H, true},
+      {"layer bwd: dX = dG W_x^T", R, in, 2 * H, Sg, 1, in, in, false},
+      {"wgrad: dG^T X (as run)", 2 * H, in, R, 1, Sg, in, in, true},
+      {"wgrad: X^T dG (direct)", in, 2 * H, R, 1, in, Sg, 2 * H, true},
+  };
+  std::vector<kc::GemmKernel> kernels;
+  for (auto k : {kc::GemmKernel::Eigen, kc::GemmKernel::Avx2, kc::GemmKernel::Avx512})
+    if (kc::gemm_kernel_available(k)) kernels.push_back(k);
+  const kc::GemmKernel saved = kc::gemm_kernel();
+  std::vector<float> A(static_cast<size_t>(R) * 96 + 64), Bm(static_cast<size_t>(R) * 96 + 64),
+      C(static_cast<size_t>(R) * 96 + 64);
+  for (size_t i = 0; i < A.size(); ++i) A[i] = 0.01f * static_cast<float>(i % 17) - 0.08f;
+  for (size_t i = 0; i < Bm.size(); ++i) Bm[i] = 0.01f * static_cast<float>(i % 13) - 0.06f;
+  if (!json)
+    std::printf("%-30s %5s %4s %5s %-7s %10s %8s %6s\n", "GEMM (1 thread)", "M", "N", "K", "kernel",
+                "median_us", "GFLOP/s", "%roof");
+  for (const auto& g : shapes)
+    for (auto k : kernels) {
+      kc::set_gemm_kernel(k);
+      const double flops = 2.0 * g.M * g.N * g.K;
+      const int inner = std::max(1, static_cast<int>(2e6 / flops));
+      auto once = [&] {
+        for (int i = 0; i < inner; ++i)
+          kc::small::gemm(g.M, g.N, g.K, A.data(), g.sai, g.sak, Bm.data(), g.ldb, C.data(), g.ldc, g.acc);
+      };
+      for (int w = 0; w < 3; ++w) once();
+      std::vector<double> us(static_cast<size_t>(reps));
+      for (auto& u : us) {
+        const auto t0 = std::chrono::steady_clock::now();
+        once();
+        u = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() / inner;
+      }
+      const double med = median(us), gf = flops / (med * 1e-6) / 1e9;
+      const double pct = roof1 > 0 ? 100.0 * gf / roof1 : 0.0;
+      if (json)
+        std::printf("{\"bench\":\"rnn_gemm\",\"what\":\"%s\",\"M\":%d,\"N\":%d,\"K\":%d,"
+                    "\"kernel\":\"%s\",\"median_us\":%.3f,\"gflops\":%.2f,\"roof_pct\":%.2f}\n",
+                    g.what, g.M, g.N, g.K, kc::gemm_kernel_name(k), med, gf, pct);
+      else
+        std::printf("%-30s %5d %4d %5d %-7s %10.2f %8.2f %5.1f%%\n", g.what, g.M, g.N, g.K,
+                    kc::gemm_kernel_name(k), med, gf, pct);
+      std::fflush(stdout);
+    }
+  kc::set_gemm_kernel(saved);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   __builtin_cpu_init();
-  bool json = false, list = false, peak_only = false;
+  bool json = false, list = false, peak_only = false, gemm_only = false;
   int reps = 100, input = 24;
   std::string variant = "all";
   std::vector<std::string> cells = {"gru", "gru_ra"};
@@ -137,6 +207,7 @@ int main(int argc, char** argv) {
     if (a == "--json") json = true;
     else if (a == "--list") list = true;
     else if (a == "--peak") peak_only = true;
+    else if (a == "--gemm") gemm_only = true;
     else if (a == "--variant") variant = next();
     else if (a == "--reps") reps = std::max(1, std::atoi(next().c_str()));
     else if (a == "--input") input = std::max(1, std::atoi(next().c_str()));
@@ -147,7 +218,7 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: %s [--variant NAME|all] [--cells gru,gru_ra,lstm,lstm_ln] [--input N] "
-                   "[--threads 1,2] [--reps N] [--json] | --list | --peak\n",
+                   "[--threads 1,2] [--reps N] [--json] | --list | --peak | --gemm\n",
                    argv[0]);
       return a == "--help" || a == "-h" ? 0 : 2;
     }
@@ -198,6 +269,10 @@ int main(int argc, char** argv) {
     }
   }
   if (peak_only) return 0;
+  if (gemm_only) {
+    kc::set_num_threads(1);
+    return bench_gemm(reps, json, fma_peak_gflops(false, 1));
+  }
 
   bool all_ok = true;
   const int L = 3, B = 128, T = 24, H = 24;
