@@ -450,15 +450,20 @@ void forward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, T* y, 
 // operand and broadcasts from the gate gradients, instead of streaming gate-gradient rows that
 // use 2H of every Sg columns (side by side: bench/results/cpu-2026-11-30.md). The chain of
 // each element (C, then one FMA per k in order) is unchanged, so are the results,
-// bit for bit.
-template <typename T>
-void gemm_tn_acc(int M, int N, int K, const T* A, Index lda, const T* B, Index ldb, T* C, Index ldc) {
+// bit for bit. update_transposed runs f on a transposed copy ct [N, M] of C [M, N] and
+// writes it back.
+template <typename T, typename F>
+void update_transposed(T* C, int M, int N, Index ldc, F&& f) {
   T* ct = scratch<T, 4>(static_cast<size_t>(M) * N);
-  for (int i = 0; i < M; ++i)
-    for (int j = 0; j < N; ++j) ct[j * M + i] = C[i * ldc + j];
-  gemm(N, M, K, B, 1, ldb, A, lda, ct, M, true);
+  transpose_to(C, M, N, static_cast<int>(ldc), ct);  // ct [N, M]
+  f(ct);
   for (int i = 0; i < M; ++i)
     for (int j = 0; j < N; ++j) C[i * ldc + j] = ct[j * M + i];
+}
+
+template <typename T>
+void gemm_tn_acc(int M, int N, int K, const T* A, Index lda, const T* B, Index ldb, T* C, Index ldc) {
+  update_transposed(C, M, N, ldc, [&](T* ct) { gemm(N, M, K, B, 1, ldb, A, lda, ct, M, true); });
 }
 
 // dst [H, ncols] (ld ldd) += Hprev^T * dG  where Hprev rows are h0 (t = 0) then out[0..T-2].
@@ -469,12 +474,8 @@ void add_hprev_grad(T* dst, Index ldd, bool transposed, const T* h0s, const T* R
   const Index rest = static_cast<Index>(Tn - 1) * nb;
   const int nc = static_cast<int>(ncols), r = static_cast<int>(rest);
   if (!transposed) {  // through a transposed copy, as gemm_tn_acc
-    T* ct = scratch<T, 4>(static_cast<size_t>(H) * nc);
-    for (int i = 0; i < H; ++i)
-      for (int j = 0; j < nc; ++j) ct[j * H + i] = dst[i * ldd + j];
-    add_hprev_grad(ct, H, true, h0s, Ro, dG, ncols, ldG, nb, Tn, H);
-    for (int i = 0; i < H; ++i)
-      for (int j = 0; j < nc; ++j) dst[i * ldd + j] = ct[j * H + i];
+    update_transposed(dst, H, nc, ldd,
+                      [&](T* ct) { add_hprev_grad(ct, H, true, h0s, Ro, dG, ncols, ldG, nb, Tn, H); });
   } else {
     if (h0s) gemm(nc, H, nb, dG, 1, ldG, h0s, H, dst, ldd, true);
     if (r > 0) gemm(nc, H, r, dG + nb * ldG, 1, ldG, Ro, H, dst, ldd, true);
