@@ -3,9 +3,12 @@
 // (tests/reference), lengths, float/double, the vectorised activations, bad args.
 #include <doctest/doctest.h>
 
+#include <Eigen/Core>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -826,4 +829,91 @@ TEST_CASE("small GEMM: every kernel on every block shape, exact tails, micro-ker
           }
   kc::set_gemm_kernel(saved);
   MESSAGE(cases << " shapes x " << kernels.size() << " kernels");
+}
+
+TEST_CASE("gate activations: every kernel set gives the same bits, Eigen's AVX2 ones, on strided rows") {
+  // About a million floats over [-30, 30] (both rational forms, their clamps, and the exp branch
+  // of the sigmoid below -9) and the edges: the cut-offs, tiny and denormal values, overflow of
+  // the exp's argument, infinities and NaN.
+  std::vector<float> xs;
+  for (int k = 0; k <= (1 << 20); ++k) xs.push_back(-30.f + 60.f * static_cast<float>(k) / (1 << 20));
+  for (float v : {0.f, -0.f, 1e-40f, -1e-40f, 3.999e-4f, 4e-4f, -4e-4f, 4.001e-4f, -9.f, -9.0001f, -8.9999f,
+                  15.7243833541870117f, 15.73f, -15.73f, 7.99881172180175781f, -7.99881172180175781f, 8.f, -8.f,
+                  -87.f, -88.723f, -88.8f, -103.f, -200.f, -1e30f, 1e30f, 88.8f, 200.f, INFINITY, -INFINITY, NAN})
+    xs.push_back(v);
+  const int n = static_cast<int>(xs.size());
+  const kc::GemmKernel saved = kc::gemm_kernel();
+  std::vector<kc::GemmKernel> kernels;
+  for (auto k : {kc::GemmKernel::Avx2, kc::GemmKernel::Avx512Layout, kc::GemmKernel::Avx512})
+    if (kc::gemm_kernel_available(k)) kernels.push_back(k);
+  std::vector<std::vector<float>> sig, th;
+  for (auto k : kernels) {
+    kc::set_gemm_kernel(k);
+    std::vector<float> s = xs, t = xs;
+    kc::vector_sigmoid(s.data(), n);
+    kc::vector_tanh(t.data(), n);
+    sig.push_back(std::move(s));
+    th.push_back(std::move(t));
+  }
+  auto same_bits = [](const std::vector<float>& a, const std::vector<float>& b) {
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+  };
+  for (size_t k = 1; k < kernels.size(); ++k) {
+    INFO(kc::gemm_kernel_name(kernels[k]) << " vs " << kc::gemm_kernel_name(kernels[0]));
+    CHECK(same_bits(sig[k], sig[0]));
+    CHECK(same_bits(th[k], th[0]));
+  }
+#if defined(__AVX2__) && defined(__FMA__)
+  // This build targets AVX2+FMA: Eigen's packet functions are the reference, bit for bit.
+  if (!kernels.empty()) {
+    std::vector<float> es(xs.size()), et(xs.size());
+    for (int i = 0; i < n; i += 8) {
+      float in[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      for (int j = 0; j < 8 && i + j < n; ++j) in[j] = xs[static_cast<size_t>(i + j)];
+      const Eigen::internal::Packet8f x = Eigen::internal::ploadu<Eigen::internal::Packet8f>(in);
+      float s[8], t[8];
+      Eigen::internal::pstoreu(s, Eigen::internal::scalar_logistic_op<float>().packetOp(x));
+      Eigen::internal::pstoreu(t, Eigen::internal::ptanh(x));
+      for (int j = 0; j < 8 && i + j < n; ++j) {
+        es[static_cast<size_t>(i + j)] = s[j];
+        et[static_cast<size_t>(i + j)] = t[j];
+      }
+    }
+    CHECK(same_bits(sig[0], es));
+    CHECK(same_bits(th[0], et));
+  }
+#endif
+  // Strided rows, with and without an addend, every length up to 40 (full vectors and tails of
+  // 8 and 16): each value as the one-row call on x + add gives it, the padding untouched.
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> u(-12.f, 12.f);
+  for (auto k : kernels) {
+    kc::set_gemm_kernel(k);
+    for (int len = 1; len <= 40; ++len)
+      for (bool with_add : {false, true})
+        for (auto a : {kc::small::Act::Sigmoid, kc::small::Act::Tanh}) {
+          const int rows = 5, ld = len + 3, lda = len + 5;
+          std::vector<float> p(static_cast<size_t>(rows * ld)), add(static_cast<size_t>(rows * lda));
+          for (auto& v : p) v = u(rng);
+          for (auto& v : add) v = u(rng);
+          std::vector<float> want = p;
+          for (int r = 0; r < rows; ++r) {
+            std::vector<float> row(p.begin() + r * ld, p.begin() + r * ld + len);
+            for (int j = 0; j < len && with_add; ++j) row[static_cast<size_t>(j)] += add[static_cast<size_t>(r * lda + j)];
+            if (a == kc::small::Act::Sigmoid) kc::vector_sigmoid(row.data(), len);
+            else kc::vector_tanh(row.data(), len);
+            std::copy(row.begin(), row.end(), want.begin() + r * ld);
+          }
+          // out of place (into a buffer with its own padding), then in place
+          std::vector<float> o(static_cast<size_t>(rows * (len + 7)), -7.f), o_want = o;
+          for (int r = 0; r < rows; ++r)
+            std::copy(want.begin() + r * ld, want.begin() + r * ld + len, o_want.begin() + r * (len + 7));
+          kc::small::act(a, rows, len, o.data(), len + 7, p.data(), ld, with_add ? add.data() : nullptr, lda);
+          kc::small::act(a, rows, len, p.data(), ld, p.data(), ld, with_add ? add.data() : nullptr, lda);
+          INFO(kc::gemm_kernel_name(k) << " len " << len << " add " << with_add);
+          CHECK(same_bits(o, o_want));
+          CHECK(same_bits(p, want));
+        }
+  }
+  kc::set_gemm_kernel(saved);
 }

@@ -1,9 +1,11 @@
 // CPU backend: every primitive of backend.h for float32 and float64.
 //
 // Elementwise kernels are plain loops over contiguous memory that the compiler vectorises
-// (-O3 -march=native); GEMMs are Eigen products on row-major maps; the fused recurrent ops
-// call rnn_cpu.h. Nothing here starts threads except the recurrent kernels (batch split over
-// the pool); at TimeGAN's sizes (<= 10^5 elements) threading elementwise ops does not pay.
+// (-O3 -march=native), except float sigmoid and tanh, which run the recurrent stacks' vector
+// activations (gemm_cpu.h: small::act, at the host's width whatever the build targets); GEMMs
+// are Eigen products on row-major maps; the fused recurrent ops call rnn_cpu.h. Nothing here
+// starts threads except the recurrent kernels (batch split over the pool); at TimeGAN's sizes
+// (<= 10^5 elements) threading elementwise ops does not pay.
 #include "tg/kernels/cpu_backend.h"
 
 #include <Eigen/Core>
@@ -11,12 +13,15 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
 #include <stdexcept>
+#include <type_traits>
 
+#include "gemm_cpu.h"
 #include "tg/kernels/parallel.h"
 #include "tg/kernels/rnn_cpu.h"
 #include "tg/kernels/rnn_io_tensors.h"
@@ -189,6 +194,16 @@ class CpuBackend final : public Backend {
       const T* s = x.data<T>();
       T* d = out.data<T>();
       const int64_t n = x.numel();
+      if (std::is_same_v<T, float> && (op == UnaryOp::Sigmoid || op == UnaryOp::Tanh)) {
+        // In rows of up to 2^16 values (the activation's row length is an int).
+        const auto a = op == UnaryOp::Tanh ? small::Act::Tanh : small::Act::Sigmoid;
+        constexpr int64_t kRow = int64_t{1} << 16;
+        const int64_t full = n / kRow * kRow;
+        const T* none = nullptr;
+        small::act(a, n / kRow, static_cast<int>(kRow), d, kRow, s, kRow, none, 0);
+        if (full < n) small::act(a, 1, static_cast<int>(n - full), d + full, 0, s + full, 0, none, 0);
+        return;
+      }
       switch (op) {
         case UnaryOp::Neg: for (int64_t i = 0; i < n; ++i) d[i] = -s[i]; break;
         case UnaryOp::Sigmoid: for (int64_t i = 0; i < n; ++i) d[i] = sigmoid(s[i]); break;
@@ -362,6 +377,17 @@ class CpuBackend final : public Backend {
       using T = decltype(z);
       using Map = Eigen::Map<MatR<T>>;
       using CMap = Eigen::Map<const MatR<T>>;
+      constexpr int64_t kIntMax = std::numeric_limits<int>::max();
+      if (std::is_same_v<T, float> && !ta && !tb && alpha == 1.0 && (beta == 0.0 || beta == 1.0) &&
+          m <= kIntMax && n <= kIntMax && k <= kIntMax) {
+        // The dense layers' forward products through the recurrent stacks' micro-kernels: every
+        // element of C is one chain of FMAs in k order whatever m is (gemm_microkernel.inl), so
+        // a row's result does not depend on how many rows share the call (generation in chunks
+        // gives the same sequences as in one call). Eigen switches algorithm with the size.
+        small::gemm(static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), a.data<T>(), k, 1, b.data<T>(), n,
+                    c.data<T>(), n, beta == 1.0);
+        return;
+      }
       Map C(c.data<T>(), m, n);
       const T al = static_cast<T>(alpha);
       if (beta == 0.0)

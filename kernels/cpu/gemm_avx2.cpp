@@ -25,6 +25,7 @@
 namespace tg::kernels::cpu::small {
 namespace {
 
+#include "activations.inl"
 #include "gemm_microkernel.inl"
 
 // The first n of 8 lanes (0 <= n <= 8).
@@ -51,6 +52,26 @@ struct Avx2 {
   static reg fma(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
   static mask tail(int n) { return tail8(n); }
   static void keep(reg& x) { asm("" : "+x"(x)); }
+  // activations.inl
+  using cmp = __m256;
+  using ireg = __m256i;
+  static reg set1(float x) { return _mm256_set1_ps(x); }
+  static reg add(reg a, reg b) { return _mm256_add_ps(a, b); }
+  static reg mul(reg a, reg b) { return _mm256_mul_ps(a, b); }
+  static reg div(reg a, reg b) { return _mm256_div_ps(a, b); }
+  static reg min(reg a, reg b) { return _mm256_min_ps(b, a); }
+  static reg max(reg a, reg b) { return _mm256_max_ps(b, a); }
+  static reg abs(reg a) { return _mm256_and_ps(a, _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff))); }
+  static reg floor(reg a) { return _mm256_floor_ps(a); }
+  static cmp lt(reg a, reg b) { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
+  static bool any(cmp c) { return _mm256_movemask_ps(c) != 0; }
+  static reg select(cmp c, reg a, reg b) { return _mm256_blendv_ps(b, a, c); }
+  static ireg trunc(reg a) { return _mm256_cvttps_epi32(a); }
+  static ireg sra2(ireg i) { return _mm256_srai_epi32(i, 2); }
+  static ireg isub(ireg a, ireg b) { return _mm256_sub_epi32(a, b); }
+  static reg pow2(ireg i) {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(i, _mm256_set1_epi32(127)), 23));
+  }
 };
 
 // 16 floats as two AVX2 registers, lanes 0-7 in lo and 8-15 in hi: the Avx512 vector of
@@ -88,6 +109,30 @@ struct Avx512Layout {
   }
   static mask tail(int n) { return {tail8(n < 8 ? n : 8), tail8(n > 8 ? n - 8 : 0)}; }
   static void keep(reg&) {}
+  // activations.inl: each half through Avx2's operation.
+  struct cmp {
+    __m256 lo, hi;
+  };
+  struct ireg {
+    __m256i lo, hi;
+  };
+  static reg set1(float x) { return {Avx2::set1(x), Avx2::set1(x)}; }
+  static reg add(reg a, reg b) { return {Avx2::add(a.lo, b.lo), Avx2::add(a.hi, b.hi)}; }
+  static reg mul(reg a, reg b) { return {Avx2::mul(a.lo, b.lo), Avx2::mul(a.hi, b.hi)}; }
+  static reg div(reg a, reg b) { return {Avx2::div(a.lo, b.lo), Avx2::div(a.hi, b.hi)}; }
+  static reg min(reg a, reg b) { return {Avx2::min(a.lo, b.lo), Avx2::min(a.hi, b.hi)}; }
+  static reg max(reg a, reg b) { return {Avx2::max(a.lo, b.lo), Avx2::max(a.hi, b.hi)}; }
+  static reg abs(reg a) { return {Avx2::abs(a.lo), Avx2::abs(a.hi)}; }
+  static reg floor(reg a) { return {Avx2::floor(a.lo), Avx2::floor(a.hi)}; }
+  static cmp lt(reg a, reg b) { return {Avx2::lt(a.lo, b.lo), Avx2::lt(a.hi, b.hi)}; }
+  static bool any(cmp c) { return Avx2::any(c.lo) || Avx2::any(c.hi); }
+  static reg select(cmp c, reg a, reg b) {
+    return {Avx2::select(c.lo, a.lo, b.lo), Avx2::select(c.hi, a.hi, b.hi)};
+  }
+  static ireg trunc(reg a) { return {Avx2::trunc(a.lo), Avx2::trunc(a.hi)}; }
+  static ireg sra2(ireg i) { return {Avx2::sra2(i.lo), Avx2::sra2(i.hi)}; }
+  static ireg isub(ireg a, ireg b) { return {Avx2::isub(a.lo, b.lo), Avx2::isub(a.hi, b.hi)}; }
+  static reg pow2(ireg i) { return {Avx2::pow2(i.lo), Avx2::pow2(i.hi)}; }
 };
 
 }  // namespace
@@ -100,6 +145,16 @@ void gemm_f32_avx2(int M, int N, int K, const float* A, Idx sai, Idx sak, const 
 void gemm_f32_avx512_layout(int M, int N, int K, const float* A, Idx sai, Idx sak, const float* B,
                             Idx ldb, float* C, Idx ldc, bool acc) {
   mk_gemm<Avx512Layout>(M, N, K, A, sai, sak, B, ldb, C, ldc, acc);
+}
+
+void act_f32_avx2(Act a, Idx rows, int n, float* out, Idx ldo, const float* x, Idx ldx, const float* add, Idx lda) {
+  if (a == Act::Tanh) act_rows<Avx2, true>(rows, n, out, ldo, x, ldx, add, lda);
+  else act_rows<Avx2, false>(rows, n, out, ldo, x, ldx, add, lda);
+}
+
+void act_f32_avx512_layout(Act a, Idx rows, int n, float* out, Idx ldo, const float* x, Idx ldx, const float* add, Idx lda) {
+  if (a == Act::Tanh) act_rows<Avx512Layout, true>(rows, n, out, ldo, x, ldx, add, lda);
+  else act_rows<Avx512Layout, false>(rows, n, out, ldo, x, ldx, add, lda);
 }
 
 }  // namespace tg::kernels::cpu::small

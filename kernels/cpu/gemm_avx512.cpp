@@ -24,6 +24,7 @@
 namespace tg::kernels::cpu::small {
 namespace {
 
+#include "activations.inl"
 #include "gemm_microkernel.inl"
 
 struct Avx512 {
@@ -42,6 +43,28 @@ struct Avx512 {
   static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
   static mask tail(int n) { return static_cast<mask>((1u << n) - 1u); }
   static void keep(reg& x) { asm("" : "+v"(x)); }
+  // activations.inl
+  using cmp = __mmask16;
+  using ireg = __m512i;
+  static reg set1(float x) { return _mm512_set1_ps(x); }
+  static reg add(reg a, reg b) { return _mm512_add_ps(a, b); }
+  static reg mul(reg a, reg b) { return _mm512_mul_ps(a, b); }
+  static reg div(reg a, reg b) { return _mm512_div_ps(a, b); }
+  static reg min(reg a, reg b) { return _mm512_min_ps(b, a); }
+  static reg max(reg a, reg b) { return _mm512_max_ps(b, a); }
+  static reg abs(reg a) {
+    return _mm512_castsi512_ps(_mm512_and_epi32(_mm512_castps_si512(a), _mm512_set1_epi32(0x7fffffff)));
+  }
+  static reg floor(reg a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC); }
+  static cmp lt(reg a, reg b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
+  static bool any(cmp c) { return c != 0; }
+  static reg select(cmp c, reg a, reg b) { return _mm512_mask_blend_ps(c, b, a); }
+  static ireg trunc(reg a) { return _mm512_cvttps_epi32(a); }
+  static ireg sra2(ireg i) { return _mm512_srai_epi32(i, 2); }
+  static ireg isub(ireg a, ireg b) { return _mm512_sub_epi32(a, b); }
+  static reg pow2(ireg i) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(i, _mm512_set1_epi32(127)), 23));
+  }
 };
 
 }  // namespace
@@ -49,6 +72,11 @@ struct Avx512 {
 void gemm_f32_avx512(int M, int N, int K, const float* A, Idx sai, Idx sak, const float* B, Idx ldb,
                      float* C, Idx ldc, bool acc) {
   mk_gemm<Avx512>(M, N, K, A, sai, sak, B, ldb, C, ldc, acc);
+}
+
+void act_f32_avx512(Act a, Idx rows, int n, float* out, Idx ldo, const float* x, Idx ldx, const float* add, Idx lda) {
+  if (a == Act::Tanh) act_rows<Avx512, true>(rows, n, out, ldo, x, ldx, add, lda);
+  else act_rows<Avx512, false>(rows, n, out, ldo, x, ldx, add, lda);
 }
 
 }  // namespace tg::kernels::cpu::small

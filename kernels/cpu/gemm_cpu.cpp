@@ -165,5 +165,38 @@ void gemm(int M, int N, int K, const double* A, Idx sai, Idx sak, const double* 
   gemm_eigen<double>(M, N, K, A, sai, sak, B, ldb, C, ldc, acc);
 }
 
+namespace {
+template <typename T>
+void act_eigen(Act a, Idx rows, int n, T* out, Idx ldo, const T* x, Idx ldx, const T* add, Idx lda) {
+  for (Idx r = 0; r < rows; ++r) {
+    T* o = out + r * ldo;
+    const T* xr = x + r * ldx;
+    if (add)
+      for (int k = 0; k < n; ++k) o[k] = xr[k] + add[r * lda + k];
+    else if (o != xr)
+      for (int k = 0; k < n; ++k) o[k] = xr[k];
+    Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>> v(o, n);
+    if (a == Act::Tanh) v = v.tanh();
+    else v = v.logistic();
+  }
+}
+}  // namespace
+
+void act(Act a, Idx rows, int n, float* out, Idx ldo, const float* x, Idx ldx, const float* add, Idx lda) {
+  if (rows <= 0 || n <= 0) return;
+  switch (gemm_kernel()) {
+    case GemmKernel::Avx2: act_f32_avx2(a, rows, n, out, ldo, x, ldx, add, lda); return;
+    case GemmKernel::Avx512: act_f32_avx512(a, rows, n, out, ldo, x, ldx, add, lda); return;
+    case GemmKernel::Avx512Layout: act_f32_avx512_layout(a, rows, n, out, ldo, x, ldx, add, lda); return;
+    case GemmKernel::Eigen: break;
+  }
+  act_eigen<float>(a, rows, n, out, ldo, x, ldx, add, lda);
+}
+
+void act(Act a, Idx rows, int n, double* out, Idx ldo, const double* x, Idx ldx, const double* add, Idx lda) {
+  if (rows <= 0 || n <= 0) return;
+  act_eigen<double>(a, rows, n, out, ldo, x, ldx, add, lda);
+}
+
 }  // namespace small
 }  // namespace tg::kernels::cpu

@@ -22,10 +22,6 @@
 #include <string>
 #include <vector>
 
-#if defined(__AVX2__) && defined(__FMA__)
-#include <immintrin.h>
-#endif
-
 #include "gemm_cpu.h"
 #include "tg/kernels/cells.h"
 #include "tg/kernels/parallel.h"
@@ -50,61 +46,30 @@ inline CMapM<T> cm(const T* p, Index r, Index c, Index ld) {
   return CMapM<T>(p, r, c, Eigen::OuterStride<>(ld));
 }
 
-// In-place activations over n contiguous values, optionally adding `add` first
-// (x = act(x + add)). The float AVX2 path calls Eigen's packet functions directly on unaligned
-// 8-wide chunks with a masked tail: Eigen's own array loop peels to alignment with the scalar
-// functions, which at n = 24..72 costs more than the vector work.
+// The gate activations: out = act(x + add) over rows x n values (row strides ldo, ldx, lda; x
+// may be out, add may be null). small::act runs the vector functions of activations.inl for the
+// kernel set in use (the host's widest, picked at run time like the GEMMs). The step loops call
+// it on blocks of kActRows rows: few calls per step, and a block's gate values stay in L1
+// between the activation and the elementwise update that reads them.
 template <typename T>
-inline void sigmoid_ip(T* p, int n, const T* add = nullptr) {
-  if (add)
-    for (int k = 0; k < n; ++k) p[k] += add[k];
-  Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>> a(p, n);
-  a = a.logistic();
+inline void act_rows(small::Act a, Index rows, int n, T* out, Index ldo, const T* x, Index ldx,
+                     const T* add, Index lda) {
+  small::act(a, rows, n, out, ldo, x, ldx, add, lda);
 }
 template <typename T>
-inline void tanh_ip(T* p, int n, const T* add = nullptr) {
-  if (add)
-    for (int k = 0; k < n; ++k) p[k] += add[k];
-  Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>> a(p, n);
-  a = a.tanh();
+inline void sigmoid_rows(T* p, Index rows, int n, Index ld, const T* add = nullptr, Index lda = 0) {
+  small::act(small::Act::Sigmoid, rows, n, p, ld, p, ld, add, lda);
 }
+template <typename T>
+inline void tanh_rows(T* p, Index rows, int n, Index ld, const T* add = nullptr, Index lda = 0) {
+  small::act(small::Act::Tanh, rows, n, p, ld, p, ld, add, lda);
+}
+template <typename T>
+inline void sigmoid_ip(T* p, int n) { sigmoid_rows(p, 1, n, n); }
+template <typename T>
+inline void tanh_ip(T* p, int n) { tanh_rows(p, 1, n, n); }
 
-#if defined(__AVX2__) && defined(__FMA__)
-inline __m256i tail_mask(int n) {
-  alignas(32) static const int32_t m[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
-  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(m + 8 - n));
-}
-
-template <bool kTanh>
-inline __m256 act8(__m256 x) {
-  if (kTanh) return Eigen::internal::ptanh(x);
-  return Eigen::internal::scalar_logistic_op<float>().packetOp(x);
-}
-
-template <bool kTanh>
-inline void act_f32(float* p, int n, const float* add) {
-  int k = 0;
-  for (; k + 8 <= n; k += 8) {
-    __m256 x = _mm256_loadu_ps(p + k);
-    if (add) x = _mm256_add_ps(x, _mm256_loadu_ps(add + k));
-    _mm256_storeu_ps(p + k, act8<kTanh>(x));
-  }
-  if (k < n) {
-    __m256i m = tail_mask(n - k);
-    __m256 x = _mm256_maskload_ps(p + k, m);
-    if (add) x = _mm256_add_ps(x, _mm256_maskload_ps(add + k, m));
-    _mm256_maskstore_ps(p + k, m, act8<kTanh>(x));
-  }
-}
-template <>
-inline void sigmoid_ip<float>(float* p, int n, const float* add) {
-  act_f32<false>(p, n, add);
-}
-template <>
-inline void tanh_ip<float>(float* p, int n, const float* add) {
-  act_f32<true>(p, n, add);
-}
-#endif
+constexpr int kActRows = 16;
 
 // The activations of tg/kernels/cells.h in their vectorised forms, as the row functions' policy.
 struct CpuAct {
@@ -325,27 +290,31 @@ void forward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, T* y, 
       switch (n.cell) {
         case Cell::GruTf1: {
           gemm(nb, 2 * H, H, h, H, 1, n.w(l, 0) + in * 2 * H, 2 * H, gt, S, false);
-          for (int i = 0; i < nb; ++i) {
-            T* g = gt + i * S;
-            const T* p = Pt + i * Gx;
-            const T* hp = h + i * H;
-            sigmoid_ip(g, 2 * H, p);
-            for (int k = 0; k < H; ++k) g[3 * H + k] = cells::GruTf1::reset_h(g[k], hp[k]);
+          for (int i0 = 0; i0 < nb; i0 += kActRows) {
+            const int i1 = std::min(nb, i0 + kActRows);
+            sigmoid_rows(gt + i0 * S, i1 - i0, 2 * H, S, Pt + i0 * Gx, Gx);
+            for (int i = i0; i < i1; ++i) {
+              T* g = gt + i * S;
+              const T* hp = h + i * H;
+              for (int k = 0; k < H; ++k) g[3 * H + k] = cells::GruTf1::reset_h(g[k], hp[k]);
+            }
           }
           gemm(nb, H, H, gt + 3 * H, S, 1, n.w(l, 2) + in * H, H, gt + 2 * H, S, false);
-          for (int i = 0; i < nb; ++i) {
-            T* g = gt + i * S;
-            const T* p = Pt + i * Gx;
-            tanh_ip(g + 2 * H, H, p + 2 * H);
-            T* hp = h + i * H;
-            T* o = ot + i * H;
-            if (n.active(b0 + i, t)) {
-              for (int k = 0; k < H; ++k) {
-                hp[k] = cells::GruTf1::next_h(g[H + k], hp[k], g[2 * H + k]);
-                o[k] = hp[k];
+          for (int i0 = 0; i0 < nb; i0 += kActRows) {
+            const int i1 = std::min(nb, i0 + kActRows);
+            tanh_rows(gt + i0 * S + 2 * H, i1 - i0, H, S, Pt + i0 * Gx + 2 * H, Gx);
+            for (int i = i0; i < i1; ++i) {
+              T* g = gt + i * S;
+              T* hp = h + i * H;
+              T* o = ot + i * H;
+              if (n.active(b0 + i, t)) {
+                for (int k = 0; k < H; ++k) {
+                  hp[k] = cells::GruTf1::next_h(g[H + k], hp[k], g[2 * H + k]);
+                  o[k] = hp[k];
+                }
+              } else {
+                std::fill(o, o + H, T(0));
               }
-            } else {
-              std::fill(o, o + H, T(0));
             }
           }
           break;
@@ -353,53 +322,67 @@ void forward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, T* y, 
         case Cell::GruResetAfter: {
           gemm(nb, 3 * H, H, h, H, 1, wt + in * 3 * H, 3 * H, tmp, 3 * H, false);
           const T* bhn = n.w(l, 3) + 2 * H;
-          for (int i = 0; i < nb; ++i) {
-            T* g = gt + i * S;
-            const T* p = Pt + i * Gx;
-            const T* q = tmp + i * 3 * H;
-            for (int k = 0; k < 2 * H; ++k) g[k] = p[k] + q[k];
-            sigmoid_ip(g, 2 * H);
-            for (int k = 0; k < H; ++k) {
-              T hn = q[2 * H + k] + bhn[k];
-              g[3 * H + k] = hn;
-              g[2 * H + k] = cells::GruResetAfter::cand_pre(p[2 * H + k], g[k], hn);
-            }
-            tanh_ip(g + 2 * H, H);
-            T* hp = h + i * H;
-            T* o = ot + i * H;
-            if (n.active(b0 + i, t)) {
+          for (int i0 = 0; i0 < nb; i0 += kActRows) {
+            const int i1 = std::min(nb, i0 + kActRows);
+            // r, z = sigmoid(p + q)
+            act_rows(small::Act::Sigmoid, i1 - i0, 2 * H, gt + i0 * S, S, Pt + i0 * Gx, Gx, tmp + i0 * 3 * H, 3 * H);
+            for (int i = i0; i < i1; ++i) {
+              T* g = gt + i * S;
+              const T* p = Pt + i * Gx;
+              const T* q = tmp + i * 3 * H;
               for (int k = 0; k < H; ++k) {
-                hp[k] = cells::GruResetAfter::next_h(g[H + k], g[2 * H + k], hp[k]);
-                o[k] = hp[k];
+                T hn = q[2 * H + k] + bhn[k];
+                g[3 * H + k] = hn;
+                g[2 * H + k] = cells::GruResetAfter::cand_pre(p[2 * H + k], g[k], hn);
               }
-            } else {
-              std::fill(o, o + H, T(0));
+            }
+            tanh_rows(gt + i0 * S + 2 * H, i1 - i0, H, S);
+            for (int i = i0; i < i1; ++i) {
+              T* g = gt + i * S;
+              T* hp = h + i * H;
+              T* o = ot + i * H;
+              if (n.active(b0 + i, t)) {
+                for (int k = 0; k < H; ++k) {
+                  hp[k] = cells::GruResetAfter::next_h(g[H + k], g[2 * H + k], hp[k]);
+                  o[k] = hp[k];
+                }
+              } else {
+                std::fill(o, o + H, T(0));
+              }
             }
           }
           break;
         }
         case Cell::Lstm: {
           gemm(nb, 4 * H, H, h, H, 1, n.w(l, 0) + in * 4 * H, 4 * H, gt, S, false);
-          for (int i = 0; i < nb; ++i) {
-            T* g = gt + i * S;
-            const T* p = Pt + i * Gx;
-            sigmoid_ip(g, H, p);
-            tanh_ip(g + H, H, p + H);
-            sigmoid_ip(g + 2 * H, 2 * H, p + 2 * H);
-            T* cp = c + i * H;
-            for (int k = 0; k < H; ++k) g[4 * H + k] = cells::Lstm::next_c(cp[k], g[2 * H + k], g[k], g[H + k]);
-            std::memcpy(g + 5 * H, g + 4 * H, sizeof(T) * H);
-            tanh_ip(g + 5 * H, H);
-            T* hp = h + i * H;
-            T* o = ot + i * H;
-            if (n.active(b0 + i, t)) {
-              for (int k = 0; k < H; ++k) {
-                cp[k] = g[4 * H + k];
-                hp[k] = cells::Lstm::next_h(g[5 * H + k], g[3 * H + k]);
-                o[k] = hp[k];
+          for (int i0 = 0; i0 < nb; i0 += kActRows) {
+            const int i1 = std::min(nb, i0 + kActRows), m = i1 - i0;
+            T* gb = gt + i0 * S;
+            const T* pb = Pt + i0 * Gx;
+            sigmoid_rows(gb, m, H, S, pb, Gx);
+            tanh_rows(gb + H, m, H, S, pb + H, Gx);
+            sigmoid_rows(gb + 2 * H, m, 2 * H, S, pb + 2 * H, Gx);
+            for (int i = i0; i < i1; ++i) {
+              T* g = gt + i * S;
+              const T* cp = c + i * H;
+              for (int k = 0; k < H; ++k) g[4 * H + k] = cells::Lstm::next_c(cp[k], g[2 * H + k], g[k], g[H + k]);
+              std::memcpy(g + 5 * H, g + 4 * H, sizeof(T) * H);
+            }
+            tanh_rows(gb + 5 * H, m, H, S);
+            for (int i = i0; i < i1; ++i) {
+              T* g = gt + i * S;
+              T* cp = c + i * H;
+              T* hp = h + i * H;
+              T* o = ot + i * H;
+              if (n.active(b0 + i, t)) {
+                for (int k = 0; k < H; ++k) {
+                  cp[k] = g[4 * H + k];
+                  hp[k] = cells::Lstm::next_h(g[5 * H + k], g[3 * H + k]);
+                  o[k] = hp[k];
+                }
+              } else {
+                std::fill(o, o + H, T(0));
               }
-            } else {
-              std::fill(o, o + H, T(0));
             }
           }
           break;
