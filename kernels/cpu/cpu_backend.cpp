@@ -378,14 +378,27 @@ class CpuBackend final : public Backend {
       using Map = Eigen::Map<MatR<T>>;
       using CMap = Eigen::Map<const MatR<T>>;
       constexpr int64_t kIntMax = std::numeric_limits<int>::max();
-      if (std::is_same_v<T, float> && !ta && !tb && alpha == 1.0 && (beta == 0.0 || beta == 1.0) &&
-          m <= kIntMax && n <= kIntMax && k <= kIntMax) {
-        // The dense layers' forward products through the recurrent stacks' micro-kernels: every
-        // element of C is one chain of FMAs in k order whatever m is (gemm_microkernel.inl), so
-        // a row's result does not depend on how many rows share the call (generation in chunks
-        // gives the same sequences as in one call). Eigen switches algorithm with the size.
-        small::gemm(static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), a.data<T>(), k, 1, b.data<T>(), n,
-                    c.data<T>(), n, beta == 1.0);
+      constexpr int64_t kMaxTransposedB = int64_t{1} << 20;  // a weight-sized copy, not a data set
+      if (std::is_same_v<T, float> && alpha == 1.0 && (beta == 0.0 || beta == 1.0) && m <= kIntMax &&
+          n <= kIntMax && k <= kIntMax && (!tb || n * k <= kMaxTransposedB)) {
+        // The dense layers' products (forward X W, backward dY W^T and X^T dY) through the
+        // recurrent stacks' micro-kernels: every element of C is one chain of FMAs in k order
+        // whatever m is (gemm_microkernel.inl), so a row's result does not depend on how many
+        // rows share the call (generation in chunks gives the same sequences as in one call;
+        // Eigen's product switches algorithm with the size), and at these shapes they are
+        // faster. A transposed B (a weight, n x k) is copied transposed first: the micro-kernels
+        // read B row-major.
+        const T* bp = b.data<T>();
+        std::vector<T> bt;
+        if (tb) {
+          bt.resize(static_cast<size_t>(n * k));
+          for (int64_t i = 0; i < n; ++i)
+            for (int64_t j = 0; j < k; ++j) bt[static_cast<size_t>(j * n + i)] = bp[i * k + j];
+          bp = bt.data();
+        }
+        // A is m x k (row stride k) or, transposed, stored k x m (A(i, p) at i + p * m).
+        small::gemm(static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), a.data<T>(), ta ? 1 : k,
+                    ta ? m : 1, bp, n, c.data<T>(), n, beta == 1.0);
         return;
       }
       Map C(c.data<T>(), m, n);
