@@ -202,6 +202,20 @@ void gather_x(const Net<T>& n, const T* x, int b0, int nb, T* Xs) {
     }
 }
 
+// One row's state update at step t: h[k] = next(k) for every k and the output row o = h where
+// the row is active; o = 0 (h kept) past its length.
+template <typename T, typename Next>
+inline void step_row(const Net<T>& n, int b, int t, int H, T* hp, T* o, Next&& next) {
+  if (n.active(b, t)) {
+    for (int k = 0; k < H; ++k) {
+      hp[k] = next(k);
+      o[k] = hp[k];
+    }
+  } else {
+    std::fill(o, o + H, T(0));
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Forward of one slice through all layers.
 // ---------------------------------------------------------------------------------------------
@@ -304,17 +318,10 @@ void forward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, T* y, 
             const int i1 = std::min(nb, i0 + kActRows);
             tanh_rows(gt + i0 * S + 2 * H, i1 - i0, H, S, Pt + i0 * Gx + 2 * H, Gx);
             for (int i = i0; i < i1; ++i) {
-              T* g = gt + i * S;
+              const T* g = gt + i * S;
               T* hp = h + i * H;
-              T* o = ot + i * H;
-              if (n.active(b0 + i, t)) {
-                for (int k = 0; k < H; ++k) {
-                  hp[k] = cells::GruTf1::next_h(g[H + k], hp[k], g[2 * H + k]);
-                  o[k] = hp[k];
-                }
-              } else {
-                std::fill(o, o + H, T(0));
-              }
+              step_row(n, b0 + i, t, H, hp, ot + i * H,
+                       [&](int k) { return cells::GruTf1::next_h(g[H + k], hp[k], g[2 * H + k]); });
             }
           }
           break;
@@ -338,17 +345,10 @@ void forward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, T* y, 
             }
             tanh_rows(gt + i0 * S + 2 * H, i1 - i0, H, S);
             for (int i = i0; i < i1; ++i) {
-              T* g = gt + i * S;
+              const T* g = gt + i * S;
               T* hp = h + i * H;
-              T* o = ot + i * H;
-              if (n.active(b0 + i, t)) {
-                for (int k = 0; k < H; ++k) {
-                  hp[k] = cells::GruResetAfter::next_h(g[H + k], g[2 * H + k], hp[k]);
-                  o[k] = hp[k];
-                }
-              } else {
-                std::fill(o, o + H, T(0));
-              }
+              step_row(n, b0 + i, t, H, hp, ot + i * H,
+                       [&](int k) { return cells::GruResetAfter::next_h(g[H + k], g[2 * H + k], hp[k]); });
             }
           }
           break;
@@ -370,19 +370,12 @@ void forward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, T* y, 
             }
             tanh_rows(gb + 5 * H, m, H, S);
             for (int i = i0; i < i1; ++i) {
-              T* g = gt + i * S;
+              const T* g = gt + i * S;
               T* cp = c + i * H;
-              T* hp = h + i * H;
-              T* o = ot + i * H;
-              if (n.active(b0 + i, t)) {
-                for (int k = 0; k < H; ++k) {
-                  cp[k] = g[4 * H + k];
-                  hp[k] = cells::Lstm::next_h(g[5 * H + k], g[3 * H + k]);
-                  o[k] = hp[k];
-                }
-              } else {
-                std::fill(o, o + H, T(0));
-              }
+              step_row(n, b0 + i, t, H, h + i * H, ot + i * H, [&](int k) {
+                cp[k] = g[4 * H + k];
+                return cells::Lstm::next_h(g[5 * H + k], g[3 * H + k]);
+              });
             }
           }
           break;
@@ -395,17 +388,10 @@ void forward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, T* y, 
             const T* cn = g + 9 * H;
             cells::LstmLn::forward_row<CpuAct>(H, Pt + i * Gx, tmp + i * 4 * H, n.w(l, 1), n.w(l, 2),
                                                n.w(l, 3), n.w(l, 4), cp, g);
-            T* hp = h + i * H;
-            T* o = ot + i * H;
-            if (n.active(b0 + i, t)) {
-              for (int k = 0; k < H; ++k) {
-                cp[k] = cn[k];
-                hp[k] = cells::LstmLn::next_h(g, H, k);
-                o[k] = hp[k];
-              }
-            } else {
-              std::fill(o, o + H, T(0));
-            }
+            step_row(n, b0 + i, t, H, h + i * H, ot + i * H, [&](int k) {
+              cp[k] = cn[k];
+              return cells::LstmLn::next_h(g, H, k);
+            });
           }
           break;
         }
