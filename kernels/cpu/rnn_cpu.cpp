@@ -20,6 +20,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "gemm_cpu.h"
@@ -710,6 +711,44 @@ int64_t rnn_reserve_elems(const RnnSpec& s) {
   return rnn_layer_saved_elems(s);
 }
 
+namespace {
+
+// A build for a baseline x86-64 (TG_ARCH=portable) compiles the slice functions without AVX2,
+// so their elementwise loops (the cells' state updates and derivatives) would run on SSE2
+// without FMA while the GEMMs and activations they call run at the host's width. The float
+// slices therefore also get an AVX2+FMA copy, taken where the kernel set in use is a
+// micro-kernel one (the CPU has AVX2 and FMA). Everything they call is inlined into the copy
+// (flatten), which has its own name: no function shared with the rest of the program is
+// compiled for AVX2, so a host without it never reaches AVX2 code (the rule of gemm_avx2.cpp).
+// A native AVX2 build needs no copy. The copy computes what a native build computes, up to
+// how the compiler contracts a * b + c into FMAs (as in the native build: it may).
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__) && !(defined(__AVX2__) && defined(__FMA__))
+#define TG_RNN_AVX2_COPY 1
+__attribute__((target("avx2,fma"), flatten)) void forward_slice_avx2(const Net<float>& n, const float* x,
+                                                                   const float* h0, const float* c0, float* y,
+                                                                   float* hT, float* cT, float* region, int b0,
+                                                                   int nb) {
+  forward_slice(n, x, h0, c0, y, hT, cT, region, b0, nb);
+}
+__attribute__((target("avx2,fma"), flatten)) void backward_slice_avx2(
+    const Net<float>& n, const float* x, const float* h0, const float* c0, const float* region, const float* gy,
+    float* gx, float* const* pg, float* gh0, float* gc0, const float* ghT, const float* gcT, int b0, int nb) {
+  backward_slice(n, x, h0, c0, region, gy, gx, pg, gh0, gc0, ghT, gcT, b0, nb);
+}
+#endif
+
+// Whether the slices of this call take the AVX2 copy.
+template <typename T>
+bool use_avx2_copy() {
+#ifdef TG_RNN_AVX2_COPY
+  return std::is_same_v<T, float> && gemm_kernel() != GemmKernel::Eigen;
+#else
+  return false;
+#endif
+}
+
+}  // namespace
+
 template <typename T>
 int rnn_forward(const RnnSpec& s, const RnnIo<T>& io) {
   const char* fn = "tg::kernels::cpu::rnn_forward";
@@ -725,11 +764,17 @@ int rnn_forward(const RnnSpec& s, const RnnIo<T>& io) {
   const int ns = choose_slices(s.batch);
   Slices sl{ns};
   T* saved = io.reserve;
+  const bool avx2 = use_avx2_copy<T>();
   parallel_for(ns, [&](int si) {
     int b0 = sl.b0(si, n.B), nb = sl.b0(si + 1, n.B) - b0;
     T* region = saved ? saved + static_cast<int64_t>(n.L) * n.Tn * b0 * (n.H + n.S) : nullptr;
+#ifdef TG_RNN_AVX2_COPY
+    if constexpr (std::is_same_v<T, float>)
+      if (avx2) return forward_slice_avx2(n, x, h0, c0, y, hT, cT, region, b0, nb);
+#endif
     forward_slice(n, x, h0, c0, y, hT, cT, region, b0, nb);
   });
+  (void)avx2;
   return ns;
 }
 
@@ -817,12 +862,18 @@ void rnn_backward(const RnnSpec& s, const RnnIo<T>& io) {
     }
   }
 
+  const bool avx2 = use_avx2_copy<T>();
   parallel_for(ns, [&](int si) {
     int b0 = sl.b0(si, n.B), nb = sl.b0(si + 1, n.B) - b0;
     const T* region = io.reserve + static_cast<int64_t>(n.L) * n.Tn * b0 * (n.H + n.S);
-    backward_slice(n, x, h0, c0, region, gy, gx, want_w ? ptrs.data() + si * nwt : nullptr, gh0, gc0, ghT, gcT, b0,
-                   nb);
+    T* const* pg = want_w ? ptrs.data() + si * nwt : nullptr;
+#ifdef TG_RNN_AVX2_COPY
+    if constexpr (std::is_same_v<T, float>)
+      if (avx2) return backward_slice_avx2(n, x, h0, c0, region, gy, gx, pg, gh0, gc0, ghT, gcT, b0, nb);
+#endif
+    backward_slice(n, x, h0, c0, region, gy, gx, pg, gh0, gc0, ghT, gcT, b0, nb);
   });
+  (void)avx2;
 
   for (int si = 1; si < ns && want_w; ++si)
     for (int i = 0; i < nwt; ++i) {
