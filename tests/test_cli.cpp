@@ -127,6 +127,14 @@ TEST_CASE("train -> generate in original units; truncated and foreign checkpoint
   REQUIRE_MESSAGE(r.code == 0, r.out);
   for (const char* f : {"config.json", "model.ckpt", "losses.csv", "synthetic.csv", "summary.json"})
     CHECK_MESSAGE(tg::io::file_exists(d + "/run/" + f), f);
+  {  // the summary says what the times were measured on
+    const tg::io::Json s = tg::io::Json::parse(tg::io::read_file(d + "/run/summary.json"), "summary.json");
+    CHECK(s.at("device").as_string() == "cpu");
+    CHECK(s.at("cpu_threads").as_double() >= 1);
+    const std::string k = s.at("cpu_kernels").as_string();
+    CHECK((k == "eigen" || k == "avx2" || k == "avx512" || k == "avx512-layout"));
+    CHECK(s.at("total_seconds").as_double() > 0);
+  }
   tg::io::Table syn = tg::io::read_csv(d + "/run/synthetic.csv");
   CHECK(syn.columns == std::vector<std::string>{"sequence_id", "t", "price", "volume"});
   CHECK(syn.rows == 5 * 6);

@@ -14,6 +14,8 @@
 #include "tg/io/csv.h"
 #include "tg/io/error.h"
 #include "tg/io/fs.h"
+#include "tg/backend.h"
+#include "tg/kernels/rnn_cpu.h"
 
 namespace tg::app {
 
@@ -373,6 +375,13 @@ TrainResult train(const TrainRequest& req) {
   summary["phase_seconds"] = times;
   summary["total_seconds"] = total;
   summary["parameters"] = static_cast<long long>(model.parameter_count());
+  // What the times were measured on: the device, and on the CPU its threads and the kernel set
+  // CPUID (or TG_CPU_GEMM) chose for the recurrent stacks.
+  summary["device"] = tg::device_name(cfg.device);
+  if (cfg.device == tg::Device::CPU) {
+    summary["cpu_threads"] = static_cast<long long>(tg::num_threads());
+    summary["cpu_kernels"] = tg::kernels::cpu::gemm_kernel_name(tg::kernels::cpu::gemm_kernel());
+  }
   tg::io::atomic_write_text(join_path(dir, "summary.json"), summary.dump() + "\n");
   if (!quiet) {
     std::fprintf(stderr, "training time: embedding %s, supervised %s, joint %s, total %s\n",
