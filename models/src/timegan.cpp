@@ -385,11 +385,18 @@ void TimeGan::step_joint(StepLosses& out) {
     Var z = sample_noise(B, noise_rng_);
     Var zs = sample_static_noise(B, noise_rng_);
     const std::vector<int32_t>& L = b.lengths;  // Z shares the batch's lengths, as in the reference
+    // The embedder's codes of this batch, H = E(X), are the same in both steps below: the
+    // generator step changes only the generator and the supervisor. So E runs once, recorded for
+    // the embedder step's gradient, and the generator step reads its value without the tape
+    // (bit for bit what a second forward gives).
+    only_trainable({&e_, &r_});
+    Var hs2 = static_code(b);
+    Var h2 = e_.forward(with_static(b.embed_in(), hs2), L);
     // ---- generator step: G_loss -> generator + supervisor
     only_trainable({&g_, &s_});
-    Var hs = static_code(b);
+    Var hs = hs2.defined() ? hs2.detach() : Var();
     Var hs_hat = static_generate(zs, b.c);
-    Var h = e_.forward(with_static(b.embed_in(), hs), L);
+    Var h = h2.detach();
     // Generated sequences take the batch's own conditions: the fake (sequence, condition) pairs
     // have the conditions' training distribution.
     Var e_hat = g_.forward(with_cond(with_static(z, hs_hat), b.c), L);
@@ -414,10 +421,8 @@ void TimeGan::step_joint(StepLosses& out) {
     }
     backward(g.total);
     opt_[3].step();
-    // ---- embedder step on the same X: E_loss -> embedder + recovery
+    // ---- embedder step on the same X (and the same H = h2): E_loss -> embedder + recovery
     only_trainable({&e_, &r_});
-    Var hs2 = static_code(b);
-    Var h2 = e_.forward(with_static(b.embed_in(), hs2), L);
     Var r_states = r_.hidden_states(h2, L);
     Var h_hat_sup2 = s_.forward(with_cond(with_static(h2, hs2), b.c), L);
     Var e_t0 = recovery_loss(b, r_states);
