@@ -136,13 +136,17 @@ Var valid_rescale(const Var& mask) {
   return div(one, add_scalar(mean_batch(mask), kTiny));
 }
 
-// Per-(t, k) mean and population variance over the batch, counting valid entries only.
+// Per-(t, k) mean and population variance over the batch, counting valid entries only. The
+// variance is the mean squared deviation from that mean (two passes, as var_batch and the
+// reference's tf.nn.moments), never E[x^2] - E[x]^2: where few entries are valid the latter
+// cancels to a rounding error that can fall below -1e-6 and make the moment loss's
+// sqrt(var + 1e-6) NaN (it did, with missing cells and sequences of different lengths).
 Moments batch_moments(const Var& x, const Var& mask) {
   if (!mask.defined()) return {mean_batch(x), var_batch(x)};
   Var inv = valid_rescale(mask);
-  Var m = mul(mean_batch(mul(x, mask)), inv);                    // [T, F] via [T,1] broadcast
-  Var m2 = mul(mean_batch(mul(square(x), mask)), inv);
-  return {m, sub(m2, square(m))};
+  Var m = mul(mean_batch(mul(x, mask)), inv);  // [T, F] via [T,1] broadcast
+  Var var = mul(mean_batch(mul(square(sub(x, m)), mask)), inv);
+  return {m, var};
 }
 }  // namespace
 
