@@ -250,11 +250,17 @@ TrainResult train(const TrainRequest& req) {
     remove_stale_temp_files(dir);
     tg::io::atomic_write_text(join_path(dir, "config.json"), run.dump() + "\n");
     log.create(log_path);
-    if (!quiet)
+    if (!quiet) {
       std::fprintf(stderr, "training on %lld windows of %lld x %lld (%s), %lld parameters, %lld iterations per phase\n",
                    static_cast<long long>(w.n), static_cast<long long>(w.seq), static_cast<long long>(w.dim),
                    run.at("data").at("data").as_string().c_str(), static_cast<long long>(model.parameter_count()),
                    static_cast<long long>(cfg.iterations));
+      if (cfg.device == tg::Device::CPU)
+        std::fprintf(stderr, "on the CPU: %d threads, %s kernels\n", tg::num_threads(),
+                     tg::kernels::cpu::gemm_kernel_name(tg::kernels::cpu::gemm_kernel()));
+      else
+        std::fprintf(stderr, "on %s\n", tg::device_name(cfg.device));
+    }
   }
 
   auto where_saved = [&]() {
