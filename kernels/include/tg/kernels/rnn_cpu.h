@@ -50,8 +50,9 @@ template <typename T>
 void vector_tanh(T* p, int n);
 
 /// The float small-GEMM micro-kernels the stacks run on, with the gate activations of the same
-/// vector width (double always uses Eigen). Chosen at run time: by default the best one CPUID allows, whatever instruction set the build targets
-/// (Avx512 on a CPU with AVX512F, Avx2 on one with AVX2 and FMA, Eigen otherwise); the
+/// vector width (double always uses Eigen). Chosen at run time: by default the best one CPUID
+/// allows, whatever instruction set the build targets (Avx512 on a CPU with AVX512F, Avx2 on one
+/// with AVX2 and FMA, Eigen otherwise); the
 /// environment variable TG_CPU_GEMM (auto, eigen, avx2, avx512, avx512-layout) or
 /// set_gemm_kernel() picks one. Avx512Layout runs the AVX-512 kernels' blocking on pairs of AVX2
 /// registers, so that their code paths are tested on hosts without AVX-512 (not fast).
