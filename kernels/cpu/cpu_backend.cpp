@@ -194,16 +194,16 @@ class CpuBackend final : public Backend {
       const T* s = x.data<T>();
       T* d = out.data<T>();
       const int64_t n = x.numel();
-      if (std::is_same_v<T, float> && (op == UnaryOp::Sigmoid || op == UnaryOp::Tanh)) {
-        // In rows of up to 2^16 values (the activation's row length is an int).
-        const auto a = op == UnaryOp::Tanh ? small::Act::Tanh : small::Act::Sigmoid;
-        constexpr int64_t kRow = int64_t{1} << 16;
-        const int64_t full = n / kRow * kRow;
-        const T* none = nullptr;
-        small::act(a, n / kRow, static_cast<int>(kRow), d, kRow, s, kRow, none, 0);
-        if (full < n) small::act(a, 1, static_cast<int>(n - full), d + full, 0, s + full, 0, none, 0);
-        return;
-      }
+      if constexpr (std::is_same_v<T, float>)
+        if (op == UnaryOp::Sigmoid || op == UnaryOp::Tanh) {
+          // In rows of up to 2^16 values (the activation's row length is an int).
+          const auto a = op == UnaryOp::Tanh ? small::Act::Tanh : small::Act::Sigmoid;
+          constexpr int64_t kRow = int64_t{1} << 16;
+          const int64_t full = n / kRow * kRow;
+          small::act(a, n / kRow, static_cast<int>(kRow), d, kRow, s, kRow, nullptr, 0);
+          if (full < n) small::act(a, 1, static_cast<int>(n - full), d + full, 0, s + full, 0, nullptr, 0);
+          return;
+        }
       switch (op) {
         case UnaryOp::Neg: for (int64_t i = 0; i < n; ++i) d[i] = -s[i]; break;
         case UnaryOp::Sigmoid: for (int64_t i = 0; i < n; ++i) d[i] = sigmoid(s[i]); break;
@@ -389,9 +389,9 @@ class CpuBackend final : public Backend {
         // faster. A transposed B (a weight, n x k) is copied transposed first: the micro-kernels
         // read B row-major.
         const T* bp = b.data<T>();
-        std::vector<T> bt;
         if (tb) {
-          bt.resize(static_cast<size_t>(n * k));
+          thread_local std::vector<T> bt;  // grown once: no allocation per training step
+          if (bt.size() < static_cast<size_t>(n * k)) bt.resize(static_cast<size_t>(n * k));
           for (int64_t i = 0; i < n; ++i)
             for (int64_t j = 0; j < k; ++j) bt[static_cast<size_t>(j * n + i)] = bp[i * k + j];
           bp = bt.data();

@@ -8,10 +8,12 @@
 // <algorithm>): the linker would otherwise be free to keep this file's AVX2 copy of such a
 // function for every caller.
 //
-// Two instantiations: the AVX2 kernel proper (8-float vectors; 6 x 16 blocks, 4 x 24 and 12 x 8
-// where the columns call for them), and the AVX-512 kernel's blocking (16-float vectors,
-// kAvx512Rows2 x 32 blocks and their 48- and 16-column forms, masked tails of up to 15 columns) on pairs of AVX2 registers, so that the code paths of gemm_avx512.cpp run, and are
-// tested, on hosts without AVX-512. The pair form is for testing, not speed.
+// Two instantiations, of the GEMM and of the activations (activations.inl): the AVX2 kernels
+// proper (8-float vectors; 6 x 16 blocks, 4 x 24 and 12 x 8 where the columns call for them),
+// and the AVX-512 kernels' blocking (16-float vectors, kAvx512Rows2 x 32 blocks and their 48-
+// and 16-column forms, masked tails of up to 15 columns) on pairs of AVX2 registers, so that the
+// code paths of gemm_avx512.cpp run, and are tested, on hosts without AVX-512. The pair form is
+// for testing, not speed.
 #include <immintrin.h>
 
 #include <cstdint>
@@ -147,12 +149,14 @@ void gemm_f32_avx512_layout(int M, int N, int K, const float* A, Idx sai, Idx sa
   mk_gemm<Avx512Layout>(M, N, K, A, sai, sak, B, ldb, C, ldc, acc);
 }
 
-void act_f32_avx2(Act a, Idx rows, int n, float* out, Idx ldo, const float* x, Idx ldx, const float* add, Idx lda) {
+void act_f32_avx2(Act a, Idx rows, int n, float* out, Idx ldo, const float* x, Idx ldx,
+                  const float* add, Idx lda) {
   if (a == Act::Tanh) act_rows<Avx2, true>(rows, n, out, ldo, x, ldx, add, lda);
   else act_rows<Avx2, false>(rows, n, out, ldo, x, ldx, add, lda);
 }
 
-void act_f32_avx512_layout(Act a, Idx rows, int n, float* out, Idx ldo, const float* x, Idx ldx, const float* add, Idx lda) {
+void act_f32_avx512_layout(Act a, Idx rows, int n, float* out, Idx ldo, const float* x, Idx ldx,
+                           const float* add, Idx lda) {
   if (a == Act::Tanh) act_rows<Avx512Layout, true>(rows, n, out, ldo, x, ldx, add, lda);
   else act_rows<Avx512Layout, false>(rows, n, out, ldo, x, ldx, add, lda);
 }

@@ -74,7 +74,8 @@ void gemm_f32_avx512(int M, int N, int K, const float* A, Idx sai, Idx sak, cons
   mk_gemm<Avx512>(M, N, K, A, sai, sak, B, ldb, C, ldc, acc);
 }
 
-void act_f32_avx512(Act a, Idx rows, int n, float* out, Idx ldo, const float* x, Idx ldx, const float* add, Idx lda) {
+void act_f32_avx512(Act a, Idx rows, int n, float* out, Idx ldo, const float* x, Idx ldx,
+                    const float* add, Idx lda) {
   if (a == Act::Tanh) act_rows<Avx512, true>(rows, n, out, ldo, x, ldx, add, lda);
   else act_rows<Avx512, false>(rows, n, out, ldo, x, ldx, add, lda);
 }

@@ -22,27 +22,32 @@ void gemm(int M, int N, int K, const double* A, Idx sai, Idx sak, const double* 
 // Avx2, Avx512 and Avx512Layout, and equal to Eigen's AVX2 packet functions), else Eigen's at
 // the build's instruction set (and always for double).
 enum class Act { Sigmoid, Tanh };
-void act(Act a, Idx rows, int n, float* out, Idx ldo, const float* x, Idx ldx, const float* add, Idx lda);
-void act(Act a, Idx rows, int n, double* out, Idx ldo, const double* x, Idx ldx, const double* add, Idx lda);
+void act(Act a, Idx rows, int n, float* out, Idx ldo, const float* x, Idx ldx, const float* add,
+         Idx lda);
+void act(Act a, Idx rows, int n, double* out, Idx ldo, const double* x, Idx ldx, const double* add,
+         Idx lda);
 
 // The AVX2+FMA micro-kernels (gemm_avx2.cpp, compiled with -mavx2 -mfma whatever the build's
 // instruction set): only to be called once the CPU is known to have AVX2 and FMA. M, N, K >= 1.
 void gemm_f32_avx2(int M, int N, int K, const float* A, Idx sai, Idx sak, const float* B, Idx ldb,
                    float* C, Idx ldc, bool acc);
-void act_f32_avx2(Act a, Idx rows, int n, float* out, Idx ldo, const float* x, Idx ldx, const float* add, Idx lda);
+void act_f32_avx2(Act a, Idx rows, int n, float* out, Idx ldo, const float* x, Idx ldx,
+                  const float* add, Idx lda);
 
 // The AVX-512 micro-kernels (gemm_avx512.cpp, compiled with -mavx512f -mfma whatever the
 // build's instruction set): only to be called once the CPU is known to have AVX512F (with the
 // operating system's support for its registers). M, N, K >= 1.
 void gemm_f32_avx512(int M, int N, int K, const float* A, Idx sai, Idx sak, const float* B, Idx ldb,
                      float* C, Idx ldc, bool acc);
-void act_f32_avx512(Act a, Idx rows, int n, float* out, Idx ldo, const float* x, Idx ldx, const float* add, Idx lda);
+void act_f32_avx512(Act a, Idx rows, int n, float* out, Idx ldo, const float* x, Idx ldx,
+                    const float* add, Idx lda);
 
 // The AVX-512 kernels' blocking run on pairs of AVX2 registers (gemm_avx2.cpp): the code paths
 // of gemm_f32_avx512, testable on any AVX2+FMA host, with bit-identical results. Not fast.
 void gemm_f32_avx512_layout(int M, int N, int K, const float* A, Idx sai, Idx sak, const float* B,
                             Idx ldb, float* C, Idx ldc, bool acc);
-void act_f32_avx512_layout(Act a, Idx rows, int n, float* out, Idx ldo, const float* x, Idx ldx, const float* add, Idx lda);
+void act_f32_avx512_layout(Act a, Idx rows, int n, float* out, Idx ldo, const float* x, Idx ldx,
+                           const float* add, Idx lda);
 
 // Rows per register block of the AVX-512 kernels (and of their AVX2 layout), for blocks of one,
 // two and three 16-float vectors (gemm_microkernel.inl): 24 accumulators of the 32 registers.

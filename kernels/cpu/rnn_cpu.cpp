@@ -47,16 +47,11 @@ inline CMapM<T> cm(const T* p, Index r, Index c, Index ld) {
   return CMapM<T>(p, r, c, Eigen::OuterStride<>(ld));
 }
 
-// The gate activations: out = act(x + add) over rows x n values (row strides ldo, ldx, lda; x
-// may be out, add may be null). small::act runs the vector functions of activations.inl for the
+// The gate activations, in place: p = act(p + add) over rows x n values (row strides ld, lda;
+// add may be null). small::act runs the vector functions of activations.inl for the
 // kernel set in use (the host's widest, picked at run time like the GEMMs). The step loops call
 // it on blocks of kActRows rows: few calls per step, and a block's gate values stay in L1
 // between the activation and the elementwise update that reads them.
-template <typename T>
-inline void act_rows(small::Act a, Index rows, int n, T* out, Index ldo, const T* x, Index ldx,
-                     const T* add, Index lda) {
-  small::act(a, rows, n, out, ldo, x, ldx, add, lda);
-}
 template <typename T>
 inline void sigmoid_rows(T* p, Index rows, int n, Index ld, const T* add = nullptr, Index lda = 0) {
   small::act(small::Act::Sigmoid, rows, n, p, ld, p, ld, add, lda);
@@ -333,7 +328,8 @@ void forward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, T* y, 
           for (int i0 = 0; i0 < nb; i0 += kActRows) {
             const int i1 = std::min(nb, i0 + kActRows);
             // r, z = sigmoid(p + q)
-            act_rows(small::Act::Sigmoid, i1 - i0, 2 * H, gt + i0 * S, S, Pt + i0 * Gx, Gx, tmp + i0 * 3 * H, 3 * H);
+            small::act(small::Act::Sigmoid, i1 - i0, 2 * H, gt + i0 * S, S, Pt + i0 * Gx, Gx, tmp + i0 * 3 * H,
+                       3 * H);
             for (int i = i0; i < i1; ++i) {
               T* g = gt + i * S;
               const T* p = Pt + i * Gx;
@@ -737,14 +733,26 @@ __attribute__((target("avx2,fma"), flatten)) void backward_slice_avx2(
 }
 #endif
 
-// Whether the slices of this call take the AVX2 copy.
+// The slice functions as a call runs them: the AVX2 copy where there is one and the kernel set
+// in use is a micro-kernel one, else the build's own.
 template <typename T>
-bool use_avx2_copy() {
+void run_forward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, T* y, T* hT, T* cT, T* region,
+                       int b0, int nb) {
 #ifdef TG_RNN_AVX2_COPY
-  return std::is_same_v<T, float> && gemm_kernel() != GemmKernel::Eigen;
-#else
-  return false;
+  if constexpr (std::is_same_v<T, float>)
+    if (gemm_kernel() != GemmKernel::Eigen) return forward_slice_avx2(n, x, h0, c0, y, hT, cT, region, b0, nb);
 #endif
+  forward_slice(n, x, h0, c0, y, hT, cT, region, b0, nb);
+}
+template <typename T>
+void run_backward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, const T* region, const T* gy, T* gx,
+                        T* const* pg, T* gh0, T* gc0, const T* ghT, const T* gcT, int b0, int nb) {
+#ifdef TG_RNN_AVX2_COPY
+  if constexpr (std::is_same_v<T, float>)
+    if (gemm_kernel() != GemmKernel::Eigen)
+      return backward_slice_avx2(n, x, h0, c0, region, gy, gx, pg, gh0, gc0, ghT, gcT, b0, nb);
+#endif
+  backward_slice(n, x, h0, c0, region, gy, gx, pg, gh0, gc0, ghT, gcT, b0, nb);
 }
 
 }  // namespace
@@ -764,17 +772,11 @@ int rnn_forward(const RnnSpec& s, const RnnIo<T>& io) {
   const int ns = choose_slices(s.batch);
   Slices sl{ns};
   T* saved = io.reserve;
-  const bool avx2 = use_avx2_copy<T>();
   parallel_for(ns, [&](int si) {
     int b0 = sl.b0(si, n.B), nb = sl.b0(si + 1, n.B) - b0;
     T* region = saved ? saved + static_cast<int64_t>(n.L) * n.Tn * b0 * (n.H + n.S) : nullptr;
-#ifdef TG_RNN_AVX2_COPY
-    if constexpr (std::is_same_v<T, float>)
-      if (avx2) return forward_slice_avx2(n, x, h0, c0, y, hT, cT, region, b0, nb);
-#endif
-    forward_slice(n, x, h0, c0, y, hT, cT, region, b0, nb);
+    run_forward_slice(n, x, h0, c0, y, hT, cT, region, b0, nb);
   });
-  (void)avx2;
   return ns;
 }
 
@@ -862,18 +864,12 @@ void rnn_backward(const RnnSpec& s, const RnnIo<T>& io) {
     }
   }
 
-  const bool avx2 = use_avx2_copy<T>();
   parallel_for(ns, [&](int si) {
     int b0 = sl.b0(si, n.B), nb = sl.b0(si + 1, n.B) - b0;
     const T* region = io.reserve + static_cast<int64_t>(n.L) * n.Tn * b0 * (n.H + n.S);
-    T* const* pg = want_w ? ptrs.data() + si * nwt : nullptr;
-#ifdef TG_RNN_AVX2_COPY
-    if constexpr (std::is_same_v<T, float>)
-      if (avx2) return backward_slice_avx2(n, x, h0, c0, region, gy, gx, pg, gh0, gc0, ghT, gcT, b0, nb);
-#endif
-    backward_slice(n, x, h0, c0, region, gy, gx, pg, gh0, gc0, ghT, gcT, b0, nb);
+    run_backward_slice(n, x, h0, c0, region, gy, gx, want_w ? ptrs.data() + si * nwt : nullptr, gh0, gc0, ghT, gcT,
+                       b0, nb);
   });
-  (void)avx2;
 
   for (int si = 1; si < ns && want_w; ++si)
     for (int i = 0; i < nwt; ++i) {

@@ -10,11 +10,11 @@
 
 #include "tg/app/condition.h"
 #include "tg/app/run.h"
+#include "tg/backend.h"
 #include "tg/io/checkpoint.h"
 #include "tg/io/csv.h"
 #include "tg/io/error.h"
 #include "tg/io/fs.h"
-#include "tg/backend.h"
 #include "tg/kernels/rnn_cpu.h"
 
 namespace tg::app {
