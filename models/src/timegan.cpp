@@ -625,6 +625,28 @@ io::Json TimeGan::load_checkpoint(const io::Checkpoint& c) {
   }
   const std::string diff = saved.mismatch(cfg_);
   if (!diff.empty()) throw io::InputError(src + ": checkpoint from another configuration: " + diff);
+  // The position and counters are checked like data before anything is loaded: a checkpoint
+  // whose CRC is valid may still have been written by hand or by another program.
+  std::string ph;
+  int64_t iteration = 0;
+  try {
+    ph = meta.at("phase").as_string();
+    iteration = meta.at("iteration").as_int64();
+    (void)meta.at("batch_rng_counter").as_uint64();
+    (void)meta.at("noise_rng_counter").as_uint64();
+    for (size_t k = 0; k < opt_.size(); ++k)
+      if (meta.at("adam_steps").at(kOptNames[k]).as_int64() < 0)
+        throw io::InputError(std::string("adam_steps.") + kOptNames[k] + " is negative");
+  } catch (const std::exception& e) {
+    throw io::InputError(src + ": corrupt checkpoint metadata: " + e.what());
+  }
+  if (ph != "embedding" && ph != "supervised" && ph != "joint" && ph != "done")
+    throw io::InputError(src + ": corrupt checkpoint metadata: unknown phase '" + io::printable(ph) +
+                         "' (embedding, supervised, joint or done)");
+  if (iteration < 0 || iteration > saved.iterations || (ph == "done" && iteration != 0))
+    throw io::InputError(src + ": corrupt checkpoint metadata: iteration " + std::to_string(iteration) + " of phase " + ph +
+                         " is outside [0, " + std::to_string(ph == "done" ? 0 : saved.iterations) +
+                         "] (the run's iterations per phase)");
   for (Network* n : {&e_, &r_, &g_, &s_, &d_})
     for (size_t i = 0; i < n->params().params.size(); ++i)
       from_ckpt(c, n->name() + "/" + n->params().names[i], n->params().params[i].mutable_value());
@@ -649,12 +671,17 @@ io::Json TimeGan::load_checkpoint(const io::Checkpoint& c) {
     lengths_.assign(v.begin(), v.end());
     varlen_ = true;
   }
-  const std::string ph = meta.at("phase").as_string();
   phase_ = ph == "embedding" ? Phase::Embedding : ph == "supervised" ? Phase::Supervised : ph == "joint" ? Phase::Joint : Phase::Done;
-  iter_ = meta.at("iteration").as_int64();
+  iter_ = iteration;
   batch_rng_.set_counter(meta.at("batch_rng_counter").as_uint64());
   noise_rng_.set_counter(meta.at("noise_rng_counter").as_uint64());
-  // The iteration budget may have been changed on resume: clamp the phase position.
+  // The iteration budget may have been changed on resume: clamp the phase position. A finished
+  // run given more iterations continues its joint phase (the last) to the new count; the
+  // embedding and supervised phases keep the iterations they ran.
+  if (phase_ == Phase::Done && cfg_.iterations > saved.iterations) {
+    phase_ = Phase::Joint;
+    iter_ = saved.iterations;
+  }
   if (phase_ != Phase::Done && iter_ >= cfg_.iterations) {
     iter_ = 0;
     phase_ = static_cast<Phase>(static_cast<int>(phase_) + 1);
