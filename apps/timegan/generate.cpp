@@ -10,6 +10,7 @@
 #include "tg/io/fs.h"
 #include "tg/io/npy.h"
 #include "tg/app/condition.h"
+#include "tg/app/train.h"
 
 namespace tgcli {
 
@@ -132,6 +133,11 @@ int cmd_generate(int argc, char** argv) {
   } catch (const OptionError& e) {
     usage_error(a, e);
   }
+  // Into a run directory (e.g. RUN_DIR/generated.csv): as its writer, so not while it trains.
+  const size_t slash = out.find_last_of('/');
+  const std::string out_dir = slash == std::string::npos ? std::string(".") : slash == 0 ? std::string("/") : out.substr(0, slash);
+  tg::app::RunLock lock;
+  if (tg::app::holds_a_run(out_dir)) lock = tg::app::RunLock(out_dir, "generate", a.flag("quiet"));
   tg::io::Windows syn = generate_from_run(run, a.str("model"), n, seed, dev, conds, where, sample_labels);
   if (csv) {
     tg::io::write_windows_csv(out, syn);

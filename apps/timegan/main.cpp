@@ -8,6 +8,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "tg/app/run.h"
 
 namespace {
 const char* kUsage =
@@ -28,7 +29,8 @@ const char* exit_status_help() {
   return "exit status:\n"
          "  0    done\n"
          "  1    error (bad input, I/O, anything else; one line on stderr)\n"
-         "  2    bad command line (also: train --out on a directory holding a run, without --overwrite)\n"
+         "  2    bad command line (also: train --out on a directory holding a run, without --overwrite;\n"
+         "       a run directory in use by another timegan process)\n"
          "  3    train: training diverged (a loss or a weight became NaN or infinite);\n"
          "       model.ckpt keeps the last good checkpoint, no synthetic.csv is written\n"
          "  75   train: --max-time reached; checkpoint written, continue with --resume\n"
@@ -54,6 +56,9 @@ int main(int argc, char** argv) {
     return tgcli::kExitUsage;
   } catch (const tgcli::UsageError& e) {
     std::fprintf(stderr, "%s\n", e.what());
+    return tgcli::kExitUsage;
+  } catch (const tg::app::RunBusy& e) {
+    std::fprintf(stderr, "timegan %s: error: %s\n", cmd.c_str(), e.what());
     return tgcli::kExitUsage;
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "timegan %s: error: out of memory (the data or the requested sizes are too large for this machine)\n",

@@ -227,6 +227,8 @@ NB_MODULE(_core, m) {
   nb::register_exception_translator([](const std::exception_ptr& p, void*) {
     try {
       std::rethrow_exception(p);
+    } catch (const tg::app::RunBusy& e) {
+      PyErr_SetString(PyExc_BlockingIOError, e.what());
     } catch (const tg::app::OptionError& e) {
       const std::string msg = python_name(e.option) + ": " + e.detail;
       PyErr_SetString(PyExc_ValueError, msg.c_str());
@@ -246,6 +248,12 @@ NB_MODULE(_core, m) {
       PyErr_SetString(PyExc_RuntimeError, e.what());
     }
   });
+
+  nb::class_<tg::app::RunLock>(m, "RunLock",
+                               "the one writer of a run directory (an exclusive lock on DIR/.timegan.lock, as "
+                               "timegan train holds it); BlockingIOError naming the holder when another has it")
+      .def(nb::init<const std::string&, const std::string&, bool>(), nb::arg("dir"), nb::arg("what"), nb::arg("quiet"))
+      .def("release", &tg::app::RunLock::release, "unlocks (also done when the object is freed)");
 
   nb::class_<Data>(m, "Data", "Training or real data, prepared as timegan train prepares them")
       .def_prop_ro("n", [](const Data& d) { return d.prep.windows.n; })

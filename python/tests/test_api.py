@@ -31,6 +31,21 @@ def test_wide_frame_samples_a_long_frame_in_the_data_units(frame):
     assert m.config_["windows"] == 60 - 6 + 1
 
 
+def test_save_is_the_run_directory_s_one_writer(tmp_path, frame):
+    m = fit(frame)
+    run = tmp_path / "run"
+    os.makedirs(run)
+    held = timegan._core.RunLock(str(run), "train", True)  # another writer, as timegan train holds it
+    with pytest.raises(BlockingIOError, match="in use by timegan train"):
+        m.save(run)
+    assert os.listdir(run) == [".timegan.lock"]  # nothing written
+    held.release()
+    m.save(run)
+    cfg = json.load(open(run / "config.json"))
+    assert json.load(open(run / "summary.json"))["run_id"] == cfg["run_id"]
+    assert timegan.TimeGAN.load(run).sample(2).shape[0] == 2 * 6
+
+
 def test_rows_and_windows_sample_arrays():
     rows = make_frame(date=False).to_numpy()
     m = fit(rows)
@@ -68,7 +83,8 @@ def test_long_frame_with_id_column():
 def test_save_load_round_trip(tmp_path, frame):
     m = fit(frame)
     m.save(tmp_path / "run")
-    assert sorted(os.listdir(tmp_path / "run")) == ["config.json", "losses.csv", "model.ckpt", "summary.json"]
+    assert sorted(os.listdir(tmp_path / "run")) == [".timegan.lock", "config.json", "losses.csv", "model.ckpt",
+                                                    "summary.json"]
     back = timegan.TimeGAN.load(tmp_path / "run")
     pd.testing.assert_frame_equal(back.sample(6, seed=9), m.sample(6, seed=9))
     assert back.hidden_dim == 4 and back.num_layers == 2 and back.seq_len == 6 and back.iterations == 4

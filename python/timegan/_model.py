@@ -437,16 +437,24 @@ class TimeGAN:
         self._check_fitted()
         path = os.fspath(path)
         os.makedirs(path, exist_ok=True)
-        present = [f for f in RUN_FILES if os.path.exists(os.path.join(path, f))]
-        if present and not overwrite:
-            raise FileExistsError(f"{path}: the directory already holds a run ({', '.join(present)}); "
-                                  "save(..., overwrite=True) replaces it")
-        for f in present:
-            os.remove(os.path.join(path, f))
-        for f in RUN_FILES:
-            src = os.path.join(self._dir, f)
-            if os.path.exists(src):
-                shutil.copy2(src, os.path.join(path, f))
+        lock = _core.RunLock(path, "save", True)  # its one writer, as timegan train (BlockingIOError if busy)
+        try:
+            present = [f for f in RUN_FILES if os.path.exists(os.path.join(path, f))]
+            if present and not overwrite:
+                raise FileExistsError(f"{path}: the directory already holds a run ({', '.join(present)}); "
+                                      "save(..., overwrite=True) replaces it")
+            # The checkpoint goes first and comes last, so that an interrupted save never leaves
+            # a model.ckpt beside another run's config.json (readers also compare their run ids).
+            for f in sorted(present, key=lambda f: f != "model.ckpt"):
+                os.remove(os.path.join(path, f))
+            for f in sorted(RUN_FILES, key=lambda f: f == "model.ckpt"):
+                src = os.path.join(self._dir, f)
+                if os.path.exists(src):
+                    tmp = os.path.join(path, f"{f}.tmp.{os.getpid()}.0")
+                    shutil.copy2(src, tmp)
+                    os.replace(tmp, os.path.join(path, f))
+        finally:
+            lock.release()
         return path
 
     @classmethod

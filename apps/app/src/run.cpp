@@ -1,7 +1,9 @@
 #include "tg/app/run.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,6 +13,8 @@
 #include <cstring>
 #include <fstream>
 #include <algorithm>
+#include <ctime>
+#include <random>
 #include <thread>
 
 #include "tg/app/condition.h"
@@ -158,9 +162,129 @@ tg::io::Prepared prepare_table(const tg::io::Table& t, const Json& o) {
   return prep;
 }
 
+namespace {
+std::string host_name() {
+  char b[256] = {};
+  return ::gethostname(b, sizeof b - 1) == 0 && b[0] ? std::string(b) : std::string("?");
+}
+
+// The holder line of a lock file (at most 1 KiB of it; an empty string when there is none).
+std::string read_holder(int fd) {
+  char b[1024];
+  const ssize_t got = ::pread(fd, b, sizeof b, 0);
+  std::string s = got > 0 ? std::string(b, static_cast<size_t>(got)) : std::string();
+  const size_t nl = s.find('\n');
+  return tg::io::printable(nl == std::string::npos ? s : s.substr(0, nl));
+}
+
+// The value of `key=` in a holder line ("pid=12 host=h started=... what=train"); "?" if absent.
+std::string holder_field(const std::string& line, const std::string& key) {
+  const std::string k = key + "=";
+  for (size_t from = 0; from < line.size();) {
+    size_t end = line.find(' ', from);
+    if (end == std::string::npos) end = line.size();
+    if (line.compare(from, k.size(), k) == 0) return line.substr(from + k.size(), end - from - k.size());
+    from = end + 1;
+  }
+  return "?";
+}
+
+std::string describe_holder(const std::string& line) {
+  if (line.empty()) return "another process";
+  return "timegan " + holder_field(line, "what") + " (pid " + holder_field(line, "pid") + " on host " +
+         holder_field(line, "host") + ", since " + holder_field(line, "started") + ")";
+}
+}  // namespace
+
+std::string RunLock::path_of(const std::string& dir) { return join_path(dir, ".timegan.lock"); }
+
+RunLock::RunLock(const std::string& dir, const std::string& what, bool quiet) {
+  const std::string p = path_of(dir);
+  const int fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0) throw tg::io::OutputError(p + ": cannot open the run directory's lock file: " + std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int e = errno;
+    const std::string holder = read_holder(fd);
+    ::close(fd);
+    if (e == EWOULDBLOCK)
+      throw RunBusy(dir + ": the run directory is in use by " + describe_holder(holder) +
+                    "; a run has one writer at a time: wait for it to end or stop it");
+    if (e == ENOLCK || e == EOPNOTSUPP || e == ENOSYS || e == EINVAL) {
+      if (!quiet)
+        std::fprintf(stderr, "note: %s: the file system does not support locks (%s); the run is not protected against a "
+                     "second writer: make sure no other process writes to it\n", dir.c_str(), std::strerror(e));
+      return;
+    }
+    throw tg::io::OutputError(p + ": cannot lock the run directory: " + std::strerror(e));
+  }
+  const std::string before = read_holder(fd);
+  if (!before.empty() && !quiet)
+    std::fprintf(stderr, "note: %s: the previous writer, %s, ended without releasing the run directory; taking it over\n",
+                 dir.c_str(), describe_holder(before).c_str());
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char started[32];
+  std::strftime(started, sizeof started, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  const std::string line = "pid=" + std::to_string(static_cast<long long>(::getpid())) + " host=" + host_name() +
+                           " started=" + started + " what=" + what + "\n";
+  // The holder line is information for a second writer's message; failing to write it (a full
+  // disk) does not weaken the lock.
+  if (::ftruncate(fd, 0) == 0) (void)!::pwrite(fd, line.data(), line.size(), 0);
+  fd_ = fd;
+}
+
+RunLock::~RunLock() { release(); }
+
+RunLock::RunLock(RunLock&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+
+RunLock& RunLock::operator=(RunLock&& o) noexcept {
+  if (this != &o) {
+    release();
+    fd_ = o.fd_;
+    o.fd_ = -1;
+  }
+  return *this;
+}
+
+void RunLock::release() {
+  if (fd_ < 0) return;
+  (void)!::ftruncate(fd_, 0);  // still locked here: an empty file means "released cleanly"
+  ::close(fd_);                // drops the flock
+  fd_ = -1;
+}
+
+std::string new_run_id() {
+  std::random_device rd;
+  const uint64_t a = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  const uint64_t b = static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()) ^
+                     (static_cast<uint64_t>(::getpid()) << 40);
+  char s[17];
+  std::snprintf(s, sizeof s, "%016llx", static_cast<unsigned long long>(a ^ (b * 0x9e3779b97f4a7c15ull)));
+  return s;
+}
+
 std::string join_path(const std::string& dir, const std::string& file) {
   if (dir.empty()) return file;
   return dir.back() == '/' ? dir + file : dir + "/" + file;
+}
+
+void check_same_run(const std::string& dir, const Json& config, const Json& ckpt_extra) {
+  auto id_of = [](const Json& j) { return j.is_object() && j.contains("run_id") ? j.at("run_id").as_string() : std::string(); };
+  const std::string id = id_of(config);
+  auto refuse = [&](const std::string& file, const std::string& other) {
+    throw tg::io::InputError(dir + ": config.json and " + file + " come from different runs (run id " +
+                             (id.empty() ? std::string("none") : tg::io::printable(id)) + " against " +
+                             (other.empty() ? std::string("none") : tg::io::printable(other)) +
+                             "): two processes wrote the directory, or it was copied in part; train it again "
+                             "(--overwrite)");
+  };
+  if (id_of(ckpt_extra) != id) refuse("model.ckpt", id_of(ckpt_extra));
+  const std::string sp = join_path(dir, "summary.json");
+  if (!id.empty() && tg::io::file_exists(sp)) {
+    const Json summary = Json::parse(tg::io::read_file(sp, 1 << 20), sp);
+    if (id_of(summary) != id) refuse("summary.json", id_of(summary));
+  }
 }
 
 LoadedRun load_run(const std::string& dir) {
@@ -184,6 +308,8 @@ LoadedRun load_run(const std::string& dir) {
   const std::string ck = join_path(dir, "model.ckpt");
   if (!tg::io::file_exists(ck)) throw tg::io::InputError(dir + ": no model.ckpt (training never checkpointed)");
   r.ckpt = tg::io::load_checkpoint(ck);
+  const Json meta = Json::parse(r.ckpt.meta_json, ck + " (meta)");
+  check_same_run(dir, r.config, meta.is_object() && meta.contains("extra") ? meta.at("extra") : Json::object());
   return r;
 }
 

@@ -135,11 +135,15 @@ TrainResult train(const TrainRequest& req) {
   tg::models::TimeGanConfig cfg;
   int64_t ckpt_every = 0, sample_n = 0;
   bool config_changed = false;  // on resume: options given again that are stored back
+  int64_t stored_iterations = 0;  // on resume: config.json's iterations per phase before --iterations
+  RunLock lock;  // the run directory's one writer, from before its files are read or written
   if (resuming) {
     const std::string cp = join_path(dir, "config.json");
     if (!tg::io::file_exists(cp)) throw tg::io::InputError(dir + ": not a timegan run directory (no config.json)");
+    lock = RunLock(dir, "train", quiet);
     run = Json::parse(tg::io::read_file(cp), cp);
     cfg = tg::models::TimeGanConfig::from_json(run.at("model"), cp);
+    stored_iterations = cfg.iterations;
     if (req.iterations) {
       cfg.iterations = *req.iterations;
       run["model"]["iterations"] = static_cast<long long>(cfg.iterations);
@@ -161,6 +165,7 @@ TrainResult train(const TrainRequest& req) {
     sample_n = req.sample;
     run = Json::object();
     run["format"] = "timegan-run/1";
+    run["run_id"] = new_run_id();
     run["data"] = req.data;
     run["train"] = Json::object();
     run["train"]["checkpoint_every"] = static_cast<long long>(ckpt_every);
@@ -235,8 +240,22 @@ TrainResult train(const TrainRequest& req) {
     tg::io::Checkpoint ck = tg::io::load_checkpoint(ckpt_path);
     const Json meta = Json::parse(ck.meta_json, ckpt_path + " (meta)");
     Json extra = model.load_checkpoint(ck);
+    check_same_run(dir, run, extra);
     check_finite_model(model, dir);
+    if (meta.at("phase").as_string() == "done" && cfg.iterations > stored_iterations && !quiet)
+      std::fprintf(stderr, "note: %s finished its %lld iterations per phase; its joint phase continues to %lld (the "
+                   "embedding and supervised phases keep %lld)\n", dir.c_str(), static_cast<long long>(stored_iterations),
+                   static_cast<long long>(cfg.iterations), static_cast<long long>(stored_iterations));
     times = extra.at("phase_seconds");
+    try {
+      for (const char* p : {"embedding", "supervised", "joint"}) {
+        const double t = times.at(p).as_double();
+        if (!(t >= 0 && t < 1e12)) throw std::invalid_argument(std::string("phase_seconds.") + p + " is not a time");
+      }
+      if (extra.at("loss_log_bytes").as_int64() < 0) throw std::invalid_argument("loss_log_bytes is negative");
+    } catch (const std::exception& e) {
+      throw tg::io::InputError(ckpt_path + ": corrupt checkpoint metadata: " + e.what());
+    }
     if (config_changed) tg::io::atomic_write_text(join_path(dir, "config.json"), run.dump() + "\n");
     last_good = meta.at("phase").as_string() + " iteration " + std::to_string(meta.at("iteration").as_int64());
     log.resume(log_path, phase_index(meta.at("phase").as_string()), meta.at("iteration").as_int64(),
@@ -245,8 +264,14 @@ TrainResult train(const TrainRequest& req) {
       std::fprintf(stderr, "resuming %s at %s iteration %lld\n", dir.c_str(), tg::models::phase_name(model.phase()),
                    static_cast<long long>(model.iteration()));
   } else {
-    if (req.overwrite) remove_run_files(dir);
     tg::io::make_dirs(dir);
+    lock = RunLock(dir, "train", quiet);
+    // Checked again under the lock: another process may have made the directory a run since
+    // the caller looked.
+    if (!req.overwrite && holds_a_run(dir))
+      throw OptionError("out", dir + ": the directory already holds a run; continue it with --resume or replace it "
+                        "with --overwrite");
+    if (req.overwrite) remove_run_files(dir);
     remove_stale_temp_files(dir);
     tg::io::atomic_write_text(join_path(dir, "config.json"), run.dump() + "\n");
     log.create(log_path);
@@ -278,6 +303,7 @@ TrainResult train(const TrainRequest& req) {
                      tg::models::phase_name(model.phase()) + " iteration " + std::to_string(model.iteration()) + "; " +
                      where_saved() + "; try a smaller --lr (now " + lr_text + ") or check the data's range");
     Json extra = Json::object();
+    if (run.contains("run_id")) extra["run_id"] = run.at("run_id");
     extra["loss_log_bytes"] = static_cast<long long>(log.flush());
     extra["phase_seconds"] = times;
     // The labels of the categorical columns travel with the weights too (config.json has them
@@ -378,6 +404,7 @@ TrainResult train(const TrainRequest& req) {
   double total = 0;
   for (const char* p : {"embedding", "supervised", "joint"}) total += times.at(p).as_double();
   Json summary = Json::object();
+  if (run.contains("run_id")) summary["run_id"] = run.at("run_id");
   summary["phase_seconds"] = times;
   summary["total_seconds"] = total;
   summary["parameters"] = static_cast<long long>(model.parameter_count());

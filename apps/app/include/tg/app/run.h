@@ -24,6 +24,43 @@ struct OptionError : std::invalid_argument {
   std::string option, detail;
 };
 
+/// A run directory is in use by another writer (RunLock); the CLI exits 2 with this line.
+struct RunBusy : std::runtime_error {
+  explicit RunBusy(const std::string& what) : std::runtime_error(what) {}
+};
+
+/// The one writer of a run directory (README "Reliability"): an exclusive advisory lock
+/// (flock) on DIR/.timegan.lock, held for the life of the object. While held the file names
+/// its holder (pid, host, start time, what it does); it is emptied on release, so a file that
+/// still names a holder when the lock is taken was left by a process that ended without
+/// releasing it (kill -9, power loss): a note says so and the lock is taken over. The kernel
+/// drops a dead process's flock, so a lock is never stale by itself. A second writer gets
+/// RunBusy naming the directory and the holder. Where the file system does not support locks
+/// (some network file systems), a note says so and the run goes on unlocked.
+class RunLock {
+ public:
+  RunLock() = default;
+  /// Locks the existing directory `dir` for `what` ("train", "generate", "save").
+  RunLock(const std::string& dir, const std::string& what, bool quiet);
+  ~RunLock();
+  RunLock(RunLock&& o) noexcept;
+  RunLock& operator=(RunLock&& o) noexcept;
+  RunLock(const RunLock&) = delete;
+  RunLock& operator=(const RunLock&) = delete;
+  /// Empties the holder line and unlocks (also done by the destructor).
+  void release();
+  bool held() const { return fd_ >= 0; }
+  /// The lock file of a run directory.
+  static std::string path_of(const std::string& dir);
+
+ private:
+  int fd_ = -1;
+};
+
+/// A new random run id (16 hex digits): config.json, model.ckpt and summary.json of one run
+/// carry the same one, so that readers refuse a directory whose files come from two runs.
+std::string new_run_id();
+
 /// Loads and preprocesses data as `train` does: "sine" or a CSV or an NPY file of windows.
 /// Prints notes (skipped date columns) to stderr unless quiet.
 tg::io::Prepared load_data(const tg::io::Json& data_opts, bool quiet);
@@ -44,6 +81,11 @@ struct LoadedRun {
   tg::io::OutputMap map;
   tg::io::Checkpoint ckpt;
 };
+/// Refuses (InputError naming the files) a run directory whose files come from two runs: the
+/// run id of config.json (`config`) against model.ckpt's (`ckpt_extra`, its metadata's "extra")
+/// and, where the file exists, summary.json's. Runs written before run ids carry none: accepted.
+void check_same_run(const std::string& dir, const tg::io::Json& config, const tg::io::Json& ckpt_extra);
+/// Reads config.json and model.ckpt of a run directory (check_same_run included).
 LoadedRun load_run(const std::string& dir);
 /// n synthetic sequences from a run read by load_run (`dir` names it in messages), drawn with
 /// `seed` on `device`, in the data's original units (`timegan generate`). Refuses a model with
