@@ -750,15 +750,13 @@ class CudaBackend final : public Backend {
     GruImpl impl = GruImpl::Ours;
   };
 
-  static bool use_cudnn(const RnnSpec& c, GruImpl impl) {
 #ifdef TG_HAVE_CUDNN
+  // Whether cuDNN runs the call: the reset-after GRU when TG_GRU_IMPL chose it. A build without
+  // cuDNN has no such path, so it has no such test either (every call runs the kernels below).
+  static bool use_cudnn(const RnnSpec& c, GruImpl impl) {
     return c.cell == Cell::GruResetAfter && impl == GruImpl::Cudnn;
-#else
-    (void)c;
-    (void)impl;
-    return false;
-#endif
   }
+#endif
 
   static int64_t reserve_elems(const RnnSpec& c, DType dt, GruImpl impl) {
 #ifdef TG_HAVE_CUDNN
