@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -228,4 +229,28 @@ TEST_CASE("resuming a finished run with more iterations continues its joint phas
   // Nothing more to train at the same count: exit 0, the log unchanged.
   CHECK(run("train --resume " + rd).code == 0);
   CHECK(tg::io::read_file(rd + "/losses.csv") == now);
+}
+
+TEST_CASE("same seed, same bytes with 1, 2, 3 and 8 threads: losses.csv, synthetic.csv and model.ckpt") {
+  const std::string d = tmpdir();
+  std::string first_log, first_syn, first_ckpt;
+  for (const char* threads : {"1", "2", "3", "8"}) {
+    CAPTURE(threads);
+    setenv("TG_NUM_THREADS", threads, 1);  // not clamped to the cores, unlike --threads
+    const std::string rd = d + "/t" + threads;
+    Result r = run(std::string("train") + kTiny + " --batch-size 130 --sine-n 300 --iterations 6 --sample 20 --out " + rd);
+    unsetenv("TG_NUM_THREADS");
+    REQUIRE_MESSAGE(r.code == 0, r.out);
+    const std::string log = tg::io::read_file(rd + "/losses.csv"), syn = tg::io::read_file(rd + "/synthetic.csv");
+    tg::io::Checkpoint c = tg::io::load_checkpoint(rd + "/model.ckpt");
+    std::string tensors;
+    for (const auto& t : c.tensors) tensors += t.name + std::string(t.bytes.begin(), t.bytes.end());
+    if (first_log.empty()) {
+      first_log = log, first_syn = syn, first_ckpt = tensors;
+      continue;
+    }
+    CHECK(log == first_log);
+    CHECK(syn == first_syn);
+    CHECK(tensors == first_ckpt);
+  }
 }

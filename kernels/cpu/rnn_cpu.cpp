@@ -1,8 +1,11 @@
 // CPU forward/backward of multi-layer GRU / LSTM stacks (cells and weight layouts: tg/rnn_spec.h).
 //
 // Design (all sizes are tiny: H ~ 24, B ~ 128, T ~ 24, so the cost is per-call overhead, not FLOPs):
-//  * The batch is cut into slices (>= 32 rows each, at most one per thread); each slice runs through
-//    all layers and time steps on its own, so one thread-pool dispatch covers the whole call.
+//  * The batch is cut into slices (>= 32 rows each, at most 16) by the batch size alone; each slice
+//    runs through all layers and time steps on its own, the threads take slices from one
+//    thread-pool dispatch, and the weight gradients of the slices are summed in slice order. The
+//    thread count therefore decides only who computes a slice, never how a sum is split or
+//    ordered: 1, 2, 3 or 8 threads give the same bits (README "Reproducibility").
 //  * Inside a slice everything is time-major [T, nb, .] and contiguous: the input projection of a
 //    layer is ONE GEMM over all T*nb rows, each step does only the recurrent GEMM(s) on [nb, H],
 //    and the weight gradients are GEMMs over all T*nb rows after the reverse time loop.
@@ -100,15 +103,22 @@ struct Slices {
   int b0(int s, int B) const { return static_cast<int>(static_cast<int64_t>(s) * B / n); }
 };
 
-int choose_slices(int B) {
-  int n = std::min(num_threads(), B / kMinRowsPerSlice);
-  return std::max(n, 1);
-}
+// Most slices of a batch: the stacks use at most this many threads (a batch of 512 or more
+// rows); each slice past the first holds a private copy of the weight gradients.
+constexpr int kMaxSlices = 16;
 
-// Grow-once scratch, one per thread and per purpose.
+// The slices of a batch of B rows: B / 32, in [1, 16]. Independent of the thread count, so
+// that the sums of the weight gradients are the same whatever it is.
+int choose_slices(int B) { return std::clamp(B / kMinRowsPerSlice, 1, kMaxSlices); }
+
+// Grow-once scratch, one per thread and per purpose. Aligned to Eigen's widest vector (the
+// tensors' 64 bytes cover it), so that a slice's buffers sit at the same offsets from a vector
+// boundary whichever thread runs it:
+// Eigen's vectorised sums (the double path) peel their first elements up to an aligned
+// address, which would otherwise make the rounding depend on the thread.
 template <typename T, int Tag>
 T* scratch(size_t n) {
-  thread_local std::vector<T> buf;
+  thread_local std::vector<T, Eigen::aligned_allocator<T>> buf;
   if (buf.size() < n) buf.resize(n);
   return buf.data();
 }
