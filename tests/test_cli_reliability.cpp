@@ -195,7 +195,8 @@ TEST_CASE("checkpoint metadata with a valid CRC is checked like data: resume exi
        "phase_seconds.joint is not a time"},
   };
   for (const Case& c : cases) {
-    CAPTURE(c.what);
+    const std::string what = c.what;
+    CAPTURE(what);
     const std::string rd = d + "/" + std::to_string(&c - cases);
     REQUIRE(run(std::string("train") + kTiny + " --iterations 40 --checkpoint-every 10 --max-time 0.001s --out " + rd).code == 75);
     edit_meta(rd + "/model.ckpt", c.edit);
@@ -252,5 +253,40 @@ TEST_CASE("same seed, same bytes with 1, 2, 3 and 8 threads: losses.csv, synthet
     CHECK(log == first_log);
     CHECK(syn == first_syn);
     CHECK(tensors == first_ckpt);
+  }
+}
+
+TEST_CASE("training sizes beyond the memory at hand are refused before any work, naming the option (under ulimit -v)") {
+  const std::string d = tmpdir();
+  struct Case {
+    const char* option;
+    const char* args;
+  };
+  // Each one far past the ~1 GB of address space the limit leaves above the program's own.
+  const Case cases[] = {
+      {"seq-len", "--sine-n 64 --seq-len 20000 --hidden-dim 4"},
+      {"batch-size", "--sine-n 20000 --batch-size 20000"},
+      {"hidden-dim", "--sine-n 256 --hidden-dim 600"},
+      {"num-layers", "--sine-n 256 --num-layers 64 --hidden-dim 48"},
+  };
+  for (const Case& c : cases) {
+    const std::string option = c.option;
+    CAPTURE(option);
+    const std::string rd = d + "/" + c.option;
+    const std::string cmd = "sh -c 'ulimit -v 2000000; exec " + std::string(TG_TIMEGAN_BIN) + " train --data sine " +
+                            c.args + " --iterations 1 --quiet --out " + rd + "' 2>&1";
+    FILE* p = popen(cmd.c_str(), "r");
+    REQUIRE(p != nullptr);
+    std::string out;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    const int st = pclose(p);
+    CHECK_MESSAGE((WIFEXITED(st) && WEXITSTATUS(st) == 2), out);
+    CHECK(count_lines(out) == 1);
+    CHECK_MESSAGE(has(out, std::string("timegan train: --") + c.option + ": training "), out);
+    CHECK(has(out, " of memory, more than the "));
+    CHECK(has(out, " available; lower --seq-len, --batch-size, --hidden-dim or --num-layers"));
+    CHECK_FALSE(tg::io::dir_exists(rd));  // refused before the run directory exists
   }
 }

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -383,15 +384,43 @@ void apply_threads(int64_t th, bool quiet) {
 namespace {
 // Bytes of memory available to this process: MemAvailable of /proc/meminfo, else the
 // physical memory; 0 when unknown.
+// Bytes of memory available to this process: MemAvailable of /proc/meminfo (else the physical
+// memory), lowered to what the process's limits leave: the address-space limit (ulimit -v) less
+// the address space in use, and a cgroup v2 memory.max less memory.current; 0 when unknown.
 double available_memory_bytes() {
-  std::ifstream f("/proc/meminfo");
-  std::string key;
-  double kb = 0;
-  std::string unit;
-  while (f >> key >> kb >> unit)
-    if (key == "MemAvailable:") return kb * 1024.0;
-  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
-  return pages > 0 && page > 0 ? static_cast<double>(pages) * static_cast<double>(page) : 0.0;
+  double avail = 0;
+  {
+    std::ifstream f("/proc/meminfo");
+    std::string key, unit;
+    double kb = 0;
+    while (f >> key >> kb >> unit)
+      if (key == "MemAvailable:") {
+        avail = kb * 1024.0;
+        break;
+      }
+  }
+  if (avail <= 0) {
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    avail = pages > 0 && page > 0 ? static_cast<double>(pages) * static_cast<double>(page) : 0.0;
+  }
+  auto lower_to = [&](double room) {
+    if (room < 0) room = 0;
+    if (avail <= 0 || room < avail) avail = room;
+  };
+  rlimit rl{};
+  if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+    std::ifstream f("/proc/self/status");
+    std::string line;
+    double vm_kb = 0;
+    while (std::getline(f, line))
+      if (line.compare(0, 7, "VmSize:") == 0) vm_kb = std::atof(line.c_str() + 7);
+    lower_to(static_cast<double>(rl.rlim_cur) - vm_kb * 1024.0);
+  }
+  std::ifstream cg_max("/sys/fs/cgroup/memory.max"), cg_cur("/sys/fs/cgroup/memory.current");
+  std::string max_text;
+  double cur = 0;
+  if (cg_max >> max_text && max_text != "max" && cg_cur >> cur) lower_to(std::atof(max_text.c_str()) - cur);
+  return avail;
 }
 
 std::string format_bytes(double b) {
@@ -440,6 +469,42 @@ void check_output_memory(const std::string& option, int64_t n, int64_t seq, int6
     throw OptionError(option, std::to_string(n) + " sequences of " + std::to_string(seq) + " steps x " + std::to_string(dim) +
                        " features need about " + format_bytes(need) + " of memory, more than the " +
                        format_bytes(avail) + " available; ask for fewer (several calls with different seeds)");
+}
+
+double training_memory_bytes(const tg::models::TimeGanConfig& c, int64_t windows) {
+  const double T = static_cast<double>(c.seq_len), B = static_cast<double>(std::min(c.batch, windows));
+  const double H = static_cast<double>(c.hidden), L = static_cast<double>(c.layers);
+  const double d = static_cast<double>(c.features + c.noise_dim() + c.static_features + c.condition_dim);
+  // Per (step, sequence) row of a batch: the five networks' saved activations and their
+  // gradients through the three phases, about 45 floats per hidden unit and layer and 45 per
+  // hidden unit besides, plus the data-width tensors. Fitted to the peak resident memory of
+  // `timegan train --iterations 1` on the CPU for T = 500..4,000, H = 4..96, B = 64..128,
+  // L = 3..6, where it is 5-17 % above it (bench/results/memory-estimate-2026-12-07.md);
+  // 256 MB for the program and its buffers.
+  const double per_row = 4.0 * (H * (45.0 * L + 45.0) + 30.0 * d + 50.0);
+  const double params = 16.0 * static_cast<double>(c.parameter_bound());  // weights, gradients, 2 Adam moments
+  const double data = 8.0 * 3.0 * static_cast<double>(windows) * T * static_cast<double>(c.features);
+  return 256.0 * 1024 * 1024 + T * B * per_row + params + data;
+}
+
+void check_training_memory(const tg::models::TimeGanConfig& c, int64_t windows) {
+  const double need = training_memory_bytes(c, windows), avail = available_memory_bytes();
+  if (avail <= 0 || need <= avail) return;
+  // Named after the size furthest above its default.
+  const std::pair<const char*, double> drivers[] = {
+      {"seq-len", static_cast<double>(c.seq_len) / 24.0},
+      {"batch-size", static_cast<double>(std::min(c.batch, windows)) / 128.0},
+      {"hidden-dim", static_cast<double>(c.hidden) / 24.0},
+      {"num-layers", static_cast<double>(c.layers) / 3.0}};
+  const auto* top = &drivers[0];
+  for (const auto& dr : drivers)
+    if (dr.second > top->second) top = &dr;
+  throw OptionError(top->first, "training " + std::to_string(c.seq_len) + " steps x " +
+                                    std::to_string(std::min(c.batch, windows)) + " sequences a batch at hidden " +
+                                    std::to_string(c.hidden) + " x " + std::to_string(c.layers) +
+                                    " layers needs about " + format_bytes(need) + " of memory, more than the " +
+                                    format_bytes(avail) + " available; lower --seq-len, --batch-size, --hidden-dim or "
+                                    "--num-layers");
 }
 
 void check_finite_model(const tg::models::TimeGan& model, const std::string& dir) {

@@ -225,6 +225,7 @@ TrainResult train(const TrainRequest& req) {
     std::fprintf(stderr, "note: --batch-size %lld is more than the %lld training windows; every batch holds all %lld\n",
                  static_cast<long long>(cfg.batch), static_cast<long long>(w.n), static_cast<long long>(w.n));
 
+  if (cfg.device == tg::Device::CPU) check_training_memory(cfg, w.n);
   tg::models::TimeGan model(cfg);
   model.set_data(w);
   const std::string ckpt_path = join_path(dir, "model.ckpt"), log_path = join_path(dir, "losses.csv");

@@ -122,6 +122,12 @@ bool prepare_output_dir(const std::string& dir, const std::string& option);
 /// Refuses (OptionError naming `option`) a request for n sequences of seq x dim whose
 /// in-memory result (and its CSV text when `csv`) would not fit in the available memory.
 void check_output_memory(const std::string& option, int64_t n, int64_t seq, int64_t dim, bool csv);
+/// About how many bytes training `c` on `windows` windows takes at its peak on the CPU.
+double training_memory_bytes(const tg::models::TimeGanConfig& c, int64_t windows);
+/// Refuses (OptionError naming the size option furthest above its default) a training whose
+/// training_memory_bytes exceeds the memory available to the process (MemAvailable, ulimit -v,
+/// the cgroup's memory.max), with the estimate and the available memory.
+void check_training_memory(const tg::models::TimeGanConfig& c, int64_t windows);
 /// Refuses (InputError naming the run directory and the tensor) a model holding NaN or
 /// infinite parameters: what it generates would be NaN.
 void check_finite_model(const tg::models::TimeGan& model, const std::string& dir);
