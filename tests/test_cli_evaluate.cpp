@@ -8,7 +8,9 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
 
 #include "test_util.h"
@@ -24,6 +26,12 @@ using tgtest::count_lines;
 
 const char* kData = "--sine-n 80 --seq-len 8 --sine-dim 3";
 const char* kQuick = "--repeats 2 --metric-iterations 10 --tsne-iterations 30 --quiet";
+
+std::set<std::string> names_in(const std::string& dir) {
+  std::set<std::string> s;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) s.insert(e.path().filename().string());
+  return s;
+}
 
 // One small trained run shared by the cases below.
 const std::string& trained_run() {
@@ -186,4 +194,23 @@ TEST_CASE("evaluate: a real set of one window and synthetic sequences shorter th
   CHECK(r.code == 1);
   CHECK(count_lines(r.out) == 1);
   CHECK_MESSAGE(r.out.find("has 5 steps x 3 features; they must match") != std::string::npos, r.out);
+}
+
+TEST_CASE("evaluate on a completely full disk is refused before the work with the OS's reason") {
+  tgtest::SmallFs fs("64k");
+  if (!fs.mounted) {
+    MESSAGE("skipped: cannot mount a tmpfs here (" << fs.why << "); needs root");
+    return;
+  }
+  {
+    std::ofstream f(fs.dir + "/filler", std::ios::binary);
+    const std::string chunk(4096, 'x');
+    for (int i = 0; i < 1024 && f; ++i) f.write(chunk.data(), static_cast<std::streamsize>(chunk.size())).flush();
+  }
+  const std::string out = fs.dir + "/rep";
+  const Result r = run("evaluate --model " + trained_run() + " " + kQuick + " --out " + out);
+  CHECK(r.code == 1);
+  CHECK_MESSAGE(r.out == "timegan evaluate: error: --out " + out + ": cannot write in the directory: No space left on device\n",
+                r.out);
+  CHECK(names_in(fs.dir) == std::set<std::string>{"filler"});
 }

@@ -347,3 +347,9 @@ TEST_CASE("fs: read_file stops at its size limit (an endless stream is refused)"
   CHECK_THROWS_AS(read_file(dir + "/f.txt", 99), InputError);
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("fs: a failed read names the OS's reason") {
+  // The process's own memory at address 0 opens but cannot be read.
+  if (!file_exists("/proc/self/mem")) return;
+  CHECK(input_error([] { read_file("/proc/self/mem"); }) == "/proc/self/mem: read failed: Input/output error");
+}

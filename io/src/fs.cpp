@@ -58,6 +58,11 @@ std::string read_file(const std::string& path, int64_t max_bytes) {
   char buf[1 << 16];
   for (;;) {
     const size_t got = std::fread(buf, 1, sizeof buf, f);
+    if (got < sizeof buf && std::ferror(f)) {
+      const int err = errno;
+      std::fclose(f);
+      throw InputError(path + ": read failed: " + errno_text(err));
+    }
     if (static_cast<int64_t>(out.size() + got) > max_bytes) {
       std::fclose(f);
       throw InputError(path + ": larger than " + std::to_string(max_bytes) + " bytes, the most an input file may hold");
@@ -65,9 +70,7 @@ std::string read_file(const std::string& path, int64_t max_bytes) {
     out.append(buf, got);
     if (got < sizeof buf) break;
   }
-  const bool bad = std::ferror(f) != 0;
   std::fclose(f);
-  if (bad) throw InputError(path + ": read error");
   return out;
 }
 

@@ -289,16 +289,18 @@ bool prepare_output_dir(const std::string& dir, const std::string& option) {
   }
   std::string probe = join_path(dir, ".timegan-write-test-XXXXXX");
   const int fd = mkstemp(probe.data());
-  const int err = errno;
+  int err = errno;  // the OS's reason, from the call that failed (a full disk: ENOSPC)
   bool ok = fd >= 0;
   if (ok) {
-    ok = ::write(fd, "x", 1) == 1;
+    const ssize_t w = ::write(fd, "x", 1);
+    err = w < 0 ? errno : ENOSPC;  // a file that takes no byte: no room
+    ok = w == 1;
     ::close(fd);
     ::unlink(probe.c_str());
   }
   if (!ok) {
     if (!existed) ::rmdir(dir.c_str());
-    throw tg::io::OutputError(option + " " + dir + ": cannot write in the directory: " + std::strerror(fd >= 0 ? EIO : err));
+    throw tg::io::OutputError(option + " " + dir + ": cannot write in the directory: " + std::strerror(err));
   }
   return !existed;
 }
