@@ -1,5 +1,6 @@
 // The timegan executable: help, every bad-input case with its one-line message and non-zero
-// exit, nothing half-written, a short train -> generate round trip, interrupt and resume.
+// exit, nothing half-written, a short train -> generate round trip, interrupt and resume, and a
+// full disk.
 #include <doctest/doctest.h>
 
 #include <sys/wait.h>
@@ -500,4 +501,36 @@ TEST_CASE("a checkpoint with non-finite weights is refused by generate and evalu
   r = run("train --resume " + rd);
   CHECK(r.code == 1);
   CHECK_MESSAGE(r.out.find("no model.ckpt to resume from") != std::string::npos, r.out);
+}
+
+TEST_CASE("a full disk stops training at the first failed write of losses.csv; model.ckpt keeps the last good state") {
+  // A real file system that fills up: 128 KiB. The run's checkpoint takes 7 pages (28 KiB) and
+  // the log about 44 bytes an embedding iteration: the checkpoint at iteration 1500 fits beside
+  // the log (66 KB), the log of iteration 3000 (133 KB) does not. (The same, through the library
+  // and a fault hook, anywhere: test_app_io.cpp.)
+  tgtest::SmallFs fs("128k");
+  if (!fs.mounted) {
+    MESSAGE("skipped: cannot mount a tmpfs here (" << fs.why << "); needs root");
+    return;
+  }
+  const std::string rd = fs.dir + "/run";
+  const std::string opts = std::string(kSine) + kTiny + " --sample 0 --checkpoint-every 1500";
+  Result r = run("train" + opts + " --iterations 3000 --out " + rd);
+  CHECK(r.code == 1);
+  CHECK_MESSAGE(count_lines(r.out) == 1, r.out);
+  CHECK_MESSAGE(r.out.rfind("timegan train: error: " + rd + "/losses.csv: write failed: No space left on device; ", 0) == 0,
+                r.out);
+  CHECK_MESSAGE(r.out.find("model.ckpt keeps the last good state (saved before embedding iteration 1500)") !=
+                    std::string::npos,
+                r.out);
+  CHECK_FALSE(tg::io::file_exists(rd + "/summary.json"));
+  // The checkpoint is the one before the failure; with room again the run resumes from it.
+  REQUIRE(tg::io::file_exists(rd + "/model.ckpt"));
+  const tg::io::Json meta = tg::io::Json::parse(tg::io::load_checkpoint(rd + "/model.ckpt").meta_json, "meta");
+  CHECK(meta.at("phase").as_string() == "embedding");
+  CHECK(meta.at("iteration").as_int64() == 1500);
+  REQUIRE(fs.resize("8m"));
+  r = run("train --resume " + rd + " --iterations 1510 --quiet");
+  CHECK_MESSAGE(r.code == 0, r.out);
+  CHECK(tg::io::file_exists(rd + "/summary.json"));
 }

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -17,6 +18,7 @@ namespace tg::io {
 
 namespace {
 std::atomic<int64_t> g_fault_after{-1};
+std::atomic<int64_t> g_stream_fault_after{-1};
 std::atomic<uint64_t> g_tmp_counter{0};
 
 std::string errno_text(int e) { return std::strerror(e); }
@@ -24,6 +26,7 @@ std::string errno_text(int e) { return std::strerror(e); }
 
 namespace testing {
 void set_write_fault_after(int64_t bytes) { g_fault_after = bytes; }
+void set_stream_fault_after(int64_t bytes) { g_stream_fault_after = bytes; }
 }  // namespace testing
 
 bool file_exists(const std::string& path) {
@@ -131,6 +134,125 @@ void atomic_write(const std::string& path, const void* data, std::size_t n) {
 
 void atomic_write_text(const std::string& path, const std::string& text) {
   atomic_write(path, text.data(), text.size());
+}
+
+namespace {
+constexpr std::size_t kAppendBuffer = std::size_t{1} << 16;
+}  // namespace
+
+AppendFile::AppendFile(const std::string& path, bool truncate) : path_(path) {
+  if (dir_exists(path)) throw OutputError(path + ": cannot open for writing: is a directory");
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (truncate ? O_TRUNC : 0), 0644);
+  if (fd_ < 0) throw OutputError(path + ": cannot open for writing: " + errno_text(errno));
+  struct stat st;
+  size_ = ::fstat(fd_, &st) == 0 ? static_cast<int64_t>(st.st_size) : 0;
+  fault_ = g_stream_fault_after.load();
+  buf_.reserve(kAppendBuffer);
+}
+
+AppendFile::~AppendFile() {
+  if (fd_ < 0) return;
+  if (error_.empty() && !buf_.empty()) {
+    try {
+      write_out(buf_.data(), buf_.size());
+    } catch (const OutputError&) {
+      // Unreported here: close() reports it.
+    }
+  }
+  release();
+}
+
+AppendFile::AppendFile(AppendFile&& o) noexcept { *this = std::move(o); }
+
+AppendFile& AppendFile::operator=(AppendFile&& o) noexcept {
+  if (this != &o) {
+    release();
+    fd_ = o.fd_;
+    path_ = std::move(o.path_);
+    buf_ = std::move(o.buf_);
+    error_ = std::move(o.error_);
+    size_ = o.size_;
+    written_ = o.written_;
+    fault_ = o.fault_;
+    o.fd_ = -1;
+  }
+  return *this;
+}
+
+void AppendFile::release() noexcept {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+void AppendFile::fail(const std::string& what, int err) {
+  error_ = path_ + ": " + what + ": " + errno_text(err);
+  buf_.clear();
+  throw OutputError(error_);
+}
+
+void AppendFile::write_out(const char* p, std::size_t n) {
+  std::size_t done = 0;
+  while (done < n) {
+    std::size_t chunk = n - done;
+    if (fault_ >= 0) {
+      const int64_t room = std::max<int64_t>(0, fault_ - written_);
+      if (room == 0) fail("write failed (injected fault)", ENOSPC);
+      chunk = std::min<std::size_t>(chunk, static_cast<std::size_t>(room));
+    }
+    const ssize_t w = ::write(fd_, p + done, chunk);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      fail("write failed", errno);
+    }
+    // A regular file takes at least one byte or fails with a reason; no progress is a full disk.
+    if (w == 0) fail("write failed", ENOSPC);
+    done += static_cast<std::size_t>(w);
+    written_ += w;
+    size_ += w;
+  }
+}
+
+void AppendFile::write(std::string_view bytes) {
+  if (!error_.empty()) throw OutputError(error_);
+  if (fd_ < 0) throw OutputError(path_ + ": write failed: the file is not open");
+  if (buf_.size() + bytes.size() > kAppendBuffer) {
+    write_out(buf_.data(), buf_.size());
+    buf_.clear();
+    if (bytes.size() >= kAppendBuffer) {
+      write_out(bytes.data(), bytes.size());
+      return;
+    }
+  }
+  buf_.append(bytes.data(), bytes.size());
+}
+
+int64_t AppendFile::flush() {
+  if (!error_.empty()) throw OutputError(error_);
+  if (fd_ < 0) throw OutputError(path_ + ": write failed: the file is not open");
+  write_out(buf_.data(), buf_.size());
+  buf_.clear();
+  return size_;
+}
+
+int64_t AppendFile::sync() {
+  flush();
+  if (::fsync(fd_) != 0) {
+    const int e = errno;
+    // Not every file can be synced (a pipe, a terminal): only a failure of the data counts.
+    if (e != EINVAL && e != EROFS) fail("fsync failed", e);
+  }
+  return size_;
+}
+
+void AppendFile::close() {
+  if (fd_ < 0) {
+    if (!error_.empty()) throw OutputError(error_);
+    return;
+  }
+  sync();
+  const int fd = fd_;
+  fd_ = -1;
+  if (::close(fd) != 0) fail("close failed", errno);
 }
 
 }  // namespace tg::io
