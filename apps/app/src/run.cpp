@@ -278,33 +278,6 @@ std::string format_bytes(double b) {
 }
 }  // namespace
 
-bool prepare_output_dir(const std::string& dir, const std::string& option) {
-  const bool existed = tg::io::dir_exists(dir);
-  if (!existed && tg::io::file_exists(dir))
-    throw tg::io::OutputError(option + " " + dir + ": is a file, not a directory");
-  try {
-    tg::io::make_dirs(dir);
-  } catch (const std::exception& e) {
-    throw tg::io::OutputError(option + " " + dir + ": cannot create the directory: " + e.what());
-  }
-  std::string probe = join_path(dir, ".timegan-write-test-XXXXXX");
-  const int fd = mkstemp(probe.data());
-  int err = errno;  // the OS's reason, from the call that failed (a full disk: ENOSPC)
-  bool ok = fd >= 0;
-  if (ok) {
-    const ssize_t w = ::write(fd, "x", 1);
-    err = w < 0 ? errno : ENOSPC;  // a file that takes no byte: no room
-    ok = w == 1;
-    ::close(fd);
-    ::unlink(probe.c_str());
-  }
-  if (!ok) {
-    if (!existed) ::rmdir(dir.c_str());
-    throw tg::io::OutputError(option + " " + dir + ": cannot write in the directory: " + std::strerror(err));
-  }
-  return !existed;
-}
-
 void check_output_memory(const std::string& option, int64_t n, int64_t seq, int64_t dim, bool csv) {
   const double values = static_cast<double>(n) * static_cast<double>(seq) * static_cast<double>(dim);
   // The windows as doubles, the generator's float output per chunk (small), and the file's
