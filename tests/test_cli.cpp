@@ -1,6 +1,6 @@
 // The timegan executable: help, every bad-input case with its one-line message and non-zero
-// exit, nothing half-written, a short train -> generate round trip, interrupt and resume, and a
-// full disk.
+// exit, nothing half-written, a short train -> generate round trip, interrupt and resume, a full
+// disk, and input that is not text.
 #include <doctest/doctest.h>
 
 #include <sys/wait.h>
@@ -24,7 +24,7 @@
 namespace {
 
 using Result = tgtest::CliResult;
-Result run(const std::string& args) { return tgtest::run_timegan(args); }
+Result run(const std::string& args, long max_memory_kb = 0) { return tgtest::run_timegan(args, max_memory_kb); }
 std::string tmpdir() { return tgtest::make_tmpdir("tg-cli"); }
 using tgtest::count_lines;
 
@@ -533,4 +533,49 @@ TEST_CASE("a full disk stops training at the first failed write of losses.csv; m
   r = run("train --resume " + rd + " --iterations 1510 --quiet");
   CHECK_MESSAGE(r.code == 0, r.out);
   CHECK(tg::io::file_exists(rd + "/summary.json"));
+}
+
+TEST_CASE("a data file that is not text of lines is refused after its first MiB, in little memory") {
+  const std::string d = tmpdir();
+  // Under a bound of 1 GiB of virtual memory: reading such input whole (up to 4 GiB) fails.
+  const long kBound = 1 << 20;
+  Result r = run("train --data /dev/zero --threads 1 --out " + d + "/run", kBound);
+  CHECK(r.code == 1);
+  CHECK_MESSAGE(count_lines(r.out) == 1, r.out);
+  CHECK_MESSAGE(r.out == "timegan train: error: /dev/zero:1: line longer than 1048576 bytes (1 MiB, the limit of a first "
+                         "line): not a text file of lines\n",
+                r.out);
+  CHECK_FALSE(tg::io::dir_exists(d + "/run"));
+  r = run("train --data /dev/urandom --threads 1 --out " + d + "/run", kBound);
+  CHECK(r.code == 1);
+  CHECK_MESSAGE(r.out.find("/dev/urandom:") != std::string::npos, r.out);
+  CHECK_MESSAGE(r.out.find(": holds a NUL byte: not a text file") != std::string::npos, r.out);
+  // A sparse 4 GiB file: NUL bytes, no line end.
+  const std::string sparse = d + "/sparse.csv";
+  REQUIRE(std::system(("truncate -s 4G " + sparse).c_str()) == 0);
+  r = run("train --data " + sparse + " --threads 1 --out " + d + "/run", kBound);
+  CHECK(r.code == 1);
+  CHECK_MESSAGE(r.out.find(sparse + ":1: line longer than 1048576 bytes") != std::string::npos, r.out);
+  std::remove(sparse.c_str());
+  // The same for the other files a CSV comes in: --static, evaluate's --real and --synthetic.
+  write(d + "/long.csv", "id,a\n1,1\n1,2\n2,3\n2,4\n");
+  r = run("train --data " + d + "/long.csv --id-column id --static /dev/zero --threads 1 --out " + d + "/run", kBound);
+  CHECK_MESSAGE(r.out.find("/dev/zero:1: line longer than 1048576 bytes") != std::string::npos, r.out);
+  r = run("evaluate --real /dev/zero --synthetic " + d + "/long.csv --threads 1 --out " + d + "/rep", kBound);
+  CHECK_MESSAGE(r.out.find("/dev/zero:1: line longer than 1048576 bytes") != std::string::npos, r.out);
+  CHECK_FALSE(tg::io::dir_exists(d + "/rep"));
+
+  // A first line longer than 1 MiB, then ordinary lines: refused naming line 1 and the limit.
+  write(d + "/wide.csv", std::string(1 << 20, 'a') + "b\n1\n2\n3\n");
+  r = run("train --data " + d + "/wide.csv --out " + d + "/run");
+  CHECK(r.code == 1);
+  CHECK_MESSAGE(r.out.find(d + "/wide.csv:1: line longer than 1048576 bytes (1 MiB") != std::string::npos, r.out);
+  // CR-only line ends (old Mac files) are named as such.
+  write(d + "/mac.csv", "a,b\r1,2\r3,4\r5,6\r7,8\r");
+  r = run("train --data " + d + "/mac.csv --out " + d + "/run");
+  CHECK(r.code == 1);
+  CHECK_MESSAGE(r.out == "timegan train: error: " + d + "/mac.csv: uses CR-only line endings (old Mac format); convert to "
+                         "LF or CRLF\n",
+                r.out);
+  CHECK_FALSE(tg::io::dir_exists(d + "/run"));
 }

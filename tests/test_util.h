@@ -81,9 +81,11 @@ struct CliResult {
 };
 
 #ifdef TG_TIMEGAN_BIN
-/// Runs the built timegan with `args` (a shell fragment), capturing both streams.
-inline CliResult run_timegan(const std::string& args) {
-  const std::string cmd = std::string(TG_TIMEGAN_BIN) + " " + args + " 2>&1";
+/// Runs the built timegan with `args` (a shell fragment), capturing both streams; with
+/// `max_memory_kb`, under that bound of its virtual memory (ulimit -v).
+inline CliResult run_timegan(const std::string& args, long max_memory_kb = 0) {
+  const std::string limit = max_memory_kb > 0 ? "ulimit -v " + std::to_string(max_memory_kb) + " && exec " : "";
+  const std::string cmd = limit + std::string(TG_TIMEGAN_BIN) + " " + args + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   REQUIRE(p != nullptr);
   std::string out;

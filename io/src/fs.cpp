@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <memory>
+#include <string_view>
 #include <system_error>
 
 #include "tg/io/error.h"
@@ -74,6 +76,60 @@ std::string read_file(const std::string& path, int64_t max_bytes) {
     if (got < sizeof buf) break;
   }
   std::fclose(f);
+  return out;
+}
+
+namespace {
+// The checks read_text_file makes on the first MiB (or the whole file when shorter).
+void check_text_head(const std::string& path, std::string_view head, bool complete) {
+  const std::size_t limit = static_cast<std::size_t>(kMaxFirstLineBytes);
+  const std::string_view first = head.substr(0, limit + 1);
+  if (first.find('\n') != std::string_view::npos) return;
+  // No LF: lines separated by CR alone (a CR followed by more text, not only a last line's CR).
+  for (std::size_t p = first.find('\r'); p != std::string_view::npos; p = first.find('\r', p + 1))
+    if (p + 1 < first.size() && first[p + 1] != '\r')
+      throw InputError(path + ": uses CR-only line endings (old Mac format); convert to LF or CRLF");
+  if (!complete || head.size() > limit)
+    throw InputError(path + ":1: line longer than " + std::to_string(limit) +
+                     " bytes (1 MiB, the limit of a first line): not a text file of lines");
+}
+
+void check_no_nul(const std::string& path, const std::string& text, std::size_t from) {
+  const void* z = std::memchr(text.data() + from, '\0', text.size() - from);
+  if (!z) return;
+  const auto at = static_cast<std::size_t>(static_cast<const char*>(z) - text.data());
+  const auto line = 1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(at), '\n');
+  throw InputError(path + ":" + std::to_string(line) +
+                   ": holds a NUL byte: not a text file (binary data, or UTF-16 text: save it as UTF-8)");
+}
+}  // namespace
+
+std::string read_text_file(const std::string& path, int64_t max_bytes) {
+  if (dir_exists(path)) throw InputError(path + ": cannot open: is a directory");
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) throw InputError(path + ": cannot open: " + errno_text(errno));
+  const std::unique_ptr<std::FILE, int (*)(std::FILE*)> closer(f, &std::fclose);
+  const std::size_t head = static_cast<std::size_t>(kMaxFirstLineBytes) + 1;
+  std::string out;
+  bool head_checked = false;
+  char buf[1 << 16];
+  for (;;) {
+    const size_t got = std::fread(buf, 1, sizeof buf, f);
+    const bool end = got < sizeof buf;
+    if (end && std::ferror(f)) throw InputError(path + ": read failed: " + errno_text(errno));
+    if (static_cast<int64_t>(out.size() + got) > max_bytes)
+      throw InputError(path + ": larger than " + std::to_string(max_bytes) + " bytes, the most an input file may hold");
+    const std::size_t before = out.size();
+    out.append(buf, got);
+    if (head_checked) {
+      check_no_nul(path, out, before);
+    } else if (out.size() >= head || end) {
+      check_text_head(path, out, end);
+      check_no_nul(path, out, 0);
+      head_checked = true;
+    }
+    if (end) break;
+  }
   return out;
 }
 

@@ -22,6 +22,19 @@ constexpr int64_t kMaxInputFileBytes = int64_t{1} << 32;
 /// Whole file as bytes. Throws InputError "<path>: cannot open: <reason>", or
 /// "<path>: larger than <max_bytes> bytes ..." past `max_bytes`.
 std::string read_file(const std::string& path, int64_t max_bytes = kMaxInputFileBytes);
+/// The longest first line a text input (a CSV) may have: 1 MiB.
+constexpr int64_t kMaxFirstLineBytes = int64_t{1} << 20;
+/// A line-oriented text input (a CSV: data, --static, --condition-file) read whole as read_file
+/// reads it, checked while it is read, so that input that is not such text is refused once its
+/// first MiB is in, not at the 4 GiB limit (/dev/zero, /dev/urandom, a binary or sparse file):
+/// - a first line longer than kMaxFirstLineBytes (no line end in the first MiB): InputError
+///   "<path>:1: line longer than 1048576 bytes (1 MiB, the limit of a first line): not a
+///   text file of lines";
+/// - a first MiB with carriage returns (CR) between its lines but no line feed (LF): InputError
+///   "<path>: uses CR-only line endings (old Mac format); convert to LF or CRLF";
+/// - a NUL byte anywhere: InputError "<path>:<line>: holds a NUL byte: not a text file (binary
+///   data, or UTF-16 text: save it as UTF-8)".
+std::string read_text_file(const std::string& path, int64_t max_bytes = kMaxInputFileBytes);
 /// Size of a file in bytes, or -1 if it cannot be stat'ed.
 int64_t file_size(const std::string& path);
 
