@@ -193,7 +193,9 @@ void atomic_write_text(const std::string& path, const std::string& text) {
 }
 
 namespace {
-constexpr std::size_t kAppendBuffer = std::size_t{1} << 16;
+// As stdio's buffer: a write(2) every few dozen rows of a loss log, so that a disk that fills up
+// stops training within those rows.
+constexpr std::size_t kAppendBuffer = std::size_t{1} << 12;
 }  // namespace
 
 AppendFile::AppendFile(const std::string& path, bool truncate) : path_(path) {
