@@ -55,11 +55,15 @@ void make_dirs(const std::string& path) {
     throw OutputError(path + ": cannot create directory: " + ec.message());
 }
 
-std::string read_file(const std::string& path, int64_t max_bytes) {
+std::string read_file(const std::string& path, int64_t max_bytes) { return read_file(path, 0, nullptr, max_bytes); }
+
+std::string read_file(const std::string& path, std::size_t head_bytes,
+                      const std::function<void(std::string_view head)>& check_head, int64_t max_bytes) {
   if (dir_exists(path)) throw InputError(path + ": cannot open: is a directory");
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) throw InputError(path + ": cannot open: " + errno_text(errno));
   std::string out;
+  bool head_checked = false;
   char buf[1 << 16];
   for (;;) {
     const size_t got = std::fread(buf, 1, sizeof buf, f);
@@ -73,6 +77,15 @@ std::string read_file(const std::string& path, int64_t max_bytes) {
       throw InputError(path + ": larger than " + std::to_string(max_bytes) + " bytes, the most an input file may hold");
     }
     out.append(buf, got);
+    if (!head_checked && check_head && (out.size() >= head_bytes || got < sizeof buf)) {
+      try {
+        check_head(std::string_view(out).substr(0, head_bytes));
+      } catch (...) {
+        std::fclose(f);
+        throw;
+      }
+      head_checked = true;
+    }
     if (got < sizeof buf) break;
   }
   std::fclose(f);

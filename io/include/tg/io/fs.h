@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -22,6 +23,12 @@ constexpr int64_t kMaxInputFileBytes = int64_t{1} << 32;
 /// Whole file as bytes. Throws InputError "<path>: cannot open: <reason>", or
 /// "<path>: larger than <max_bytes> bytes ..." past `max_bytes`.
 std::string read_file(const std::string& path, int64_t max_bytes = kMaxInputFileBytes);
+/// The same, and `check_head` sees the first `head_bytes` bytes (all of a shorter file) as soon
+/// as they are in: a file of the wrong kind (a sparse file, /dev/zero) is refused by what it
+/// throws before the rest is read, in little memory.
+std::string read_file(const std::string& path, std::size_t head_bytes,
+                      const std::function<void(std::string_view head)>& check_head,
+                      int64_t max_bytes = kMaxInputFileBytes);
 /// The longest first line a text input (a CSV) may have: 1 MiB.
 constexpr int64_t kMaxFirstLineBytes = int64_t{1} << 20;
 /// A line-oriented text input (a CSV: data, --static, --condition-file) read whole as read_file
