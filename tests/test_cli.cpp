@@ -1,10 +1,12 @@
 // The timegan executable: help, every bad-input case with its one-line message and non-zero
-// exit, nothing half-written, a short train -> generate round trip, interrupt and resume.
+// exit, nothing half-written, a short train -> generate round trip, interrupt and resume, a full
+// disk, and input that is not text.
 #include <doctest/doctest.h>
 
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -23,7 +25,7 @@
 namespace {
 
 using Result = tgtest::CliResult;
-Result run(const std::string& args) { return tgtest::run_timegan(args); }
+Result run(const std::string& args, long max_memory_kb = 0) { return tgtest::run_timegan(args, max_memory_kb); }
 std::string tmpdir() { return tgtest::make_tmpdir("tg-cli"); }
 using tgtest::count_lines;
 
@@ -500,4 +502,96 @@ TEST_CASE("a checkpoint with non-finite weights is refused by generate and evalu
   r = run("train --resume " + rd);
   CHECK(r.code == 1);
   CHECK_MESSAGE(r.out.find("no model.ckpt to resume from") != std::string::npos, r.out);
+}
+
+TEST_CASE("a full disk stops training at the first failed write of losses.csv; model.ckpt keeps the last good state") {
+  // A real file system that fills up: 128 KiB. The run's checkpoint takes 7 pages (28 KiB) and
+  // the log about 44 bytes an embedding iteration: the checkpoint at iteration 1500 fits beside
+  // the log (66 KB), the log of iteration 3000 (133 KB) does not. (The same, through the library
+  // and a fault hook, anywhere: test_app_io.cpp.)
+  tgtest::SmallFs fs("128k");
+  if (!fs.mounted) {
+    MESSAGE("skipped: cannot mount a tmpfs here (" << fs.why << "); needs root");
+    return;
+  }
+  const std::string rd = fs.dir + "/run";
+  const std::string opts = std::string(kSine) + kTiny + " --sample 0 --checkpoint-every 1500";
+  Result r = run("train" + opts + " --iterations 3000 --out " + rd);
+  CHECK(r.code == 1);
+  CHECK_MESSAGE(count_lines(r.out) == 1, r.out);
+  CHECK_MESSAGE(r.out.rfind("timegan train: error: " + rd + "/losses.csv: write failed: No space left on device; ", 0) == 0,
+                r.out);
+  CHECK_MESSAGE(r.out.find("model.ckpt keeps the last good state (saved before embedding iteration 1500)") !=
+                    std::string::npos,
+                r.out);
+  CHECK_FALSE(tg::io::file_exists(rd + "/summary.json"));
+  // The checkpoint is the one before the failure; with room again the run resumes from it.
+  REQUIRE(tg::io::file_exists(rd + "/model.ckpt"));
+  const tg::io::Json meta = tg::io::Json::parse(tg::io::load_checkpoint(rd + "/model.ckpt").meta_json, "meta");
+  CHECK(meta.at("phase").as_string() == "embedding");
+  CHECK(meta.at("iteration").as_int64() == 1500);
+  REQUIRE(fs.resize("8m"));
+  r = run("train --resume " + rd + " --iterations 1510 --quiet");
+  CHECK_MESSAGE(r.code == 0, r.out);
+  CHECK(tg::io::file_exists(rd + "/summary.json"));
+}
+
+TEST_CASE("a data file that is not text of lines is refused after its first MiB, in little memory") {
+  const std::string d = tmpdir();
+  // Under a bound of 1 GiB of virtual memory: reading such input whole (up to 4 GiB) fails.
+  // (Not under AddressSanitizer, which reserves terabytes of address space for itself.)
+#if defined(__SANITIZE_ADDRESS__)
+  const long kBound = 0;
+#elif defined(__has_feature)
+  const long kBound = __has_feature(address_sanitizer) ? 0 : 1 << 20;
+#else
+  const long kBound = 1 << 20;
+#endif
+  const auto start = std::chrono::steady_clock::now();
+  Result r = run("train --data /dev/zero --threads 1 --out " + d + "/run", kBound);
+  CHECK(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < 20);  // not 4 GiB read
+  CHECK(r.code == 1);
+  CHECK_MESSAGE(count_lines(r.out) == 1, r.out);
+  CHECK_MESSAGE(r.out == "timegan train: error: /dev/zero:1: line longer than 1048576 bytes (1 MiB, the limit of a first "
+                         "line): not a text file of lines\n",
+                r.out);
+  CHECK_FALSE(tg::io::dir_exists(d + "/run"));
+  r = run("train --data /dev/urandom --threads 1 --out " + d + "/run", kBound);
+  CHECK(r.code == 1);
+  CHECK_MESSAGE(r.out.find("/dev/urandom:") != std::string::npos, r.out);
+  CHECK_MESSAGE(r.out.find(": holds a NUL byte: not a text file") != std::string::npos, r.out);
+  // A sparse 4 GiB file: NUL bytes, no line end.
+  const std::string sparse = d + "/sparse.csv";
+  REQUIRE(std::system(("truncate -s 4G " + sparse).c_str()) == 0);
+  r = run("train --data " + sparse + " --threads 1 --out " + d + "/run", kBound);
+  CHECK(r.code == 1);
+  CHECK_MESSAGE(r.out.find(sparse + ":1: line longer than 1048576 bytes") != std::string::npos, r.out);
+  std::remove(sparse.c_str());
+  // The same for the other files a CSV comes in: --static, evaluate's --real and --synthetic.
+  write(d + "/long.csv", "id,a\n1,1\n1,2\n2,3\n2,4\n");
+  r = run("train --data " + d + "/long.csv --id-column id --static /dev/zero --threads 1 --out " + d + "/run", kBound);
+  CHECK_MESSAGE(r.out.find("/dev/zero:1: line longer than 1048576 bytes") != std::string::npos, r.out);
+  r = run("evaluate --real /dev/zero --synthetic " + d + "/long.csv --threads 1 --out " + d + "/rep", kBound);
+  CHECK_MESSAGE(r.out.find("/dev/zero:1: line longer than 1048576 bytes") != std::string::npos, r.out);
+  CHECK_FALSE(tg::io::dir_exists(d + "/rep"));
+  // An NPY file's magic is looked at before it is read whole.
+  const std::string big = d + "/big.npy";
+  REQUIRE(std::system(("truncate -s 4G " + big).c_str()) == 0);
+  r = run("train --data " + big + " --threads 1 --out " + d + "/run", kBound);
+  CHECK_MESSAGE(r.out == "timegan train: error: " + big + ": not an NPY file (bad magic)\n", r.out);
+  std::remove(big.c_str());
+
+  // A first line longer than 1 MiB, then ordinary lines: refused naming line 1 and the limit.
+  write(d + "/wide.csv", std::string(1 << 20, 'a') + "b\n1\n2\n3\n");
+  r = run("train --data " + d + "/wide.csv --out " + d + "/run");
+  CHECK(r.code == 1);
+  CHECK_MESSAGE(r.out.find(d + "/wide.csv:1: line longer than 1048576 bytes (1 MiB") != std::string::npos, r.out);
+  // CR-only line ends (old Mac files) are named as such.
+  write(d + "/mac.csv", "a,b\r1,2\r3,4\r5,6\r7,8\r");
+  r = run("train --data " + d + "/mac.csv --out " + d + "/run");
+  CHECK(r.code == 1);
+  CHECK_MESSAGE(r.out == "timegan train: error: " + d + "/mac.csv: uses CR-only line endings (old Mac format); convert to "
+                         "LF or CRLF\n",
+                r.out);
+  CHECK_FALSE(tg::io::dir_exists(d + "/run"));
 }

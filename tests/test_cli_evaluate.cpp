@@ -1,14 +1,18 @@
 // timegan evaluate: a tiny train -> evaluate round trip (model and file inputs), the report's
-// sections and self-containment, metrics.json, and the one-line errors for mismatched sets and
-// incomplete run directories. Iteration counts are tiny: these check the plumbing; the metric
-// values themselves are tested in test_metrics.cpp.
+// sections and self-containment, metrics.json, the one-line errors for mismatched sets and
+// incomplete run directories, and a full disk (the previous report kept, nothing of the new one
+// left). Iteration counts are tiny: these check the plumbing; the metric values themselves are
+// tested in test_metrics.cpp.
 #include <doctest/doctest.h>
 
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
 
 #include "test_util.h"
@@ -24,6 +28,12 @@ using tgtest::count_lines;
 
 const char* kData = "--sine-n 80 --seq-len 8 --sine-dim 3";
 const char* kQuick = "--repeats 2 --metric-iterations 10 --tsne-iterations 30 --quiet";
+
+std::set<std::string> names_in(const std::string& dir) {
+  std::set<std::string> s;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) s.insert(e.path().filename().string());
+  return s;
+}
 
 // One small trained run shared by the cases below.
 const std::string& trained_run() {
@@ -186,4 +196,60 @@ TEST_CASE("evaluate: a real set of one window and synthetic sequences shorter th
   CHECK(r.code == 1);
   CHECK(count_lines(r.out) == 1);
   CHECK_MESSAGE(r.out.find("has 5 steps x 3 features; they must match") != std::string::npos, r.out);
+}
+
+TEST_CASE("evaluate on a full disk: the OS's reason, the previous report unchanged, nothing of the new one left") {
+  // A real file system that fills up (the same through the library and a fault hook, anywhere:
+  // test_app_io.cpp).
+  tgtest::SmallFs fs("1m");
+  if (!fs.mounted) {
+    MESSAGE("skipped: cannot mount a tmpfs here (" << fs.why << "); needs root");
+    return;
+  }
+  const std::string rep = fs.dir + "/rep";
+  Result r = run("evaluate --model " + trained_run() + " " + kQuick + " --out " + rep);
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  const std::string old_metrics = tg::io::read_file(rep + "/metrics.json"), old_html = tg::io::read_file(rep + "/report.html");
+  // Fill it up but for the room of metrics.json and two pages: report.html (11 pages) does not fit.
+  struct statvfs st {};
+  REQUIRE(statvfs(fs.dir.c_str(), &st) == 0);
+  const int64_t page = static_cast<int64_t>(st.f_bsize), free_bytes = static_cast<int64_t>(st.f_bavail) * page;
+  const int64_t keep = (static_cast<int64_t>(old_metrics.size()) / page + 3) * page;
+  REQUIRE(static_cast<int64_t>(old_html.size()) > keep + 2 * page);
+  tgtest::write(fs.dir + "/filler", std::string(static_cast<size_t>(free_bytes - keep), 'x'));
+  REQUIRE(tg::io::file_size(fs.dir + "/filler") == free_bytes - keep);
+
+  // Another seed (other numbers) into the existing report directory.
+  r = run("evaluate --model " + trained_run() + " " + kQuick + " --seed 1 --out " + rep);
+  CHECK(r.code == 1);
+  CHECK_MESSAGE(count_lines(r.out) == 1, r.out);
+  CHECK_MESSAGE(r.out.rfind("timegan evaluate: error: " + rep + "/report.html: write failed: No space left on device", 0) == 0,
+                r.out);
+  CHECK(tg::io::read_file(rep + "/metrics.json") == old_metrics);
+  CHECK(tg::io::read_file(rep + "/report.html") == old_html);
+  CHECK(names_in(rep) == std::set<std::string>{"metrics.json", "report.html"});
+  // A new report directory: it does not appear.
+  r = run("evaluate --model " + trained_run() + " " + kQuick + " --seed 1 --out " + fs.dir + "/new");
+  CHECK(r.code == 1);
+  CHECK_MESSAGE(r.out.find(fs.dir + "/new/report.html: write failed: No space left on device") != std::string::npos, r.out);
+  CHECK(names_in(fs.dir) == std::set<std::string>{"filler", "rep"});
+}
+
+TEST_CASE("evaluate on a completely full disk is refused before the work with the OS's reason") {
+  tgtest::SmallFs fs("64k");
+  if (!fs.mounted) {
+    MESSAGE("skipped: cannot mount a tmpfs here (" << fs.why << "); needs root");
+    return;
+  }
+  {
+    std::ofstream f(fs.dir + "/filler", std::ios::binary);
+    const std::string chunk(4096, 'x');
+    for (int i = 0; i < 1024 && f; ++i) f.write(chunk.data(), static_cast<std::streamsize>(chunk.size())).flush();
+  }
+  const std::string out = fs.dir + "/rep";
+  const Result r = run("evaluate --model " + trained_run() + " " + kQuick + " --out " + out);
+  CHECK(r.code == 1);
+  CHECK_MESSAGE(r.out == "timegan evaluate: error: --out " + out + ": cannot write in the directory: No space left on device\n",
+                r.out);
+  CHECK(names_in(fs.dir) == std::set<std::string>{"filler"});
 }

@@ -10,12 +10,14 @@
 #include <filesystem>
 #include <limits>
 #include <string>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "tg/io/checkpoint.h"
 #include "tg/io/error.h"
 #include "tg/io/fs.h"
 #include "tg/io/json.h"
+#include "tg/io/npy.h"
 
 using namespace tg::io;
 
@@ -346,4 +348,27 @@ TEST_CASE("fs: read_file stops at its size limit (an endless stream is refused)"
   CHECK(read_file(dir + "/f.txt", 100).size() == 100);
   CHECK_THROWS_AS(read_file(dir + "/f.txt", 99), InputError);
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("npy and checkpoint readers refuse a file of another kind before reading it whole") {
+  // A sparse 4 GiB file (NUL bytes, no disk space), as read_file's limit lets through: read
+  // whole it would take 4 GiB of memory before its magic is looked at.
+  const std::string dir = tmp_dir(), f = dir + "/big.npy";
+  atomic_write_text(f, "");
+  std::filesystem::resize_file(f, std::uintmax_t{1} << 32);
+  struct rusage before {}, after {};
+  getrusage(RUSAGE_SELF, &before);
+  CHECK(input_error([&] { read_npy(f); }) == f + ": not an NPY file (bad magic)");
+  CHECK(input_error([&] { load_checkpoint(f); }) == f + ": not a TimeGAN checkpoint (bad magic)");
+  CHECK(input_error([] { read_npy("/dev/zero"); }) == "/dev/zero: not an NPY file (bad magic)");
+  CHECK(input_error([] { load_checkpoint("/dev/zero"); }) == "/dev/zero: not a TimeGAN checkpoint (bad magic)");
+  getrusage(RUSAGE_SELF, &after);
+  CHECK(after.ru_maxrss - before.ru_maxrss < 64 * 1024);  // KiB: the peak grew by less than 64 MiB
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("fs: a failed read names the OS's reason") {
+  // The process's own memory at address 0 opens but cannot be read.
+  if (!file_exists("/proc/self/mem")) return;
+  CHECK(input_error([] { read_file("/proc/self/mem"); }) == "/proc/self/mem: read failed: Input/output error");
 }

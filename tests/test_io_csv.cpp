@@ -342,3 +342,42 @@ TEST_CASE("data: sizes from options are checked without overflow") {
       [] { MinMaxScaler::fit_default(nullptr, 0, 3); });
   CHECK(fit == "MinMaxScaler: no rows to fit (0 rows of 3 features given)");
 }
+
+TEST_CASE("csv: input that is not text of lines is refused once its first MiB is read") {
+  // /dev/zero is endless: read whole up to the 4 GiB limit it would take 4 GiB of memory.
+  CHECK(input_error([] { read_csv("/dev/zero"); }) ==
+        "/dev/zero:1: line longer than 1048576 bytes (1 MiB, the limit of a first line): not a text file of lines");
+  CHECK(has(input_error([] { read_static_csv("/dev/zero", "id", {}); }), "/dev/zero:1: line longer than 1048576 bytes"));
+  CHECK(has(input_error([] { read_csv("/dev/urandom"); }), ": holds a NUL byte: not a text file"));
+  const std::string dir = tmp_dir();
+  const std::string f = dir + "/t.csv";
+  // A first line of 1 MiB is read; one byte more is refused, naming line 1 and the limit.
+  const std::string name(static_cast<size_t>(kMaxFirstLineBytes), 'a');
+  tgtest::write(f, name + "\n1\n2\n");
+  CHECK(read_csv(f).columns == std::vector<std::string>{name});
+  tgtest::write(f, name + "b\n1\n2\n");
+  CHECK(input_error([&] { read_csv(f); }) ==
+        f + ":1: line longer than 1048576 bytes (1 MiB, the limit of a first line): not a text file of lines");
+  // A short file without a line end is no such case (a header only).
+  tgtest::write(f, "a,b");
+  CHECK(input_error([&] { read_csv(f); }) == f + ": no data rows (header only)");
+  // CR-only line ends; CRLF and a last line's CR are fine.
+  tgtest::write(f, "Open,Close\r49.845802,50.1\r51.2,52.3\r");
+  CHECK(input_error([&] { read_csv(f); }) == f + ": uses CR-only line endings (old Mac format); convert to LF or CRLF");
+  CHECK(input_error([&] { read_static_csv(f, "Open", {}); }) ==
+        f + ": uses CR-only line endings (old Mac format); convert to LF or CRLF");
+  tgtest::write(f, "Open,Close\r\n49.845802,50.1\r\n");
+  CHECK(read_csv(f).rows == 1);
+  tgtest::write(f, "Open,Close\r");
+  CHECK(input_error([&] { read_csv(f); }) == f + ": no data rows (header only)");
+  // A NUL byte: the line it is on (UTF-16 text has one in every character).
+  tgtest::write(f, std::string("a,b\n1,2\n3,\0", 11) + "4\n");
+  CHECK(input_error([&] { read_csv(f); }) ==
+        f + ":3: holds a NUL byte: not a text file (binary data, or UTF-16 text: save it as UTF-8)");
+  tgtest::write(f, std::string("a\0,\0b\0\n\0", 8));
+  CHECK(has(input_error([&] { read_csv(f); }), f + ":1: holds a NUL byte"));
+  // Past the first MiB too (the check runs as the file is read).
+  tgtest::write(f, "a,b\n" + std::string(static_cast<size_t>(kMaxFirstLineBytes), '\n') + std::string(1, '\0'));
+  CHECK(has(input_error([&] { read_text_file(f); }), f + ":1048578: holds a NUL byte"));
+  std::filesystem::remove_all(dir);
+}

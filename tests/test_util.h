@@ -1,13 +1,16 @@
-// Helpers shared by the test suites: temporary directories, expected-error capture, and
-// running the built timegan executable.
+// Helpers shared by the test suites: temporary directories, a small file system to fill,
+// expected-error capture, and running the built timegan executable.
 #pragma once
 
 #include <doctest/doctest.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <string>
 
@@ -50,15 +53,39 @@ std::string error_of(F&& f) {
   return "";
 }
 
+/// A small tmpfs of `size` (as mount's size= takes it: "128k") on a fresh directory, to fill a
+/// file system for real; unmounted and removed when it goes. Mounting needs root (the tests run
+/// as root in CI): where it is not permitted, `mounted` is false and `why` says why.
+struct SmallFs {
+  std::string dir, why;
+  bool mounted = false;
+  explicit SmallFs(const std::string& size) : dir(make_tmpdir("tg-smallfs")) {
+    mounted = ::mount("tmpfs", dir.c_str(), "tmpfs", 0, ("size=" + size).c_str()) == 0;
+    if (!mounted) why = std::strerror(errno);
+  }
+  /// Gives the file system another size (room again after filling it).
+  bool resize(const std::string& size) {
+    return ::mount("tmpfs", dir.c_str(), "tmpfs", MS_REMOUNT, ("size=" + size).c_str()) == 0;
+  }
+  ~SmallFs() {
+    if (mounted) ::umount2(dir.c_str(), MNT_DETACH);
+    ::rmdir(dir.c_str());
+  }
+  SmallFs(const SmallFs&) = delete;
+  SmallFs& operator=(const SmallFs&) = delete;
+};
+
 struct CliResult {
   int code;
   std::string out;  // stdout + stderr
 };
 
 #ifdef TG_TIMEGAN_BIN
-/// Runs the built timegan with `args` (a shell fragment), capturing both streams.
-inline CliResult run_timegan(const std::string& args) {
-  const std::string cmd = std::string(TG_TIMEGAN_BIN) + " " + args + " 2>&1";
+/// Runs the built timegan with `args` (a shell fragment), capturing both streams; with
+/// `max_memory_kb`, under that bound of its virtual memory (ulimit -v).
+inline CliResult run_timegan(const std::string& args, long max_memory_kb = 0) {
+  const std::string limit = max_memory_kb > 0 ? "ulimit -v " + std::to_string(max_memory_kb) + " && exec " : "";
+  const std::string cmd = limit + std::string(TG_TIMEGAN_BIN) + " " + args + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   REQUIRE(p != nullptr);
   std::string out;

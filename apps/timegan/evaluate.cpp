@@ -1,8 +1,6 @@
 // timegan evaluate: the reference's discriminative and predictive scores (repeated, mean and
 // std), its PCA / t-SNE pictures, distribution distances it does not ship, and an HTML report
 // (the work is tg::app::evaluate; this is its command line and its printed table).
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -75,16 +73,11 @@ int cmd_evaluate(int argc, char** argv) {
   const uint64_t seed = a.u64("seed");
   const tg::Device dev = parse_device(a);
   apply_threads(a, quiet);
-  // The report directory must be writable before minutes of work; an empty directory made
-  // here is removed again if the evaluation fails.
-  struct CreatedDir {
-    std::string path;
-    bool keep = false;
-    ~CreatedDir() {
-      if (!path.empty() && !keep) ::rmdir(path.c_str());
-    }
-  } created;
-  if (prepare_output_dir(out, "--out")) created.path = out;
+  // The report's place must be writable before minutes of work. The report is written in a
+  // temporary directory made now and moved into place when complete (tg::app::ReportOutput):
+  // when the evaluation or the writing fails, nothing of it remains and a previous report in
+  // --out stays as it was.
+  tg::app::ReportOutput report(out, "--out");
 
   tg::app::EvalRequest req;
   req.start = t0;
@@ -100,8 +93,7 @@ int cmd_evaluate(int argc, char** argv) {
   const std::unique_ptr<tg::app::Evaluation> ev = tg::app::evaluate(req);
   const tg::app::EvalResult& res = ev->result;
 
-  created.keep = true;
-  tg::app::write_report(out, *ev);
+  report.commit(*ev);
   const std::string html = join_path(out, "report.html"), js = join_path(out, "metrics.json");
 
   double dm, ds, pm, ps;

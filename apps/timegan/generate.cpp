@@ -23,7 +23,7 @@ void read_condition_file(const std::string& path, const LoadedRun& run, const st
   if (!cond.defined())
     throw tg::io::InputError(dir + ": the model was trained without a condition (--condition); it cannot generate for one");
   // Read as text (the values are labels or numbers; Condition::encode checks each).
-  const std::string text = tg::io::read_file(path);
+  const std::string text = tg::io::read_text_file(path);
   std::vector<std::vector<std::string>> rows;
   size_t pos = 0;
   int64_t line = 0;

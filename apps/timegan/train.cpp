@@ -137,6 +137,9 @@ int cmd_train(int argc, char** argv) {
     r = tg::app::train(req);
   } catch (const OptionError& e) {
     usage_error(a, e);
+  } catch (const std::exception&) {
+    progress.break_line();  // the error (exit 1, main.cpp) goes on a line of its own
+    throw;
   }
   switch (r.outcome) {
     case tg::app::TrainOutcome::Done:

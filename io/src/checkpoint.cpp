@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
+#include <string_view>
 #include <unordered_set>
 
 #include "tg/io/error.h"
@@ -281,6 +282,14 @@ Checkpoint parse_checkpoint(const std::string& b, const std::string& name) {
   return c;
 }
 
-Checkpoint load_checkpoint(const std::string& path) { return parse_checkpoint(read_file(path), path); }
+Checkpoint load_checkpoint(const std::string& path) {
+  // The magic first, so that a file that is no checkpoint is refused before it is read whole
+  // (a shorter file is parse_checkpoint's to name).
+  auto magic = [&](std::string_view head) {
+    if (head.size() == sizeof kMagic && std::memcmp(head.data(), kMagic, sizeof kMagic) != 0)
+      throw InputError(path + ": not a TimeGAN checkpoint (bad magic)");
+  };
+  return parse_checkpoint(read_file(path, sizeof kMagic, magic), path);
+}
 
 }  // namespace tg::io

@@ -469,7 +469,7 @@ void split_static(Table& t, const std::vector<std::size_t>& keep, const std::vec
 }  // namespace
 
 Table read_csv(const std::string& path, const CsvOptions& opt) {
-  return parse_csv(read_file(path), path, opt);
+  return parse_csv(read_text_file(path), path, opt);
 }
 
 namespace {

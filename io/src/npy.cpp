@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
+#include <string_view>
 
 #include "tg/io/error.h"
 #include "tg/io/fs.h"
@@ -192,7 +193,13 @@ NpyArray parse_npy(const std::string& bytes, const std::string& name) {
   return a;
 }
 
-NpyArray read_npy(const std::string& path) { return parse_npy(read_file(path), path); }
+NpyArray read_npy(const std::string& path) {
+  // The magic first, so that a file that is no NPY file is refused before it is read whole.
+  auto magic = [&](std::string_view head) {
+    if (head.size() < 6 || head.compare(0, 6, "\x93NUMPY") != 0) throw InputError(path + ": not an NPY file (bad magic)");
+  };
+  return parse_npy(read_file(path, 6, magic), path);
+}
 
 std::string npy_bytes(const NpyArray& a, NpyDtype dtype) {
   if (!little_endian_host()) throw std::runtime_error("NPY writing needs a little-endian host");

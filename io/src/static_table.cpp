@@ -55,7 +55,7 @@ Table parse_static_csv(const std::string& text, const std::string& name, const s
 }
 
 Table read_static_csv(const std::string& path, const std::string& id_column, const std::vector<std::string>& columns) {
-  return parse_static_csv(read_file(path), path, id_column, columns);
+  return parse_static_csv(read_text_file(path), path, id_column, columns);
 }
 
 void join_statics(Table& t, const Table& s, const std::string& id_column) {

@@ -18,6 +18,7 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -538,18 +539,14 @@ NB_MODULE(_core, m) {
         std::string metrics, html;
         {
           nb::gil_scoped_release unlocked;
-          // As timegan evaluate: the report directory is tested for writing before the work,
-          // and a directory made here is removed again if the evaluation fails.
-          const bool created = !report_dir.empty() && tg::app::prepare_output_dir(report_dir, "report");
-          try {
-            std::unique_ptr<tg::app::Evaluation> ev = tg::app::evaluate(req);
-            metrics = tg::app::metrics_json(ev->result).dump();
-            html = tg::app::report_html(ev->result);
-            if (!report_dir.empty()) tg::app::write_report(report_dir, *ev);
-          } catch (...) {
-            if (created) ::rmdir(report_dir.c_str());
-            throw;
-          }
+          // As timegan evaluate: the report's place is tested for writing before the work, and
+          // the report is moved into place only when complete (nothing of it when this fails).
+          std::optional<tg::app::ReportOutput> report;
+          if (!report_dir.empty()) report.emplace(report_dir, "report");
+          std::unique_ptr<tg::app::Evaluation> ev = tg::app::evaluate(req);
+          metrics = tg::app::metrics_json(ev->result).dump();
+          html = tg::app::report_html(ev->result);
+          if (report) report->commit(*ev);
         }
         return std::make_pair(metrics, html);
       },

@@ -3,12 +3,22 @@
 // and an HTML report; `timegan evaluate` and the Python module's evaluate.
 #include "tg/app/evaluate.h"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
 
 #include "tg/app/condition.h"
 #include "tg/app/run.h"
@@ -562,10 +572,204 @@ std::unique_ptr<Evaluation> evaluate(const EvalRequest& req) {
   return ev;
 }
 
+namespace {
+
+// The files of a report, in the order they are moved into place.
+const char* const kReportFiles[] = {"metrics.json", "report.html"};
+// The file ReportOutput writes a byte to, testing the place before the work.
+const char* const kProbe = ".timegan-write-test";
+
+std::string reason(int e) { return std::strerror(e); }
+
+// The process id in "<prefix><pid>" or "<prefix><pid>.<n>"; 0 when the name is not of that form.
+long temp_pid(const std::string& name, const std::string& prefix) {
+  if (name.compare(0, prefix.size(), prefix) != 0) return 0;
+  const std::string rest = name.substr(prefix.size());
+  char* end = nullptr;
+  const long pid = std::strtol(rest.c_str(), &end, 10);
+  if (rest.empty() || !std::isdigit(static_cast<unsigned char>(rest[0])) || pid <= 0) return 0;
+  if (*end != '\0' && *end != '.') return 0;
+  return pid;
+}
+
+std::vector<std::string> entries(const std::string& dir) {
+  std::vector<std::string> names;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return names;
+  while (const dirent* e = ::readdir(d)) {
+    const std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(n);
+  }
+  ::closedir(d);
+  return names;
+}
+
+// Removes a temporary report directory: the files a report writer puts there (the report's
+// files, their atomic-write temporaries, the previous files kept for an undo, the probe), then
+// the directory itself, which stays if it holds anything else.
+void remove_report_tmp(const std::string& tmp) {
+  for (const std::string& n : entries(tmp)) {
+    bool ours = n.compare(0, std::strlen(kProbe), kProbe) == 0;
+    for (const char* f : kReportFiles) ours = ours || n.compare(0, std::strlen(f), f) == 0;
+    if (ours) ::unlink(join_path(tmp, n).c_str());
+  }
+  ::rmdir(tmp.c_str());
+}
+
+// Removes the temporary report directories "<prefix><pid>..." in `where` whose process no
+// longer runs (an evaluation killed before it finished, or between its two renames).
+void remove_stale_report_tmps(const std::string& where, const std::string& prefix) {
+  for (const std::string& n : entries(where)) {
+    const long pid = temp_pid(n, prefix);
+    if (pid <= 0 || pid == static_cast<long>(::getpid())) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;  // still running (or not ours to ask)
+    remove_report_tmp(join_path(where, n));
+  }
+}
+
+void sync_dir(const std::string& dir) {  // makes renames in `dir` durable (best effort)
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    (void)::fsync(fd);
+    ::close(fd);
+  }
+}
+
+}  // namespace
+
+ReportOutput::ReportOutput(const std::string& dir, const std::string& option) : dir_(dir), option_(option) {
+  while (dir_.size() > 1 && dir_.back() == '/') dir_.pop_back();
+  if (dir_.empty()) throw tg::io::OutputError(option + ": the report directory name is empty");
+  const std::string shown = option + " " + dir;
+  existed_ = tg::io::dir_exists(dir_);
+  if (!existed_ && tg::io::file_exists(dir_)) throw tg::io::OutputError(shown + ": is a file, not a directory");
+  const std::filesystem::path p(dir_);
+  const std::string name = p.filename().string();
+  const std::string parent = p.has_parent_path() ? p.parent_path().string() : std::string(".");
+  const std::string where = existed_ ? dir_ : parent;
+  const std::string prefix = existed_ ? std::string(".report.tmp.") : "." + name + ".tmp.";
+  // What earlier evaluations into DIR left when they were killed.
+  remove_stale_report_tmps(parent, "." + name + ".tmp.");
+  if (existed_) remove_stale_report_tmps(dir_, ".report.tmp.");
+  if (!existed_) {
+    for (std::filesystem::path a(parent); !a.empty() && !tg::io::dir_exists(a.string()); a = a.parent_path()) {
+      made_parents_.push_back(a.string());
+      if (a == a.parent_path()) break;
+    }
+    try {
+      tg::io::make_dirs(parent);
+    } catch (const std::exception& e) {
+      for (const std::string& d : made_parents_) ::rmdir(d.c_str());
+      throw tg::io::OutputError(shown + ": cannot create the directory: " + e.what());
+    }
+  }
+  auto fail = [&](const std::string& what, int e) {
+    if (!tmp_.empty()) remove_report_tmp(tmp_);
+    tmp_.clear();
+    for (const std::string& d : made_parents_) ::rmdir(d.c_str());
+    throw tg::io::OutputError(shown + ": " + what + ": " + reason(e));
+  };
+  const std::string base = join_path(where, prefix + std::to_string(static_cast<long>(::getpid())));
+  for (int k = 0;; ++k) {
+    const std::string t = k == 0 ? base : base + "." + std::to_string(k);
+    if (::mkdir(t.c_str(), 0777) == 0) {
+      tmp_ = t;
+      break;
+    }
+    if (errno != EEXIST) fail(existed_ ? "cannot write in the directory" : "cannot create the directory", errno);
+  }
+  // A byte written tests the room too (a full disk gives "No space left on device").
+  const std::string probe = join_path(tmp_, kProbe);
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) fail("cannot write in the directory", errno);
+  const ssize_t w = ::write(fd, "x", 1);
+  const int err = w < 0 ? errno : ENOSPC;  // a file that takes no byte: no room
+  ::close(fd);
+  ::unlink(probe.c_str());
+  if (w != 1) fail("cannot write in the directory", err);
+}
+
+ReportOutput::~ReportOutput() {
+  if (!tmp_.empty()) remove_report_tmp(tmp_);
+  if (!committed_)
+    for (const std::string& d : made_parents_) ::rmdir(d.c_str());
+}
+
+void ReportOutput::commit(const Evaluation& ev) {
+  if (committed_ || tmp_.empty()) throw std::logic_error("ReportOutput::commit: called twice");
+  const std::string texts[] = {metrics_json(ev.result).dump() + "\n", report_html(ev.result)};
+  const std::string unchanged = existed_ ? "; the previous report in " + dir_ + " is unchanged"
+                                         : "; " + dir_ + " was not created";
+  for (size_t i = 0; i < 2; ++i) {
+    try {
+      tg::io::atomic_write_text(join_path(tmp_, kReportFiles[i]), texts[i]);
+    } catch (const tg::io::OutputError& e) {
+      // Named as the file it was to become, with the OS's reason.
+      std::string m = e.what();
+      const std::string in_tmp = tmp_ + "/", kept = " (previous file left unchanged)";
+      if (m.compare(0, in_tmp.size(), in_tmp) == 0) m = join_path(dir_, m.substr(in_tmp.size()));
+      if (m.size() >= kept.size() && m.compare(m.size() - kept.size(), kept.size(), kept) == 0)
+        m.erase(m.size() - kept.size());
+      throw tg::io::OutputError(m + unchanged);
+    }
+  }
+  const std::string parent = std::filesystem::path(dir_).has_parent_path()
+                                 ? std::filesystem::path(dir_).parent_path().string()
+                                 : std::string(".");
+  // A new DIR: one rename makes it appear complete. (A DIR made meanwhile by someone else is
+  // replaced when empty; one holding files gets the files one by one, below.)
+  if (!existed_) {
+    if (::rename(tmp_.c_str(), dir_.c_str()) == 0) {
+      tmp_.clear();
+      committed_ = true;
+      sync_dir(parent);
+      return;
+    }
+    if (errno != ENOTEMPTY && errno != EEXIST)
+      throw tg::io::OutputError(dir_ + ": cannot move the report into place: " + reason(errno) + unchanged);
+  }
+  // An existing DIR: each file replaces its namesake by a rename; the previous file is kept as a
+  // hard link in the temporary directory until both are in, so that a failed second rename can
+  // put the first one back. Between the two renames (a crash there) DIR holds the new
+  // metrics.json and the previous report.html; the temporary directory, with the previous
+  // metrics.json, is removed by the next evaluate into DIR.
+  bool had_old[2] = {false, false}, moved_in[2] = {false, false};
+  auto undo = [&]() {
+    for (size_t j = 0; j < 2; ++j) {
+      const std::string cur = join_path(dir_, kReportFiles[j]), old = join_path(tmp_, std::string(kReportFiles[j]) + ".old");
+      if (had_old[j] && tg::io::file_exists(old)) (void)::rename(old.c_str(), cur.c_str());
+      else if (moved_in[j]) (void)::unlink(cur.c_str());
+    }
+  };
+  for (size_t i = 0; i < 2; ++i) {
+    const std::string cur = join_path(dir_, kReportFiles[i]), old = join_path(tmp_, std::string(kReportFiles[i]) + ".old");
+    if (!tg::io::file_exists(cur)) continue;
+    // A file system without hard links: the previous file is moved aside instead.
+    if (::link(cur.c_str(), old.c_str()) != 0 && ::rename(cur.c_str(), old.c_str()) != 0) {
+      const int e = errno;
+      undo();
+      throw tg::io::OutputError(cur + ": cannot keep the previous file while the new one moves in: " + reason(e) + unchanged);
+    }
+    had_old[i] = true;
+  }
+  for (size_t i = 0; i < 2; ++i) {
+    const std::string cur = join_path(dir_, kReportFiles[i]), now = join_path(tmp_, kReportFiles[i]);
+    if (::rename(now.c_str(), cur.c_str()) != 0) {
+      const int e = errno;
+      undo();
+      throw tg::io::OutputError(cur + ": cannot move into place: " + reason(e) + unchanged);
+    }
+    moved_in[i] = true;
+  }
+  committed_ = true;
+  sync_dir(dir_);
+  remove_report_tmp(tmp_);
+  tmp_.clear();
+}
+
 void write_report(const std::string& dir, const Evaluation& ev) {
-  tg::io::make_dirs(dir);
-  tg::io::atomic_write_text(join_path(dir, "metrics.json"), metrics_json(ev.result).dump() + "\n");
-  tg::io::atomic_write_text(join_path(dir, "report.html"), report_html(ev.result));
+  ReportOutput out(dir, "report");
+  out.commit(ev);
 }
 
 }  // namespace tg::app

@@ -433,31 +433,6 @@ std::string format_bytes(double b) {
 }
 }  // namespace
 
-bool prepare_output_dir(const std::string& dir, const std::string& option) {
-  const bool existed = tg::io::dir_exists(dir);
-  if (!existed && tg::io::file_exists(dir))
-    throw tg::io::OutputError(option + " " + dir + ": is a file, not a directory");
-  try {
-    tg::io::make_dirs(dir);
-  } catch (const std::exception& e) {
-    throw tg::io::OutputError(option + " " + dir + ": cannot create the directory: " + e.what());
-  }
-  std::string probe = join_path(dir, ".timegan-write-test-XXXXXX");
-  const int fd = mkstemp(probe.data());
-  const int err = errno;
-  bool ok = fd >= 0;
-  if (ok) {
-    ok = ::write(fd, "x", 1) == 1;
-    ::close(fd);
-    ::unlink(probe.c_str());
-  }
-  if (!ok) {
-    if (!existed) ::rmdir(dir.c_str());
-    throw tg::io::OutputError(option + " " + dir + ": cannot write in the directory: " + std::strerror(fd >= 0 ? EIO : err));
-  }
-  return !existed;
-}
-
 void check_output_memory(const std::string& option, int64_t n, int64_t seq, int64_t dim, bool csv) {
   const double values = static_cast<double>(n) * static_cast<double>(seq) * static_cast<double>(dim);
   // The windows as doubles, the generator's float output per chunk (small), and the file's

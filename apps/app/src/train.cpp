@@ -72,23 +72,18 @@ std::string loss_rows_before(const std::string& text, int ckpt_phase, int64_t ck
   return text.substr(0, keep);
 }
 
+// losses.csv, every write checked (tg::io::AppendFile): a failed write throws OutputError
+// naming the file and the OS's reason.
 struct LossLog {
-  FILE* f = nullptr;
-  std::string path;
-  ~LossLog() {
-    if (f) std::fclose(f);
-  }
+  tg::io::AppendFile f;
   /// A new run: a fresh file with the header.
   void create(const std::string& p) {
-    path = p;
-    f = std::fopen(p.c_str(), "wb");
-    if (f) std::fprintf(f, "%s\n", tg::models::StepLosses::csv_header().c_str());
-    if (!f) throw tg::io::OutputError(p + ": cannot open for writing: " + std::strerror(errno));
+    f = tg::io::AppendFile(p, true);
+    f.write(tg::models::StepLosses::csv_header() + "\n");
   }
   /// Resume: keeps exactly the rows before the checkpoint (drops rows written after it, never
   /// pads), then appends. Notes rows lost before it (a log shorter than the checkpoint expects).
   void resume(const std::string& p, int ckpt_phase, int64_t ckpt_iter, int64_t expected_bytes, bool quiet) {
-    path = p;
     const std::string text = tg::io::file_exists(p) ? tg::io::read_file(p) : std::string();
     const std::string kept = loss_rows_before(text, ckpt_phase, ckpt_iter);
     if (kept != text) tg::io::atomic_write_text(p, kept);
@@ -96,13 +91,15 @@ struct LossLog {
       std::fprintf(stderr, "note: %s: holds fewer rows than the checkpoint expects (%lld of %lld bytes); the rows "
                    "lost are not recovered, the log continues from the checkpoint\n",
                    p.c_str(), static_cast<long long>(kept.size()), static_cast<long long>(expected_bytes));
-    f = std::fopen(p.c_str(), "ab");
-    if (!f) throw tg::io::OutputError(p + ": cannot open for writing: " + std::strerror(errno));
+    f = tg::io::AppendFile(p, false);
   }
-  int64_t flush() {
-    std::fflush(f);
-    return static_cast<int64_t>(std::ftell(f));
+  void write_row(const std::string& row) {
+    f.write(row);
+    f.write("\n");
   }
+  /// Everything written reaches the file (write, fsync); returns the log's size in bytes.
+  int64_t sync() { return f.sync(); }
+  void close() { f.close(); }
 };
 
 // The fingerprint of the static values (train.h: resume refuses changed static values).
@@ -293,6 +290,16 @@ TrainResult train(const TrainRequest& req) {
     return last_good.empty() ? std::string("no checkpoint was written")
                              : "model.ckpt keeps the last good state (saved before " + last_good + ")";
   };
+  // A failed write of losses.csv (a full disk) stops training: the log would lose rows while
+  // training went on. It throws before any later checkpoint, whose loss_log_bytes would count
+  // bytes the log does not hold, so model.ckpt keeps the last state the log matches.
+  auto checked_log = [&](auto&& op) {
+    try {
+      return op();
+    } catch (const tg::io::OutputError& e) {
+      throw tg::io::OutputError(std::string(e.what()) + "; " + where_saved());
+    }
+  };
   char lr_text[32];
   std::snprintf(lr_text, sizeof lr_text, "%g", cfg.adam.lr);
   // A checkpoint is written only from finite weights: a good model.ckpt is never replaced by
@@ -305,7 +312,7 @@ TrainResult train(const TrainRequest& req) {
                      where_saved() + "; try a smaller --lr (now " + lr_text + ") or check the data's range");
     Json extra = Json::object();
     if (run.contains("run_id")) extra["run_id"] = run.at("run_id");
-    extra["loss_log_bytes"] = static_cast<long long>(log.flush());
+    extra["loss_log_bytes"] = static_cast<long long>(checked_log([&] { return log.sync(); }));
     extra["phase_seconds"] = times;
     // The labels of the categorical columns travel with the weights too (config.json has them
     // for generate and resume), so that a checkpoint alone says what its one-hot blocks mean.
@@ -326,10 +333,10 @@ TrainResult train(const TrainRequest& req) {
     while (!model.done()) {
       const tg::models::StepLosses l = model.step();
       const std::string row = l.csv_row();
-      std::fprintf(log.f, "%s\n", row.c_str());
+      checked_log([&] { log.write_row(row); });
       const std::string bad_loss = l.first_nonfinite();
       if (!bad_loss.empty()) {
-        log.flush();
+        checked_log([&] { return log.sync(); });
         std::string weights = model.first_nonfinite_tensor();
         weights = weights.empty() ? "" : " (first non-finite weight: " + weights + ")";
         throw Diverged(std::string("training diverged: non-finite loss at ") + tg::models::phase_name(l.phase) +
@@ -375,6 +382,7 @@ TrainResult train(const TrainRequest& req) {
       }
     }
     save();
+    checked_log([&] { log.close(); });  // every row is in losses.csv before the run's last files
   } catch (const Diverged& e) {
     result.outcome = TrainOutcome::Diverged;
     result.message = e.what();

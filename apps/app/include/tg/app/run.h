@@ -115,10 +115,6 @@ tg::Device parse_device(const std::string& name);
 /// threads is clamped to them with a note on stderr (unless quiet). The one place the
 /// application sets the engine's thread count.
 void apply_threads(int64_t threads, bool quiet);
-/// Creates `dir` (and its parents) and checks that a file can be written in it, so that a
-/// long computation does not end in an unwritable output. Throws OutputError naming `option`.
-/// Returns true when the directory was created by this call.
-bool prepare_output_dir(const std::string& dir, const std::string& option);
 /// Refuses (OptionError naming `option`) a request for n sequences of seq x dim whose
 /// in-memory result (and its CSV text when `csv`) would not fit in the available memory.
 void check_output_memory(const std::string& option, int64_t n, int64_t seq, int64_t dim, bool csv);

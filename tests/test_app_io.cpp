@@ -1,0 +1,249 @@
+// Failed writes in the application layer, through its library API (tg/app): a loss log that
+// cannot be written stops training with the last good checkpoint intact, and a report that
+// cannot be written leaves nothing of itself. The faults come from the io module's test hooks
+// (tg/io/fs.h: testing::set_stream_fault_after, set_write_fault_after), so these run anywhere;
+// test_cli.cpp and test_cli_evaluate.cpp do the same on a real full file system where they may.
+#include <doctest/doctest.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <set>
+#include <string>
+
+#include "test_util.h"
+#include "tg/app/evaluate.h"
+#include "tg/app/train.h"
+#include "tg/io/checkpoint.h"
+#include "tg/io/dataset.h"
+#include "tg/io/error.h"
+#include "tg/io/fs.h"
+#include "tg/io/json.h"
+#include "tg/random.h"
+
+namespace {
+
+using tgtest::has;
+using tg::io::Json;
+
+std::string tmpdir() { return tgtest::make_tmpdir("tg-app-io"); }
+
+// The names in a directory.
+std::set<std::string> names_in(const std::string& dir) {
+  std::set<std::string> s;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) s.insert(e.path().filename().string());
+  return s;
+}
+
+Json sine_options(int64_t n) {
+  Json d = Json::object();
+  d["data"] = "sine";
+  d["columns"] = "";
+  d["id_column"] = "";
+  d["categorical"] = "";
+  d["max_categories"] = 64;
+  d["missing"] = "error";
+  d["preset"] = "default";
+  d["seq_len"] = 6;
+  d["stride"] = 1;
+  d["sine_n"] = static_cast<long long>(n);
+  d["sine_dim"] = 2;
+  d["seed"] = 0;
+  return d;
+}
+
+// A tiny run: 3 phases of 20 iterations, a checkpoint every 5.
+tg::app::TrainRequest tiny_run(const std::string& dir) {
+  tg::app::TrainRequest req;
+  req.dir = dir;
+  req.quiet = true;
+  req.data = sine_options(64);
+  req.model.seq_len = 6;
+  req.model.hidden = 4;
+  req.model.layers = 2;
+  req.model.batch = 8;
+  req.model.iterations = 20;
+  req.checkpoint_every = 5;
+  req.sample = 0;
+  return req;
+}
+
+pid_t dead_pid() {
+  const pid_t p = fork();
+  if (p == 0) _exit(0);
+  int st = 0;
+  waitpid(p, &st, 0);
+  return p;
+}
+
+// Disables an io fault hook when a check fails half-way.
+struct FaultsOff {
+  ~FaultsOff() {
+    tg::io::testing::set_stream_fault_after(-1);
+    tg::io::testing::set_write_fault_after(-1);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("train: a failed write of losses.csv stops training; model.ckpt keeps the last state the log matches") {
+  const std::string d = tmpdir();
+  FaultsOff off;
+  // The uninterrupted run, for its log.
+  REQUIRE(tg::app::train(tiny_run(d + "/full")).outcome == tg::app::TrainOutcome::Done);
+  const std::string full_log = tg::io::read_file(d + "/full/losses.csv");
+  // The disk fills up in the middle of the row of embedding iteration 7 (rows 0..6 fit): the
+  // checkpoint at iteration 5 is written, the log's write at the next one fails.
+  size_t fit = full_log.find('\n') + 1;
+  for (int row = 0; row < 7; ++row) fit = full_log.find('\n', fit) + 1;
+  const int64_t room = static_cast<int64_t>(fit) + 10;
+  tg::io::testing::set_stream_fault_after(room);
+  const std::string rd = d + "/run";
+  const std::string m = tgtest::error_of<tg::io::OutputError>([&] { tg::app::train(tiny_run(rd)); });
+  tg::io::testing::set_stream_fault_after(-1);
+  CHECK_MESSAGE(m.rfind(rd + "/losses.csv: write failed", 0) == 0, m);
+  CHECK_MESSAGE(has(m, "No space left on device"), m);
+  CHECK_MESSAGE(has(m, "; model.ckpt keeps the last good state (saved before embedding iteration 5)"), m);
+  // The log holds what fitted; the checkpoint is the one before the failure and matches it.
+  const std::string log = tg::io::read_file(rd + "/losses.csv");
+  CHECK(static_cast<int64_t>(log.size()) == room);
+  CHECK(full_log.compare(0, log.size(), log) == 0);
+  const tg::io::Checkpoint ck = tg::io::load_checkpoint(rd + "/model.ckpt");
+  const Json meta = Json::parse(ck.meta_json, "meta");
+  CHECK(meta.at("phase").as_string() == "embedding");
+  CHECK(meta.at("iteration").as_int64() == 5);
+  CHECK_FALSE(tg::io::file_exists(rd + "/summary.json"));
+  // With room again, --resume continues from it and ends as the uninterrupted run did.
+  tg::app::TrainRequest resume;
+  resume.dir = rd;
+  resume.resume = true;
+  resume.quiet = true;
+  REQUIRE(tg::app::train(resume).outcome == tg::app::TrainOutcome::Done);
+  CHECK(tg::io::read_file(rd + "/losses.csv") == full_log);
+
+  // A log that fails before the first checkpoint: no model.ckpt at all, and the message says so.
+  tg::io::testing::set_stream_fault_after(10);
+  const std::string m0 = tgtest::error_of<tg::io::OutputError>([&] { tg::app::train(tiny_run(d + "/run0")); });
+  tg::io::testing::set_stream_fault_after(-1);
+  CHECK_MESSAGE(has(m0, "losses.csv: write failed"), m0);
+  CHECK_MESSAGE(has(m0, "; no checkpoint was written"), m0);
+  CHECK_FALSE(tg::io::file_exists(d + "/run0/model.ckpt"));
+  std::filesystem::remove_all(d);
+}
+
+TEST_CASE("io: AppendFile writes what fits, then fails with the OS's reason, and keeps failing") {
+  const std::string d = tmpdir();
+  FaultsOff off;
+  tg::io::testing::set_stream_fault_after(5);
+  tg::io::AppendFile f(d + "/log.csv", true);
+  tg::io::testing::set_stream_fault_after(-1);  // the file keeps the fault it was opened with
+  f.write("abc\n");
+  CHECK(f.flush() == 4);
+  f.write("defg\n");
+  const std::string m = tgtest::error_of<tg::io::OutputError>([&] { f.flush(); });
+  CHECK(m == d + "/log.csv: write failed (injected fault): No space left on device");
+  CHECK(tg::io::read_file(d + "/log.csv") == "abc\nd");
+  CHECK(tgtest::error_of<tg::io::OutputError>([&] { f.write("x"); }) == m);
+  CHECK(tgtest::error_of<tg::io::OutputError>([&] { f.close(); }) == m);
+  // Appending continues a file; a directory is refused by name.
+  {
+    tg::io::AppendFile g(d + "/log.csv", false);
+    CHECK(g.flush() == 5);
+    g.write("ok\n");
+    g.close();
+  }
+  CHECK(tg::io::read_file(d + "/log.csv") == "abc\ndok\n");
+  const std::string md = tgtest::error_of<tg::io::OutputError>([&] { tg::io::AppendFile(d, true); });
+  CHECK(md == d + ": cannot open for writing: is a directory");
+  std::filesystem::remove_all(d);
+}
+
+TEST_CASE("evaluate: a report that cannot be written leaves nothing of itself; a previous one stays as it was") {
+  const std::string d = tmpdir();
+  FaultsOff off;
+  // Two evaluations with different numbers: sine against sine of another seed.
+  tg::Rng rng(7, 5);
+  const tg::io::Windows syn = tg::io::sine_data(40, 6, 2, rng);
+  auto evaluation = [&](uint64_t seed) {
+    tg::app::EvalRequest req;
+    req.data = sine_options(40);
+    req.synthetic = &syn;
+    req.synthetic_name = "syn";
+    req.repeats = 1;
+    req.metric_iterations = 2;
+    req.tsne_iterations = 5;
+    req.seed = seed;
+    req.quiet = true;
+    return tg::app::evaluate(req);
+  };
+  const auto old_ev = evaluation(0), new_ev = evaluation(1);
+  const std::string new_metrics = tg::app::metrics_json(new_ev->result).dump() + "\n";
+  const std::string new_html = tg::app::report_html(new_ev->result);
+  REQUIRE(new_metrics.size() < new_html.size());
+
+  // An existing report directory that holds another file too.
+  const std::string rep = d + "/rep";
+  tg::app::write_report(rep, *old_ev);
+  tgtest::write(rep + "/notes.txt", "mine");
+  const std::string old_metrics = tg::io::read_file(rep + "/metrics.json");
+  const std::string old_html = tg::io::read_file(rep + "/report.html");
+  REQUIRE(old_metrics != new_metrics);
+  // The disk fills up after metrics.json, while report.html is written.
+  tg::io::testing::set_write_fault_after(static_cast<int64_t>(new_metrics.size()) + 1);
+  std::string m = tgtest::error_of<tg::io::OutputError>([&] { tg::app::write_report(rep, *new_ev); });
+  CHECK_MESSAGE(m.rfind(rep + "/report.html: write failed", 0) == 0, m);
+  CHECK_MESSAGE(has(m, "No space left on device"), m);
+  CHECK_MESSAGE(has(m, "the previous report in " + rep + " is unchanged"), m);
+  CHECK(tg::io::read_file(rep + "/metrics.json") == old_metrics);
+  CHECK(tg::io::read_file(rep + "/report.html") == old_html);
+  CHECK(names_in(rep) == std::set<std::string>{"metrics.json", "notes.txt", "report.html"});  // no temporary directory
+
+  // A new report directory (and a parent made for it): neither exists afterwards.
+  m = tgtest::error_of<tg::io::OutputError>([&] { tg::app::write_report(d + "/new/rep", *new_ev); });
+  CHECK_MESSAGE(has(m, d + "/new/rep/report.html: write failed"), m);
+  CHECK_FALSE(tg::io::dir_exists(d + "/new/rep"));
+  CHECK_FALSE(tg::io::dir_exists(d + "/new"));
+  CHECK(names_in(d) == std::set<std::string>{"rep"});
+  tg::io::testing::set_write_fault_after(-1);
+
+  // With room, the new pair replaces the old one; the other file is not touched.
+  tg::app::write_report(rep, *new_ev);
+  CHECK(tg::io::read_file(rep + "/metrics.json") == new_metrics);
+  CHECK(tg::io::read_file(rep + "/report.html") == new_html);
+  CHECK(tg::io::read_file(rep + "/notes.txt") == "mine");
+  CHECK(names_in(rep) == std::set<std::string>{"metrics.json", "notes.txt", "report.html"});
+  tg::app::write_report(d + "/new/rep", *new_ev);
+  CHECK(names_in(d + "/new/rep") == std::set<std::string>{"metrics.json", "report.html"});
+  CHECK(names_in(d) == std::set<std::string>{"new", "rep"});
+  std::filesystem::remove_all(d);
+}
+
+TEST_CASE("evaluate: temporary report directories of killed evaluations are removed, those of running ones kept") {
+  const std::string d = tmpdir(), rep = d + "/rep";
+  const std::string dead = std::to_string(dead_pid());
+  // What a killed evaluation leaves: in an existing report directory, and beside a new one.
+  for (const std::string& t : {rep + "/.report.tmp." + dead, d + "/.rep.tmp." + dead}) {
+    tg::io::make_dirs(t);
+    tgtest::write(t + "/metrics.json", "{}");
+    tgtest::write(t + "/report.html.tmp." + dead + ".0", "<ht");
+  }
+  // A running process's (pid 1 runs as long as the system does), and a directory not of this form.
+  const std::string live = rep + "/.report.tmp.1", other = rep + "/.report.tmp.x";
+  tg::io::make_dirs(live);
+  tg::io::make_dirs(other);
+  tgtest::write(rep + "/metrics.json", "{}");
+  const std::string own = rep + "/.report.tmp." + std::to_string(getpid());
+  {
+    tg::app::ReportOutput out(rep, "--out");
+    CHECK_FALSE(tg::io::dir_exists(rep + "/.report.tmp." + dead));
+    CHECK_FALSE(tg::io::dir_exists(d + "/.rep.tmp." + dead));
+    CHECK(tg::io::dir_exists(live));
+    CHECK(tg::io::dir_exists(other));
+    CHECK(tg::io::dir_exists(own));  // the writer's own, until it is done or gives up
+  }
+  CHECK_FALSE(tg::io::dir_exists(own));
+  CHECK(tg::io::read_file(rep + "/metrics.json") == "{}");
+  std::filesystem::remove_all(d);
+}
