@@ -75,6 +75,14 @@ TEST_CASE("usage errors: unknown options, bad values, --num-layers 1") {
   r = run("frobnicate");
   CHECK(r.code == 2);
   CHECK(r.out.find("unknown command 'frobnicate'") != std::string::npos);
+  // A repeated option is an error, not "the last one wins".
+  r = run("train --data sine --seed 1 --iterations 2 --seed 2 --out " + d + "/x");
+  CHECK(r.code == 2);
+  CHECK(r.out == "timegan train: option --seed given twice ('1' and '2'); give it once\n");
+  r = run("generate --model " + d + " --quiet --quiet --out " + d + "/g.csv");
+  CHECK(r.code == 2);
+  CHECK(r.out == "timegan generate: option --quiet given twice; give it once\n");
+  CHECK_FALSE(tg::io::dir_exists(d + "/x"));
 }
 
 TEST_CASE("bad data files: one line naming file, line and field; nothing written") {
@@ -293,7 +301,8 @@ TEST_CASE("train --out refuses a directory holding a run unless --overwrite; nev
   REQUIRE_MESSAGE(r.code == 0, r.out);
   const std::string cfg = tg::io::read_file(rd + "/config.json"), ckpt = tg::io::read_file(rd + "/model.ckpt");
   // Same --out again: refused, nothing touched.
-  r = run(std::string("train") + kSine + kTiny + " --iterations 3 --hidden-dim 5 --out " + rd);
+  const std::string tiny5 = " --hidden-dim 5 --num-layers 2 --batch-size 8 --quiet";  // kTiny at hidden 5
+  r = run(std::string("train") + kSine + tiny5 + " --iterations 3 --out " + rd);
   CHECK(r.code == 2);
   CHECK(count_lines(r.out) == 1);
   CHECK_MESSAGE(r.out.find("already holds a run") != std::string::npos, r.out);
@@ -312,7 +321,7 @@ TEST_CASE("train --out refuses a directory holding a run unless --overwrite; nev
   CHECK(tg::io::read_file(rd + "/model.ckpt") == ckpt);
   // --overwrite with a new run that dies before its first checkpoint: the old model is gone
   // with the rest of the old run (it would be read with the new config.json otherwise).
-  r = run(std::string("train") + kSine + kTiny + " --hidden-dim 5 --iterations 20 --checkpoint-every 0 --lr 10 --overwrite --out " + rd);
+  r = run(std::string("train") + kSine + tiny5 + " --iterations 20 --checkpoint-every 0 --lr 10 --overwrite --out " + rd);
   CHECK(r.code == 3);
   CHECK_FALSE(tg::io::file_exists(rd + "/model.ckpt"));
   CHECK_FALSE(tg::io::file_exists(rd + "/synthetic.csv"));

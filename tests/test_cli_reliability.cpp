@@ -235,11 +235,13 @@ TEST_CASE("resuming a finished run with more iterations continues its joint phas
 TEST_CASE("same seed, same bytes with 1, 2, 3 and 8 threads: losses.csv, synthetic.csv and model.ckpt") {
   const std::string d = tmpdir();
   std::string first_log, first_syn, first_ckpt;
-  for (const char* threads : {"1", "2", "3", "8"}) {
+  for (const char* t : {"1", "2", "3", "8"}) {
+    const std::string threads = t;
     CAPTURE(threads);
-    setenv("TG_NUM_THREADS", threads, 1);  // not clamped to the cores, unlike --threads
+    setenv("TG_NUM_THREADS", t, 1);  // not clamped to the cores, unlike --threads
     const std::string rd = d + "/t" + threads;
-    Result r = run(std::string("train") + kTiny + " --batch-size 130 --sine-n 300 --iterations 6 --sample 20 --out " + rd);
+    Result r = run("train --data sine --sine-n 300 --hidden-dim 4 --num-layers 2 --batch-size 130 --seq-len 6 --quiet "
+                   "--iterations 6 --sample 20 --out " + rd);
     unsetenv("TG_NUM_THREADS");
     REQUIRE_MESSAGE(r.code == 0, r.out);
     const std::string log = tg::io::read_file(rd + "/losses.csv"), syn = tg::io::read_file(rd + "/synthetic.csv");
@@ -289,4 +291,79 @@ TEST_CASE("training sizes beyond the memory at hand are refused before any work,
     CHECK(has(out, " available; lower --seq-len, --batch-size, --hidden-dim or --num-layers"));
     CHECK_FALSE(tg::io::dir_exists(rd));  // refused before the run directory exists
   }
+}
+
+TEST_CASE("hand-edited config.json values are refused naming the file; misleading messages fixed") {
+  const std::string d = tmpdir(), rd = d + "/run";
+  std::string csv = "a,b\n";
+  for (int i = 0; i < 40; ++i) csv += std::to_string(100 + i % 7) + "," + std::to_string(5 + i % 3) + "\n";
+  write(d + "/p.csv", csv);
+  REQUIRE(run("train --data " + d + "/p.csv --hidden-dim 4 --num-layers 2 --batch-size 8 --seq-len 6 --iterations 2 "
+              "--sample 0 --quiet --out " + rd).code == 0);
+  const std::string good = tg::io::read_file(rd + "/config.json");
+  struct Case {
+    const char* what;
+    void (*edit)(tg::io::Json&);
+    const char* message;
+  };
+  const Case cases[] = {
+      {"no scaler to the data's units", [](tg::io::Json& c) { c["output_map"]["outer"] = tg::io::Json(); },
+       "config.json: output_map: the scaler to the data's units (outer) is missing"},
+      {"a newer format", [](tg::io::Json& c) { c["format"] = "timegan-run/99"; },
+       "config.json: format \"timegan-run/99\" is not timegan-run/1"},
+      {"a shorter column list",
+       [](tg::io::Json& c) {
+         tg::io::Json cols = tg::io::Json::array();
+         cols.push_back("a");
+         c["output_map"]["columns"] = cols;
+       },
+       "config.json: output_map: 1 numeric column(s) and 0 categorical one(s) make 1 features, the model has 2"},
+  };
+  for (const Case& c : cases) {
+    const std::string what = c.what;
+    CAPTURE(what);
+    tg::io::Json cfg = json_of(rd + "/config.json");
+    c.edit(cfg);
+    write(rd + "/config.json", cfg.dump());
+    for (const std::string& cmd : {"generate --model " + rd + " --n 2 --out " + d + "/g.csv",
+                                   "evaluate --model " + rd + " --repeats 1 --metric-iterations 2 --out " + d + "/rep"}) {
+      Result r = run(cmd);
+      CHECK(r.code == 1);
+      CHECK(count_lines(r.out) == 1);
+      CHECK_MESSAGE(has(r.out, rd + "/" + c.message), r.out);
+    }
+    write(rd + "/config.json", good);
+  }
+  // A data option of config.json out of range on resume: the message names config.json.
+  tg::io::Json cfg = json_of(rd + "/config.json");
+  cfg["data"]["seq_len"] = 1e300;
+  write(rd + "/config.json", cfg.dump());
+  Result r = run("train --resume " + rd);
+  CHECK(r.code == 1);
+  CHECK_MESSAGE(has(r.out, rd + "/config.json: data: "), r.out);
+  write(rd + "/config.json", good);
+
+  // model.ckpt that is a directory or a symlink loop: said as it is, not "never checkpointed".
+  const std::string ckpt = tg::io::read_file(rd + "/model.ckpt");
+  REQUIRE(std::remove((rd + "/model.ckpt").c_str()) == 0);
+  tg::io::make_dirs(rd + "/model.ckpt");
+  r = run("generate --model " + rd + " --n 2 --out " + d + "/g.csv");
+  CHECK(r.code == 1);
+  CHECK_MESSAGE(has(r.out, rd + "/model.ckpt: cannot read: is a directory"), r.out);
+  REQUIRE(rmdir((rd + "/model.ckpt").c_str()) == 0);
+  REQUIRE(symlink("model.ckpt", (rd + "/model.ckpt").c_str()) == 0);
+  r = run("generate --model " + rd + " --n 2 --out " + d + "/g.csv");
+  CHECK(r.code == 1);
+  CHECK_MESSAGE(has(r.out, rd + "/model.ckpt: cannot read: Too many levels of symbolic links"), r.out);
+  r = run("train --resume " + rd);
+  CHECK(r.code == 1);
+  CHECK_MESSAGE(has(r.out, rd + "/model.ckpt: cannot read: Too many levels of symbolic links"), r.out);
+  REQUIRE(std::remove((rd + "/model.ckpt").c_str()) == 0);
+  write(rd + "/model.ckpt", ckpt);
+  // An output directory that is a symlink loop: said as it is, not "does not exist".
+  REQUIRE(symlink("loop", (d + "/loop").c_str()) == 0);
+  r = run("generate --model " + rd + " --n 2 --out " + d + "/loop/g.csv");
+  CHECK(r.code == 1);
+  CHECK_MESSAGE(has(r.out, "Too many levels of symbolic links"), r.out);
+  CHECK_FALSE(has(r.out, "does not exist"));
 }

@@ -183,7 +183,7 @@ TEST_CASE("cli: --static-columns end to end: train, synthetic.csv, generate, res
     write(d + "/run2/config.json", bad.dump());
     r = run("generate --model " + d + "/run2 --n 2 --out " + d + "/g3.csv --quiet");
     CHECK(r.code == 1);
-    CHECK(has(r.out, "the model has 1 static feature(s) but output_map.static names 2 column(s)"));
+    CHECK(has(r.out, "config.json: output_map: static names 2 column(s), the model has 1 static feature(s)"));
     CHECK(tgtest::count_lines(r.out) == 1);
   }
   // Bad input: one line, exit 1; a wide CSV or sine: refused naming the option.

@@ -45,6 +45,12 @@ bool Args::parse(int argc, char** argv, int first) {
       if (i + 1 >= argc) throw UsageError(command_ + ": option --" + name + " needs a value (" + s->metavar + ")");
       value = argv[++i];
     }
+    // A repeated option is an error, never "the last one wins": `--seed 1 ... --seed 2` in a
+    // long command line is a mistake that would otherwise go unnoticed.
+    if (given_.count(name))
+      throw UsageError(command_ + ": option --" + name + " given twice" +
+                       (s->metavar.empty() ? std::string() : " ('" + values_[name] + "' and '" + value + "')") +
+                       "; give it once");
     values_[name] = value;
     given_[name] = true;
   }

@@ -47,6 +47,13 @@ int64_t file_size(const std::string& path) {
   return static_cast<int64_t>(st.st_size);
 }
 
+std::string not_a_file_reason(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return errno == ENOENT ? std::string() : errno_text(errno);
+  if (S_ISDIR(st.st_mode)) return "is a directory";
+  return S_ISREG(st.st_mode) ? std::string() : std::string("not a regular file");
+}
+
 void make_dirs(const std::string& path) {
   if (path.empty() || dir_exists(path)) return;
   std::error_code ec;
@@ -151,7 +158,13 @@ void atomic_write(const std::string& path, const void* data, std::size_t n) {
   if (path.empty()) throw OutputError("atomic_write: empty path");
   const fsys::path p(path);
   const std::string dir = p.parent_path().empty() ? std::string(".") : p.parent_path().string();
-  if (!dir_exists(dir)) throw OutputError(path + ": cannot write: directory '" + dir + "' does not exist");
+  if (!dir_exists(dir)) {
+    struct stat st;
+    const bool there = ::stat(dir.c_str(), &st) == 0;
+    throw OutputError(path + ": cannot write: directory '" + dir + "' " +
+                      (there ? std::string("is not a directory") : errno == ENOENT ? std::string("does not exist")
+                                                                                   : errno_text(errno)));
+  }
   if (dir_exists(path)) throw OutputError(path + ": cannot write: is a directory");
   const std::string tmp = path + ".tmp." + std::to_string(static_cast<long long>(::getpid())) + "." +
                           std::to_string(g_tmp_counter++);

@@ -341,6 +341,7 @@ std::unique_ptr<Evaluation> evaluate(const EvalRequest& req) {
   if (from_model) run = load_run(model_dir);  // refuses a directory without config.json / model.ckpt
   const Json data_opts = req.data.is_null() ? run.config.at("data") : req.data;
   if (req.real) ev->prep = *req.real;
+  else if (req.data.is_null()) ev->prep = load_run_data(data_opts, join_path(model_dir, "config.json"), quiet);
   else ev->prep = load_data(data_opts, quiet);
   tg::io::Prepared& prep = ev->prep;
   const std::string real_src = data_opts.at("data").as_string();

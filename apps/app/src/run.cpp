@@ -135,6 +135,18 @@ tg::io::Prepared load_data(const Json& o, bool quiet) {
   return prep;
 }
 
+tg::io::Prepared load_run_data(const Json& data_opts, const std::string& cfg_path, bool quiet) {
+  try {
+    return load_data(data_opts, quiet);
+  } catch (const tg::io::InputError&) {
+    throw;  // names its own file (the data)
+  } catch (const OptionError& e) {
+    throw tg::io::InputError(cfg_path + ": data." + e.option + ": " + e.detail);
+  } catch (const std::runtime_error& e) {  // a JSON accessor: wrong type, out of range, missing key
+    throw tg::io::InputError(cfg_path + ": data: " + e.what());
+  }
+}
+
 tg::io::Prepared prepare_table(const tg::io::Table& t, const Json& o) {
   const std::string data = o.at("data").as_string();
   const tg::io::PrepOptions p = prep_options(o);
@@ -288,25 +300,65 @@ void check_same_run(const std::string& dir, const Json& config, const Json& ckpt
   }
 }
 
+void check_run_format(const Json& config, const std::string& cfg_path) {
+  if (!config.is_object()) throw tg::io::InputError(cfg_path + ": not a JSON object");
+  if (config.contains("format") && !(config.at("format").is_string() && config.at("format").as_string() == kRunFormat))
+    throw tg::io::InputError(cfg_path + ": format " + tg::io::printable(config.at("format").dump(0)) + " is not " +
+                             kRunFormat + ", the run format this version reads (a run of a newer version?)");
+}
+
+namespace {
+// config.json's output map against its model and data, as written by train: a hand-edited or
+// truncated one would otherwise map generated values to the wrong columns or scale.
+void check_output_map(const Json& config, const tg::models::TimeGanConfig& m, const tg::io::OutputMap& map,
+                      const std::string& cfg_path) {
+  auto bad = [&](const std::string& what) { throw tg::io::InputError(cfg_path + ": output_map: " + what); };
+  if (static_cast<int64_t>(map.static_columns.size()) != m.static_features)
+    bad("static names " + std::to_string(map.static_columns.size()) + " column(s), the model has " +
+        std::to_string(m.static_features) + " static feature(s)");
+  if (map.model_features() != m.features)
+    bad(std::to_string(map.numeric()) + " numeric column(s) and " + std::to_string(map.categorical.size()) +
+        " categorical one(s) make " + std::to_string(map.model_features()) + " features, the model has " +
+        std::to_string(m.features));
+  if (map.has_outer && map.outer.dim() != map.numeric())
+    bad("the outer scaler has " + std::to_string(map.outer.dim()) + " column(s), not " + std::to_string(map.numeric()));
+  if (map.has_inner && map.inner.dim() != map.numeric())
+    bad("the inner scaler has " + std::to_string(map.inner.dim()) + " column(s), not " + std::to_string(map.numeric()));
+  if (map.preset != "default" && map.preset != "original") bad("unknown preset '" + tg::io::printable(map.preset) + "'");
+  if (map.preset == "original" && !map.has_inner) bad("the original preset's inner scaler is missing");
+  // A CSV's values are scaled from its units: their scaler must be there (sine and NPY windows
+  // are used as they are).
+  const Json* data = config.find("data");
+  const std::string src = data && data->is_object() && data->contains("data") && data->at("data").is_string()
+                              ? data->at("data").as_string() : std::string();
+  const bool csv = !src.empty() && src != "sine" && !(src.size() > 4 && src.compare(src.size() - 4, 4, ".npy") == 0);
+  if (csv && !map.has_outer) bad("the scaler to the data's units (outer) is missing");
+}
+}  // namespace
+
 LoadedRun load_run(const std::string& dir) {
   LoadedRun r;
   const std::string cfg_path = join_path(dir, "config.json");
+  if (const std::string why = tg::io::not_a_file_reason(cfg_path); !why.empty())
+    throw tg::io::InputError(cfg_path + ": cannot read: " + why);
   if (!tg::io::file_exists(cfg_path))
     throw tg::io::InputError(dir + ": not a timegan run directory (no config.json)");
   r.config = Json::parse(tg::io::read_file(cfg_path), cfg_path);
+  check_run_format(r.config, cfg_path);
   try {
     r.model_cfg = tg::models::TimeGanConfig::from_json(r.config.at("model"));
     r.map = tg::io::OutputMap::from_json(r.config.at("output_map"));
-    if (static_cast<int64_t>(r.map.static_columns.size()) != r.model_cfg.static_features)
-      throw tg::io::InputError(cfg_path + ": the model has " + std::to_string(r.model_cfg.static_features) +
-                               " static feature(s) but output_map.static names " + std::to_string(r.map.static_columns.size()) +
-                               " column(s)");
-  } catch (const tg::io::InputError&) {
-    throw;
+    check_output_map(r.config, r.model_cfg, r.map, cfg_path);
+  } catch (const tg::io::InputError& e) {
+    const std::string m = e.what();
+    if (m.compare(0, cfg_path.size(), cfg_path) == 0) throw;
+    throw tg::io::InputError(cfg_path + ": " + m);  // named after the file, as every message
   } catch (const std::exception& e) {
     throw tg::io::InputError(cfg_path + ": " + e.what());
   }
   const std::string ck = join_path(dir, "model.ckpt");
+  if (const std::string why = tg::io::not_a_file_reason(ck); !why.empty())
+    throw tg::io::InputError(ck + ": cannot read: " + why);
   if (!tg::io::file_exists(ck)) throw tg::io::InputError(dir + ": no model.ckpt (training never checkpointed)");
   r.ckpt = tg::io::load_checkpoint(ck);
   const Json meta = Json::parse(r.ckpt.meta_json, ck + " (meta)");

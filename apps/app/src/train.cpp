@@ -136,9 +136,12 @@ TrainResult train(const TrainRequest& req) {
   RunLock lock;  // the run directory's one writer, from before its files are read or written
   if (resuming) {
     const std::string cp = join_path(dir, "config.json");
+    if (const std::string why = tg::io::not_a_file_reason(cp); !why.empty())
+      throw tg::io::InputError(cp + ": cannot read: " + why);
     if (!tg::io::file_exists(cp)) throw tg::io::InputError(dir + ": not a timegan run directory (no config.json)");
     lock = RunLock(dir, "train", quiet);
     run = Json::parse(tg::io::read_file(cp), cp);
+    check_run_format(run, cp);
     cfg = tg::models::TimeGanConfig::from_json(run.at("model"), cp);
     stored_iterations = cfg.iterations;
     if (req.iterations) {
@@ -161,7 +164,7 @@ TrainResult train(const TrainRequest& req) {
     ckpt_every = req.checkpoint_every;
     sample_n = req.sample;
     run = Json::object();
-    run["format"] = "timegan-run/1";
+    run["format"] = kRunFormat;
     run["run_id"] = new_run_id();
     run["data"] = req.data;
     run["train"] = Json::object();
@@ -172,7 +175,8 @@ TrainResult train(const TrainRequest& req) {
 
   // Data (re-prepared identically on resume; a fingerprint guards against a changed file).
   tg::io::Prepared loaded;
-  if (!req.prepared) loaded = load_data(run.at("data"), quiet);
+  if (!req.prepared)
+    loaded = resuming ? load_run_data(run.at("data"), join_path(dir, "config.json"), quiet) : load_data(run.at("data"), quiet);
   const tg::io::Prepared& prep = req.prepared ? *req.prepared : loaded;
   const tg::io::Windows& w = prep.windows;
   if (cfg.features == 0) cfg.features = w.dim;
@@ -232,6 +236,8 @@ TrainResult train(const TrainRequest& req) {
   std::string last_good;  // where model.ckpt stands, for messages
   if (resuming) {
     remove_stale_temp_files(dir);
+    if (const std::string why = tg::io::not_a_file_reason(ckpt_path); !why.empty())
+      throw tg::io::InputError(ckpt_path + ": cannot read: " + why);
     if (!tg::io::file_exists(ckpt_path))
       throw tg::io::InputError(dir + ": no model.ckpt to resume from (the run stopped before its first checkpoint); "
                                "start it again with --out " + dir + " --overwrite");

@@ -14,6 +14,10 @@ namespace tg::io {
 bool file_exists(const std::string& path);
 /// True if `path` names an existing directory.
 bool dir_exists(const std::string& path);
+/// Why `path` cannot be used as a regular file although something is there, or the path cannot
+/// be examined: "is a directory", "not a regular file", or the OS's reason ("Too many levels of
+/// symbolic links", "Permission denied"); "" for a regular file and for a path that does not exist.
+std::string not_a_file_reason(const std::string& path);
 /// Creates `path` and its missing parents; no-op if it exists. Throws OutputError.
 void make_dirs(const std::string& path);
 /// Largest input file read_file takes by default: 4 GiB (data files, checkpoints within

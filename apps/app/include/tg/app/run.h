@@ -64,6 +64,9 @@ std::string new_run_id();
 /// Loads and preprocesses data as `train` does: "sine" or a CSV or an NPY file of windows.
 /// Prints notes (skipped date columns) to stderr unless quiet.
 tg::io::Prepared load_data(const tg::io::Json& data_opts, bool quiet);
+/// load_data with the data options of a run's config.json (`cfg_path`): a malformed option
+/// (a type or range error of the JSON) is an InputError naming the file.
+tg::io::Prepared load_run_data(const tg::io::Json& data_opts, const std::string& cfg_path, bool quiet);
 /// The CSV options for categorical columns from the data options ("categorical": "A,B",
 /// "max_categories"; absent keys keep the defaults).
 void set_categorical_options(tg::io::CsvOptions& co, const tg::io::Json& data_opts);
@@ -81,6 +84,11 @@ struct LoadedRun {
   tg::io::OutputMap map;
   tg::io::Checkpoint ckpt;
 };
+/// The run directory format train writes ("format" of config.json).
+constexpr const char* kRunFormat = "timegan-run/1";
+/// Refuses (InputError naming the file) a config.json that is not an object or whose "format"
+/// is not kRunFormat (one written before the key existed has none: accepted).
+void check_run_format(const tg::io::Json& config, const std::string& cfg_path);
 /// Refuses (InputError naming the files) a run directory whose files come from two runs: the
 /// run id of config.json (`config`) against model.ckpt's (`ckpt_extra`, its metadata's "extra")
 /// and, where the file exists, summary.json's. Runs written before run ids carry none: accepted.
