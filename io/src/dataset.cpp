@@ -492,6 +492,24 @@ OutputMap OutputMap::from_json(const Json& j) {
   }
 }
 
+void OutputMap::check(int64_t features, int64_t static_features, bool from_csv) const {
+  auto bad = [](const std::string& what) { throw InputError("output_map: " + what); };
+  if (static_cast<int64_t>(static_columns.size()) != static_features)
+    bad("static names " + std::to_string(static_columns.size()) + " column(s), the model has " +
+        std::to_string(static_features) + " static feature(s)");
+  if (model_features() != features)
+    bad(std::to_string(numeric()) + " numeric column(s) and " + std::to_string(categorical.size()) +
+        " categorical one(s) make " + std::to_string(model_features()) + " features, the model has " +
+        std::to_string(features));
+  if (has_outer && outer.dim() != numeric())
+    bad("the outer scaler has " + std::to_string(outer.dim()) + " column(s), not " + std::to_string(numeric()));
+  if (has_inner && inner.dim() != numeric())
+    bad("the inner scaler has " + std::to_string(inner.dim()) + " column(s), not " + std::to_string(numeric()));
+  if (preset != "default" && preset != "original") bad("unknown preset '" + detail::printable(preset) + "'");
+  if (preset == "original" && !has_inner) bad("the original preset's inner scaler is missing");
+  if (from_csv && !has_outer) bad("the scaler to the data's units (outer) is missing");
+}
+
 // ------------------------------------------------------------------ presets
 
 namespace {

@@ -208,4 +208,29 @@ std::string TimeGanConfig::mismatch(const TimeGanConfig& o) const {
   return "";
 }
 
+CheckpointPosition checkpoint_position(const io::Json& meta, const TimeGanConfig& saved, const std::string& src) {
+  auto corrupt = [&](const std::string& what) {
+    return io::InputError(src + ": corrupt checkpoint metadata: " + what);
+  };
+  CheckpointPosition p;
+  try {
+    p.phase = meta.at("phase").as_string();
+    p.iteration = meta.at("iteration").as_int64();
+    p.batch_rng_counter = meta.at("batch_rng_counter").as_uint64();
+    p.noise_rng_counter = meta.at("noise_rng_counter").as_uint64();
+    for (int k = 0; k < 5; ++k) p.adam_steps[k] = meta.at("adam_steps").at(kOptimizerNames[k]).as_int64();
+  } catch (const std::exception& e) {
+    throw corrupt(e.what());
+  }
+  for (int k = 0; k < 5; ++k)
+    if (p.adam_steps[k] < 0) throw corrupt(std::string("adam_steps.") + kOptimizerNames[k] + " is negative");
+  if (p.phase != "embedding" && p.phase != "supervised" && p.phase != "joint" && p.phase != "done")
+    throw corrupt("unknown phase '" + io::printable(p.phase) + "' (embedding, supervised, joint or done)");
+  const int64_t last = p.phase == "done" ? 0 : saved.iterations;
+  if (p.iteration < 0 || p.iteration > last)
+    throw corrupt("iteration " + std::to_string(p.iteration) + " of phase " + p.phase + " is outside [0, " +
+                  std::to_string(last) + "] (the run's iterations per phase)");
+  return p;
+}
+
 }  // namespace tg::models

@@ -17,7 +17,6 @@ namespace {
 constexpr uint64_t kStreamInit = 1, kStreamBatch = 2, kStreamNoise = 3, kStreamGenerate = 4;
 // Generation's static noise: its own stream, so that the output does not depend on the chunking.
 constexpr uint64_t kStreamGenerateStatic = 6;
-const char* kOptNames[5] = {"E0", "E", "GS", "G", "D"};
 
 double val(const Var& v) { return v.value().item(); }
 
@@ -166,8 +165,8 @@ std::string TimeGan::first_nonfinite_tensor() const {
   for (size_t k = 0; k < opt_.size(); ++k) {
     Adam& a = const_cast<Adam&>(opt_[k]);
     for (size_t i = 0; i < a.m().size(); ++i) {
-      if (!all_finite(a.m()[i])) return std::string("adam/") + kOptNames[k] + "/m/" + std::to_string(i);
-      if (!all_finite(a.v()[i])) return std::string("adam/") + kOptNames[k] + "/v/" + std::to_string(i);
+      if (!all_finite(a.m()[i])) return std::string("adam/") + kOptimizerNames[k] + "/m/" + std::to_string(i);
+      if (!all_finite(a.v()[i])) return std::string("adam/") + kOptimizerNames[k] + "/v/" + std::to_string(i);
     }
   }
   return "";
@@ -584,7 +583,7 @@ io::Checkpoint TimeGan::to_checkpoint(const io::Json& extra_meta) const {
   meta["batch_rng_counter"] = static_cast<unsigned long long>(batch_rng_.counter());
   meta["noise_rng_counter"] = static_cast<unsigned long long>(noise_rng_.counter());
   io::Json steps = io::Json::object();
-  for (size_t i = 0; i < opt_.size(); ++i) steps[kOptNames[i]] = static_cast<long long>(opt_[i].steps());
+  for (size_t i = 0; i < opt_.size(); ++i) steps[kOptimizerNames[i]] = static_cast<long long>(opt_[i].steps());
   meta["adam_steps"] = steps;
   meta["extra"] = extra_meta;
   c.meta_json = meta.dump();
@@ -601,8 +600,8 @@ io::Checkpoint TimeGan::to_checkpoint(const io::Json& extra_meta) const {
   for (size_t k = 0; k < opt_.size(); ++k) {
     Adam& a = const_cast<Adam&>(opt_[k]);
     for (size_t i = 0; i < a.m().size(); ++i) {
-      c.add(to_ckpt(std::string("adam/") + kOptNames[k] + "/m/" + std::to_string(i), a.m()[i]));
-      c.add(to_ckpt(std::string("adam/") + kOptNames[k] + "/v/" + std::to_string(i), a.v()[i]));
+      c.add(to_ckpt(std::string("adam/") + kOptimizerNames[k] + "/m/" + std::to_string(i), a.m()[i]));
+      c.add(to_ckpt(std::string("adam/") + kOptimizerNames[k] + "/v/" + std::to_string(i), a.v()[i]));
     }
   }
   return c;
@@ -627,26 +626,7 @@ io::Json TimeGan::load_checkpoint(const io::Checkpoint& c) {
   if (!diff.empty()) throw io::InputError(src + ": checkpoint from another configuration: " + diff);
   // The position and counters are checked like data before anything is loaded: a checkpoint
   // whose CRC is valid may still have been written by hand or by another program.
-  std::string ph;
-  int64_t iteration = 0;
-  try {
-    ph = meta.at("phase").as_string();
-    iteration = meta.at("iteration").as_int64();
-    (void)meta.at("batch_rng_counter").as_uint64();
-    (void)meta.at("noise_rng_counter").as_uint64();
-    for (size_t k = 0; k < opt_.size(); ++k)
-      if (meta.at("adam_steps").at(kOptNames[k]).as_int64() < 0)
-        throw io::InputError(std::string("adam_steps.") + kOptNames[k] + " is negative");
-  } catch (const std::exception& e) {
-    throw io::InputError(src + ": corrupt checkpoint metadata: " + e.what());
-  }
-  if (ph != "embedding" && ph != "supervised" && ph != "joint" && ph != "done")
-    throw io::InputError(src + ": corrupt checkpoint metadata: unknown phase '" + io::printable(ph) +
-                         "' (embedding, supervised, joint or done)");
-  if (iteration < 0 || iteration > saved.iterations || (ph == "done" && iteration != 0))
-    throw io::InputError(src + ": corrupt checkpoint metadata: iteration " + std::to_string(iteration) + " of phase " + ph +
-                         " is outside [0, " + std::to_string(ph == "done" ? 0 : saved.iterations) +
-                         "] (the run's iterations per phase)");
+  const CheckpointPosition pos = checkpoint_position(meta, saved, src);
   for (Network* n : {&e_, &r_, &g_, &s_, &d_})
     for (size_t i = 0; i < n->params().params.size(); ++i)
       from_ckpt(c, n->name() + "/" + n->params().names[i], n->params().params[i].mutable_value());
@@ -656,10 +636,10 @@ io::Json TimeGan::load_checkpoint(const io::Checkpoint& c) {
         from_ckpt(c, n->name() + "/" + n->params().names[i], n->params().params[i].mutable_value());
   for (size_t k = 0; k < opt_.size(); ++k) {
     for (size_t i = 0; i < opt_[k].m().size(); ++i) {
-      from_ckpt(c, std::string("adam/") + kOptNames[k] + "/m/" + std::to_string(i), opt_[k].m()[i]);
-      from_ckpt(c, std::string("adam/") + kOptNames[k] + "/v/" + std::to_string(i), opt_[k].v()[i]);
+      from_ckpt(c, std::string("adam/") + kOptimizerNames[k] + "/m/" + std::to_string(i), opt_[k].m()[i]);
+      from_ckpt(c, std::string("adam/") + kOptimizerNames[k] + "/v/" + std::to_string(i), opt_[k].v()[i]);
     }
-    opt_[k].set_steps(meta.at("adam_steps").at(kOptNames[k]).as_int64());
+    opt_[k].set_steps(pos.adam_steps[k]);
   }
   if (const io::CkptTensor* l = c.find("data/lengths")) {
     const std::vector<float> v = l->to_f32();
@@ -671,10 +651,11 @@ io::Json TimeGan::load_checkpoint(const io::Checkpoint& c) {
     lengths_.assign(v.begin(), v.end());
     varlen_ = true;
   }
+  const std::string& ph = pos.phase;
   phase_ = ph == "embedding" ? Phase::Embedding : ph == "supervised" ? Phase::Supervised : ph == "joint" ? Phase::Joint : Phase::Done;
-  iter_ = iteration;
-  batch_rng_.set_counter(meta.at("batch_rng_counter").as_uint64());
-  noise_rng_.set_counter(meta.at("noise_rng_counter").as_uint64());
+  iter_ = pos.iteration;
+  batch_rng_.set_counter(pos.batch_rng_counter);
+  noise_rng_.set_counter(pos.noise_rng_counter);
   // The iteration budget may have been changed on resume: clamp the phase position. A finished
   // run given more iterations continues its joint phase (the last) to the new count; the
   // embedding and supervised phases keep the iterations they ran.

@@ -309,30 +309,14 @@ void check_run_format(const Json& config, const std::string& cfg_path) {
 
 namespace {
 // config.json's output map against its model and data, as written by train: a hand-edited or
-// truncated one would otherwise map generated values to the wrong columns or scale.
-void check_output_map(const Json& config, const tg::models::TimeGanConfig& m, const tg::io::OutputMap& map,
-                      const std::string& cfg_path) {
-  auto bad = [&](const std::string& what) { throw tg::io::InputError(cfg_path + ": output_map: " + what); };
-  if (static_cast<int64_t>(map.static_columns.size()) != m.static_features)
-    bad("static names " + std::to_string(map.static_columns.size()) + " column(s), the model has " +
-        std::to_string(m.static_features) + " static feature(s)");
-  if (map.model_features() != m.features)
-    bad(std::to_string(map.numeric()) + " numeric column(s) and " + std::to_string(map.categorical.size()) +
-        " categorical one(s) make " + std::to_string(map.model_features()) + " features, the model has " +
-        std::to_string(m.features));
-  if (map.has_outer && map.outer.dim() != map.numeric())
-    bad("the outer scaler has " + std::to_string(map.outer.dim()) + " column(s), not " + std::to_string(map.numeric()));
-  if (map.has_inner && map.inner.dim() != map.numeric())
-    bad("the inner scaler has " + std::to_string(map.inner.dim()) + " column(s), not " + std::to_string(map.numeric()));
-  if (map.preset != "default" && map.preset != "original") bad("unknown preset '" + tg::io::printable(map.preset) + "'");
-  if (map.preset == "original" && !map.has_inner) bad("the original preset's inner scaler is missing");
-  // A CSV's values are scaled from its units: their scaler must be there (sine and NPY windows
-  // are used as they are).
+// truncated one would otherwise map generated values to the wrong columns or scale. A CSV's
+// values are scaled from its units (sine and NPY windows are used as they are).
+void check_output_map(const Json& config, const tg::models::TimeGanConfig& m, const tg::io::OutputMap& map) {
   const Json* data = config.find("data");
   const std::string src = data && data->is_object() && data->contains("data") && data->at("data").is_string()
                               ? data->at("data").as_string() : std::string();
-  const bool csv = !src.empty() && src != "sine" && !(src.size() > 4 && src.compare(src.size() - 4, 4, ".npy") == 0);
-  if (csv && !map.has_outer) bad("the scaler to the data's units (outer) is missing");
+  const bool csv = !src.empty() && src != "sine" && !ends_with(src, ".npy");
+  map.check(m.features, m.static_features, csv);
 }
 }  // namespace
 
@@ -348,7 +332,7 @@ LoadedRun load_run(const std::string& dir) {
   try {
     r.model_cfg = tg::models::TimeGanConfig::from_json(r.config.at("model"));
     r.map = tg::io::OutputMap::from_json(r.config.at("output_map"));
-    check_output_map(r.config, r.model_cfg, r.map, cfg_path);
+    check_output_map(r.config, r.model_cfg, r.map);
   } catch (const tg::io::InputError& e) {
     const std::string m = e.what();
     if (m.compare(0, cfg_path.size(), cfg_path) == 0) throw;

@@ -153,6 +153,11 @@ struct OutputMap {
   void original_to_reference(Windows& w) const;
   Json to_json() const;
   static OutputMap from_json(const Json& j);  // throws InputError on a malformed object
+  /// Checks the map against the model it serves (`features` model features, `static_features`)
+  /// and its data (`from_csv`: values scaled from a CSV's units, so the outer scaler must be
+  /// there): the column count, the scalers' widths, the preset. Throws InputError
+  /// "output_map: ..." (the caller names the file).
+  void check(int64_t features, int64_t static_features, bool from_csv) const;
 };
 
 struct PrepOptions {

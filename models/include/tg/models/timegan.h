@@ -106,6 +106,22 @@ struct TimeGanConfig {
   std::string mismatch(const TimeGanConfig& other) const;
 };
 
+/// The five Adam optimisers of a TimeGAN, in checkpoint order (embedding phase E0, joint E, the
+/// supervised phase's GS, joint G, D).
+inline constexpr const char* kOptimizerNames[5] = {"E0", "E", "GS", "G", "D"};
+
+/// Where a checkpoint stands: its metadata read and checked like data against the
+/// configuration it was saved with (`saved`), before anything is loaded.
+struct CheckpointPosition {
+  std::string phase;   ///< embedding, supervised, joint or done
+  int64_t iteration = 0;  ///< in [0, saved.iterations]; 0 when done
+  uint64_t batch_rng_counter = 0, noise_rng_counter = 0;
+  int64_t adam_steps[5] = {};  ///< >= 0, in kOptimizerNames order
+};
+/// Throws io::InputError "<src>: corrupt checkpoint metadata: ..." for a missing or mistyped
+/// field, an unknown phase, an iteration out of range or negative Adam steps.
+CheckpointPosition checkpoint_position(const io::Json& meta, const TimeGanConfig& saved, const std::string& src);
+
 enum class Phase : uint8_t { Embedding = 0, Supervised = 1, Joint = 2, Done = 3 };
 const char* phase_name(Phase p);
 
