@@ -70,13 +70,7 @@ tg::app::TrainRequest tiny_run(const std::string& dir) {
   return req;
 }
 
-pid_t dead_pid() {
-  const pid_t p = fork();
-  if (p == 0) _exit(0);
-  int st = 0;
-  waitpid(p, &st, 0);
-  return p;
-}
+using tgtest::dead_pid;
 
 // Disables an io fault hook when a check fails half-way.
 struct FaultsOff {

@@ -216,14 +216,7 @@ tg::io::Json config_of(const std::string& run_dir) {
   return tg::io::Json::parse(tg::io::read_file(run_dir + "/config.json"), "config.json");
 }
 
-// A pid that is certainly not running: a child that has exited and been reaped.
-pid_t dead_pid() {
-  const pid_t p = fork();
-  if (p == 0) _exit(0);
-  int st = 0;
-  waitpid(p, &st, 0);
-  return p;
-}
+using tgtest::dead_pid;
 
 }  // namespace
 
@@ -549,13 +542,7 @@ TEST_CASE("a data file that is not text of lines is refused after its first MiB,
   const std::string d = tmpdir();
   // Under a bound of 1 GiB of virtual memory: reading such input whole (up to 4 GiB) fails.
   // (Not under AddressSanitizer, which reserves terabytes of address space for itself.)
-#if defined(__SANITIZE_ADDRESS__)
-  const long kBound = 0;
-#elif defined(__has_feature)
-  const long kBound = __has_feature(address_sanitizer) ? 0 : 1 << 20;
-#else
-  const long kBound = 1 << 20;
-#endif
+  const long kBound = tgtest::kAddressSpaceBounds ? 1 << 20 : 0;
   const auto start = std::chrono::steady_clock::now();
   Result r = run("train --data /dev/zero --threads 1 --out " + d + "/run", kBound);
   CHECK(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < 20);  // not 4 GiB read

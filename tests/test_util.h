@@ -75,6 +75,25 @@ struct SmallFs {
   SmallFs& operator=(const SmallFs&) = delete;
 };
 
+/// Whether a child may run under `ulimit -v`: not in an AddressSanitizer build, whose programs
+/// reserve terabytes of address space for themselves.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kAddressSpaceBounds = false;
+#elif defined(__has_feature)
+constexpr bool kAddressSpaceBounds = !__has_feature(address_sanitizer);
+#else
+constexpr bool kAddressSpaceBounds = true;
+#endif
+
+/// A pid that is certainly not running: a child that has exited and been reaped.
+inline pid_t dead_pid() {
+  const pid_t p = fork();
+  if (p == 0) _exit(0);
+  int st = 0;
+  waitpid(p, &st, 0);
+  return p;
+}
+
 struct CliResult {
   int code;
   std::string out;  // stdout + stderr
