@@ -127,6 +127,23 @@ TEST_CASE("train: a failed write of losses.csv stops training; model.ckpt keeps 
   std::filesystem::remove_all(d);
 }
 
+TEST_CASE("train: a new run whose config.json cannot be written leaves no directory behind") {
+  const std::string d = tmpdir(), rd = d + "/run";
+  tg::io::testing::set_write_fault_after(0);  // config.json on a full disk
+  std::string m = tgtest::error_of<tg::io::OutputError>([&] { tg::app::train(tiny_run(rd)); });
+  tg::io::testing::set_write_fault_after(-1);
+  CHECK_MESSAGE(has(m, "config.json"), m);
+  CHECK_FALSE(std::filesystem::exists(rd));
+  // An existing directory is kept, with what it held.
+  tg::io::make_dirs(rd);
+  tgtest::write(rd + "/notes.txt", "mine");
+  tg::io::testing::set_write_fault_after(0);
+  m = tgtest::error_of<tg::io::OutputError>([&] { tg::app::train(tiny_run(rd)); });
+  tg::io::testing::set_write_fault_after(-1);
+  CHECK(tg::io::read_file(rd + "/notes.txt") == "mine");
+  CHECK_FALSE(tg::io::file_exists(rd + "/config.json"));
+}
+
 TEST_CASE("io: AppendFile writes what fits, then fails with the OS's reason, and keeps failing") {
   const std::string d = tmpdir();
   FaultsOff off;

@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <unistd.h>
+
 #include "tg/app/condition.h"
 #include "tg/app/run.h"
 #include "tg/backend.h"
@@ -268,17 +270,30 @@ TrainResult train(const TrainRequest& req) {
       std::fprintf(stderr, "resuming %s at %s iteration %lld\n", dir.c_str(), tg::models::phase_name(model.phase()),
                    static_cast<long long>(model.iteration()));
   } else {
+    const bool created = !tg::io::dir_exists(dir);
     tg::io::make_dirs(dir);
     lock = RunLock(dir, "train", quiet);
-    // Checked again under the lock: another process may have made the directory a run since
-    // the caller looked.
-    if (!req.overwrite && holds_a_run(dir))
-      throw OptionError("out", dir + ": the directory already holds a run; continue it with --resume or replace it "
-                        "with --overwrite");
-    if (req.overwrite) remove_run_files(dir);
-    remove_stale_temp_files(dir);
-    tg::io::atomic_write_text(join_path(dir, "config.json"), run.dump() + "\n");
-    log.create(log_path);
+    try {
+      // Checked again under the lock: another process may have made the directory a run since
+      // the caller looked.
+      if (!req.overwrite && holds_a_run(dir))
+        throw OptionError("out", dir + ": the directory already holds a run; continue it with --resume or replace "
+                          "it with --overwrite");
+      if (req.overwrite) remove_run_files(dir);
+      remove_stale_temp_files(dir);
+      tg::io::atomic_write_text(join_path(dir, "config.json"), run.dump() + "\n");
+      log.create(log_path);
+    } catch (...) {
+      // A directory this call created holds nothing of a run yet (a full disk, say): nothing of
+      // it is left behind.
+      if (created) {
+        lock.release();
+        for (const std::string& f : {RunLock::path_of(dir), join_path(dir, "config.json"), log_path})
+          std::remove(f.c_str());
+        ::rmdir(dir.c_str());
+      }
+      throw;
+    }
     if (!quiet) {
       std::fprintf(stderr, "training on %lld windows of %lld x %lld (%s), %lld parameters, %lld iterations per phase\n",
                    static_cast<long long>(w.n), static_cast<long long>(w.seq), static_cast<long long>(w.dim),
