@@ -53,6 +53,8 @@ void throw_cuda_error(const char* what, const char* call, const char* file, int 
 
 namespace {
 
+gpu::Stream work_stream();
+
 // =============================================================================================
 // Caching allocator
 // =============================================================================================
@@ -95,7 +97,7 @@ class CachingAllocator {
       ++stats_.cuda_mallocs;
     }
     live_[p] = cls;
-    gpu::mark_allocated(p, bytes, cls);
+    gpu::mark_allocated(p, bytes, cls, work_stream());
     return p;
   }
 
@@ -106,7 +108,7 @@ class CachingAllocator {
     if (it == live_.end()) return;  // not ours: ignore rather than corrupt the pool
     const size_t cls = it->second;
     live_.erase(it);
-    gpu::mark_freed(p, cls);
+    gpu::mark_freed(p, cls, work_stream());
     try {
       free_[cls].push_back(p);
       stats_.cached_bytes += cls;
@@ -270,7 +272,7 @@ struct SumTo {
 
 template <typename T>
 __device__ T block_sum(T v) {
-  __shared__ T red[32];
+  TG_STATIC_SHARED(T, red, 32);
   for (int off = 16; off > 0; off >>= 1) v += __shfl_down_sync(0xffffffffu, v, off);
   const int lane = threadIdx.x & 31, wid = threadIdx.x >> 5;
   __syncthreads();
@@ -860,6 +862,9 @@ class CudaBackend final : public Backend {
   void* ones64_ = nullptr;
   int64_t ones_n32_ = 0, ones_n64_ = 0;
 };
+
+// The stream all of the backend's work is issued on (the caching allocator's hooks follow it).
+gpu::Stream work_stream() { return g_backend ? g_backend->context().stream : nullptr; }
 
 CudaBackend* instance() {
   static CudaBackend* b = [] {

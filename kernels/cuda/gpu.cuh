@@ -94,10 +94,11 @@ inline Error memcpy_async(void* dst, const void* src, size_t bytes, Copy k, Stre
 inline Error memcpy(void* dst, const void* src, size_t bytes, Copy k) { return cudaMemcpy(dst, src, bytes, kind_of(k)); }
 inline Error memset_async(void* dst, int value, size_t bytes, Stream s) { return cudaMemsetAsync(dst, value, bytes, s); }
 /// Hooks of the caching allocator: a block handed out (`used` of its `block` bytes are the
-/// caller's) and a block returned to the free list. Nothing to do on a device; the emulation
-/// fills handed-out memory with garbage and makes the rest unaddressable for ASan.
-inline void mark_allocated(void*, size_t, size_t) {}
-inline void mark_freed(void*, size_t) {}
+/// caller's) and a block returned to the free list, in the order of stream `s`'s work. Nothing
+/// to do on a device; the emulation fills handed-out memory with garbage and makes the rest
+/// unaddressable for ASan.
+inline void mark_allocated(void*, size_t, size_t, Stream) {}
+inline void mark_freed(void*, size_t, Stream) {}
 
 // ---- streams ---------------------------------------------------------------------------------
 inline Error stream_create_nonblocking(Stream* s) { return cudaStreamCreateWithFlags(s, cudaStreamNonBlocking); }
@@ -121,6 +122,11 @@ __device__ __forceinline__ T* dynamic_smem() {
   extern __shared__ __align__(16) unsigned char tg_dynamic_smem[];
   return reinterpret_cast<T*>(tg_dynamic_smem);
 }
+
+/// A static shared-memory array of the block: `TG_STATIC_SHARED(float, red, 32);` declares `red`.
+/// (The emulation gives every block its own, filled with garbage; a plain __shared__ would be
+/// one zeroed object there.)
+#define TG_STATIC_SHARED(type, name, count) __shared__ type name[count]
 
 // ---- BLAS (cuBLAS, column-major, host scalars) --------------------------------------------------
 inline BlasStatus blas_create(BlasHandle* h, Stream s) {

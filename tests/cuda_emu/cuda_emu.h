@@ -5,25 +5,48 @@
 //   * the CUDA C++ dialect the kernels are written in: __global__/__device__/__host__/
 //     __forceinline__, dim3/uint2/uint4, threadIdx/blockIdx/blockDim/gridDim, __syncthreads
 //     (a real barrier), __shfl_down_sync (a real exchange between the lanes of a warp),
-//     atomicAdd, __umulhi/__fmaf_rn/__fma_rn, min/max and the math functions;
+//     atomicAdd, __umulhi/__fmaf_rn/__fma_rn, min/max and the math functions; static shared
+//     memory through TG_STATIC_SHARED (a plain `__shared__` does not compile here);
 //   * tg::gpu, the same seam as the real gpu.cuh: launches, memory, streams, device queries and
-//     the two BLAS calls, all synchronous on the calling thread's "stream".
+//     the two BLAS calls.
 //
 // Execution model (runtime.cpp). One launch at a time; its blocks run one after another on the
-// calling thread; the threads of a block are fibers (ucontext) scheduled round-robin, each
-// running until it finishes or waits at a barrier, so __syncthreads and the warp shuffles really
-// synchronise. The fibers are annotated for the sanitizers: ThreadSanitizer sees every CUDA
-// thread as a thread of its own, ordered only by the barriers (a missing __syncthreads is a
-// reported data race); AddressSanitizer follows the fiber stacks.
-// Dynamic shared memory is a buffer of exactly the launch's size per block (AddressSanitizer
-// sees an overrun), filled with 0xFF bytes: NaN in float and double, so a read before a write
-// shows up in the results. Device memory is host memory filled with 0xFF on every allocation,
-// including blocks the caching allocator hands out again; the allocator's padding and freed
-// blocks are poisoned for AddressSanitizer. Static __shared__ variables are function-local
-// statics: shared by all threads of a block (blocks run one at a time), but they start zeroed,
-// not as garbage. Launch configurations are checked as on a device (block size, grid limits,
-// shared memory over 48 KiB only after allow_dynamic_smem, at most the emulated device's opt-in).
-// A kernel whose threads wait at different barriers (a deadlock on a device) aborts with a message.
+// calling thread; the threads of a block are fibers (ucontext), each running until it finishes
+// or waits at a barrier, so __syncthreads and the warp shuffles really synchronise. The fibers
+// are annotated for the sanitizers: ThreadSanitizer sees every CUDA thread as a thread of its
+// own, ordered only by the barriers (a missing __syncthreads is a reported data race);
+// AddressSanitizer follows the fiber stacks. Launch configurations are checked as on a device
+// (block size, grid limits, shared memory over 48 KiB only after allow_dynamic_smem, at most
+// the emulated device's opt-in). A kernel whose threads wait at different barriers (a deadlock
+// on a device) aborts with a message.
+//
+// Adversarial by default: what a real GPU may do, the emulation does, so that code relying on
+// what a GPU does not promise fails here (each behaviour has a planted-defect test in
+// test_cuda_emu.cpp):
+//   order    the blocks of a launch run in a seeded random order, each on fresh fibers with no
+//            happens-before edge to any other block (ThreadSanitizer reports a race between
+//            blocks), and the threads of a block are resumed in a seeded shuffled order at
+//            every barrier round;
+//   shuffle  __shfl_down_sync aborts unless its mask is exactly the set of lanes that arrive,
+//            and a lane that reads an exited or absent lane aborts (always on);
+//   garbage  dynamic and static shared memory are fresh per block and per launch and start as
+//            0xFF bytes (NaN in float and double); device memory is 0xFF on every allocation,
+//            also when the caching allocator hands a block out again (always on);
+//   protect  device memory is not host memory: it is an mmap'd arena, PROT_NONE except while a
+//            kernel, an emulated BLAS call or a copy runs, so a host dereference of a device
+//            pointer stops with a message naming the allocation; every allocation is followed
+//            by an inaccessible guard page; a copy whose direction does not match where its
+//            pointers live aborts;
+//   async    stream work (launches, copies, memsets, BLAS) is queued per stream and runs at the
+//            next synchronisation of that stream (stream_synchronize, device_synchronize, a
+//            blocking memcpy for the default stream, free); a device-to-host copy fills its
+//            host destination with 0xFF when it is queued, so a host read before the sync sees
+//            NaN;
+//   gemm     each BLAS call sums its dot products in a seeded order (sequential, reversed,
+//            blocked, split-K; with or without FMA), as cuBLAS picks kernels by shape.
+// The seed is TG_CUDA_EMU_SEED (default: a random one); it is printed with every failure the
+// emulation reports and, by the test runner, after a failed test. TG_CUDA_EMU_OFF=order,async,
+// protect,gemm (any subset) turns behaviours off to tell a defect from its detector.
 // What it cannot show: timing, memory coalescing, warp divergence effects, real cuBLAS/cuDNN.
 #pragma once
 
@@ -35,6 +58,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -46,7 +70,14 @@
 #define __forceinline__ inline
 #define __launch_bounds__(...)
 #define __align__(n) alignas(n)
-#define __shared__ static
+// A plain static __shared__ variable would be one object for every block and launch, zeroed at
+// start: the kernels declare static shared memory with TG_STATIC_SHARED (gpu.cuh), which the
+// emulation gives each block afresh, filled with garbage.
+#define __shared__ static_assert(false, "declare static shared memory with TG_STATIC_SHARED (gpu.cuh)");
+#define TG_STATIC_SHARED(type, name, count)                                                            \
+  static const char name##_tg_key = 0;                                                                 \
+  type* const name = static_cast<type*>(                                                               \
+      ::tg::gpu::emu::static_smem(&name##_tg_key, sizeof(type) * static_cast<size_t>(count), alignof(type)))
 
 struct dim3 {
   unsigned x, y, z;
@@ -120,8 +151,8 @@ Error free(void* p);
 Error memcpy_async(void* dst, const void* src, size_t bytes, Copy k, Stream s);
 Error memcpy(void* dst, const void* src, size_t bytes, Copy k);
 Error memset_async(void* dst, int value, size_t bytes, Stream s);
-void mark_allocated(void* p, size_t used, size_t block);
-void mark_freed(void* p, size_t block);
+void mark_allocated(void* p, size_t used, size_t block, Stream s);
+void mark_freed(void* p, size_t block, Stream s);
 
 Error stream_create_nonblocking(Stream* s);
 Error stream_synchronize(Stream s);
@@ -137,33 +168,52 @@ BlasStatus gemv(BlasHandle h, bool ta, int m, int n, const T* alpha, const T* a,
                 const T* beta, T* y, int incy);
 
 namespace emu {
-/// Runs `invoke(closure)` on every thread of every block of the grid (runtime.cpp).
-void run_grid(uintptr_t kernel, dim3 grid, dim3 block, size_t smem, void (*invoke)(const void*), const void* closure);
+/// The adversarial behaviours (header comment), read once from TG_CUDA_EMU_SEED / TG_CUDA_EMU_OFF;
+/// the emulation's own tests change them.
+struct Options {
+  uint64_t seed = 0;
+  bool order = true;    // random block order, no ordering between blocks, shuffled threads
+  bool async = true;    // queued stream work
+  bool protect = true;  // device memory inaccessible to host code
+  bool gemm = true;     // seeded summation orders in BLAS
+};
+Options& options();
+/// Sets the seed and restarts the sequence of per-launch random streams derived from it.
+void reseed(uint64_t seed);
+/// Checks a launch configuration as a device does; false (and the sticky error set) when invalid.
+bool check_launch(uintptr_t kernel, dim3 grid, dim3 block, size_t smem);
+/// Runs, or queues on `stream`, `invoke(closure)` on every thread of every block of the grid.
+void submit_grid(Stream stream, dim3 grid, dim3 block, size_t smem, void (*invoke)(const void*),
+                 std::shared_ptr<const void> closure);
 void set_max_dynamic_smem(uintptr_t kernel, size_t bytes);
 unsigned char* block_smem();
+/// The running block's static shared variable `key` (bytes, aligned), garbage at its first use.
+void* static_smem(const void* key, size_t bytes, size_t align);
 void syncthreads();
-/// Warp exchange: every live lane of the calling thread's warp publishes `bytes` of `value`;
-/// returns (into out) the value of lane + delta, or the caller's own when that lane is outside
-/// the warp (or `width` segment) or has exited.
-void shfl_down(const void* value, void* out, size_t bytes, unsigned delta, int width);
+/// Warp exchange: every lane of the calling thread's warp named in `mask` publishes `bytes` of
+/// `value`; returns (into out) the value of lane + delta, or the caller's own when that lane is
+/// outside the warp's `width` segment. Aborts when `mask` is not exactly the lanes that arrive
+/// or when the source lane has exited.
+void shfl_down(unsigned mask, const void* value, void* out, size_t bytes, unsigned delta, int width);
 }  // namespace emu
 
 template <typename... P, typename... A>
-inline void launch(void (*kernel)(P...), dim3 grid, dim3 block, size_t smem, Stream, A&&... args) {
+inline void launch(void (*kernel)(P...), dim3 grid, dim3 block, size_t smem, Stream stream, A&&... args) {
   static_assert(sizeof...(P) == sizeof...(A), "gpu::launch: argument count does not match the kernel");
   using Args = std::tuple<std::decay_t<P>...>;
   struct Closure {
     void (*k)(P...);
     Args args;
   };
-  const Closure c{kernel, Args(static_cast<P>(std::forward<A>(args))...)};
-  // every thread gets its own copies of the arguments, as on a device
-  emu::run_grid(reinterpret_cast<uintptr_t>(kernel), grid, block, smem,
-                [](const void* p) {
-                  const Closure* cl = static_cast<const Closure*>(p);
-                  std::apply(cl->k, cl->args);
-                },
-                &c);
+  if (!emu::check_launch(reinterpret_cast<uintptr_t>(kernel), grid, block, smem)) return;
+  // the arguments are captured now (the launch may run later); every thread gets its own copies
+  auto c = std::make_shared<const Closure>(Closure{kernel, Args(static_cast<P>(std::forward<A>(args))...)});
+  emu::submit_grid(stream, grid, block, smem,
+                   [](const void* p) {
+                     const Closure* cl = static_cast<const Closure*>(p);
+                     std::apply(cl->k, cl->args);
+                   },
+                   std::move(c));
 }
 
 template <typename... P>
@@ -182,10 +232,10 @@ inline T* dynamic_smem() {
 inline void __syncthreads() { tg::gpu::emu::syncthreads(); }
 
 template <typename T>
-inline T __shfl_down_sync(unsigned /*mask*/, T v, unsigned delta, int width = 32) {
+inline T __shfl_down_sync(unsigned mask, T v, unsigned delta, int width = 32) {
   static_assert(std::is_trivially_copyable_v<T> && sizeof(T) <= 8, "__shfl_down_sync: 1 to 8 byte values");
   T out;
-  tg::gpu::emu::shfl_down(&v, &out, sizeof(T), delta, width);
+  tg::gpu::emu::shfl_down(mask, &v, &out, sizeof(T), delta, width);
   return out;
 }
 
