@@ -34,7 +34,6 @@
 #if defined(__SANITIZE_THREAD__)
 #include <sanitizer/tsan_interface.h>
 extern "C" {
-void AnnotateNewMemory(const char* file, int line, const volatile void* mem, size_t size);
 void AnnotateIgnoreReadsBegin(const char* file, int line);
 void AnnotateIgnoreReadsEnd(const char* file, int line);
 void AnnotateIgnoreWritesBegin(const char* file, int line);
@@ -160,16 +159,6 @@ void tsan_release(const void* p) {
   __tsan_release(const_cast<void*>(p));
 #else
   (void)p;
-#endif
-}
-// Memory the runtime hands to another block: ThreadSanitizer forgets who touched it before, so
-// reusing a buffer is neither a race nor an ordering between the blocks.
-void forget(const void* p, size_t n) {
-#ifdef __SANITIZE_THREAD__
-  if (n) AnnotateNewMemory(__FILE__, __LINE__, p, n);
-#else
-  (void)p;
-  (void)n;
 #endif
 }
 // The runtime's own bookkeeping done from inside a CUDA thread (never across a yield): not an
@@ -300,6 +289,8 @@ void on_segv(int sig, siginfo_t* si, void* uc) {
   Arena* a = g_arena;
   const auto addr = reinterpret_cast<uintptr_t>(si->si_addr);
   if (a && addr >= reinterpret_cast<uintptr_t>(a->base) && addr < reinterpret_cast<uintptr_t>(a->base) + kArenaBytes) {
+    Unobserved quiet;  // (the fault may be in a CUDA thread: the runtime's tables are not its data)
+    (void)quiet;
     char msg[512];
     const auto* o = owner(si->si_addr);  // (the process is about to stop: the map is read as it is)
     if (o && a->open == 0)
@@ -419,16 +410,28 @@ struct Fiber {
 
 struct Block;
 
+// Blocks run one at a time, each on the fibers and buffers of one of kSlots slots. Under
+// ThreadSanitizer there are several: a slot's memory is reused only by a block ordered after the
+// one that used it before (its end is acquired), so blocks of different slots are not ordered
+// at all: within every kSlots consecutive blocks of the (shuffled) order, a race between two
+// blocks is reported. (ThreadSanitizer keeps what memory saw across fibers; only a slot per block
+// would leave every block unordered, at a stack per CUDA thread and block.)
+#ifdef __SANITIZE_THREAD__
+constexpr unsigned kSlots = 8;
+#else
+constexpr unsigned kSlots = 1;  // no happens-before to keep apart: one set of fibers suffices
+#endif
+
 struct Sched {
-  std::vector<std::unique_ptr<Fiber>> fibers;  // slots, reused across blocks and launches
-  std::vector<Fiber*> of_thread;               // CUDA thread id -> its fiber in this block
+  std::vector<std::unique_ptr<Fiber>> fibers[kSlots];  // per slot, reused across blocks and launches
   ucontext_t main_ctx;
   std::atomic<void*> main_tsan{nullptr};
   const void* main_bottom = nullptr;
   size_t main_size = 0;
   std::atomic<Block*> block{nullptr};
   std::atomic<Fiber*> current{nullptr};
-  unsigned n = 0;  // threads of the current block
+  std::atomic<const char*> setup{nullptr};  // the running block's launch -> threads edge (read
+                                            // before the thread has acquired anything)
 };
 Sched g_sched;
 
@@ -467,10 +470,12 @@ void yield_to_main(Fiber& f, bool finished) {
   (void)finished;
 }
 
+const std::vector<Fiber*>& threads_of_block();
+
 // Makes every fiber blocked on `barrier` ready again.
 void wake(const void* barrier) {
-  for (unsigned i = 0; i < g_sched.n; ++i) {
-    Fiber& f = *g_sched.of_thread[i];
+  for (Fiber* fp : threads_of_block()) {
+    Fiber& f = *fp;
     if (f.state.load(std::memory_order_relaxed) == kBlocked &&
         f.blocked_on.load(std::memory_order_relaxed) == barrier) {
       f.blocked_on.store(nullptr, std::memory_order_relaxed);
@@ -527,20 +532,22 @@ struct StaticVar {
 
 struct Block {
   unsigned nthreads = 0;
+  std::vector<Fiber*> of_thread;  // CUDA thread id -> its fiber
   dim3 idx;
   unsigned char* smem = nullptr;
   Barrier barrier;
   std::vector<std::unique_ptr<Barrier>> warp;  // one per warp
-  std::vector<uint64_t> slots;                 // shuffle exchange, one per thread
+  std::vector<std::atomic<uint64_t>> slots;    // shuffle exchange, one per thread (ordered by the warp barrier)
   // static shared memory: a pool of the device's 48 KiB, handed out at first use per variable
   std::unique_ptr<unsigned char[]> statics{new unsigned char[kStaticSmem]};
   std::vector<StaticVar> static_vars;
   size_t static_used = 0;
   void (*invoke)(const void*) = nullptr;
   const void* closure = nullptr;
-  const char* setup = nullptr;  // the address of this block's launch -> threads edge
-  const char* done = nullptr;   // the address of the threads -> end of launch edge
+  std::atomic<const char*> done{nullptr};  // the address of this block's threads -> end edge
 };
+
+const std::vector<Fiber*>& threads_of_block() { return g_sched.block.load(std::memory_order_relaxed)->of_thread; }
 
 void fiber_entry() {
 #ifdef __SANITIZE_ADDRESS__
@@ -548,11 +555,11 @@ void fiber_entry() {
 #endif
   Fiber& f = *g_sched.current.load(std::memory_order_relaxed);
   Block& b = *g_sched.block.load(std::memory_order_relaxed);
-  tsan_acquire(b.setup);
+  tsan_acquire(g_sched.setup.load(std::memory_order_relaxed));
   b.invoke(b.closure);
   b.barrier.leave();
   b.warp[f.tid / 32]->leave();
-  tsan_release(b.done);
+  tsan_release(b.done.load(std::memory_order_relaxed));
   f.state.store(kDone, std::memory_order_relaxed);
   yield_to_main(f, true);
   std::abort();  // a finished fiber is never resumed
@@ -560,28 +567,23 @@ void fiber_entry() {
 
 // Runs one block: its threads as fibers until all have finished; with `order`, the ready threads
 // are resumed in a shuffled order at every round and each thread is a new ThreadSanitizer fiber.
-void run_block(Block& b, dim3 bdim, dim3 gdim, Rng& rng) {
+void run_block(Block& b, unsigned slot, dim3 bdim, dim3 gdim, Rng& rng) {
   Sched& s = g_sched;
   const unsigned n = b.nthreads;
   const bool order = emu::options().order;
-  while (s.fibers.size() < n) s.fibers.push_back(std::make_unique<Fiber>());
-  s.of_thread.resize(n);
-  s.n = n;
+  auto& fibers = s.fibers[slot];
+  while (fibers.size() < n) fibers.push_back(std::make_unique<Fiber>());
+  b.of_thread.resize(n);
   s.block.store(&b, std::memory_order_relaxed);
 #ifdef __SANITIZE_THREAD__
   s.main_tsan.store(__tsan_get_current_fiber(), std::memory_order_relaxed);
 #endif
   for (unsigned i = 0; i < n; ++i) {
-    Fiber& f = *s.fibers[i];
+    Fiber& f = *fibers[i];
 #ifdef __SANITIZE_THREAD__
-    // a thread of another block must not be ordered after this one by program order
-    if (f.tsan && order) {
-      __tsan_destroy_fiber(f.tsan);
-      f.tsan = nullptr;
-    }
     if (!f.tsan) f.tsan = __tsan_create_fiber(0);
 #endif
-    s.of_thread[i] = &f;
+    b.of_thread[i] = &f;
     f.tid = i;
     f.coords.thread_idx = uint3{i % bdim.x, i / bdim.x % bdim.y, i / (bdim.x * bdim.y)};
     f.coords.block_idx = uint3{b.idx.x, b.idx.y, b.idx.z};
@@ -595,14 +597,14 @@ void run_block(Block& b, dim3 bdim, dim3 gdim, Rng& rng) {
     f.ctx.uc_link = nullptr;
     makecontext(&f.ctx, fiber_entry, 0);
   }
-  tsan_release(b.setup);
+  tsan_release(s.setup.load(std::memory_order_relaxed));
   std::vector<unsigned> turn(n);
   std::iota(turn.begin(), turn.end(), 0u);
   for (;;) {
     if (order) rng.shuffle(turn);
     bool ran = false, all_done = true;
     for (unsigned i : turn) {
-      Fiber& f = *s.of_thread[i];
+      Fiber& f = *b.of_thread[i];
       if (f.state.load(std::memory_order_relaxed) == kReady) {
         switch_to(f);
         ran = true;
@@ -624,45 +626,52 @@ void run_grid_now(dim3 grid, dim3 block, size_t smem, void (*invoke)(const void*
   std::lock_guard<std::mutex> l(g_launch_mu);
   Rng rng = draw();
   const bool order = emu::options().order;
-  Block b;
-  b.nthreads = block.x * block.y * block.z;
-  b.invoke = invoke;
-  b.closure = closure;
-  const unsigned nwarps = (b.nthreads + 31) / 32;
-  for (unsigned w = 0; w < nwarps; ++w) b.warp.push_back(std::make_unique<Barrier>());
-  b.slots.assign(b.nthreads, 0);
-  std::unique_ptr<unsigned char[]> shm(smem ? new unsigned char[smem] : nullptr);
-  b.smem = shm.get();
-  // the blocks, in launch order or shuffled
+  const unsigned nthreads = block.x * block.y * block.z, nwarps = (nthreads + 31) / 32;
   const uint64_t nblocks = uint64_t(grid.x) * grid.y * grid.z;
+  const unsigned nslots = static_cast<unsigned>(std::min<uint64_t>(kSlots, nblocks));
+  // per slot: a block's barriers, shuffle slots, shared memory
+  std::vector<std::unique_ptr<Block>> slots;
+  std::vector<std::unique_ptr<unsigned char[]>> shm;
+  for (unsigned i = 0; i < nslots; ++i) {
+    auto b = std::make_unique<Block>();
+    b->nthreads = nthreads;
+    b->invoke = invoke;
+    b->closure = closure;
+    for (unsigned w = 0; w < nwarps; ++w) b->warp.push_back(std::make_unique<Barrier>());
+    b->slots = std::vector<std::atomic<uint64_t>>(nthreads);
+    shm.emplace_back(smem ? new unsigned char[smem] : nullptr);
+    b->smem = shm.back().get();
+    slots.push_back(std::move(b));
+  }
+  // the blocks, in launch order or shuffled
   std::vector<uint32_t> blocks(nblocks);
   std::iota(blocks.begin(), blocks.end(), 0u);
   if (order) rng.shuffle(blocks);
   // addresses only (ThreadSanitizer's synchronisation objects): per block, its setup edge, its
-  // barrier and its warps' barriers; one for the end of the launch
-  const size_t per_block = 2 + nwarps;
-  std::unique_ptr<char[]> sync(new char[nblocks * per_block + 1]);
-  b.done = &sync[nblocks * per_block];
-  for (uint32_t k : blocks) {
+  // end, its barrier and its warps' barriers
+  const size_t per_block = 3 + nwarps;
+  std::unique_ptr<char[]> sync(new char[nblocks * per_block]);
+  std::vector<const char*> slot_done(nslots, nullptr);  // the end of each slot's last block
+  for (uint64_t j = 0; j < nblocks; ++j) {
+    const uint32_t k = blocks[j];
+    const unsigned slot = static_cast<unsigned>(j % nslots);
+    Block& b = *slots[slot];
+    if (slot_done[slot]) tsan_acquire(slot_done[slot]);  // the slot's previous block is over
     const char* own = &sync[static_cast<size_t>(k) * per_block];
     b.idx = dim3(k % grid.x, k / grid.x % grid.y, static_cast<unsigned>(k / (uint64_t(grid.x) * grid.y)));
-    b.setup = own;
-    // fresh garbage-filled shared memory, no longer tied to the block that used it before
-    forget(b.smem, smem);
+    g_sched.setup.store(own, std::memory_order_relaxed);
+    b.done.store(own + 1, std::memory_order_relaxed);
+    // fresh garbage-filled shared memory
     if (smem) std::memset(b.smem, kGarbage, smem);
-    forget(b.statics.get(), b.static_used);
     b.static_vars.clear();
     b.static_used = 0;
-    forget(b.slots.data(), b.slots.size() * sizeof(uint64_t));
-    b.barrier.reset(b.nthreads, own + 1);
-    for (unsigned w = 0; w < nwarps; ++w) b.warp[w]->reset(std::min(32u, b.nthreads - w * 32), own + 2 + w);
-    run_block(b, block, grid, rng);
-    if (!order) tsan_acquire(b.done);  // blocks one after another, as the emulation used to run them
+    b.barrier.reset(nthreads, own + 2);
+    for (unsigned w = 0; w < nwarps; ++w) b.warp[w]->reset(std::min(32u, nthreads - w * 32), own + 3 + w);
+    run_block(b, slot, block, grid, rng);
+    slot_done[slot] = own + 1;
+    if (!order) tsan_acquire(own + 1);  // blocks one after another, as the emulation used to run them
   }
-  tsan_acquire(b.done);
-  forget(b.statics.get(), b.static_used);
-  forget(b.smem, smem);
-  forget(b.slots.data(), b.slots.size() * sizeof(uint64_t));
+  for (const char* d : slot_done) tsan_acquire(d);  // the launch is over when every block is
   g_sched.block.store(nullptr, std::memory_order_relaxed);
 }
 
@@ -968,27 +977,29 @@ void syncthreads() { running_block("__syncthreads").barrier.wait(); }
 
 void shfl_down(unsigned mask, const void* value, void* out, size_t bytes, unsigned delta, int width) {
   Block& b = running_block("__shfl_down_sync");
-  const unsigned tid = g_sched.current.load(std::memory_order_relaxed)->tid, lane = tid % 32, base = tid - lane;
+  const Fiber& self = *g_sched.current.load(std::memory_order_relaxed);
+  const uint3 bi = self.coords.block_idx;
+  const unsigned tid = self.tid, lane = tid % 32, base = tid - lane;
   Barrier& wb = *b.warp[tid / 32];
   uint64_t mine = 0;
   std::memcpy(&mine, value, bytes);
-  b.slots[tid] = mine;
+  b.slots[tid].store(mine, std::memory_order_relaxed);
   wb.wait();  // every live lane has published
   unsigned arrived = 0;  // the live lanes: all of them are here (the warp barrier waits for them)
   for (unsigned l = 0; l < 32 && base + l < b.nthreads; ++l)
-    if (g_sched.of_thread[base + l]->state.load(std::memory_order_relaxed) != kDone) arrived |= 1u << l;
+    if (b.of_thread[base + l]->state.load(std::memory_order_relaxed) != kDone) arrived |= 1u << l;
   if (mask != arrived)
     fail("__shfl_down_sync with mask 0x%08x in block (%u,%u,%u), thread %u: the lanes that take part are 0x%08x; the "
          "mask must name exactly them",
-         mask, b.idx.x, b.idx.y, b.idx.z, tid, arrived);
+         mask, bi.x, bi.y, bi.z, tid, arrived);
   const unsigned w = width > 0 && width <= 32 ? static_cast<unsigned>(width) : 32u;
   uint64_t got = mine;
   if (lane % w + delta < w) {  // (otherwise the caller keeps its own value, as on a device)
     const unsigned src_lane = lane + delta;
     if (src_lane >= 32 || !(arrived >> src_lane & 1u))
       fail("__shfl_down_sync in block (%u,%u,%u): thread %u reads lane %u, which has exited or does not exist",
-           b.idx.x, b.idx.y, b.idx.z, tid, src_lane);
-    got = b.slots[base + src_lane];
+           bi.x, bi.y, bi.z, tid, src_lane);
+    got = b.slots[base + src_lane].load(std::memory_order_relaxed);
   }
   wb.wait();  // every lane has read before the slots are reused
   std::memcpy(out, &got, bytes);
