@@ -1009,7 +1009,11 @@ void shfl_down(unsigned mask, const void* value, void* out, size_t bytes, unsign
 
 // ---- BLAS: column-major loops, accumulation in T as cuBLAS, in a seeded order --------------------
 BlasStatus blas_create(BlasHandle* h, Stream s) {
-  *h = new EmuBlas{s};  // (handles live as long as the process, as the backend's does)
+  static std::mutex mu;
+  static std::vector<std::unique_ptr<EmuBlas>> handles;  // (kept as long as the process, as the backend's)
+  std::lock_guard<std::mutex> l(mu);
+  handles.push_back(std::make_unique<EmuBlas>(EmuBlas{s}));
+  *h = handles.back().get();
   return kBlasSuccess;
 }
 std::string blas_version(BlasHandle) { return "BLAS: plain loops in seeded summation orders"; }
