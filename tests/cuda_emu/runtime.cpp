@@ -281,6 +281,10 @@ const char* error_string(Error e) {
     case kErrorMemoryAllocation: return "out of memory (emulated)";
     case kErrorInvalidDevice: return "invalid device ordinal (emulated)";
     case kErrorIllegalAddress: return "an illegal memory access was encountered (emulated)";
+    case kErrorInsufficientDriver: return "CUDA driver version is insufficient for CUDA runtime version (emulated)";
+    case kErrorNoDevice: return "no CUDA-capable device is detected (emulated)";
+    case kErrorNoKernelImage: return "no kernel image is available for execution on the device (emulated)";
+    case kErrorDevicesUnavailable: return "CUDA-capable device(s) is/are busy or unavailable (emulated)";
   }
   return "unknown error (emulated)";
 }
@@ -293,10 +297,14 @@ Error get_last_error() {
 }
 
 Error device_count(int* n) {
+  if (const Error fe = emu::fault_device_count(n)) return fe;
   *n = 1;
   return kSuccess;
 }
-Error set_device(int d) { return d == 0 ? kSuccess : kErrorInvalidDevice; }
+Error set_device(int d) {
+  if (const Error fe = emu::fault_set_device()) return fe;
+  return d == 0 ? kSuccess : kErrorInvalidDevice;
+}
 Error device_info(int d, DeviceInfo* out) {
   if (d != 0) return kErrorInvalidDevice;
   out->name = "CPU emulation of a CUDA device (tests/cuda_emu)";
@@ -305,13 +313,15 @@ Error device_info(int d, DeviceInfo* out) {
   out->sms = 4;  // a few blocks per persistent kernel
   out->smem_optin = kSmemOptin;
   out->global_mem = size_t(1) << 30;
+  emu::fault_device_info(out);
   return kSuccess;
 }
-Error device_synchronize() { return kSuccess; }
+Error device_synchronize() { return emu::fault_sync(); }
 std::string runtime_versions() { return "no driver, no runtime: CPU emulation"; }
 
 Error malloc(void** p, size_t bytes) {
   const size_t n = bytes ? bytes : 1;
+  if (const Error fe = emu::fault_malloc(n)) return fe;
   void* q = std::malloc(n);
   if (!q) return kErrorMemoryAllocation;
   std::memset(q, kGarbage, n);
@@ -333,6 +343,7 @@ Error free(void* p) {
     n = it->second;
     g_allocs.erase(it);
   }
+  emu::fault_free(n);
   TG_EMU_UNPOISON(p, n);
   std::free(p);
   return kSuccess;
@@ -355,7 +366,10 @@ Error memcpy_async(void* dst, const void* src, size_t bytes, Copy, Stream) {
   if (bytes) std::memmove(dst, src, bytes);
   return kSuccess;
 }
-Error memcpy(void* dst, const void* src, size_t bytes, Copy k) { return memcpy_async(dst, src, bytes, k, nullptr); }
+Error memcpy(void* dst, const void* src, size_t bytes, Copy k) {
+  if (const Error fe = emu::fault_sync()) return fe;
+  return memcpy_async(dst, src, bytes, k, nullptr);
+}
 Error memset_async(void* dst, int value, size_t bytes, Stream) {
   if (bytes && !dst) return kErrorInvalidValue;
   if (bytes) std::memset(dst, value, bytes);
@@ -366,7 +380,7 @@ Error stream_create_nonblocking(Stream* s) {
   *s = &g_stream;
   return kSuccess;
 }
-Error stream_synchronize(Stream) { return kSuccess; }
+Error stream_synchronize(Stream) { return emu::fault_sync(); }
 
 // ---- launches ---------------------------------------------------------------------------------
 namespace emu {
@@ -379,6 +393,7 @@ void set_max_dynamic_smem(uintptr_t kernel, size_t bytes) {
 void run_grid(uintptr_t kernel, dim3 grid, dim3 block, size_t smem, void (*invoke)(const void*),
               const void* closure) {
   std::lock_guard<std::mutex> l(g_launch_mu);
+  if (const Error fe = emu::fault_launch()) return set_error(fe);
   const uint64_t nthreads = uint64_t(block.x) * block.y * block.z;
   if (nthreads == 0 || nthreads > kMaxThreads || block.z > 64 || grid.x == 0 || grid.y == 0 || grid.z == 0 ||
       grid.x > 0x7fffffffu || grid.y > 65535 || grid.z > 65535) {
@@ -450,12 +465,18 @@ BlasStatus blas_create(BlasHandle* h, Stream) {
 }
 std::string blas_version(BlasHandle) { return "BLAS: plain loops"; }
 const char* blas_status_name(BlasStatus s) {
-  return s == kBlasSuccess ? "CUBLAS_STATUS_SUCCESS" : "CUBLAS_STATUS_INVALID_VALUE (emulated)";
+  switch (s) {
+    case kBlasSuccess: return "CUBLAS_STATUS_SUCCESS";
+    case kBlasInvalidValue: return "CUBLAS_STATUS_INVALID_VALUE (emulated)";
+    case kBlasAllocFailed: return "CUBLAS_STATUS_ALLOC_FAILED (emulated)";
+  }
+  return "CUBLAS_STATUS_<unknown> (emulated)";
 }
 
 template <typename T>
 BlasStatus gemm(BlasHandle h, bool ta, bool tb, int m, int n, int k, const T* alpha, const T* a, int lda, const T* b,
                 int ldb, const T* beta, T* c, int ldc) {
+  if (const BlasStatus fs = emu::fault_blas()) return fs;
   // the argument checks cuBLAS makes
   if (!h || m < 0 || n < 0 || k < 0 || lda < std::max(1, ta ? k : m) || ldb < std::max(1, tb ? n : k) ||
       ldc < std::max(1, m))
@@ -478,6 +499,7 @@ BlasStatus gemm(BlasHandle h, bool ta, bool tb, int m, int n, int k, const T* al
 template <typename T>
 BlasStatus gemv(BlasHandle h, bool ta, int m, int n, const T* alpha, const T* a, int lda, const T* x, int incx,
                 const T* beta, T* y, int incy) {
+  if (const BlasStatus fs = emu::fault_blas()) return fs;
   if (!h || m < 0 || n < 0 || lda < std::max(1, m) || incx == 0 || incy == 0) return kBlasInvalidValue;
   if (incx < 0 || incy < 0) return kBlasInvalidValue;  // not used by the backend
   const T al = *alpha, be = *beta;
