@@ -36,6 +36,7 @@ Versions: CUDA 12/13, cuBLAS v2; sm_80, sm_90.
 #include <vector>
 
 #include "common.cuh"
+#include "cudnn_checks.h"
 #include "tg/kernels/cuda_backend.h"
 #include "tg/kernels/rnn_io_tensors.h"
 
@@ -834,6 +835,8 @@ class CudaBackend final : public Backend {
   struct CudaRnnSaved final : RnnSaved {
     Tensor reserve;
     GruImpl impl = GruImpl::Ours;
+    // cuDNN's backward writes the forward's reserve space: one backward per forward (cudnn_checks.h)
+    mutable cudnn_checks::OneBackward cudnn_backward;
   };
 
 #ifdef TG_HAVE_CUDNN
@@ -900,7 +903,10 @@ class CudaBackend final : public Backend {
     t.io.reserve = saved->reserve.raw();
     const DType dt = t.dtype();
 #ifdef TG_HAVE_CUDNN
-    if (use_cudnn(c, saved->impl)) return cudnn_gru_backward(c, dt, t.io);
+    if (use_cudnn(c, saved->impl)) {
+      saved->cudnn_backward.claim();
+      return cudnn_gru_backward(c, dt, t.io);
+    }
 #endif
     switch (c.cell) {
       case Cell::GruResetAfter:
