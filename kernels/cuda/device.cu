@@ -6,7 +6,7 @@ image for the device's architecture, a busy or prohibited device) is reported wi
 reason and what to do (explain_error, one line) instead of failing later; a present device is
 probed once with a one-thread kernel so that a broken context is caught here, not inside a
 training loop. explain_error also words the backend's own errors (cuda_backend.cu).
-After the first success the answer is cached (backend_for asks on every tensor allocation).
+The first answer is cached, a failure with its reason (backend_for asks on every tensor allocation).
 The backend object itself lives in cuda_backend.cu (cuda_backend_instance()).
 
 Versions: CUDA 12/13 runtime; sm_80 / sm_90.
