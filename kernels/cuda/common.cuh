@@ -29,31 +29,49 @@ Versions: CUDA 12/13 runtime, cuBLAS v2 API, cuDNN 9 (v8 RNN API), sm_80 / sm_90
 namespace tg::kernels::cuda {
 
 [[noreturn]] void throw_cuda_error(const char* what, const char* call, const char* file, int line);
+/// A failed runtime call: the error, what it means and what to do (explain_error), in one line.
+/// A kernel fault reported by a later call says so and suggests TG_CUDA_SYNC=1.
+[[noreturn]] void throw_cuda_error(gpu::Error e, const char* call, const char* file, int line);
+/// A library (cuBLAS, cuDNN) out of device memory after one retry with the allocator's cache
+/// released: one line with the device's free and total memory.
+[[noreturn]] void throw_library_oom(const char* library, const char* status);
+/// Gives the caching allocator's free blocks back to the device (before a retry of a library
+/// call that ran out of memory).
+void release_cached_memory();
+/// What an error of the device means for the user and what to do ("" when nothing specific):
+/// a driver missing or too old (with the versions), no device, no kernel image for the device's
+/// architecture (its sm and the build's), a busy or prohibited device, out of memory (device.cu).
+std::string explain_error(gpu::Error e);
+/// TG_CUDA_SYNC=1: every kernel launch is followed by a device synchronisation, so that a fault
+/// is reported naming the kernel (read once).
+bool sync_after_launch();
+/// The check after a kernel launch (TG_KERNEL_CHECK).
+void check_kernel(const char* name, const char* file, int line);
 
 #define TG_CUDA_CHECK(call)                                                                   \
   do {                                                                                        \
     const ::tg::gpu::Error tg_err_ = (call);                                                  \
-    if (tg_err_ != ::tg::gpu::kSuccess)                                                       \
-      ::tg::kernels::cuda::throw_cuda_error(::tg::gpu::error_string(tg_err_), #call, __FILE__, __LINE__); \
+    if (tg_err_ != ::tg::gpu::kSuccess) ::tg::kernels::cuda::throw_cuda_error(tg_err_, #call, __FILE__, __LINE__); \
   } while (0)
 
+// CUBLAS_STATUS_ALLOC_FAILED: the allocator's cache is released and the call made once more.
 #define TG_CUBLAS_CHECK(call)                                                                  \
   do {                                                                                         \
-    const ::tg::gpu::BlasStatus tg_st_ = (call);                                               \
+    ::tg::gpu::BlasStatus tg_st_ = (call);                                                     \
+    if (tg_st_ == ::tg::gpu::kBlasAllocFailed) {                                               \
+      ::tg::kernels::cuda::release_cached_memory();                                            \
+      tg_st_ = (call);                                                                         \
+      if (tg_st_ == ::tg::gpu::kBlasAllocFailed)                                               \
+        ::tg::kernels::cuda::throw_library_oom("cuBLAS", ::tg::gpu::blas_status_name(tg_st_));  \
+    }                                                                                          \
     if (tg_st_ != ::tg::gpu::kBlasSuccess)                                                     \
       ::tg::kernels::cuda::throw_cuda_error(::tg::gpu::blas_status_name(tg_st_), #call,         \
                                             __FILE__, __LINE__);                               \
   } while (0)
 
-// After every kernel launch: catches bad launch configurations immediately (asynchronous
-// faults surface at the next synchronising call, which is checked too).
-#define TG_KERNEL_CHECK(name)                                                                  \
-  do {                                                                                         \
-    const ::tg::gpu::Error tg_err_ = ::tg::gpu::get_last_error();                              \
-    if (tg_err_ != ::tg::gpu::kSuccess)                                                        \
-      ::tg::kernels::cuda::throw_cuda_error(::tg::gpu::error_string(tg_err_), "launch of " name, \
-                                            __FILE__, __LINE__);                               \
-  } while (0)
+// After every kernel launch: catches bad launch configurations immediately; with TG_CUDA_SYNC=1
+// also the kernel's own faults (without it they surface at the next synchronising call).
+#define TG_KERNEL_CHECK(name) ::tg::kernels::cuda::check_kernel(name, __FILE__, __LINE__)
 
 constexpr int kThreads = 256;
 inline unsigned grid_for(int64_t n, int threads = kThreads) {
@@ -128,6 +146,10 @@ void gru_backward(const RnnSpec& c, DType dt, const RnnIo<void>& a);
 int64_t lstm_reserve_elems(const RnnSpec& c);
 void lstm_forward(const RnnSpec& c, DType dt, const RnnIo<void>& a);
 void lstm_backward(const RnnSpec& c, DType dt, const RnnIo<void>& a);
+/// Probes device 0 without caching (device.cu; cuda_device_usable caches its first answer):
+/// "" when a test kernel ran, else one line saying what is wrong and what to do.
+std::string probe_device();
+
 #ifdef TG_HAVE_CUDNN
 int64_t cudnn_gru_reserve_elems(const RnnSpec& c, DType dt);
 void cudnn_gru_forward(const RnnSpec& c, DType dt, const RnnIo<void>& a);

@@ -36,6 +36,7 @@ Versions: CUDA 12/13, cuBLAS v2; sm_80, sm_90.
 #include <vector>
 
 #include "common.cuh"
+#include "cudnn_checks.h"
 #include "tg/kernels/cuda_backend.h"
 #include "tg/kernels/rnn_io_tensors.h"
 
@@ -51,9 +52,70 @@ void throw_cuda_error(const char* what, const char* call, const char* file, int 
                            std::to_string(line) + ")");
 }
 
+void throw_cuda_error(gpu::Error e, const char* call, const char* file, int line) {
+  std::string msg = std::string("CUDA error: ") + call + " failed: " + gpu::error_string(e) + " (" + file + ":" +
+                    std::to_string(line) + ")";
+  if (gpu::error_kind(e) == gpu::ErrorKind::AsyncFault) {
+    if (!sync_after_launch())
+      msg += "; kernels run asynchronously, so the fault may come from an earlier kernel launch: rerun with "
+             "TG_CUDA_SYNC=1 to have the faulting kernel named";
+  } else {
+    const std::string hint = explain_error(e);
+    if (!hint.empty()) msg += "; " + hint;
+  }
+  gpu::get_last_error();
+  throw std::runtime_error(msg);
+}
+
+bool sync_after_launch() {
+  static const bool on = [] {
+    const char* e = std::getenv("TG_CUDA_SYNC");
+    return e && *e && std::string(e) != "0";
+  }();
+  return on;
+}
+
+void check_kernel(const char* name, const char* file, int line) {
+  gpu::Error e = gpu::launch_error(name);
+  if (e != gpu::kSuccess) throw_cuda_error(e, (std::string("launch of ") + name).c_str(), file, line);
+  if (!sync_after_launch()) return;
+  e = gpu::device_synchronize();
+  if (e != gpu::kSuccess) {
+    gpu::get_last_error();
+    throw std::runtime_error(std::string("CUDA error: kernel ") + name + " failed: " + gpu::error_string(e) +
+                             " (found by the synchronisation after its launch, TG_CUDA_SYNC=1; " + file + ":" +
+                             std::to_string(line) + ")");
+  }
+}
+
 namespace {
 
 gpu::Stream work_stream();
+// "512 bytes", "12.3 KiB", "256.0 MiB", "79.1 GiB"
+std::string size_text(size_t bytes) {
+  if (bytes < 1024) return std::to_string(bytes) + " bytes";
+  const char* units[] = {"KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  size_t scale = 1024;
+  while (u < 3 && bytes >= scale * 1024) {
+    scale *= 1024;
+    ++u;
+  }
+  const size_t tenths = (bytes * 10 + scale / 2) / scale;
+  return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10) + " " + units[u];
+}
+
+// "the device has F MiB free of T MiB" (cudaMemGetInfo), or "" when the query fails.
+std::string memory_text() {
+  size_t free_b = 0, total_b = 0;
+  if (gpu::mem_info(&free_b, &total_b) != gpu::kSuccess) {
+    gpu::get_last_error();
+    return "";
+  }
+  return "the device has " + size_text(free_b) + " free of " + size_text(total_b);
+}
+
+const char* const kOomAdvice = "use smaller sizes (batch, hidden size, sequence length) or a device with more memory";
 
 // =============================================================================================
 // Caching allocator
@@ -89,8 +151,13 @@ class CachingAllocator {
         err = gpu::malloc(&p, cls);
         if (err != gpu::kSuccess) {
           gpu::get_last_error();
-          throw std::runtime_error("CUDA backend: cudaMalloc of " + std::to_string(cls) +
-                                   " bytes failed: " + gpu::error_string(err));
+          if (gpu::error_kind(err) != gpu::ErrorKind::OutOfMemory)
+            throw_cuda_error(err, ("cudaMalloc of " + std::to_string(cls) + " bytes").c_str(), __FILE__, __LINE__);
+          const std::string mem = memory_text();
+          throw std::runtime_error("CUDA out of memory: a tensor of " + std::to_string(bytes) + " bytes" +
+                                   (bytes >= 1024 ? " (" + size_text(bytes) + ")" : std::string()) +
+                                   " could not be allocated, also after the allocator released its cache" +
+                                   (mem.empty() ? "" : ": " + mem) + "; " + kOomAdvice);
         }
       }
       stats_.device_bytes += cls;
@@ -121,6 +188,12 @@ class CachingAllocator {
     return stats_;
   }
 
+  /// Gives the free blocks back to the device (before a library call is retried).
+  void release_cache() {
+    std::lock_guard<std::mutex> lock(mu_);
+    release_cached_locked();
+  }
+
  private:
   void release_cached_locked() {
     gpu::device_synchronize();
@@ -144,6 +217,19 @@ CachingAllocator& allocator() {
   static CachingAllocator* a = new CachingAllocator();  // leaked: outlives static tensors
   return *a;
 }
+
+}  // namespace
+
+void release_cached_memory() { allocator().release_cache(); }
+
+void throw_library_oom(const char* library, const char* status) {
+  const std::string mem = memory_text();
+  throw std::runtime_error(std::string("CUDA out of memory in ") + library + ": " + status +
+                           ", also when retried after the allocator released its cache" +
+                           (mem.empty() ? "" : ": " + mem) + "; " + kOomAdvice);
+}
+
+namespace {
 
 // =============================================================================================
 // Elementwise kernels
@@ -750,6 +836,8 @@ class CudaBackend final : public Backend {
   struct CudaRnnSaved final : RnnSaved {
     Tensor reserve;
     GruImpl impl = GruImpl::Ours;
+    // cuDNN's backward writes the forward's reserve space: one backward per forward (cudnn_checks.h)
+    mutable cudnn_checks::OneBackward cudnn_backward;
   };
 
 #ifdef TG_HAVE_CUDNN
@@ -816,7 +904,10 @@ class CudaBackend final : public Backend {
     t.io.reserve = saved->reserve.raw();
     const DType dt = t.dtype();
 #ifdef TG_HAVE_CUDNN
-    if (use_cudnn(c, saved->impl)) return cudnn_gru_backward(c, dt, t.io);
+    if (use_cudnn(c, saved->impl)) {
+      saved->cudnn_backward.claim();
+      return cudnn_gru_backward(c, dt, t.io);
+    }
 #endif
     switch (c.cell) {
       case Cell::GruResetAfter:

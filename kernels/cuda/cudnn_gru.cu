@@ -20,7 +20,14 @@ Lengths: cuDNN wants every length >= 1, so length-0 rows run one step with zero 
 gradient and are fixed up afterwards (y row zero, hT = h0, dx row zero): the same result as our
 kernels and the CPU. dy is masked to zero past each length, dx is masked after the call.
 TG_CUDNN_ALGO=small_h selects CUDNN_RNN_ALGO_PERSIST_STATIC_SMALL_H (float only, PyTorch's
-choice at H <= 128; cuDNN documents no variable lengths for it, so only use it with full ones).
+choice at H <= 128); cuDNN documents no variable lengths for it, so a batch with lengths shorter
+than the sequence runs the standard algorithm (one note on stderr, cudnn_checks.h).
+
+Guards (cudnn_checks.h): every matrix and bias descriptor cudnnGetRNNWeightParams returns is
+checked against the dense row-major layout pack_weights / unpack_grads_add assume; a second
+backward through one forward (cuDNN's backward writes the reserve space) is refused by the
+backend (cuda_backend.cu). cuDNN running out of memory (CUDNN_STATUS_ALLOC_FAILED, or the
+allocation codes of cuDNN 9) is retried once after the allocator released its cache.
 
 Reserve layout (elements of T): y [B, T, H] (cuDNN's backward wants y), padding to 256 bytes,
 then cuDNN's reserve space (cudnn_gru_reserve_elems, per dtype; the backend keeps it with the
@@ -31,6 +38,7 @@ Versions: cuDNN >= 8.9.7 (v8 API) / 9.x, CUDA 12/13, sm_80 / sm_90.
 #include <cudnn.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <map>
 #include <memory>
@@ -39,11 +47,36 @@ Versions: cuDNN >= 8.9.7 (v8 API) / 9.x, CUDA 12/13, sm_80 / sm_90.
 #include <tuple>
 #include <vector>
 
-#include "common.cuh"
+#include <cstdio>
 
+#include "common.cuh"
+#include "cudnn_checks.h"
+
+namespace tg::kernels::cuda {
+namespace {
+
+bool cudnn_out_of_memory(cudnnStatus_t st) {
+#if CUDNN_MAJOR >= 9
+  return st == CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED ||
+         st == CUDNN_STATUS_INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED;
+#else
+  return st == CUDNN_STATUS_ALLOC_FAILED;
+#endif
+}
+
+}  // namespace
+}  // namespace tg::kernels::cuda
+
+// Out of memory: the allocator's cache is released and the call made once more.
 #define TG_CUDNN_CHECK(call)                                                                      \
   do {                                                                                            \
-    const cudnnStatus_t tg_st_ = (call);                                                          \
+    cudnnStatus_t tg_st_ = (call);                                                                \
+    if (::tg::kernels::cuda::cudnn_out_of_memory(tg_st_)) {                                       \
+      ::tg::kernels::cuda::release_cached_memory();                                               \
+      tg_st_ = (call);                                                                            \
+      if (::tg::kernels::cuda::cudnn_out_of_memory(tg_st_))                                       \
+        ::tg::kernels::cuda::throw_library_oom("cuDNN", cudnnGetErrorString(tg_st_));             \
+    }                                                                                             \
     if (tg_st_ != CUDNN_STATUS_SUCCESS)                                                           \
       ::tg::kernels::cuda::throw_cuda_error(cudnnGetErrorString(tg_st_), #call, __FILE__, __LINE__); \
   } while (0)
@@ -94,10 +127,32 @@ void set_data_descs(Plan& p, const std::vector<int>& lens) {
                                            lens.data(), fill));
 }
 
-Plan& plan_for(const RnnSpec& c, DType dtype) {
+// The algorithm of a call: small_h when TG_CUDNN_ALGO asks for it and the call allows it.
+bool use_small_h(DType dtype, bool variable_lengths) {
+  std::string note;
+  const bool v = cudnn_checks::choose_small_h(small_h_requested(), dtype == DType::F32, variable_lengths, &note);
+  static std::atomic<bool> told{false};
+  if (!note.empty() && !told.exchange(true)) std::fprintf(stderr, "%s\n", note.c_str());
+  return v;
+}
+
+// The weight or bias descriptor `d` against a dense row-major [rows, cols] block of dtype `dt`.
+void check_param_desc(cudnnTensorDescriptor_t d, cudnnDataType_t dt, const char* what, int layer, int id,
+                      int64_t rows, int64_t cols) {
+  cudnnDataType_t got_dt{};
+  int nb = 0, dims[8] = {}, strides[8] = {};
+  TG_CUDNN_CHECK(cudnnGetTensorNdDescriptor(d, 8, &got_dt, &nb, dims, strides));
+  std::string err = cudnn_checks::check_param_layout(what, nb, dims, strides, rows, cols);
+  if (err.empty() && got_dt != dt) err = std::string(what) + " descriptor of another data type";
+  if (!err.empty())
+    throw std::runtime_error("cuDNN GRU: layer " + std::to_string(layer) + ", parameter " + std::to_string(id) +
+                             ": cudnnGetRNNWeightParams returned a " + err +
+                             "; this cuDNN's weight layout is not the one cudnn_gru.cu assumes");
+}
+
+Plan& plan_for(const RnnSpec& c, DType dtype, bool small_h) {
   static std::mutex mu;
   static std::map<std::tuple<int, int, int, int, int, int, bool>, std::unique_ptr<Plan>> cache;
-  const bool small_h = small_h_requested() && dtype == DType::F32;
   const auto key = std::make_tuple(static_cast<int>(dtype), c.layers, c.batch, c.seq, c.input, c.hidden, small_h);
   std::lock_guard<std::mutex> lock(mu);
   auto it = cache.find(key);
@@ -143,7 +198,15 @@ Plan& plan_for(const RnnSpec& c, DType dtype) {
       void* ba = nullptr;
       TG_CUDNN_CHECK(cudnnGetRNNWeightParams(h, p->rnn, l, p->ws_bytes, p->ws.get(), id, md, &ma, bd, &ba));
       if (!ma || !ba) throw std::runtime_error("cuDNN GRU: cudnnGetRNNWeightParams returned no matrix/bias");
-      const int64_t mn = static_cast<int64_t>(c.hidden) * (id < 3 ? in : c.hidden);
+      const int64_t cols = id < 3 ? in : c.hidden;
+      check_param_desc(md, p->dt, "matrix", l, id, c.hidden, cols);
+      check_param_desc(bd, p->dt, "bias", l, id, c.hidden, 1);
+      const int64_t mn = static_cast<int64_t>(c.hidden) * cols;
+      const size_t moff = static_cast<size_t>(static_cast<const char*>(ma) - base),
+                   boff = static_cast<size_t>(static_cast<const char*>(ba) - base);
+      if (moff % p->esize || boff % p->esize || moff + static_cast<size_t>(mn) * p->esize > p->ws_bytes ||
+          boff + static_cast<size_t>(c.hidden) * p->esize > p->ws_bytes)
+        throw std::runtime_error("cuDNN GRU: cudnnGetRNNWeightParams returned a parameter outside the weight space");
       p->mats.push_back({static_cast<size_t>(static_cast<const char*>(ma) - base), mn});
       p->biases.push_back({static_cast<size_t>(static_cast<const char*>(ba) - base), c.hidden});
     }
@@ -275,13 +338,13 @@ void unpack_grads_add(Plan& p, const RnnIo<void>& a) {
 
 template <typename T>
 void forward_impl(const RnnSpec& c, DType dt, const RnnIo<void>& a) {
-  Plan& p = plan_for(c, dt);
-  cudnnHandle_t h = handle();
-  gpu::Stream s = ctx().stream;
-  const bool training = a.reserve != nullptr;
   // (before the data descriptors get this call's lengths: the size query resets them)
+  const bool training = a.reserve != nullptr;
   const size_t have = training ? static_cast<size_t>(cudnn_gru_reserve_elems(c, dt)) * sizeof(T) : 0;
   Lens lens = make_lens(c, a.lengths);
+  Plan& p = plan_for(c, dt, use_small_h(dt, lens.any_short));
+  cudnnHandle_t h = handle();
+  gpu::Stream s = ctx().stream;
   set_data_descs(p, lens.clamped);
   pack_weights<T>(p, a);
   const cudnnForwardMode_t mode = training ? CUDNN_FWD_MODE_TRAINING : CUDNN_FWD_MODE_INFERENCE;
@@ -316,10 +379,10 @@ void forward_impl(const RnnSpec& c, DType dt, const RnnIo<void>& a) {
 
 template <typename T>
 void backward_impl(const RnnSpec& c, DType dt, const RnnIo<void>& a) {
-  Plan& p = plan_for(c, dt);
+  Lens lens = make_lens(c, a.lengths);
+  Plan& p = plan_for(c, dt, use_small_h(dt, lens.any_short));  // the forward's algorithm
   cudnnHandle_t h = handle();
   gpu::Stream s = ctx().stream;
-  Lens lens = make_lens(c, a.lengths);
   set_data_descs(p, lens.clamped);
   pack_weights<T>(p, a);
   size_t work_bytes = 0, res_bytes = 0;
@@ -363,10 +426,16 @@ void backward_impl(const RnnSpec& c, DType dt, const RnnIo<void>& a) {
 }  // namespace
 
 int64_t cudnn_gru_reserve_elems(const RnnSpec& c, DType dt) {
-  Plan& p = plan_for(c, dt);
-  set_data_descs(p, std::vector<int>(static_cast<size_t>(c.batch), c.seq));
-  size_t work_bytes = 0, res_bytes = 0;
-  TG_CUDNN_CHECK(cudnnGetRNNTempSpaceSizes(handle(), p.rnn, CUDNN_FWD_MODE_TRAINING, p.xd, &work_bytes, &res_bytes));
+  // the larger of the two algorithms' reserves when small_h is asked for: the lengths, which
+  // decide between them (use_small_h), are not known yet
+  size_t res_bytes = 0;
+  for (const bool small_h : {false, use_small_h(dt, false)}) {
+    Plan& p = plan_for(c, dt, small_h);
+    set_data_descs(p, std::vector<int>(static_cast<size_t>(c.batch), c.seq));
+    size_t work_bytes = 0, res = 0;
+    TG_CUDNN_CHECK(cudnnGetRNNTempSpaceSizes(handle(), p.rnn, CUDNN_FWD_MODE_TRAINING, p.xd, &work_bytes, &res));
+    res_bytes = std::max(res_bytes, res);
+  }
   const size_t es = dtype_size(dt);
   return static_cast<int64_t>((y_slot_bytes(c, es) + res_bytes + es - 1) / es);
 }

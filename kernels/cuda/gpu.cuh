@@ -41,6 +41,7 @@ using BlasHandle = cublasHandle_t;
 using BlasStatus = cublasStatus_t;
 constexpr Error kSuccess = cudaSuccess;
 constexpr BlasStatus kBlasSuccess = CUBLAS_STATUS_SUCCESS;
+constexpr BlasStatus kBlasAllocFailed = CUBLAS_STATUS_ALLOC_FAILED;
 
 enum class Copy { HostToDevice, DeviceToHost, DeviceToDevice };
 inline cudaMemcpyKind kind_of(Copy k) {
@@ -59,6 +60,34 @@ struct DeviceInfo {
 inline const char* error_string(Error e) { return cudaGetErrorString(e); }
 /// Returns and clears the last error (launch configuration errors surface here).
 inline Error get_last_error() { return cudaGetLastError(); }
+/// After a launch of kernel `name`: its launch error (the emulation also uses the name to inject
+/// a fault into that kernel, tests/cuda_emu/faults.cpp).
+inline Error launch_error(const char* /*name*/) { return cudaGetLastError(); }
+
+/// What an error means for the user (the messages: kernels/cuda/device.cu, explain_error).
+enum class ErrorKind { Other, InsufficientDriver, NoDevice, NoKernelImage, DeviceUnavailable, OutOfMemory, AsyncFault };
+inline ErrorKind error_kind(Error e) {
+  switch (e) {
+    case cudaErrorInsufficientDriver: return ErrorKind::InsufficientDriver;
+    case cudaErrorNoDevice: return ErrorKind::NoDevice;
+    case cudaErrorNoKernelImageForDevice:
+    case cudaErrorUnsupportedPtxVersion: return ErrorKind::NoKernelImage;
+    case cudaErrorDevicesUnavailable: return ErrorKind::DeviceUnavailable;
+    case cudaErrorMemoryAllocation: return ErrorKind::OutOfMemory;
+    // faults of a running kernel: reported by a later call, sticky for the context
+    case cudaErrorIllegalAddress:
+    case cudaErrorLaunchFailure:
+    case cudaErrorMisalignedAddress:
+    case cudaErrorIllegalInstruction:
+    case cudaErrorInvalidAddressSpace:
+    case cudaErrorInvalidPc:
+    case cudaErrorHardwareStackError:
+    case cudaErrorAssert:
+    case cudaErrorLaunchTimeout:
+    case cudaErrorECCUncorrectable: return ErrorKind::AsyncFault;
+    default: return ErrorKind::Other;
+  }
+}
 
 // ---- device ----------------------------------------------------------------------------------
 inline Error device_count(int* n) { return cudaGetDeviceCount(n); }
@@ -85,7 +114,18 @@ inline std::string runtime_versions() {
   return "driver " + v(drv) + ", runtime " + v(rt);
 }
 
+/// Driver and runtime versions as 1000 * major + 10 * minor; the driver's is 0 when no driver is
+/// loaded (cudaDriverGetVersion).
+inline void version_numbers(int* driver, int* runtime) {
+  *driver = 0;
+  *runtime = 0;
+  cudaDriverGetVersion(driver);
+  cudaRuntimeGetVersion(runtime);
+}
+
 // ---- memory ----------------------------------------------------------------------------------
+/// Free and total device memory (cudaMemGetInfo).
+inline Error mem_info(size_t* free_bytes, size_t* total_bytes) { return cudaMemGetInfo(free_bytes, total_bytes); }
 inline Error malloc(void** p, size_t bytes) { return cudaMalloc(p, bytes); }
 inline Error free(void* p) { return cudaFree(p); }
 inline Error memcpy_async(void* dst, const void* src, size_t bytes, Copy k, Stream s) {

@@ -123,8 +123,13 @@ inline double __fma_rn(double a, double b, double c) { return std::fma(a, b, c);
 namespace tg::gpu {
 
 enum Error : int { kSuccess = 0, kErrorInvalidValue, kErrorInvalidConfiguration, kErrorMemoryAllocation,
-                   kErrorInvalidDevice, kErrorIllegalAddress };
-enum BlasStatus : int { kBlasSuccess = 0, kBlasInvalidValue };
+                   kErrorInvalidDevice, kErrorIllegalAddress,
+                   // what the injected faults return (faults.cpp): cudaErrorInsufficientDriver,
+                   // cudaErrorNoDevice, cudaErrorNoKernelImageForDevice, cudaErrorDevicesUnavailable
+                   kErrorInsufficientDriver, kErrorNoDevice, kErrorNoKernelImage, kErrorDevicesUnavailable };
+enum BlasStatus : int { kBlasSuccess = 0, kBlasInvalidValue, kBlasAllocFailed };
+/// What an error means for the user (kernels/cuda/gpu.cuh has the same enum for the real runtime).
+enum class ErrorKind { Other, InsufficientDriver, NoDevice, NoKernelImage, DeviceUnavailable, OutOfMemory, AsyncFault };
 struct EmuStream;
 struct EmuBlas;
 using Stream = EmuStream*;
@@ -167,6 +172,15 @@ template <typename T>
 BlasStatus gemv(BlasHandle h, bool ta, int m, int n, const T* alpha, const T* a, int lda, const T* x, int incx,
                 const T* beta, T* y, int incy);
 
+// ---- error reporting and fault injection (faults.cpp) -----------------------------------------
+ErrorKind error_kind(Error e);
+/// Driver and runtime versions as 1000 * major + 10 * minor; driver 0 when no driver is loaded.
+void version_numbers(int* driver, int* runtime);
+Error mem_info(size_t* free_bytes, size_t* total_bytes);
+/// After a launch: the launch's own error (get_last_error); `name` is the kernel the caller
+/// launched, matched by an injected async_fault.
+Error launch_error(const char* name);
+
 namespace emu {
 /// The adversarial behaviours (header comment), read once from TG_CUDA_EMU_SEED / TG_CUDA_EMU_OFF;
 /// the emulation's own tests change them.
@@ -185,6 +199,23 @@ bool check_launch(uintptr_t kernel, dim3 grid, dim3 block, size_t smem);
 /// Runs, or queues on `stream`, `invoke(closure)` on every thread of every block of the grid.
 void submit_grid(Stream stream, dim3 grid, dim3 block, size_t smem, void (*invoke)(const void*),
                  std::shared_ptr<const void> closure);
+/// Fault injection, for the tests of what the user sees when the device goes wrong. The spec is
+/// TG_CUDA_EMU_FAULT's (read on first use) or set_fault's: "" (none), no_driver, old_driver,
+/// no_device, no_kernel_image, busy, oom_malloc[:BYTES] (device allocations fail once BYTES are
+/// live; default 0), oom_blas[:N] (the next N BLAS calls fail with ALLOC_FAILED; default 1),
+/// async_fault:KERNEL (the launch of KERNEL faults: a sticky illegal-address error returned by
+/// every later synchronising call). set_fault also clears a fired fault; a bad spec throws
+/// std::invalid_argument.
+void set_fault(const std::string& spec);
+// One-line hooks in runtime.cpp's functions: kSuccess / kBlasSuccess when nothing is injected.
+Error fault_device_count(int* n);
+Error fault_set_device();
+void fault_device_info(DeviceInfo* out);
+Error fault_malloc(size_t bytes);  // also counts the live bytes (mem_info)
+void fault_free(size_t bytes);
+Error fault_launch();
+Error fault_sync();
+BlasStatus fault_blas();
 void set_max_dynamic_smem(uintptr_t kernel, size_t bytes);
 unsigned char* block_smem();
 /// The running block's static shared variable `key` (bytes, aligned), garbage at its first use.

@@ -748,6 +748,10 @@ const char* error_string(Error e) {
     case kErrorMemoryAllocation: return "out of memory (emulated)";
     case kErrorInvalidDevice: return "invalid device ordinal (emulated)";
     case kErrorIllegalAddress: return "an illegal memory access was encountered (emulated)";
+    case kErrorInsufficientDriver: return "CUDA driver version is insufficient for CUDA runtime version (emulated)";
+    case kErrorNoDevice: return "no CUDA-capable device is detected (emulated)";
+    case kErrorNoKernelImage: return "no kernel image is available for execution on the device (emulated)";
+    case kErrorDevicesUnavailable: return "CUDA-capable device(s) is/are busy or unavailable (emulated)";
   }
   return "unknown error (emulated)";
 }
@@ -760,10 +764,14 @@ Error get_last_error() {
 }
 
 Error device_count(int* n) {
+  if (const Error fe = emu::fault_device_count(n)) return fe;
   *n = 1;
   return kSuccess;
 }
-Error set_device(int d) { return d == 0 ? kSuccess : kErrorInvalidDevice; }
+Error set_device(int d) {
+  if (const Error fe = emu::fault_set_device()) return fe;
+  return d == 0 ? kSuccess : kErrorInvalidDevice;
+}
 Error device_info(int d, DeviceInfo* out) {
   if (d != 0) return kErrorInvalidDevice;
   out->name = "CPU emulation of a CUDA device (tests/cuda_emu)";
@@ -772,11 +780,12 @@ Error device_info(int d, DeviceInfo* out) {
   out->sms = 4;  // a few blocks per persistent kernel
   out->smem_optin = kSmemOptin;
   out->global_mem = size_t(1) << 30;
+  emu::fault_device_info(out);
   return kSuccess;
 }
 Error device_synchronize() {
   run_all_queues();
-  return kSuccess;
+  return emu::fault_sync();
 }
 std::string runtime_versions() { return "no driver, no runtime: CPU emulation"; }
 
@@ -785,6 +794,7 @@ Error malloc(void** p, size_t bytes) {
   Arena& a = arena();
   std::lock_guard<std::recursive_mutex> l(a.mu);
   const size_t n = std::max<size_t>(bytes, 1);
+  if (const Error fe = emu::fault_malloc(n)) return fe;
   const size_t pages = round_pages(n), span = pages + kPage;  // + an inaccessible guard page
   size_t off = SIZE_MAX;
   for (auto it = a.holes.begin(); it != a.holes.end(); ++it)
@@ -844,6 +854,7 @@ Error free(void* p) {
     }
   }
   a.holes[off] = len;
+  emu::fault_free(al.bytes);
   return kSuccess;
 }
 
@@ -894,6 +905,7 @@ Error memcpy_async(void* dst, const void* src, size_t bytes, Copy k, Stream s) {
   return kSuccess;
 }
 Error memcpy(void* dst, const void* src, size_t bytes, Copy k) {
+  if (const Error fe = emu::fault_sync()) return fe;
   // a blocking copy on the default stream: after the default stream's work, before returning
   const Error e = memcpy_async(dst, src, bytes, k, nullptr);
   run_queue(g_default_stream.queue);
@@ -915,7 +927,7 @@ Error stream_create_nonblocking(Stream* s) {
 }
 Error stream_synchronize(Stream s) {
   run_queue(queue_of(s));
-  return kSuccess;
+  return emu::fault_sync();
 }
 
 // ---- launches ---------------------------------------------------------------------------------
@@ -927,6 +939,10 @@ void set_max_dynamic_smem(uintptr_t kernel, size_t bytes) {
 }
 
 bool check_launch(uintptr_t kernel, dim3 grid, dim3 block, size_t smem) {
+  if (const Error fe = emu::fault_launch()) {
+    set_error(fe);
+    return false;
+  }
   const uint64_t nthreads = uint64_t(block.x) * block.y * block.z;
   if (nthreads == 0 || nthreads > kMaxThreads || block.z > 64 || grid.x == 0 || grid.y == 0 || grid.z == 0 ||
       grid.x > 0x7fffffffu || grid.y > 65535 || grid.z > 65535) {
@@ -1018,12 +1034,18 @@ BlasStatus blas_create(BlasHandle* h, Stream s) {
 }
 std::string blas_version(BlasHandle) { return "BLAS: plain loops in seeded summation orders"; }
 const char* blas_status_name(BlasStatus s) {
-  return s == kBlasSuccess ? "CUBLAS_STATUS_SUCCESS" : "CUBLAS_STATUS_INVALID_VALUE (emulated)";
+  switch (s) {
+    case kBlasSuccess: return "CUBLAS_STATUS_SUCCESS";
+    case kBlasInvalidValue: return "CUBLAS_STATUS_INVALID_VALUE (emulated)";
+    case kBlasAllocFailed: return "CUBLAS_STATUS_ALLOC_FAILED (emulated)";
+  }
+  return "CUBLAS_STATUS_<unknown> (emulated)";
 }
 
 template <typename T>
 BlasStatus gemm(BlasHandle h, bool ta, bool tb, int m, int n, int k, const T* alpha, const T* a, int lda, const T* b,
                 int ldb, const T* beta, T* c, int ldc) {
+  if (const BlasStatus fs = emu::fault_blas()) return fs;
   // the argument checks cuBLAS makes
   if (!h || m < 0 || n < 0 || k < 0 || lda < std::max(1, ta ? k : m) || ldb < std::max(1, tb ? n : k) ||
       ldc < std::max(1, m))
@@ -1054,6 +1076,7 @@ BlasStatus gemm(BlasHandle h, bool ta, bool tb, int m, int n, int k, const T* al
 template <typename T>
 BlasStatus gemv(BlasHandle h, bool ta, int m, int n, const T* alpha, const T* a, int lda, const T* x, int incx,
                 const T* beta, T* y, int incy) {
+  if (const BlasStatus fs = emu::fault_blas()) return fs;
   if (!h || m < 0 || n < 0 || lda < std::max(1, m) || incx == 0 || incy == 0) return kBlasInvalidValue;
   if (incx < 0 || incy < 0) return kBlasInvalidValue;  // not used by the backend
   const int rows = ta ? n : m, inner = ta ? m : n;

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <ctime>
 #include <random>
+#include <stdexcept>
 #include <thread>
 
 #include "tg/app/condition.h"
@@ -400,7 +401,7 @@ tg::Device parse_device(const std::string& d) {
   if (d == "cpu") return tg::Device::CPU;
   if (d != "cuda") throw OptionError("device", "'" + d + "' is not one of cpu, cuda");
   std::string why;
-  if (!tg::cuda_available(&why)) throw OptionError("device", "cuda requested but " + why);
+  if (!tg::cuda_available(&why)) throw std::runtime_error("device cuda is not usable: " + why);
   return tg::Device::CUDA;
 }
 

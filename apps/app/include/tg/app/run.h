@@ -117,7 +117,9 @@ tg::io::Windows generate_from_run(const LoadedRun& run, const std::string& dir, 
                                   const std::vector<std::string>& where, bool sample_labels = false);
 
 std::string join_path(const std::string& dir, const std::string& file);
-/// Parses "cpu" / "cuda" and checks that CUDA is usable when asked for (OptionError "device").
+/// Parses "cpu" / "cuda" (OptionError "device" for another name) and checks that CUDA is usable
+/// when asked for: std::runtime_error with the device's problem and what to do (an error of the
+/// machine, not of the command line: the CLI exits 1).
 tg::Device parse_device(const std::string& name);
 /// Sets the CPU threads (--threads): 0 keeps the default; more than the machine's hardware
 /// threads is clamped to them with a note on stderr (unless quiet). The one place the

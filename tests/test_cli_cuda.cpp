@@ -1,0 +1,77 @@
+// What `timegan train --device cuda` shows when the device goes wrong: for each condition one
+// line on stderr naming the problem and what to do, and exit status 1. The conditions are
+// injected into the CPU emulation of the device (TG_CUDA_EMU_FAULT, tests/cuda_emu/faults.cpp),
+// so the suite runs in the emulated build (.ci/cuda-emu) and is skipped elsewhere.
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <string>
+
+#include "test_util.h"
+
+namespace {
+
+#if defined(TG_TIMEGAN_BIN) && defined(TG_TEST_CUDA_EMU)
+struct Run {
+  int status;
+  std::string err;  // stderr only
+};
+
+// timegan train on a tiny model with `env` (VAR=value ...) set; stdout discarded.
+Run train(const std::string& env, const std::string& extra = "") {
+  const std::string dir = tgtest::make_tmpdir("tg-cli-cuda");
+  const std::string cmd = "env " + env + " " + std::string(TG_TIMEGAN_BIN) +
+                          " train --device cuda --data sine --sine-n 64 --hidden-dim 4 --num-layers 2 --batch-size 8"
+                          " --seq-len 6 --iterations 1 --quiet --overwrite --out " +
+                          dir + "/run " + extra + " 2>&1 >/dev/null";
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int st = pclose(p);
+  std::system(("rm -rf " + dir).c_str());
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), out};
+}
+
+void expect_one_line(const std::string& env, const std::string& phrase) {
+  const Run r = train(env);
+  CAPTURE(env);
+  CAPTURE(r.err);
+  CHECK(r.status == 1);
+  CHECK(tgtest::count_lines(r.err) == 1);
+  CHECK(r.err.rfind("timegan train: error: ", 0) == 0);
+  CHECK(tgtest::has(r.err, phrase));
+}
+#endif
+
+}  // namespace
+
+#if defined(TG_TIMEGAN_BIN) && defined(TG_TEST_CUDA_EMU)
+
+TEST_CASE("cli cuda: the device probe's failures") {
+  expect_one_line("TG_CUDA_EMU_FAULT=no_driver", "no NVIDIA driver is loaded; install the NVIDIA driver");
+  expect_one_line("TG_CUDA_EMU_FAULT=old_driver", "the NVIDIA driver supports CUDA up to 12.2 but this build's runtime is CUDA 13.0");
+  expect_one_line("TG_CUDA_EMU_FAULT=no_device", "no CUDA-capable device is detected");
+  expect_one_line("TG_CUDA_EMU_FAULT=no_kernel_image", "(sm_75): it was compiled for CUDA architectures 80-real,90-real,90-virtual");
+  expect_one_line("TG_CUDA_EMU_FAULT=busy", "busy or unavailable");
+}
+
+TEST_CASE("cli cuda: out of memory") {
+  expect_one_line("TG_CUDA_EMU_FAULT=oom_malloc:4096", "CUDA out of memory: a tensor of");
+  expect_one_line("TG_CUDA_EMU_FAULT=oom_blas:1000000000", "CUDA out of memory in cuBLAS");
+  // one failed cuBLAS call is retried after the cache is released: training goes on
+  const Run r = train("TG_CUDA_EMU_FAULT=oom_blas:1");
+  CAPTURE(r.err);
+  CHECK(r.status == 0);
+}
+
+TEST_CASE("cli cuda: an asynchronous kernel fault") {
+  expect_one_line("TG_CUDA_EMU_FAULT=async_fault:adam_kernel", "may come from an earlier kernel launch: rerun with TG_CUDA_SYNC=1");
+  expect_one_line("TG_CUDA_EMU_FAULT=async_fault:adam_kernel TG_CUDA_SYNC=1", "CUDA error: kernel adam_kernel failed");
+}
+
+#else
+TEST_CASE("cli cuda") { MESSAGE("skipped: needs the timegan executable of the emulated CUDA build (TG_CUDA_EMU=ON)"); }
+#endif
