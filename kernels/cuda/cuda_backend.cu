@@ -7,8 +7,9 @@ Purpose
   broadcast axes, `accumulate` flags, population variance over axis 0, row-major GEMM,
   strided row copies, sigmoid cross-entropy, fused Adam, and Philox uniform fills that give
   the CPU's values bit for bit. The recurrent stacks are dispatched to gru.cu (both GRU
-  forms, persistent kernels), lstm.cu (LSTM / LN-LSTM, per-step kernels) and cudnn_gru.cu
-  (cuDNN baseline for the reset-after GRU, TG_GRU_IMPL=cudnn).
+  forms: persistent kernels, or a step-wise path where the weights exceed shared memory),
+  lstm.cu (LSTM / LN-LSTM, per-step kernels) and cudnn_gru.cu (cuDNN baseline for the
+  reset-after GRU, TG_GRU_IMPL=cudnn).
 
 Layout
   * Caching allocator: sizes rounded to size classes (256 B granularity up to 64 KiB, then 8
