@@ -29,8 +29,9 @@
 // The emulated device's properties (device_info, and the launch check of dynamic shared memory)
 // can be set from the environment, read once per process: TG_CUDA_EMU_SMS, the number of SMs
 // (default 4), and TG_CUDA_EMU_SMEM_OPTIN, the shared-memory opt-in per block in bytes (default
-// 232448 = 227 KiB, as sm_90; e.g. 166912 for sm_80, 101376 for consumer cards). A value that is
-// not a whole number in range (SMS 1..1024, opt-in 48 KiB..1 GiB) aborts with a message.
+// 232448 = 227 KiB, as sm_90; e.g. 166912 for sm_80, 101376 for consumer cards); unset or empty:
+// the default. A value that is not a whole number in range (SMS 1..1024, opt-in 48 KiB..1 GiB)
+// aborts with a message.
 #pragma once
 
 #include <math.h>

@@ -40,7 +40,7 @@ constexpr unsigned kDefaultSms = 4;  // a few blocks per persistent kernel
 constexpr size_t kDefaultSmemOptin = 227 * 1024;  // as sm_90
 size_t env_size(const char* name, size_t fallback, size_t lo, size_t hi) {
   const char* e = std::getenv(name);
-  if (e == nullptr) return fallback;
+  if (e == nullptr || *e == '\0') return fallback;
   char* end = nullptr;
   const unsigned long long v = std::strtoull(e, &end, 10);  // (ULLONG_MAX on overflow: > hi)
   if (*e < '0' || *e > '9' || *end != '\0' || v < lo || v > hi) {
