@@ -31,22 +31,27 @@ H = 24 float: ~8 KB. Larger H raises the dynamic shared-memory limit up to the d
 
 Step-wise path, for the stacks whose weights do not fit (chosen per call, run_stepwise below):
 when even one row per block exceeds the device's opt-in (persistent_min_smem), each layer runs
-  forward   per step t: Q = h W_h^T as one cuBLAS GEMM over the B rows ([B, H] x [H, 3H] in
-            global memory), then one fused gate kernel (GruResetAfter: r, z, n and the new
-            state); GruTf1: Q = h W_gates[h rows], a kernel for r, u and r*h, the candidate's
-            GEMM (r*h) W_cand[h rows], a kernel for c and the new state. 2 (4) launches per step.
-  backward  per step t in reverse: a kernel for the gate gradients of step t, then dh of step
-            t-1 as a GEMM with beta = 1 onto the direct part (GruTf1: first d(r*h) as a GEMM
-            and a kernel for d r_pre and the reset path). 2 (4) launches per step.
+  forward   per step t: the recurrent product of all B rows as one cuBLAS GEMM with the weights
+            in global memory, then fused elementwise kernels over the B*H pairs (b, k).
+            GruResetAfter: Q = h W_hh^T [B, 3H], one kernel for r, z, n and the new state
+            (2 launches per step). GruTf1: Q = h W_gates[h rows] [B, 2H], a kernel for r, u and
+            r*h, the candidate's GEMM (r*h) W_cand[h rows], a kernel for c and the new state (4).
+  backward  per step t in reverse: a kernel for the gate gradients of step t and the direct part
+            of dh_{t-1}, then the recurrent part added by a GEMM with beta = 1 (GruTf1: first
+            d(r*h) = dc W_cand[h rows]^T as a GEMM and a kernel for d r_pre and the reset path).
+            2 launches per step (GruTf1: 4).
 It writes exactly the reserve (out_l, gates_l) and dG of the persistent kernels, with the same
 masking past the lengths (output 0, state kept, zero gates, zero gate gradients), so the input
-projection before it and the weight-gradient GEMMs after it are shared; its state h / dh is a
-[B, H] buffer in global memory. Cost: the weights are read from L2 / HBM on every step (3H^2
-elements, 768 KiB at H = 256 in float: L2-resident on sm_80 / sm_90) and each step pays 2-4
-launches (~3 us each), so a layer of T steps costs ~2T..4T launches instead of one; at the sizes
-that need it (H >= ~100, where each step is >= ~0.3 MFLOP per row) that is the price of the size,
-not a change of method. The first call that falls back prints one line on stderr; which paths
-ran is recorded (gru_impls_run in tg/kernels/cuda_backend.h, "gru_impl" in summary.json).
+projection before it and the weight-gradient GEMMs after it are shared, and a forward of one
+path may be followed by a backward of the other. Its state h / dh is a [B, H] buffer in global
+memory. Cost: no change in FLOPs; per step the weights are read again from L2 / HBM (3H^2
+elements: 768 KiB at H = 256 in float, L2-resident on sm_80 / sm_90) and 2-4 launches are paid,
+so a layer costs 2T (GruTf1: 4T) launches each way instead of one kernel: at TimeGAN's T = 24,
+48 (96) launches per layer forward and again backward, launch-bound (GruTf1 at ~3-5 us per
+launch: ~0.3-0.5 ms per layer forward) until B*H is large enough for the GEMMs to dominate. Not yet
+measured on a device: bench_gru_cuda times it (impl "stepwise", e.g. --hidden 256).
+The first call that falls back prints one line on stderr; which paths ran is recorded
+(gru_impls_run in tg/kernels/cuda_backend.h, "gru_impl" in summary.json).
 TG_GRU_PATH=auto|persistent|stepwise (set_gru_path) forces a path at any size (tests).
 
 Versions: CUDA 12/13, sm_80 / sm_90; float and double (no tensor cores: parity with the CPU).
@@ -810,8 +815,9 @@ void backward_impl(const RnnSpec& c, const RnnIo<void>& a) {
     T* gh0 = a.gh0 ? static_cast<T*>(a.gh0) + static_cast<int64_t>(l) * B * H : nullptr;
     T* dX = l == 0 ? static_cast<T*>(a.gx) : ((L - 1 - l) % 2 == 0 ? dA.as<T>() : dB.as<T>());
     T* d = dG.as<T>();
-    const T* wgh = w0 + static_cast<int64_t>(in) * 2 * H;  // (GruTf1)
-    const T* wch = w2 + static_cast<int64_t>(in) * H;
+    // GruTf1: the h rows of W_gates and W_cand
+    const T* wgh = ra ? nullptr : w0 + static_cast<int64_t>(in) * 2 * H;
+    const T* wch = ra ? nullptr : w2 + static_cast<int64_t>(in) * H;
     if (stepwise) {
       if (ra)
         stepwise_backward<T>(true, w1, nullptr, gates, out, h0, len, dOut, d, gh0, B, Tn, H);
