@@ -1,6 +1,8 @@
 // GPU benchmark of the fused GRU stacks: our persistent kernels vs cuDNN (reset-after form),
 // and our TF1-form kernels, at TimeGAN's shape (B 128, T 24, H 24, 3 layers) for the input
-// widths of the TimeGAN networks (5, 6, 24, 28). Times the backend calls directly (no autograd):
+// widths of the TimeGAN networks (5, 6, 24, 28); impl "stepwise" is our step-wise path forced
+// (the one hidden sizes beyond shared memory get, e.g. --hidden 256: kernels/cuda/gru.cu), "ours"
+// the automatic choice. Times the backend calls directly (no autograd):
 //   fwd      rnn_forward without a reserve (inference)
 //   fwd+bwd  rnn_forward with a reserve + rnn_backward
 // Each number is the mean over --iters calls after --warmup calls, wall clock around a stream
@@ -94,13 +96,17 @@ int main(int argc, char** argv) {
     const char* impl;
     Cell cell;
   };
-  std::vector<Variant> variants = {{"ours", Cell::GruResetAfter}, {"ours", Cell::GruTf1}};
+  // ours: our kernels on their automatic path (persistent where the weights fit shared memory);
+  // stepwise: our step-wise path forced (kernels/cuda/gru.cu), what larger hidden sizes get
+  std::vector<Variant> variants = {{"ours", Cell::GruResetAfter}, {"ours", Cell::GruTf1},
+                                   {"stepwise", Cell::GruResetAfter}, {"stepwise", Cell::GruTf1}};
   if (kc::have_cudnn()) variants.insert(variants.begin() + 1, Variant{"cudnn", Cell::GruResetAfter});
   std::printf("# bench_gru_cuda on %s: B %d T %d H %d L %d %s, %d iters\n", dev.c_str(), B, T, H, L, dtype_name(dt), iters);
-  std::printf("%-6s %-7s %5s %10s %12s\n", "impl", "cell", "input", "fwd us", "fwd+bwd us");
+  std::printf("%-8s %-7s %5s %10s %12s\n", "impl", "cell", "input", "fwd us", "fwd+bwd us");
   for (int in : {5, 6, 24, 28})
     for (const Variant& v : variants) {
       kc::set_gru_impl(std::string(v.impl) == "cudnn" ? kc::GruImpl::Cudnn : kc::GruImpl::Ours);
+      kc::set_gru_path(std::string(v.impl) == "stepwise" ? kc::GruPath::Stepwise : kc::GruPath::Auto);
       RnnSpec call{v.cell, L, H, B, T, in};
       std::vector<Tensor> w, gw;
       uint32_t seed = 1;
@@ -133,7 +139,7 @@ int main(int argc, char** argv) {
       } catch (const std::exception& e) {
         std::fprintf(stderr, "bench_gru_cuda: %s %s input %d failed: %s\n", v.impl, cell_name(v.cell), in, e.what());
       }
-      std::printf("%-6s %-7s %5d %10.1f %12.1f\n", v.impl, cell_name(v.cell), in, fwd, fb);
+      std::printf("%-8s %-7s %5d %10.1f %12.1f\n", v.impl, cell_name(v.cell), in, fwd, fb);
       if (json)
         for (int m = 0; m < 2; ++m)
           std::printf(
@@ -144,6 +150,7 @@ int main(int argc, char** argv) {
               m == 0 ? "fwd" : "fwd+bwd", m == 0 ? fwd : fb, iters);
     }
   kc::set_gru_impl(kc::GruImpl::Ours);
+  kc::set_gru_path(kc::GruPath::Auto);
   const auto st = kc::allocator_stats();
   std::printf("# allocator: %zu cudaMalloc calls, %zu cache hits, %zu bytes on device\n", st.cuda_mallocs, st.hits,
               st.device_bytes);

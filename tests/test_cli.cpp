@@ -16,6 +16,7 @@
 #include <string>
 
 #include "test_util.h"
+#include "tg/backend.h"
 #include "tg/io/checkpoint.h"
 #include "tg/io/csv.h"
 #include "tg/io/fs.h"
@@ -123,6 +124,29 @@ TEST_CASE("bad data files: one line naming file, line and field; nothing written
   r = run("train --data " + d + "/ok.csv --columns a,zz --out " + d + "/run_cols " + kSmall);
   CHECK(r.code == 1);
   CHECK(r.out.find("zz") != std::string::npos);
+}
+
+TEST_CASE("train on CUDA: summary.json names the GRU implementation that ran") {
+  // (a GPU, or the CPU emulation of tests/cuda_emu; skipped elsewhere)
+  std::string why;
+  if (!tg::cuda_available(&why)) {
+    MESSAGE("skipped: no CUDA device: " << why);
+    return;
+  }
+  const std::string d = tmpdir();
+  std::string csv = "a,b\n";
+  for (int i = 0; i < 40; ++i) csv += std::to_string(i % 9) + "," + std::to_string(i * i % 7) + "\n";
+  write(d + "/c.csv", csv);
+  for (const char* path : {"persistent", "stepwise"}) {  // (hidden 4: persistent unless forced)
+    setenv("TG_GRU_PATH", path == std::string("persistent") ? "auto" : path, 1);
+    const std::string out = d + "/run_" + path;
+    const Result r = run("train --data " + d + "/c.csv --device cuda --out " + out + " " + kSmall);
+    unsetenv("TG_GRU_PATH");
+    REQUIRE_MESSAGE(r.code == 0, r.out);
+    const tg::io::Json s = tg::io::Json::parse(tg::io::read_file(out + "/summary.json"), "summary.json");
+    CHECK(s.at("device").as_string() == "cuda");
+    CHECK(s.at("gru_impl").as_string() == path);
+  }
 }
 
 TEST_CASE("train -> generate in original units; truncated and foreign checkpoints are refused") {

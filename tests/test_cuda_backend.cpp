@@ -532,6 +532,59 @@ TEST_CASE("cuda: GRU results do not depend on the rows per block") {
 #endif
 }
 
+TEST_CASE("cuda: the step-wise GRU, forced at small sizes, matches the persistent kernels and the CPU") {
+  // The path that runs where the recurrent weights do not fit shared memory (kernels/cuda/gru.cu),
+  // forced here where both paths can run: same reserve, so a forward of one path and a backward
+  // of the other must agree too. Lengths < T, 0 and T; h0 and its gradient; two layers.
+  REQUIRE_CUDA_OR_SKIP();
+#ifdef TG_HAVE_CUDA
+  namespace kc = tg::kernels::cuda;
+  kc::set_gru_impl(kc::GruImpl::Ours);
+  struct Restore {
+    ~Restore() { kc::set_gru_path(kc::GruPath::Auto); }
+  } restore;
+  const int B = quick() ? 6 : 11, T = quick() ? 4 : 6, H = quick() ? 12 : 24;
+  for (Cell cell : {Cell::GruTf1, Cell::GruResetAfter})
+    for (DType dt : kTypes) {
+      const RnnCase c{cell, 2, B, T, 5, H, mixed_lengths(B, T), true, true};
+      const std::string what = case_name(c, dt);
+      CAPTURE(what);
+      const Tol same = dt == DType::F32 ? Tol{1e-5, 1e-6} : Tol{1e-12, 1e-13};  // (sums in another order)
+      kc::set_gru_path(kc::GruPath::Persistent);
+      kc::reset_gru_impls_run();
+      const RnnOut persistent = run_rnn(c, dt, Device::CUDA);
+      CHECK(kc::gru_impls_run() == "persistent");
+      kc::set_gru_path(kc::GruPath::Stepwise);
+      kc::reset_gru_impls_run();
+      const RnnOut stepwise = run_rnn(c, dt, Device::CUDA);
+      CHECK(kc::gru_impls_run() == "stepwise");
+      compare_rnn(run_rnn(c, dt, Device::CPU), stepwise, rnn_tol(dt), what + " step-wise vs CPU");
+      compare_rnn(persistent, stepwise, same, what + " step-wise vs persistent");
+      // forward of one path, backward of the other (then the inference forward of the first)
+      void (*flip)() = [] {
+        kc::set_gru_path(kc::gru_path() == kc::GruPath::Stepwise ? kc::GruPath::Persistent : kc::GruPath::Stepwise);
+      };
+      compare_rnn(persistent, run_rnn(c, dt, Device::CUDA, false, flip), same, what + " step-wise forward, persistent backward");
+      kc::set_gru_path(kc::GruPath::Persistent);
+      compare_rnn(persistent, run_rnn(c, dt, Device::CUDA, false, flip), same, what + " persistent forward, step-wise backward");
+      CHECK(kc::gru_impls_run() == "persistent+stepwise");
+      // frozen weights: only the input gradient
+      kc::set_gru_path(kc::GruPath::Stepwise);
+      const RnnOut frozen = run_rnn(c, dt, Device::CUDA, true);
+      check_close(persistent.gx, frozen.gx, Tol{same.rtol, same.atol * 4}, what + " frozen gx", same.rtol / 4);
+    }
+  // The persistent kernel forced where its weights do not fit: an error that names the knob.
+  kc::set_gru_path(kc::GruPath::Persistent);
+  const RnnCase big{Cell::GruTf1, 1, 2, 2, 3, 256, {}, false, false};
+  try {
+    (void)run_rnn(big, DType::F64, Device::CUDA);
+    FAIL("the persistent GRU at hidden 256 in double did not throw");
+  } catch (const std::runtime_error& e) {
+    CHECK(std::string(e.what()).find("TG_GRU_PATH") != std::string::npos);
+  }
+#endif
+}
+
 TEST_CASE("cuda: LSTM and LN-LSTM forward and backward match the CPU") {
   REQUIRE_CUDA_OR_SKIP();
   for (Cell cell : {Cell::Lstm, Cell::LstmLn})

@@ -141,6 +141,9 @@ Scratch upload_lengths(const int32_t* host, int n, int full, bool* any);
 // host) and what a null pointer means are described in tg/kernels/rnn_io.h, shared with the CPU
 // kernels. io.slices is not used here.
 int64_t gru_reserve_elems(const RnnSpec& c);
+/// What ran a GRU stack call (gru_impls_run of tg/kernels/cuda_backend.h reports the set).
+enum class GruRan { Persistent, Stepwise, Cudnn };
+void record_gru_impl(GruRan r);
 void gru_forward(const RnnSpec& c, DType dt, const RnnIo<void>& a);
 void gru_backward(const RnnSpec& c, DType dt, const RnnIo<void>& a);
 int64_t lstm_reserve_elems(const RnnSpec& c);

@@ -7,8 +7,9 @@ Purpose
   broadcast axes, `accumulate` flags, population variance over axis 0, row-major GEMM,
   strided row copies, sigmoid cross-entropy, fused Adam, and Philox uniform fills that give
   the CPU's values bit for bit. The recurrent stacks are dispatched to gru.cu (both GRU
-  forms, persistent kernels), lstm.cu (LSTM / LN-LSTM, per-step kernels) and cudnn_gru.cu
-  (cuDNN baseline for the reset-after GRU, TG_GRU_IMPL=cudnn).
+  forms: persistent kernels, or a step-wise path where the weights exceed shared memory),
+  lstm.cu (LSTM / LN-LSTM, per-step kernels) and cudnn_gru.cu (cuDNN baseline for the
+  reset-after GRU, TG_GRU_IMPL=cudnn).
 
 Layout
   * Caching allocator: sizes rounded to size classes (256 B granularity up to 64 KiB, then 8
@@ -27,6 +28,7 @@ Versions: CUDA 12/13, cuBLAS v2; sm_80, sm_90.
 */
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -880,6 +882,7 @@ class CudaBackend final : public Backend {
     }
 #ifdef TG_HAVE_CUDNN
     if (use_cudnn(c, impl)) {
+      record_gru_impl(GruRan::Cudnn);
       cudnn_gru_forward(c, dt, t.io);
       return saved;
     }
@@ -1042,6 +1045,19 @@ GruImpl& impl_ref() {
   static GruImpl v = initial_impl();
   return v;
 }
+GruPath initial_path() {
+  const char* e = std::getenv("TG_GRU_PATH");
+  const std::string v = e ? e : "";
+  if (v.empty() || v == "auto") return GruPath::Auto;
+  if (v == "persistent") return GruPath::Persistent;
+  if (v == "stepwise") return GruPath::Stepwise;
+  throw std::runtime_error("TG_GRU_PATH must be 'auto', 'persistent' or 'stepwise', got '" + v + "'");
+}
+std::atomic<GruPath>& path_ref() {
+  static std::atomic<GruPath> v{initial_path()};
+  return v;
+}
+std::atomic<unsigned> g_gru_ran{0};  // bit i: GruRan(i) ran
 int& rows_ref() {
   static int v = [] {
     const char* e = std::getenv("TG_GRU_ROWS");
@@ -1065,6 +1081,18 @@ bool have_cudnn() {
   return false;
 #endif
 }
+GruPath gru_path() { return path_ref().load(); }
+void set_gru_path(GruPath path) { path_ref().store(path); }
+void record_gru_impl(GruRan r) { g_gru_ran.fetch_or(1u << static_cast<unsigned>(r)); }
+std::string gru_impls_run() {
+  const unsigned ran = g_gru_ran.load();
+  std::string s;
+  const char* names[] = {"persistent", "stepwise", "cudnn"};
+  for (unsigned i = 0; i < 3; ++i)
+    if (ran & (1u << i)) s += (s.empty() ? "" : "+") + std::string(names[i]);
+  return s;
+}
+void reset_gru_impls_run() { g_gru_ran.store(0); }
 void set_gru_rows_per_block(int rows) { rows_ref() = std::max(0, rows); }
 int gru_rows_per_block() { return rows_ref(); }
 AllocatorStats allocator_stats() { return allocator().stats(); }

@@ -25,14 +25,42 @@ Reserve layout (backend-private, elements of T), per layer l (layer-major):
                       (the width is rnn_saved_width of the traits table, kGruSavedH below)
 Total L*B*T*5H. The backward re-reads x, h0 and the weights from its arguments.
 
-Shared memory per block (elements): weights 3H*(H+1) (+H bias) plus R*(4..6)H state/scratch;
-H = 24 float: ~8 KB. Larger H raises the dynamic shared-memory limit up to the device opt-in;
-beyond it (H > ~130 in float) the call throws and names TG_GRU_IMPL=cudnn.
+Shared memory per block (elements): weights 3H*(H+1) (+H bias) plus R*(4..5)H state/scratch;
+H = 24 float: ~8 KB. Larger H raises the dynamic shared-memory limit up to the device opt-in
+(sm_90: 227 KiB, hidden up to 138 in float and 97 in double; sm_80: 163 KiB, 116 / 82).
+
+Step-wise path, for the stacks whose weights do not fit (chosen per call, run_stepwise below):
+when even one row per block exceeds the device's opt-in (persistent_min_smem), each layer runs
+  forward   per step t: the recurrent product of all B rows as one cuBLAS GEMM with the weights
+            in global memory, then fused elementwise kernels over the B*H pairs (b, k).
+            GruResetAfter: Q = h W_hh^T [B, 3H], one kernel for r, z, n and the new state
+            (2 launches per step). GruTf1: Q = h W_gates[h rows] [B, 2H], a kernel for r, u and
+            r*h, the candidate's GEMM (r*h) W_cand[h rows], a kernel for c and the new state (4).
+  backward  per step t in reverse: a kernel for the gate gradients of step t and the direct part
+            of dh_{t-1}, then the recurrent part added by a GEMM with beta = 1 (GruTf1: first
+            d(r*h) = dc W_cand[h rows]^T as a GEMM and a kernel for d r_pre and the reset path).
+            2 launches per step (GruTf1: 4).
+It writes exactly the reserve (out_l, gates_l) and dG of the persistent kernels, with the same
+masking past the lengths (output 0, state kept, zero gates, zero gate gradients), so the input
+projection before it and the weight-gradient GEMMs after it are shared, and a forward of one
+path may be followed by a backward of the other. Its state h / dh is a [B, H] buffer in global
+memory. Cost: no change in FLOPs; per step the weights are read again from L2 / HBM (3H^2
+elements: 768 KiB at H = 256 in float, L2-resident on sm_80 / sm_90) and 2-4 launches are paid,
+so a layer costs 2T (GruTf1: 4T) launches each way instead of one kernel: at TimeGAN's T = 24,
+48 (96) launches per layer forward and again backward, launch-bound (GruTf1 at ~3-5 us per
+launch: ~0.3-0.5 ms per layer forward) until B*H is large enough for the GEMMs to dominate. Not yet
+measured on a device: bench_gru_cuda times it (impl "stepwise", e.g. --hidden 256).
+The first call that falls back prints one line on stderr; which paths ran is recorded
+(gru_impls_run in tg/kernels/cuda_backend.h, "gru_impl" in summary.json).
+TG_GRU_PATH=auto|persistent|stepwise (set_gru_path) forces a path at any size (tests).
 
 Versions: CUDA 12/13, sm_80 / sm_90; float and double (no tensor cores: parity with the CPU).
 */
 #include <algorithm>
+#include <atomic>
+#include <cstdio>
 #include <string>
+#include <utility>
 
 #include "common.cuh"
 #include "tg/kernels/cells.h"
@@ -364,6 +392,179 @@ __global__ void gru_tf1_backward_kernel(const T* __restrict__ Wgh, const T* __re
 }
 
 // ---------------------------------------------------------------------------------------------
+// Step-wise path (recurrent weights too large for one block's shared memory): per time step
+// the recurrent products are cuBLAS GEMMs over the rows of all B sequences (h [B, H] times the
+// weights in global memory), and fused elementwise kernels apply the gates. Each kernel covers
+// the B*H pairs (b, k) of one step t with a grid-stride loop. S points at the saved gates of
+// step t (gates + t*4H, row stride lds = T*4H; a [B, 4H] scratch with lds = 4H when nothing is
+// saved); D at the gate gradients of step t (dG + t*S, row stride ldd = T*S). The state h (dh
+// in the backward) lives in its own [B, H] buffer: rows past their length keep it unchanged.
+// ---------------------------------------------------------------------------------------------
+template <typename T>
+__device__ __forceinline__ T prev_h(const T* out, const T* h0, int64_t rr, int64_t b, int t, int H, int k) {
+  return t > 0 ? out[(rr - 1) * H + k] : (h0 ? h0[b * H + k] : T(0));
+}
+
+// GruTf1 forward, step t, phase 1. Q = h W_gates[h rows] [B, 2H]. Saves r, u and r*h (the
+// operand of the candidate's product); rows past their length: zero gates and output.
+template <typename T>
+__global__ void gru_tf1_step_gates_kernel(const T* __restrict__ P, const T* __restrict__ Q, const T* __restrict__ h,
+                                          const int* __restrict__ len, T* __restrict__ S, int64_t lds,
+                                          T* __restrict__ out, int B, int Tn, int H, int t) {
+  const int64_t n = static_cast<int64_t>(B) * H;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int b = static_cast<int>(i / H), k = static_cast<int>(i % H);
+    const int64_t rr = static_cast<int64_t>(b) * Tn + t;
+    T* s = S + b * lds;
+    if (!is_active(len, b, t)) {
+      out[rr * H + k] = T(0);
+      zero_gates(s, H, k);
+      continue;
+    }
+    const T* p = P + rr * 3 * H;
+    const T* q = Q + static_cast<int64_t>(b) * 2 * H;
+    const T r = cells::GruTf1::gate(q[k] + p[k]);
+    s[k] = r;
+    s[H + k] = cells::GruTf1::gate(q[H + k] + p[H + k]);
+    s[3 * H + k] = cells::GruTf1::reset_h(r, h[i]);
+  }
+}
+
+// GruTf1 forward, step t, phase 2. C = (r*h) W_cand[h rows] [B, H]: candidate, new state.
+template <typename T>
+__global__ void gru_tf1_step_out_kernel(const T* __restrict__ P, const T* __restrict__ C, const int* __restrict__ len,
+                                        T* __restrict__ S, int64_t lds, T* __restrict__ h, T* __restrict__ out, int B,
+                                        int Tn, int H, int t) {
+  const int64_t n = static_cast<int64_t>(B) * H;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int b = static_cast<int>(i / H), k = static_cast<int>(i % H);
+    if (!is_active(len, b, t)) continue;
+    const int64_t rr = static_cast<int64_t>(b) * Tn + t;
+    T* s = S + b * lds;
+    const T c = cells::GruTf1::cand(C[i] + P[rr * 3 * H + 2 * H + k]);
+    const T hnew = cells::GruTf1::next_h(s[H + k], h[i], c);
+    s[2 * H + k] = c;
+    h[i] = hnew;
+    out[rr * H + k] = hnew;
+  }
+}
+
+// GruResetAfter forward, step t. Q = h W_hh^T [B, 3H].
+template <typename T>
+__global__ void gru_ra_step_kernel(const T* __restrict__ P, const T* __restrict__ Q, const T* __restrict__ bhh,
+                                   const int* __restrict__ len, T* __restrict__ S, int64_t lds, T* __restrict__ h,
+                                   T* __restrict__ out, int B, int Tn, int H, int t) {
+  const int64_t n = static_cast<int64_t>(B) * H;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int b = static_cast<int>(i / H), k = static_cast<int>(i % H);
+    const int64_t rr = static_cast<int64_t>(b) * Tn + t;
+    T* s = S + b * lds;
+    if (!is_active(len, b, t)) {
+      out[rr * H + k] = T(0);
+      zero_gates(s, H, k);
+      continue;
+    }
+    const T* p = P + rr * 3 * H;
+    const T* q = Q + static_cast<int64_t>(b) * 3 * H;
+    using Cell = cells::GruResetAfter;
+    const T r = Cell::gate(p[k], q[k]);
+    const T z = Cell::gate(p[H + k], q[H + k]);
+    const T hn = q[2 * H + k] + bhh[2 * H + k];
+    const T nn = Cell::cand(Cell::cand_pre(p[2 * H + k], r, hn));
+    const T hnew = Cell::next_h(z, nn, h[i]);
+    h[i] = hnew;
+    out[rr * H + k] = hnew;
+    s[k] = r;
+    s[H + k] = z;
+    s[2 * H + k] = nn;
+    s[3 * H + k] = hn;
+  }
+}
+
+// GruTf1 backward, step t, phase 1: d u_pre, d c_pre; dh2 = the direct part u*dh (dh itself past
+// the row's length, where the gate gradients are zero).
+template <typename T>
+__global__ void gru_tf1_step_back1_kernel(const T* __restrict__ S, int64_t lds, const T* __restrict__ out,
+                                          const T* __restrict__ h0, const int* __restrict__ len,
+                                          const T* __restrict__ dOut, T* __restrict__ D, int64_t ldd,
+                                          const T* __restrict__ dh, T* __restrict__ dh2, int B, int Tn, int H, int t) {
+  const int64_t n = static_cast<int64_t>(B) * H;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int b = static_cast<int>(i / H), k = static_cast<int>(i % H);
+    const int64_t rr = static_cast<int64_t>(b) * Tn + t;
+    T* d = D + b * ldd;
+    if (!is_active(len, b, t)) {
+      d[k] = T(0);
+      d[H + k] = T(0);
+      d[2 * H + k] = T(0);
+      dh2[i] = dh[i];
+      continue;
+    }
+    const T* s = S + b * lds;
+    T dgu, dgc;
+    cells::GruTf1::backward(dh[i] + dOut[rr * H + k], s[H + k], s[2 * H + k], prev_h(out, h0, rr, b, t, H, k),
+                            dh2[i], dgu, dgc);
+    d[H + k] = dgu;
+    d[2 * H + k] = dgc;
+  }
+}
+
+// GruTf1 backward, step t, phase 2. DRH = d c_pre W_cand[h rows]^T [B, H] = d(r*h): d r_pre and
+// the reset path's share of dh2.
+template <typename T>
+__global__ void gru_tf1_step_back2_kernel(const T* __restrict__ S, int64_t lds, const T* __restrict__ out,
+                                          const T* __restrict__ h0, const int* __restrict__ len,
+                                          const T* __restrict__ DRH, T* __restrict__ D, int64_t ldd,
+                                          T* __restrict__ dh2, int B, int Tn, int H, int t) {
+  const int64_t n = static_cast<int64_t>(B) * H;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int b = static_cast<int>(i / H), k = static_cast<int>(i % H);
+    if (!is_active(len, b, t)) continue;
+    const int64_t rr = static_cast<int64_t>(b) * Tn + t;
+    T add, dr;
+    cells::GruTf1::backward_reset(DRH[i], S[b * lds + k], prev_h(out, h0, rr, b, t, H, k), add, dr);
+    dh2[i] += add;
+    D[b * ldd + k] = dr;
+  }
+}
+
+// GruResetAfter backward, step t: the four gate gradients; dh2 = z*dh (dh past the length).
+template <typename T>
+__global__ void gru_ra_step_back_kernel(const T* __restrict__ S, int64_t lds, const T* __restrict__ out,
+                                        const T* __restrict__ h0, const int* __restrict__ len,
+                                        const T* __restrict__ dOut, T* __restrict__ D, int64_t ldd,
+                                        const T* __restrict__ dh, T* __restrict__ dh2, int B, int Tn, int H, int t) {
+  const int64_t n = static_cast<int64_t>(B) * H;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int b = static_cast<int>(i / H), k = static_cast<int>(i % H);
+    const int64_t rr = static_cast<int64_t>(b) * Tn + t;
+    T* d = D + b * ldd;
+    if (!is_active(len, b, t)) {
+      d[k] = T(0);
+      d[H + k] = T(0);
+      d[2 * H + k] = T(0);
+      d[3 * H + k] = T(0);
+      dh2[i] = dh[i];
+      continue;
+    }
+    const T* s = S + b * lds;
+    T d0, d1, d2, dnp;
+    cells::GruResetAfter::backward(dh[i] + dOut[rr * H + k], s[k], s[H + k], s[2 * H + k], s[3 * H + k],
+                                   prev_h(out, h0, rr, b, t, H, k), dh2[i], d0, d1, d2, dnp);
+    d[k] = d0;
+    d[H + k] = d1;
+    d[2 * H + k] = d2;
+    d[3 * H + k] = dnp;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Launch geometry
 // ---------------------------------------------------------------------------------------------
 struct Geometry {
@@ -383,7 +584,9 @@ Geometry geometry(int B, int H, size_t weight_elems, int per_row, int work_per_r
   if (smem_of(R) > cx.max_smem_optin)
     throw std::runtime_error(std::string("CUDA GRU (") + what + "): hidden size " + std::to_string(H) +
                              " needs " + std::to_string(smem_of(R)) + " bytes of shared memory, the device allows " +
-                             std::to_string(cx.max_smem_optin) + "; use TG_GRU_IMPL=cudnn (reset-after GRU) or the CPU");
+                             std::to_string(cx.max_smem_optin) +
+                             " for the persistent kernel, which TG_GRU_PATH=persistent (set_gru_path) forces; "
+                             "TG_GRU_PATH=auto (the default) or stepwise runs the step-wise GRU at any size");
   Geometry g;
   g.R = R;
   g.blocks = (B + R - 1) / R;
@@ -398,11 +601,125 @@ void allow_smem(K kernel, size_t smem) {
   if (smem > 48 * 1024) TG_CUDA_CHECK(gpu::allow_dynamic_smem(kernel, smem));
 }
 
+// ---------------------------------------------------------------------------------------------
+// Which path runs a stack: the persistent kernels when one row's worth of shared memory (the
+// recurrent weights plus the largest per-row arrays, those of the backward) fits the device's
+// opt-in, else the step-wise path; TG_GRU_PATH / set_gru_path can force either.
+// ---------------------------------------------------------------------------------------------
+// Elements of the recurrent weights in the forward kernels' shared memory (padded rows; the
+// reset-after form adds b_hn); the backward of the reset-after form keeps no bias.
+size_t recurrent_weight_elems(bool ra, int H) {
+  const size_t h = static_cast<size_t>(H);
+  return ra ? 3 * h * (h + 1) + h : h * (2 * h + 1) + h * (h + 1);
+}
+constexpr int kMaxPerRowH = 5;  // the backward kernels' per-row arrays: 5H elements (forward: 4H)
+
+// Bytes of shared memory the persistent kernels need with one row per block (the least they
+// can run with), the larger of forward and backward.
+size_t persistent_min_smem(bool ra, int H, size_t esize) {
+  const size_t h = static_cast<size_t>(H);
+  const size_t fwd = recurrent_weight_elems(ra, H) + 4 * h;
+  const size_t bwd = (ra ? 3 * h * (h + 1) : recurrent_weight_elems(false, H)) + kMaxPerRowH * h;
+  return std::max(fwd, bwd) * esize;
+}
+
+bool run_stepwise(const RnnSpec& c, size_t esize) {
+  const GruPath want = gru_path();
+  if (want != GruPath::Auto) return want == GruPath::Stepwise;
+  const bool ra = c.cell == Cell::GruResetAfter;
+  const size_t need = persistent_min_smem(ra, c.hidden, esize);
+  const size_t allow = ctx().max_smem_optin;
+  if (need <= allow) return false;
+  static std::atomic<bool> told{false};
+  if (!told.exchange(true))
+    std::fprintf(stderr,
+                 "CUDA GRU: hidden %d (%s) needs %zu bytes of shared memory per block, the device allows %zu: "
+                 "running the step-wise GRU (cuBLAS per step)\n",
+                 c.hidden, esize == sizeof(float) ? "float" : "double", need, allow);
+  return true;
+}
+
+template <typename T>
+void stepwise_forward(bool ra, const T* P, const T* wa, const T* wb, const T* bhh, const T* h0, const int* len,
+                      T* out, T* gates, T* hT, int B, int Tn, int H) {
+  Ctx& cx = ctx();
+  const int64_t BH = static_cast<int64_t>(B) * H;
+  Scratch h(static_cast<size_t>(BH) * sizeof(T)), Q(static_cast<size_t>(BH) * 3 * sizeof(T));
+  Scratch C(ra ? 0 : static_cast<size_t>(BH) * sizeof(T));
+  Scratch own(gates ? 0 : static_cast<size_t>(BH) * kGruSavedH * sizeof(T));  // gates of one step
+  const int64_t lds = gates ? static_cast<int64_t>(Tn) * kGruSavedH * H : static_cast<int64_t>(kGruSavedH) * H;
+  if (h0)
+    TG_CUDA_CHECK(gpu::memcpy_async(h.get(), h0, static_cast<size_t>(BH) * sizeof(T), gpu::Copy::DeviceToDevice,
+                                    cx.stream));
+  else
+    TG_CUDA_CHECK(gpu::memset_async(h.get(), 0, static_cast<size_t>(BH) * sizeof(T), cx.stream));
+  for (int t = 0; t < Tn; ++t) {
+    T* S = gates ? gates + static_cast<int64_t>(t) * kGruSavedH * H : own.as<T>();
+    if (ra) {
+      gemm_rm<T>(false, true, B, 3 * H, H, T(1), h.as<T>(), H, wa, H, T(0), Q.as<T>(), 3 * H);
+      gpu::launch(gru_ra_step_kernel<T>, grid_for(BH), kThreads, 0, cx.stream, P, Q.as<T>(), bhh, len, S, lds,
+                  h.as<T>(), out, B, Tn, H, t);
+      TG_KERNEL_CHECK("gru_ra_step_kernel");
+    } else {
+      gemm_rm<T>(false, false, B, 2 * H, H, T(1), h.as<T>(), H, wa, 2 * H, T(0), Q.as<T>(), 2 * H);
+      gpu::launch(gru_tf1_step_gates_kernel<T>, grid_for(BH), kThreads, 0, cx.stream, P, Q.as<T>(), h.as<T>(), len,
+                  S, lds, out, B, Tn, H, t);
+      TG_KERNEL_CHECK("gru_tf1_step_gates_kernel");
+      gemm_rm<T>(false, false, B, H, H, T(1), S + 3 * H, lds, wb, H, T(0), C.as<T>(), H);
+      gpu::launch(gru_tf1_step_out_kernel<T>, grid_for(BH), kThreads, 0, cx.stream, P, C.as<T>(), len, S, lds,
+                  h.as<T>(), out, B, Tn, H, t);
+      TG_KERNEL_CHECK("gru_tf1_step_out_kernel");
+    }
+  }
+  if (hT)
+    TG_CUDA_CHECK(gpu::memcpy_async(hT, h.get(), static_cast<size_t>(BH) * sizeof(T), gpu::Copy::DeviceToDevice,
+                                    cx.stream));
+}
+
+template <typename T>
+void stepwise_backward(bool ra, const T* wa, const T* wb, const T* gates, const T* out, const T* h0, const int* len,
+                       const T* dOut, T* dG, T* gh0, int B, int Tn, int H) {
+  Ctx& cx = ctx();
+  const int64_t BH = static_cast<int64_t>(B) * H;
+  const int Sd = ra ? 4 * H : 3 * H;
+  const int64_t lds = static_cast<int64_t>(Tn) * kGruSavedH * H, ldd = static_cast<int64_t>(Tn) * Sd;
+  Scratch s1(static_cast<size_t>(BH) * sizeof(T)), s2(static_cast<size_t>(BH) * sizeof(T));
+  Scratch drh(ra ? 0 : static_cast<size_t>(BH) * sizeof(T));
+  T* dh = s1.as<T>();
+  T* dh2 = s2.as<T>();
+  TG_CUDA_CHECK(gpu::memset_async(dh, 0, static_cast<size_t>(BH) * sizeof(T), cx.stream));
+  for (int t = Tn - 1; t >= 0; --t) {
+    const T* S = gates + static_cast<int64_t>(t) * kGruSavedH * H;
+    T* D = dG + static_cast<int64_t>(t) * Sd;
+    if (ra) {
+      gpu::launch(gru_ra_step_back_kernel<T>, grid_for(BH), kThreads, 0, cx.stream, S, lds, out, h0, len, dOut, D, ldd,
+                  static_cast<const T*>(dh), dh2, B, Tn, H, t);
+      TG_KERNEL_CHECK("gru_ra_step_back_kernel");
+      gemm_rm<T>(false, false, B, H, 3 * H, T(1), D, ldd, wa, H, T(1), dh2, H);
+    } else {
+      gpu::launch(gru_tf1_step_back1_kernel<T>, grid_for(BH), kThreads, 0, cx.stream, S, lds, out, h0, len, dOut, D,
+                  ldd, static_cast<const T*>(dh), dh2, B, Tn, H, t);
+      TG_KERNEL_CHECK("gru_tf1_step_back1_kernel");
+      gemm_rm<T>(false, true, B, H, H, T(1), D + 2 * H, ldd, wb, H, T(0), drh.as<T>(), H);
+      gpu::launch(gru_tf1_step_back2_kernel<T>, grid_for(BH), kThreads, 0, cx.stream, S, lds, out, h0, len,
+                  static_cast<const T*>(drh.as<T>()), D, ldd, dh2, B, Tn, H, t);
+      TG_KERNEL_CHECK("gru_tf1_step_back2_kernel");
+      gemm_rm<T>(false, true, B, H, 2 * H, T(1), D, ldd, wa, 2 * H, T(1), dh2, H);
+    }
+    std::swap(dh, dh2);
+  }
+  if (gh0)
+    TG_CUDA_CHECK(gpu::memcpy_async(gh0, dh, static_cast<size_t>(BH) * sizeof(T), gpu::Copy::DeviceToDevice,
+                                    cx.stream));
+}
+
 template <typename T>
 void forward_impl(const RnnSpec& c, const RnnIo<void>& a) {
   const int L = c.layers, B = c.batch, Tn = c.seq, H = c.hidden, G = 3 * H;
   const int64_t BT = static_cast<int64_t>(B) * Tn;
   const bool ra = c.cell == Cell::GruResetAfter;
+  const bool stepwise = run_stepwise(c, sizeof(T));
+  record_gru_impl(stepwise ? GruRan::Stepwise : GruRan::Persistent);
   Ctx& cx = ctx();
   bool any_len = false;
   Scratch dlen = upload_lengths(a.lengths, B, Tn, &any_len);
@@ -434,7 +751,11 @@ void forward_impl(const RnnSpec& c, const RnnIo<void>& a) {
       gemm_rm<T>(false, true, BT, G, in, T(1), X, in, w0, in, T(0), P.as<T>(), G);
       gpu::launch(gru_bias_kernel<T>, grid_for(BT * G), kThreads, 0, cx.stream, P.as<T>(), BT, H, w2, w3, true);
       TG_KERNEL_CHECK("gru_bias_kernel");
-      const Geometry g = geometry(B, H, static_cast<size_t>(G) * (H + 1) + H, 4 * H, G, sizeof(T), "forward");
+      if (stepwise) {
+        stepwise_forward<T>(true, P.as<T>(), w1, nullptr, w3, h0, len, out, gates, hT, B, Tn, H);
+        continue;
+      }
+      const Geometry g = geometry(B, H, recurrent_weight_elems(true, H), 4 * H, G, sizeof(T), "forward");
       allow_smem(gru_ra_forward_kernel<T>, g.smem);
       gpu::launch(gru_ra_forward_kernel<T>, g.blocks, g.threads, g.smem, cx.stream, P.as<T>(), w1, w3, h0, len, out, gates,
                                                                            hT, B, Tn, H, g.R);
@@ -445,12 +766,16 @@ void forward_impl(const RnnSpec& c, const RnnIo<void>& a) {
       gemm_rm<T>(false, false, BT, H, in, T(1), X, in, w2, H, T(0), P.as<T>() + 2 * H, G);
       gpu::launch(gru_bias_kernel<T>, grid_for(BT * G), kThreads, 0, cx.stream, P.as<T>(), BT, H, w1, w3, false);
       TG_KERNEL_CHECK("gru_bias_kernel");
-      const Geometry g = geometry(B, H, static_cast<size_t>(H) * (2 * H + 1) + static_cast<size_t>(H) * (H + 1),
-                                  4 * H, 2 * H, sizeof(T), "forward");
+      const T* wgh = w0 + static_cast<int64_t>(in) * 2 * H;
+      const T* wch = w2 + static_cast<int64_t>(in) * H;
+      if (stepwise) {
+        stepwise_forward<T>(false, P.as<T>(), wgh, wch, nullptr, h0, len, out, gates, hT, B, Tn, H);
+        continue;
+      }
+      const Geometry g = geometry(B, H, recurrent_weight_elems(false, H), 4 * H, 2 * H, sizeof(T), "forward");
       allow_smem(gru_tf1_forward_kernel<T>, g.smem);
       gpu::launch(gru_tf1_forward_kernel<T>, g.blocks, g.threads, g.smem, cx.stream,
-          P.as<T>(), w0 + static_cast<int64_t>(in) * 2 * H, w2 + static_cast<int64_t>(in) * H, h0, len, out, gates,
-          hT, B, Tn, H, g.R);
+          P.as<T>(), wgh, wch, h0, len, out, gates, hT, B, Tn, H, g.R);
       TG_KERNEL_CHECK("gru_tf1_forward_kernel");
     }
   }
@@ -465,6 +790,8 @@ void backward_impl(const RnnSpec& c, const RnnIo<void>& a) {
   const int64_t BT = static_cast<int64_t>(B) * Tn;
   const bool ra = c.cell == Cell::GruResetAfter;
   const int S = ra ? 4 * H : 3 * H;  // dG row width
+  const bool stepwise = run_stepwise(c, sizeof(T));
+  record_gru_impl(stepwise ? GruRan::Stepwise : GruRan::Persistent);
   Ctx& cx = ctx();
   bool any_len = false;
   Scratch dlen = upload_lengths(a.lengths, B, Tn, &any_len);
@@ -488,19 +815,25 @@ void backward_impl(const RnnSpec& c, const RnnIo<void>& a) {
     T* gh0 = a.gh0 ? static_cast<T*>(a.gh0) + static_cast<int64_t>(l) * B * H : nullptr;
     T* dX = l == 0 ? static_cast<T*>(a.gx) : ((L - 1 - l) % 2 == 0 ? dA.as<T>() : dB.as<T>());
     T* d = dG.as<T>();
-    if (ra) {
+    // GruTf1: the h rows of W_gates and W_cand
+    const T* wgh = ra ? nullptr : w0 + static_cast<int64_t>(in) * 2 * H;
+    const T* wch = ra ? nullptr : w2 + static_cast<int64_t>(in) * H;
+    if (stepwise) {
+      if (ra)
+        stepwise_backward<T>(true, w1, nullptr, gates, out, h0, len, dOut, d, gh0, B, Tn, H);
+      else
+        stepwise_backward<T>(false, wgh, wch, gates, out, h0, len, dOut, d, gh0, B, Tn, H);
+    } else if (ra) {
       const Geometry g = geometry(B, H, static_cast<size_t>(G) * (H + 1), 5 * H, H, sizeof(T), "backward");
       allow_smem(gru_ra_backward_kernel<T>, g.smem);
       gpu::launch(gru_ra_backward_kernel<T>, g.blocks, g.threads, g.smem, cx.stream, w1, gates, out, h0, len, dOut, d, gh0, B,
                                                                             Tn, H, g.R);
       TG_KERNEL_CHECK("gru_ra_backward_kernel");
     } else {
-      const Geometry g = geometry(B, H, static_cast<size_t>(H) * (2 * H + 1) + static_cast<size_t>(H) * (H + 1),
-                                  5 * H, H, sizeof(T), "backward");
+      const Geometry g = geometry(B, H, recurrent_weight_elems(false, H), kMaxPerRowH * H, H, sizeof(T), "backward");
       allow_smem(gru_tf1_backward_kernel<T>, g.smem);
       gpu::launch(gru_tf1_backward_kernel<T>, g.blocks, g.threads, g.smem, cx.stream,
-          w0 + static_cast<int64_t>(in) * 2 * H, w2 + static_cast<int64_t>(in) * H, gates, out, h0, len, dOut, d, gh0,
-          B, Tn, H, g.R);
+          wgh, wch, gates, out, h0, len, dOut, d, gh0, B, Tn, H, g.R);
       TG_KERNEL_CHECK("gru_tf1_backward_kernel");
     }
     if (frozen) {

@@ -48,6 +48,13 @@
 // emulation reports and, by the test runner, after a failed test. TG_CUDA_EMU_OFF=order,async,
 // protect,gemm (any subset) turns behaviours off to tell a defect from its detector.
 // What it cannot show: timing, memory coalescing, warp divergence effects, real cuBLAS/cuDNN.
+//
+// The emulated device's properties (device_info, and the launch check of dynamic shared memory)
+// can be set from the environment, read once per process: TG_CUDA_EMU_SMS, the number of SMs
+// (default 4), and TG_CUDA_EMU_SMEM_OPTIN, the shared-memory opt-in per block in bytes (default
+// 232448 = 227 KiB, as sm_90; e.g. 166912 for sm_80, 101376 for consumer cards); unset or empty:
+// the default. A value that is not a whole number in range (SMS 1..1024, opt-in 48 KiB..1 GiB)
+// aborts with a message.
 #pragma once
 
 #include <math.h>

@@ -62,7 +62,29 @@ namespace {
 constexpr unsigned char kGarbage = 0xFF;  // NaN in float and double
 constexpr size_t kDefaultSmem = 48 * 1024;
 constexpr size_t kStaticSmem = 48 * 1024;  // static shared memory per block, as on every device
-constexpr size_t kSmemOptin = 227 * 1024;  // as sm_90
+// The emulated device's SMs and shared-memory opt-in per block: by default as below (the opt-in
+// of sm_90), else from TG_CUDA_EMU_SMS and TG_CUDA_EMU_SMEM_OPTIN (cuda_emu.h), read once.
+constexpr unsigned kDefaultSms = 4;  // a few blocks per persistent kernel
+constexpr size_t kDefaultSmemOptin = 227 * 1024;  // as sm_90
+size_t env_size(const char* name, size_t fallback, size_t lo, size_t hi) {
+  const char* e = std::getenv(name);
+  if (e == nullptr || *e == '\0') return fallback;
+  char* end = nullptr;
+  const unsigned long long v = std::strtoull(e, &end, 10);  // (ULLONG_MAX on overflow: > hi)
+  if (*e < '0' || *e > '9' || *end != '\0' || v < lo || v > hi) {
+    std::fprintf(stderr, "cuda_emu: %s='%s' is not a whole number in [%zu, %zu]\n", name, e, lo, hi);
+    std::abort();
+  }
+  return static_cast<size_t>(v);
+}
+unsigned emu_sms() {
+  static const unsigned v = static_cast<unsigned>(env_size("TG_CUDA_EMU_SMS", kDefaultSms, 1, 1024));
+  return v;
+}
+size_t smem_optin() {
+  static const size_t v = env_size("TG_CUDA_EMU_SMEM_OPTIN", kDefaultSmemOptin, kDefaultSmem, size_t(1) << 30);
+  return v;
+}
 constexpr unsigned kMaxThreads = 1024;
 constexpr size_t kQueueLimit = 1 << 14;  // ops queued on a stream before it runs them anyway
 
@@ -777,8 +799,8 @@ Error device_info(int d, DeviceInfo* out) {
   out->name = "CPU emulation of a CUDA device (tests/cuda_emu)";
   out->major = 9;
   out->minor = 0;
-  out->sms = 4;  // a few blocks per persistent kernel
-  out->smem_optin = kSmemOptin;
+  out->sms = static_cast<int>(emu_sms());
+  out->smem_optin = smem_optin();
   out->global_mem = size_t(1) << 30;
   emu::fault_device_info(out);
   return kSuccess;
@@ -954,7 +976,7 @@ bool check_launch(uintptr_t kernel, dim3 grid, dim3 block, size_t smem) {
     std::lock_guard<std::mutex> l(g_launch_mu);
     if (auto it = g_smem_limit.find(kernel); it != g_smem_limit.end()) limit = std::max(limit, it->second);
   }
-  if (smem > limit || smem > kSmemOptin) {
+  if (smem > limit || smem > smem_optin()) {
     set_error(kErrorInvalidValue);
     return false;
   }

@@ -13,7 +13,8 @@
 //               AVX512F in CPUID)
 //   cpu-avx512-layout  the AVX-512 kernels' blocking on pairs of AVX2 registers
 //               (GemmKernel::Avx512Layout): their code paths, validated on AVX2 hosts; not fast
-//   cuda, cudnn (builds with CUDA only) the persistent GRU kernels and the cuDNN path,
+//   cuda, cudnn (builds with CUDA only) our GRU kernels (persistent, or step-wise where the
+//               weights exceed shared memory: TG_GRU_PATH) and the cuDNN path,
 //               chosen on the CUDA backend by TG_GRU_IMPL=ours|cudnn (block rows: TG_GRU_ROWS);
 //               listed here, validated by tests/test_cuda_backend.cpp and timed by bench_gru_cuda.
 // Outside the lab the CPU variant is chosen by TG_CPU_GEMM=auto|eigen|avx2|avx512|avx512-layout

@@ -18,6 +18,9 @@
 #include "tg/io/error.h"
 #include "tg/io/fs.h"
 #include "tg/kernels/rnn_cpu.h"
+#ifdef TG_HAVE_CUDA
+#include "tg/kernels/cuda_backend.h"
+#endif
 
 namespace tg::app {
 
@@ -345,6 +348,9 @@ TrainResult train(const TrainRequest& req) {
   };
 
   if (req.before_training) req.before_training();
+#ifdef TG_HAVE_CUDA
+  if (cfg.device == tg::Device::CUDA) tg::kernels::cuda::reset_gru_impls_run();  // (summary.json: this run's)
+#endif
   const auto start = Clock::now();
   auto phase_start = Clock::now();
   tg::models::Phase phase = model.phase();
@@ -439,12 +445,20 @@ TrainResult train(const TrainRequest& req) {
   summary["total_seconds"] = total;
   summary["parameters"] = static_cast<long long>(model.parameter_count());
   // What the times were measured on: the device, and on the CPU its threads and the kernel set
-  // CPUID (or TG_CPU_GEMM) chose for the recurrent stacks.
+  // CPUID (or TG_CPU_GEMM) chose for the recurrent stacks; on CUDA the GRU implementation(s)
+  // that ran (persistent kernels, the step-wise path where the weights do not fit shared memory,
+  // or cuDNN: kernels/cuda/gru.cu), when the cell is a GRU.
   summary["device"] = tg::device_name(cfg.device);
   if (cfg.device == tg::Device::CPU) {
     summary["cpu_threads"] = static_cast<long long>(tg::num_threads());
     summary["cpu_kernels"] = tg::kernels::cpu::gemm_kernel_name(tg::kernels::cpu::gemm_kernel());
   }
+#ifdef TG_HAVE_CUDA
+  if (cfg.device == tg::Device::CUDA) {
+    const std::string gru = tg::kernels::cuda::gru_impls_run();
+    if (!gru.empty()) summary["gru_impl"] = gru;
+  }
+#endif
   tg::io::atomic_write_text(join_path(dir, "summary.json"), summary.dump() + "\n");
   if (!quiet) {
     std::fprintf(stderr, "training time: embedding %s, supervised %s, joint %s, total %s\n",

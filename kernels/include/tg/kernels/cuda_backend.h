@@ -29,6 +29,21 @@ bool have_cudnn();
 void set_gru_rows_per_block(int rows);
 int gru_rows_per_block();
 
+/// How our kernels run the GRU stacks (both forms). Persistent = one kernel per layer with the
+/// recurrent weights in shared memory (kernels/cuda/gru.cu); it needs them to fit one block's
+/// shared memory (on sm_90, 227 KiB: hidden up to ~138 in float, ~97 in double). Stepwise = per
+/// time step a cuBLAS product over all rows and fused gate kernels: any hidden size, slower.
+/// Auto (default) = Persistent where it fits, else Stepwise (noted once on stderr). Persistent
+/// where it does not fit throws. The initial value comes from the environment variable
+/// TG_GRU_PATH ("auto", "persistent" or "stepwise").
+enum class GruPath { Auto, Persistent, Stepwise };
+GruPath gru_path();
+void set_gru_path(GruPath path);
+/// The GRU implementations that ran since the start of the process (or reset_gru_impls_run):
+/// "persistent", "stepwise", "cudnn", several joined by '+' in that order; "" when none ran.
+std::string gru_impls_run();
+void reset_gru_impls_run();
+
 struct AllocatorStats {
   size_t device_bytes = 0;   // obtained from cudaMalloc, never returned
   size_t cached_bytes = 0;   // in the free lists
