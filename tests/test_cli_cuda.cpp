@@ -12,37 +12,26 @@
 namespace {
 
 #if defined(TG_TIMEGAN_BIN) && defined(TG_TEST_CUDA_EMU)
-struct Run {
-  int status;
-  std::string err;  // stderr only
-};
-
 // timegan train on a tiny model with `env` (VAR=value ...) set; stdout discarded.
-Run train(const std::string& env, const std::string& extra = "") {
+tgtest::CliResult train(const std::string& env, const std::string& extra = "") {
   const std::string dir = tgtest::make_tmpdir("tg-cli-cuda");
-  const std::string cmd = "env " + env + " " + std::string(TG_TIMEGAN_BIN) +
-                          " train --device cuda --data sine --sine-n 64 --hidden-dim 4 --num-layers 2 --batch-size 8"
-                          " --seq-len 6 --iterations 1 --quiet --overwrite --out " +
-                          dir + "/run " + extra + " 2>&1 >/dev/null";
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int st = pclose(p);
+  const tgtest::CliResult r = tgtest::run_shell(
+      "env " + env + " " + std::string(TG_TIMEGAN_BIN) +
+      " train --device cuda --data sine --sine-n 64 --hidden-dim 4 --num-layers 2 --batch-size 8"
+      " --seq-len 6 --iterations 1 --quiet --overwrite --out " +
+      dir + "/run " + extra + " 2>&1 >/dev/null");  // (stderr only)
   std::system(("rm -rf " + dir).c_str());
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), out};
+  return r;
 }
 
 void expect_one_line(const std::string& env, const std::string& phrase) {
-  const Run r = train(env);
+  const tgtest::CliResult r = train(env);
   CAPTURE(env);
-  CAPTURE(r.err);
-  CHECK(r.status == 1);
-  CHECK(tgtest::count_lines(r.err) == 1);
-  CHECK(r.err.rfind("timegan train: error: ", 0) == 0);
-  CHECK(tgtest::has(r.err, phrase));
+  CAPTURE(r.out);
+  CHECK(r.code == 1);
+  CHECK(tgtest::count_lines(r.out) == 1);
+  CHECK(r.out.rfind("timegan train: error: ", 0) == 0);
+  CHECK(tgtest::has(r.out, phrase));
 }
 #endif
 
@@ -62,9 +51,9 @@ TEST_CASE("cli cuda: out of memory") {
   expect_one_line("TG_CUDA_EMU_FAULT=oom_malloc:4096", "CUDA out of memory: a tensor of");
   expect_one_line("TG_CUDA_EMU_FAULT=oom_blas:1000000000", "CUDA out of memory in cuBLAS");
   // one failed cuBLAS call is retried after the cache is released: training goes on
-  const Run r = train("TG_CUDA_EMU_FAULT=oom_blas:1");
-  CAPTURE(r.err);
-  CHECK(r.status == 0);
+  const tgtest::CliResult r = train("TG_CUDA_EMU_FAULT=oom_blas:1");
+  CAPTURE(r.out);
+  CHECK(r.code == 0);
 }
 
 TEST_CASE("cli cuda: an asynchronous kernel fault") {

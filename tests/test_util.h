@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <fstream>
 #include <string>
 
@@ -50,6 +51,20 @@ std::string error_of(F&& f) {
     return m;
   }
   FAIL("expected an exception");
+  return "";
+}
+
+/// Whether `s` is one non-empty line (no newline).
+inline bool one_line(const std::string& s) { return !s.empty() && s.find('\n') == std::string::npos; }
+
+/// The message of whatever exception `f` throws, "" when it throws none.
+template <typename F>
+std::string message_of(F&& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
   return "";
 }
 
@@ -99,12 +114,9 @@ struct CliResult {
   std::string out;  // stdout + stderr
 };
 
-#ifdef TG_TIMEGAN_BIN
-/// Runs the built timegan with `args` (a shell fragment), capturing both streams; with
-/// `max_memory_kb`, under that bound of its virtual memory (ulimit -v).
-inline CliResult run_timegan(const std::string& args, long max_memory_kb = 0) {
-  const std::string limit = max_memory_kb > 0 ? "ulimit -v " + std::to_string(max_memory_kb) + " && exec " : "";
-  const std::string cmd = limit + std::string(TG_TIMEGAN_BIN) + " " + args + " 2>&1";
+/// Runs a shell command line; its exit status (128 + signal when killed) and what it printed on
+/// the stdout the line leaves it (redirect stderr there with 2>&1).
+inline CliResult run_shell(const std::string& cmd) {
   FILE* p = popen(cmd.c_str(), "r");
   REQUIRE(p != nullptr);
   std::string out;
@@ -113,6 +125,14 @@ inline CliResult run_timegan(const std::string& args, long max_memory_kb = 0) {
   while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
   const int st = pclose(p);
   return {WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), out};
+}
+
+#ifdef TG_TIMEGAN_BIN
+/// Runs the built timegan with `args` (a shell fragment), capturing both streams; with
+/// `max_memory_kb`, under that bound of its virtual memory (ulimit -v).
+inline CliResult run_timegan(const std::string& args, long max_memory_kb = 0) {
+  const std::string limit = max_memory_kb > 0 ? "ulimit -v " + std::to_string(max_memory_kb) + " && exec " : "";
+  return run_shell(limit + std::string(TG_TIMEGAN_BIN) + " " + args + " 2>&1");
 }
 #endif
 

@@ -253,32 +253,12 @@ ChildResult in_child(const std::function<void()>& fn) {
 // The same test binary run again, executing only the case "cuda emulation child: WHAT" with
 // TG_EMU_CHILD=WHAT (a fresh process: a forked child's fibers lose ThreadSanitizer's history).
 ChildResult in_exec_child(const std::string& what) {
-  int fds[2];
-  REQUIRE(pipe(fds) == 0);
-  std::fflush(stdout);
-  std::fflush(stderr);
-  const pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    const int null = open("/dev/null", O_WRONLY);
-    if (null >= 0) dup2(null, 1);
-    dup2(fds[1], 2);
-    close(fds[0]);
-    close(fds[1]);
+  return in_child([&] {
     setenv("TG_EMU_CHILD", what.c_str(), 1);
     const std::string filter = "-tc=cuda emulation child: " + what;
     execl("/proc/self/exe", "test_cuda_emu", filter.c_str(), static_cast<char*>(nullptr));
     _exit(127);
-  }
-  close(fds[1]);
-  ChildResult r;
-  char buf[4096];
-  for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;) r.err.append(buf, static_cast<size_t>(n));
-  close(fds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  r.failed = WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) != 0);
-  return r;
+  });
 }
 // A ThreadSanitizer report whose two accesses are both by CUDA threads (fibers), not the host's.
 bool between_cuda_threads(const std::string& report) {

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "../test_util.h"
+
 #include "common.cuh"
 #include "tg/backend.h"
 #include "tg/kernels/cuda_backend.h"
@@ -18,18 +20,8 @@ namespace emu = tg::gpu::emu;
 
 namespace {
 
-bool one_line(const std::string& s) { return !s.empty() && s.find('\n') == std::string::npos; }
-
-// The message of the exception `f` throws ("" when it throws none).
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
+using tgtest::one_line;
+using tgtest::message_of;  // (the message of what a call throws, "" when nothing)
 
 // Resets the injected fault when a case ends, whatever it asserted.
 struct Fault {
@@ -77,7 +69,7 @@ TEST_CASE("caching allocator: out of memory after the retry names the size and t
   Tensor warm = Tensor::zeros(Shape{16}, DType::F32, Device::CUDA);  // the backend is up
   const size_t live = live_bytes();
   Fault f("oom_malloc:" + std::to_string(live + (size_t(1) << 20)));
-  const std::string msg = error_of([] { Tensor::empty(Shape{16 << 20}, DType::F32, Device::CUDA); });
+  const std::string msg = message_of([] { Tensor::empty(Shape{16 << 20}, DType::F32, Device::CUDA); });
   CAPTURE(msg);
   CHECK(one_line(msg));
   CHECK(msg.find("CUDA out of memory: a tensor of 67108864 bytes (64.0 MiB)") != std::string::npos);
@@ -116,7 +108,7 @@ TEST_CASE("cuBLAS out of memory: the call is retried once after the cache is rel
   }
   {
     Fault f("oom_blas:2");
-    const std::string msg = error_of(gemm);
+    const std::string msg = message_of(gemm);
     CAPTURE(msg);
     CHECK(one_line(msg));
     CHECK(msg.find("CUDA out of memory in cuBLAS: CUBLAS_STATUS_ALLOC_FAILED") != std::string::npos);
@@ -131,15 +123,15 @@ TEST_CASE("an asynchronous kernel fault: sticky, reported by the next synchronis
   Tensor t = Tensor::zeros(Shape{8}, DType::F32, Device::CUDA);
   Fault f("async_fault:fill_kernel");
   Tensor u = Tensor::full(Shape{8}, 3.0, DType::F32, Device::CUDA);  // the launch itself succeeds
-  const std::string msg = error_of([&] { u.to(Device::CPU); });
+  const std::string msg = message_of([&] { u.to(Device::CPU); });
   CAPTURE(msg);
   CHECK(one_line(msg));
   CHECK(msg.find("an illegal memory access was encountered") != std::string::npos);
   CHECK(msg.find("may come from an earlier kernel launch") != std::string::npos);
   CHECK(msg.find("TG_CUDA_SYNC=1") != std::string::npos);
   // sticky, like a real context fault
-  CHECK(error_of([&] { t.to(Device::CPU); }).find("illegal memory access") != std::string::npos);
-  CHECK(error_of([] { tg::backend_for(Device::CUDA).synchronize(); }).find("illegal memory access") !=
+  CHECK(message_of([&] { t.to(Device::CPU); }).find("illegal memory access") != std::string::npos);
+  CHECK(message_of([] { tg::backend_for(Device::CUDA).synchronize(); }).find("illegal memory access") !=
         std::string::npos);
 }
 

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "../test_util.h"
+
 #include "cudnn_checks.h"
 
 #ifdef TG_TEST_HAVE_CUDNN
@@ -21,18 +23,8 @@
 namespace cc = tg::kernels::cuda::cudnn_checks;
 
 namespace {
-bool one_line(const std::string& s) { return !s.empty() && s.find('\n') == std::string::npos; }
-
-// The message of the exception `f` throws ("" when it throws none).
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
+using tgtest::one_line;
+using tgtest::message_of;  // (the message of what a call throws, "" when nothing)
 }  // namespace
 
 
@@ -79,7 +71,7 @@ TEST_CASE("cuDNN guard: one backward per forward") {
   CHECK(!once.used());
   CHECK_NOTHROW(once.claim());
   CHECK(once.used());
-  const std::string msg = error_of([&] { once.claim(); });
+  const std::string msg = message_of([&] { once.claim(); });
   CHECK(one_line(msg));
   CHECK(msg.find("a second backward through one forward") != std::string::npos);
 }
