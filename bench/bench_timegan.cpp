@@ -1,8 +1,13 @@
 // bench_timegan: milliseconds per training iteration (mean over the timed iterations; the
 // median is in the JSON too) of each TimeGAN phase (embedding,
-// supervised, joint) at the reference's shapes, on the CPU (later: CUDA).
+// supervised, joint) at the reference's shapes, on the CPU or the CUDA device. On CUDA it also
+// prints what one iteration asks of the device, counted at the backend's seam
+// (kernels/cuda/gpu_counters.h): kernel launches, BLAS calls, synchronisations, device
+// allocations, copies each way (count and bytes) and memsets, per timed iteration. In an
+// emulated build (TG_CUDA_EMU) the counts are the device's; the times are not.
 //
 //   bench_timegan [--json] [--iters N] [--warmup N] [--features 6,28] [--threads 1,2] [--cell gru]
+//                 [--device cpu|cuda]
 //
 // Data: the stock CSV beside the project when present for 6 features (original preset), else
 // random sine windows of the requested width: speed does not depend on the values (the D-step
@@ -20,6 +25,9 @@
 #include "tg/io/fs.h"
 #include "tg/backend.h"
 #include "tg/models/timegan.h"
+#ifdef TG_HAVE_CUDA
+#include "tg/kernels/cuda_backend.h"
+#endif
 
 using namespace tg;
 using Clock = std::chrono::steady_clock;
@@ -48,11 +56,33 @@ static std::vector<int> parse_list(const char* s) {
   return v;
 }
 
+#ifdef TG_HAVE_CUDA
+// What one iteration asked of the device: the counts of `iters` iterations, divided.
+static void print_counts(bool json, const std::string& data, const char* phase, const kernels::cuda::DeviceCounts& n,
+                         int iters) {
+  const double k = 1.0 / iters;
+  if (json) {
+    std::printf("{\"bench\":\"timegan-device-counts\",\"phase\":\"%s\",\"data\":\"%s\",\"per_iteration\":{"
+                "\"launches\":%.2f,\"blas\":%.2f,\"syncs\":%.2f,\"allocations\":%.2f,\"h2d\":%.2f,\"h2d_bytes\":%.1f,"
+                "\"d2h\":%.2f,\"d2h_bytes\":%.1f,\"d2d\":%.2f,\"memsets\":%.2f},\"iterations\":%d,\"emulated\":%s}\n",
+                phase, data.c_str(), n.launches * k, n.blas * k, n.syncs * k, n.allocations * k, n.h2d * k,
+                n.h2d_bytes * k, n.d2h * k, n.d2h_bytes * k, n.d2d * k, n.memsets * k, iters,
+                kernels::cuda::emulated() ? "true" : "false");
+  } else {
+    std::printf("  per iteration: %.1f launches, %.1f BLAS, %.2f syncs, %.2f allocations, %.2f H2D (%.0f B), "
+                "%.2f D2H (%.0f B), %.2f D2D, %.2f memsets\n",
+                n.launches * k, n.blas * k, n.syncs * k, n.allocations * k, n.h2d * k, n.h2d_bytes * k, n.d2h * k,
+                n.d2h_bytes * k, n.d2d * k, n.memsets * k);
+  }
+}
+#endif
+
 int main(int argc, char** argv) {
   bool json = false;
   int iters = 30, warmup = 3;
   std::vector<int> features{6, 28}, threads{1, 2};
   std::string cell = "gru";
+  Device device = Device::CPU;
   std::string stock = std::string(TG_SOURCE_DIR_BENCH) + "/../shared/data/stock_data.csv";
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -70,8 +100,22 @@ int main(int argc, char** argv) {
     else if (a == "--threads") threads = parse_list(next());
     else if (a == "--cell") cell = next();
     else if (a == "--stock") stock = next();
+    else if (a == "--device") {
+      const std::string v = next();
+      if (v != "cpu" && v != "cuda") {
+        std::fprintf(stderr, "bench_timegan: --device must be cpu or cuda, got '%s'\n", v.c_str());
+        return 2;
+      }
+      device = v == "cuda" ? Device::CUDA : Device::CPU;
+#ifndef TG_HAVE_CUDA
+      if (device == Device::CUDA) {
+        std::fprintf(stderr, "bench_timegan: this build has no CUDA backend\n");
+        return 2;
+      }
+#endif
+    }
     else {
-      std::fprintf(stderr, "usage: bench_timegan [--json] [--iters N] [--warmup N] [--features 6,28] [--threads 1,2] [--cell gru] [--stock CSV]\n");
+      std::fprintf(stderr, "usage: bench_timegan [--json] [--iters N] [--warmup N] [--features 6,28] [--threads 1,2] [--cell gru] [--stock CSV] [--device cpu|cuda]\n");
       return 2;
     }
   }
@@ -96,12 +140,19 @@ int main(int argc, char** argv) {
       c.features = d;
       c.cell = parse_cell(cell);
       c.iterations = warmup + iters;
+      c.device = device;
       models::TimeGan m(c);
       m.set_data(w);
       for (int ph = 0; ph < 3; ++ph) {
         std::vector<double> ms;
         int dsteps = 0;
+#ifdef TG_HAVE_CUDA
+        kernels::cuda::DeviceCounts before;
+#endif
         for (int i = 0; i < warmup + iters; ++i) {
+#ifdef TG_HAVE_CUDA
+          if (device == Device::CUDA && i == warmup) before = kernels::cuda::device_counts();
+#endif
           const auto t0 = Clock::now();
           const models::StepLosses l = m.step();
           const double el = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
@@ -117,13 +168,17 @@ int main(int argc, char** argv) {
         mean /= static_cast<double>(ms.size());
         const char* phase = ph == 0 ? "embedding" : ph == 1 ? "supervised" : "joint";
         if (json)
-          std::printf("{\"bench\":\"timegan\",\"impl\":\"ours-cpu\",\"phase\":\"%s\",\"data\":\"%s\",\"batch\":128,\"seq\":24,"
+          std::printf("{\"bench\":\"timegan\",\"impl\":\"%s\",\"phase\":\"%s\",\"data\":\"%s\",\"batch\":128,\"seq\":24,"
                       "\"features\":%d,\"hidden\":24,\"layers\":3,\"cell\":\"%s\",\"ms_per_iter\":%.3f,\"median_ms\":%.3f,"
                       "\"iterations\":%d,\"threads\":%d,\"load1\":%.2f%s}\n",
-                      phase, data.c_str(), d, cell.c_str(), mean, med, iters, th, load1(),
+                      device == Device::CUDA ? "ours-cuda" : "ours-cpu", phase, data.c_str(), d, cell.c_str(), mean, med,
+                      iters, th, load1(),
                       ph == 2 ? (",\"d_step_fraction\":" + std::to_string(static_cast<double>(dsteps) / iters)).c_str() : "");
         else
           std::printf("%-10s %-5d %-8s %-3d %-10s %8s %12.2f\n", data.c_str(), d, cell.c_str(), th, phase, "", mean);
+#ifdef TG_HAVE_CUDA
+        if (device == Device::CUDA) print_counts(json, data, phase, kernels::cuda::device_counts() - before, iters);
+#endif
         std::fflush(stdout);
       }
     }

@@ -32,6 +32,7 @@ Versions: CUDA 12/13, cuBLAS v2; sm_80, sm_90.
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <unordered_map>
@@ -1096,6 +1097,29 @@ void reset_gru_impls_run() { g_gru_ran.store(0); }
 void set_gru_rows_per_block(int rows) { rows_ref() = std::max(0, rows); }
 int gru_rows_per_block() { return rows_ref(); }
 AllocatorStats allocator_stats() { return allocator().stats(); }
+namespace {
+// DeviceCounts' fields and the seam's counters, in the same order
+constexpr uint64_t DeviceCounts::*kCountFields[] = {
+    &DeviceCounts::launches, &DeviceCounts::blas,      &DeviceCounts::h2d,     &DeviceCounts::h2d_bytes,
+    &DeviceCounts::d2h,      &DeviceCounts::d2h_bytes, &DeviceCounts::d2d,     &DeviceCounts::d2d_bytes,
+    &DeviceCounts::memsets,  &DeviceCounts::syncs,     &DeviceCounts::allocations, &DeviceCounts::frees};
+constexpr std::atomic<uint64_t> gpu::Counters::*kCounters[] = {
+    &gpu::Counters::launches, &gpu::Counters::blas,      &gpu::Counters::h2d,     &gpu::Counters::h2d_bytes,
+    &gpu::Counters::d2h,      &gpu::Counters::d2h_bytes, &gpu::Counters::d2d,     &gpu::Counters::d2d_bytes,
+    &gpu::Counters::memsets,  &gpu::Counters::syncs,     &gpu::Counters::allocations, &gpu::Counters::frees};
+static_assert(std::size(kCountFields) == std::size(kCounters), "one counter per field");
+}  // namespace
+DeviceCounts device_counts() {
+  DeviceCounts d;
+  for (size_t i = 0; i < std::size(kCounters); ++i)
+    d.*kCountFields[i] = (gpu::g_counters.*kCounters[i]).load(std::memory_order_relaxed);
+  return d;
+}
+DeviceCounts operator-(const DeviceCounts& a, const DeviceCounts& b) {
+  DeviceCounts d;
+  for (auto f : kCountFields) d.*f = a.*f - b.*f;
+  return d;
+}
 std::string device_description() { return instance()->description(); }
 std::string runtime_description() { return instance()->versions(); }
 bool emulated() {

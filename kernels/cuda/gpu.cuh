@@ -21,6 +21,8 @@ Versions: CUDA 12/13 runtime, cuBLAS v2 API; sm_80 / sm_90.
 */
 #pragma once
 
+#include "gpu_counters.h"  // (both implementations count at the seam)
+
 #ifdef TG_CUDA_EMU
 #include "cuda_emu.h"
 #else
@@ -104,7 +106,10 @@ inline Error device_info(int d, DeviceInfo* out) {
   out->global_mem = prop.totalGlobalMem;
   return e;
 }
-inline Error device_synchronize() { return cudaDeviceSynchronize(); }
+inline Error device_synchronize() {
+  count(g_counters.syncs);
+  return cudaDeviceSynchronize();
+}
 /// "driver 13.0, runtime 13.0" (cudaDriverGetVersion / cudaRuntimeGetVersion).
 inline std::string runtime_versions() {
   int drv = 0, rt = 0;
@@ -126,13 +131,27 @@ inline void version_numbers(int* driver, int* runtime) {
 // ---- memory ----------------------------------------------------------------------------------
 /// Free and total device memory (cudaMemGetInfo).
 inline Error mem_info(size_t* free_bytes, size_t* total_bytes) { return cudaMemGetInfo(free_bytes, total_bytes); }
-inline Error malloc(void** p, size_t bytes) { return cudaMalloc(p, bytes); }
-inline Error free(void* p) { return cudaFree(p); }
+inline Error malloc(void** p, size_t bytes) {
+  count(g_counters.allocations);
+  return cudaMalloc(p, bytes);
+}
+inline Error free(void* p) {
+  count(g_counters.frees);
+  return cudaFree(p);
+}
 inline Error memcpy_async(void* dst, const void* src, size_t bytes, Copy k, Stream s) {
+  count_copy(static_cast<int>(k), bytes);
   return cudaMemcpyAsync(dst, src, bytes, kind_of(k), s);
 }
-inline Error memcpy(void* dst, const void* src, size_t bytes, Copy k) { return cudaMemcpy(dst, src, bytes, kind_of(k)); }
-inline Error memset_async(void* dst, int value, size_t bytes, Stream s) { return cudaMemsetAsync(dst, value, bytes, s); }
+inline Error memcpy(void* dst, const void* src, size_t bytes, Copy k) {
+  count_copy(static_cast<int>(k), bytes);
+  count(g_counters.syncs);  // a blocking copy waits for the device
+  return cudaMemcpy(dst, src, bytes, kind_of(k));
+}
+inline Error memset_async(void* dst, int value, size_t bytes, Stream s) {
+  count(g_counters.memsets);
+  return cudaMemsetAsync(dst, value, bytes, s);
+}
 /// Hooks of the caching allocator: a block handed out (`used` of its `block` bytes are the
 /// caller's) and a block returned to the free list, in the order of stream `s`'s work. Nothing
 /// to do on a device; the emulation fills handed-out memory with garbage and makes the rest
@@ -142,13 +161,17 @@ inline void mark_freed(void*, size_t, Stream) {}
 
 // ---- streams ---------------------------------------------------------------------------------
 inline Error stream_create_nonblocking(Stream* s) { return cudaStreamCreateWithFlags(s, cudaStreamNonBlocking); }
-inline Error stream_synchronize(Stream s) { return cudaStreamSynchronize(s); }
+inline Error stream_synchronize(Stream s) {
+  count(g_counters.syncs);
+  return cudaStreamSynchronize(s);
+}
 
 // ---- kernels ---------------------------------------------------------------------------------
 /// kernel<<<grid, block, smem, stream>>>(args...), each argument converted to the parameter's type.
 template <typename... P, typename... A>
 inline void launch(void (*kernel)(P...), dim3 grid, dim3 block, size_t smem, Stream s, A&&... args) {
   static_assert(sizeof...(P) == sizeof...(A), "gpu::launch: argument count does not match the kernel");
+  count(g_counters.launches);
   kernel<<<grid, block, smem, s>>>(static_cast<P>(std::forward<A>(args))...);
 }
 /// Allows a kernel more than 48 KiB of dynamic shared memory.
@@ -185,6 +208,7 @@ inline std::string blas_version(BlasHandle h) {
 template <typename T>
 inline BlasStatus gemm(BlasHandle h, bool ta, bool tb, int m, int n, int k, const T* alpha, const T* a, int lda,
                        const T* b, int ldb, const T* beta, T* c, int ldc) {
+  count(g_counters.blas);
   const cublasOperation_t oa = ta ? CUBLAS_OP_T : CUBLAS_OP_N, ob = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
   if constexpr (std::is_same_v<T, float>)
     return cublasSgemm(h, oa, ob, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
@@ -195,6 +219,7 @@ inline BlasStatus gemm(BlasHandle h, bool ta, bool tb, int m, int n, int k, cons
 template <typename T>
 inline BlasStatus gemv(BlasHandle h, bool ta, int m, int n, const T* alpha, const T* a, int lda, const T* x,
                        int incx, const T* beta, T* y, int incy) {
+  count(g_counters.blas);
   const cublasOperation_t oa = ta ? CUBLAS_OP_T : CUBLAS_OP_N;
   if constexpr (std::is_same_v<T, float>)
     return cublasSgemv(h, oa, m, n, alpha, a, lda, x, incx, beta, y, incy);

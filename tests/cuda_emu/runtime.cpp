@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "cuda_emu.h"
+#include "../../kernels/cuda/gpu_counters.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
@@ -806,6 +807,7 @@ Error device_info(int d, DeviceInfo* out) {
   return kSuccess;
 }
 Error device_synchronize() {
+  count(g_counters.syncs);
   run_all_queues();
   return emu::fault_sync();
 }
@@ -813,6 +815,7 @@ std::string runtime_versions() { return "no driver, no runtime: CPU emulation"; 
 
 // ---- memory -------------------------------------------------------------------------------------
 Error malloc(void** p, size_t bytes) {
+  count(g_counters.allocations);
   Arena& a = arena();
   std::lock_guard<std::recursive_mutex> l(a.mu);
   const size_t n = std::max<size_t>(bytes, 1);
@@ -849,6 +852,7 @@ Error malloc(void** p, size_t bytes) {
 
 Error free(void* p) {
   if (!p) return kSuccess;
+  count(g_counters.frees);
   run_all_queues();  // cudaFree waits for the device
   Arena& a = arena();
   std::lock_guard<std::recursive_mutex> l(a.mu);
@@ -899,6 +903,7 @@ void mark_freed(void* p, size_t block, Stream s) {
 }
 
 Error memcpy_async(void* dst, const void* src, size_t bytes, Copy k, Stream s) {
+  count_copy(static_cast<int>(k), bytes);
   if (bytes && (!dst || !src)) return kErrorInvalidValue;
   if (!bytes) return kSuccess;
   switch (k) {
@@ -927,6 +932,7 @@ Error memcpy_async(void* dst, const void* src, size_t bytes, Copy k, Stream s) {
   return kSuccess;
 }
 Error memcpy(void* dst, const void* src, size_t bytes, Copy k) {
+  count(g_counters.syncs);  // a blocking copy waits for the default stream
   if (const Error fe = emu::fault_sync()) return fe;
   // a blocking copy on the default stream: after the default stream's work, before returning
   const Error e = memcpy_async(dst, src, bytes, k, nullptr);
@@ -934,6 +940,7 @@ Error memcpy(void* dst, const void* src, size_t bytes, Copy k) {
   return e;
 }
 Error memset_async(void* dst, int value, size_t bytes, Stream s) {
+  count(g_counters.memsets);
   if (bytes && !dst) return kErrorInvalidValue;
   if (!bytes) return kSuccess;
   require_device(dst, bytes, "memset");
@@ -948,6 +955,7 @@ Error stream_create_nonblocking(Stream* s) {
   return kSuccess;
 }
 Error stream_synchronize(Stream s) {
+  count(g_counters.syncs);
   run_queue(queue_of(s));
   return emu::fault_sync();
 }
@@ -961,6 +969,7 @@ void set_max_dynamic_smem(uintptr_t kernel, size_t bytes) {
 }
 
 bool check_launch(uintptr_t kernel, dim3 grid, dim3 block, size_t smem) {
+  count(g_counters.launches);
   if (const Error fe = emu::fault_launch()) {
     set_error(fe);
     return false;
@@ -1067,6 +1076,7 @@ const char* blas_status_name(BlasStatus s) {
 template <typename T>
 BlasStatus gemm(BlasHandle h, bool ta, bool tb, int m, int n, int k, const T* alpha, const T* a, int lda, const T* b,
                 int ldb, const T* beta, T* c, int ldc) {
+  count(g_counters.blas);
   if (const BlasStatus fs = emu::fault_blas()) return fs;
   // the argument checks cuBLAS makes
   if (!h || m < 0 || n < 0 || k < 0 || lda < std::max(1, ta ? k : m) || ldb < std::max(1, tb ? n : k) ||
@@ -1098,6 +1108,7 @@ BlasStatus gemm(BlasHandle h, bool ta, bool tb, int m, int n, int k, const T* al
 template <typename T>
 BlasStatus gemv(BlasHandle h, bool ta, int m, int n, const T* alpha, const T* a, int lda, const T* x, int incx,
                 const T* beta, T* y, int incy) {
+  count(g_counters.blas);
   if (const BlasStatus fs = emu::fault_blas()) return fs;
   if (!h || m < 0 || n < 0 || lda < std::max(1, m) || incx == 0 || incy == 0) return kBlasInvalidValue;
   if (incx < 0 || incy < 0) return kBlasInvalidValue;  // not used by the backend

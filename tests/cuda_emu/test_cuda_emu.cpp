@@ -602,3 +602,31 @@ TEST_CASE("cuda emulation: BLAS sums in seeded orders, within the tolerance of a
   tg::gpu::free(db);
   tg::gpu::free(dc);
 }
+
+TEST_CASE("cuda emulation: the seam counts launches, BLAS calls, copies, syncs and allocations") {
+  const tg::gpu::Counters& c = tg::gpu::g_counters;
+  auto now = [&] {
+    return std::vector<uint64_t>{c.launches.load(), c.blas.load(),      c.h2d.load(),         c.h2d_bytes.load(),
+                                 c.d2h.load(),      c.d2h_bytes.load(), c.syncs.load(),       c.allocations.load(),
+                                 c.frees.load(),    c.memsets.load(),   c.d2d.load()};
+  };
+  const auto a = now();
+  float* d = device_floats(8);                                   // 1 allocation
+  std::vector<float> h(8, 1.0f);
+  REQUIRE(tg::gpu::memcpy(d, h.data(), 32, Copy::HostToDevice) == tg::gpu::kSuccess);  // 1 H2D, 1 sync
+  tg::gpu::launch(fill, 1, 32, 0, nullptr, d, 8, 2.0f);         // 1 launch
+  REQUIRE(tg::gpu::memset_async(d, 0, 4, nullptr) == tg::gpu::kSuccess);  // 1 memset
+  tg::gpu::BlasHandle bh;
+  REQUIRE(tg::gpu::blas_create(&bh, nullptr) == tg::gpu::kBlasSuccess);
+  const float one = 1, zero = 0;
+  REQUIRE(tg::gpu::gemm<float>(bh, false, false, 1, 1, 1, &one, d, 1, d, 1, &zero, d + 1, 1) == tg::gpu::kBlasSuccess);
+  REQUIRE(tg::gpu::stream_synchronize(nullptr) == tg::gpu::kSuccess);  // 1 sync
+  const auto back = to_host<float>(d, 2);                               // 1 D2H (8 bytes), 1 sync
+  tg::gpu::free(d);                                                     // 1 free
+  const auto b = now();
+  std::vector<uint64_t> diff(a.size());
+  for (size_t i = 0; i < a.size(); ++i) diff[i] = b[i] - a[i];
+  CHECK(diff == std::vector<uint64_t>{1, 1, 1, 32, 1, 8, 3, 1, 1, 1, 0});
+  CHECK(back[0] == 0.0f);
+  CHECK(back[1] == 0.0f);  // 0 * 0 (the memset zeroed d[0] before the product)
+}

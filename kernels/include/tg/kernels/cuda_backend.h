@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "tg/backend.h"
@@ -51,6 +52,18 @@ struct AllocatorStats {
   size_t hits = 0;           // allocations served from the free lists
 };
 AllocatorStats allocator_stats();
+
+/// What the backend has asked of the device since the process started, counted at the seam
+/// (kernels/cuda/gpu_counters.h): kernel launches, BLAS calls, copies by direction (count and
+/// bytes), memsets, synchronisations (explicit ones and those a blocking copy implies), device
+/// allocations (cudaMalloc: the caching allocator's misses) and frees. Differences of two
+/// snapshots give the counts of what ran between them.
+struct DeviceCounts {
+  uint64_t launches = 0, blas = 0, h2d = 0, h2d_bytes = 0, d2h = 0, d2h_bytes = 0, d2d = 0, d2d_bytes = 0,
+           memsets = 0, syncs = 0, allocations = 0, frees = 0;
+};
+DeviceCounts device_counts();
+DeviceCounts operator-(const DeviceCounts& a, const DeviceCounts& b);
 
 /// Whether this build's CUDA backend runs on the CPU emulation of tests/cuda_emu (TG_CUDA_EMU).
 bool emulated();
