@@ -1099,11 +1099,13 @@ int gru_rows_per_block() { return rows_ref(); }
 AllocatorStats allocator_stats() { return allocator().stats(); }
 namespace {
 // DeviceCounts' fields and the seam's counters, in the same order
-constexpr uint64_t DeviceCounts::*kCountFields[] = {
+using CountField = uint64_t DeviceCounts::*;
+using CounterField = std::atomic<uint64_t> gpu::Counters::*;
+constexpr CountField kCountFields[] = {
     &DeviceCounts::launches, &DeviceCounts::blas,      &DeviceCounts::h2d,     &DeviceCounts::h2d_bytes,
     &DeviceCounts::d2h,      &DeviceCounts::d2h_bytes, &DeviceCounts::d2d,     &DeviceCounts::d2d_bytes,
     &DeviceCounts::memsets,  &DeviceCounts::syncs,     &DeviceCounts::allocations, &DeviceCounts::frees};
-constexpr std::atomic<uint64_t> gpu::Counters::*kCounters[] = {
+constexpr CounterField kCounters[] = {
     &gpu::Counters::launches, &gpu::Counters::blas,      &gpu::Counters::h2d,     &gpu::Counters::h2d_bytes,
     &gpu::Counters::d2h,      &gpu::Counters::d2h_bytes, &gpu::Counters::d2d,     &gpu::Counters::d2d_bytes,
     &gpu::Counters::memsets,  &gpu::Counters::syncs,     &gpu::Counters::allocations, &gpu::Counters::frees};
