@@ -34,6 +34,7 @@
 #include "tg/autograd.h"
 #include "tg/backend.h"
 #include "tg/ops.h"
+#include "tg/optim.h"
 #include "tg/random.h"
 #include "tg/rnn_spec.h"
 #include "tg/tensor.h"
@@ -344,6 +345,69 @@ TEST_CASE("cuda: sigmoid cross-entropy, Adam and Philox fills match the CPU") {
       gpu_be().fill_uniform(fg, rng, 5, -0.3, 0.7);
       check_close(fc, fg, Tol{dt == DType::F32 ? 1.2e-7 : 2.3e-16, dt == DType::F32 ? 6e-8 : 1.2e-16},
                   "philox general span " + dname(dt));
+    }
+  }
+}
+
+TEST_CASE("cuda: gather_rows, max_last, count_above and the gated Adam match the CPU") {
+  REQUIRE_CUDA_OR_SKIP();
+  for (DType dt : kTypes) {
+    // gather_rows: repeated and out-of-order indices, rows of 5
+    Tensor src = rand_t(Shape{9, 5}, dt, 120);
+    const std::vector<int64_t> idx = {8, 0, 3, 3, 7, 1};
+    Tensor dc = Tensor::empty(Shape{6, 5}, dt), dg = Tensor::empty(Shape{6, 5}, dt, Device::CUDA);
+    cpu_be().gather_rows(dc, src, idx, 5);
+    gpu_be().gather_rows(dg, gpu(src), idx, 5);
+    check_close(dc, dg, Tol{0, 0}, "gather_rows " + dname(dt));
+    for (size_t i = 0; i < idx.size(); ++i)
+      for (int64_t c = 0; c < 5; ++c)
+        CHECK(dc.to_vector()[i * 5 + static_cast<size_t>(c)] == src.to_vector()[static_cast<size_t>(idx[i] * 5 + c)]);
+    // max_last, with a row holding an infinity and a row holding a NaN (both give 0)
+    std::vector<double> xv = rand_vec(7 * 4, 121, -50, 50);
+    xv[4 * 2 + 1] = std::numeric_limits<double>::infinity();
+    xv[4 * 5 + 0] = std::numeric_limits<double>::quiet_NaN();
+    Tensor x = Tensor::from_vector(Shape{7, 4}, xv, dt);
+    Tensor mc = Tensor::empty(Shape{7, 1}, dt), mg = Tensor::empty(Shape{7, 1}, dt, Device::CUDA);
+    cpu_be().max_last(x, 4, mc);
+    gpu_be().max_last(gpu(x), 4, mg);
+    check_close(mc, mg, Tol{0, 0}, "max_last " + dname(dt));
+    CHECK(mc.to_vector()[2] == 0.0);
+    CHECK(mc.to_vector()[5] == 0.0);
+    const std::vector<double> xr = x.to_vector();  // (rounded to dt)
+    CHECK(mc.to_vector()[0] == *std::max_element(xr.begin(), xr.begin() + 4));
+    // Adam::step_if against Adam::step where the value is above the threshold, both forms
+    for (auto form : {AdamOptions::Form::Tf1, AdamOptions::Form::PyTorch}) {
+      AdamOptions o;
+      o.form = form;
+      ParamGroup gc, gg;
+      Var pc = gc.add("p", rand_t(Shape{300}, dt, 130)), pg = gg.add("p", gpu(rand_t(Shape{300}, dt, 130)));
+      Adam ac(gc, o), ag(gg, o);
+      ag.set_steps(3);
+      ac.set_steps(3);
+      const double values[] = {0.5, 0.1, 0.2, 0.05, 0.3};  // threshold 0.15: steps 1, 3, 5
+      for (int it = 0; it < 5; ++it) {
+        Tensor g = rand_t(Shape{300}, dt, 131 + static_cast<uint32_t>(it));
+        pc.zero_grad();
+        pg.zero_grad();
+        accumulate_grad(*pc.node(), g);
+        accumulate_grad(*pg.node(), gpu(g));
+        if (values[it] > 0.15) ac.step();
+        ag.step_if(Tensor::full(Shape{}, values[it], dt, Device::CUDA), 0.15);
+      }
+      ag.sync_steps();
+      CHECK(ag.steps() == 6);
+      CHECK(ac.steps() == 6);
+      check_close(pc.value(), pg.value(), prim_tol(dt), "gated adam param " + dname(dt));
+      check_close(ac.m()[0], ag.m()[0], prim_tol(dt), "gated adam m " + dname(dt));
+      check_close(ac.v()[0], ag.v()[0], prim_tol(dt), "gated adam v " + dname(dt));
+      // the generic versions (the host reads the value): the same decisions on the CPU
+      Tensor cnt = Tensor::zeros(Shape{1}, DType::F64), cntg = gpu(cnt);
+      for (double v : values) {
+        cpu_be().count_above(Tensor::full(Shape{}, v, dt), 0.15, cnt);
+        gpu_be().count_above(Tensor::full(Shape{}, v, dt, Device::CUDA), 0.15, cntg);
+      }
+      CHECK(cnt.item() == 3.0);
+      CHECK(cntg.item() == 3.0);
     }
   }
 }

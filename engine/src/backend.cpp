@@ -2,9 +2,12 @@
 // backend: the built-in ones register themselves through kernels::register_builtin_backends().
 #include "tg/backend.h"
 
+#include <algorithm>
 #include <array>
+#include <cmath>
 #include <mutex>
 #include <stdexcept>
+#include <vector>
 
 namespace tg {
 
@@ -118,5 +121,76 @@ Backend& backend_for(Device d) {
 
 void set_num_threads(int n) { backend_for(Device::CPU).set_num_threads(n); }
 int num_threads() { return backend_for(Device::CPU).num_threads(); }
+
+// ---- generic versions of the extensions a backend may provide (tg/backend.h) ----------------
+
+AdamStep adam_step_at(double lr, double beta1, double beta2, double eps, bool pytorch_form, double t) {
+  const double c1 = 1.0 - std::pow(beta1, t), c2 = 1.0 - std::pow(beta2, t);
+  AdamStep st;
+  st.beta1 = beta1;
+  st.beta2 = beta2;
+  st.step_size = lr * std::sqrt(c2) / c1;
+  st.eps_hat = pytorch_form ? eps * std::sqrt(c2) : eps;
+  return st;
+}
+
+namespace {
+double first_value(Backend& be, const Tensor& t) {
+  if (t.numel() < 1) throw std::invalid_argument("tg: a gate or counter tensor is empty");
+  if (t.dtype() == DType::F32) {
+    float v = 0;
+    be.to_host(&v, t.raw(), sizeof v);
+    return v;
+  }
+  double v = 0;
+  be.to_host(&v, t.raw(), sizeof v);
+  return v;
+}
+}  // namespace
+
+void Backend::gather_rows(Tensor& dst, const Tensor& src, const std::vector<int64_t>& rows, int64_t cols) {
+  for (size_t i = 0; i < rows.size(); ++i)
+    copy_rows(dst, static_cast<int64_t>(i) * cols, 0, src, rows[i] * cols, 0, 1, cols, false);
+}
+
+void Backend::max_last(const Tensor& x, int64_t k, Tensor& out) {
+  const int64_t rows = out.numel();
+  if (rows == 0) return;
+  if (k < 1 || x.numel() != rows * k) throw std::invalid_argument("Backend::max_last: x does not hold [rows, k]");
+  std::vector<double> v(static_cast<size_t>(x.numel())), m(static_cast<size_t>(rows));
+  if (x.dtype() == DType::F32) {
+    std::vector<float> f(v.size());
+    to_host(f.data(), x.raw(), f.size() * sizeof(float));
+    for (size_t i = 0; i < f.size(); ++i) v[i] = f[i];
+  } else {
+    to_host(v.data(), x.raw(), v.size() * sizeof(double));
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    double best = v[static_cast<size_t>(r * k)];
+    for (int64_t j = 1; j < k; ++j) best = std::max(best, v[static_cast<size_t>(r * k + j)]);
+    m[static_cast<size_t>(r)] = std::isfinite(best) ? best : 0.0;
+  }
+  if (out.dtype() == DType::F32) {
+    std::vector<float> f(m.begin(), m.end());
+    from_host(out.raw(), f.data(), f.size() * sizeof(float));
+  } else {
+    from_host(out.raw(), m.data(), m.size() * sizeof(double));
+  }
+}
+
+void Backend::count_above(const Tensor& value, double threshold, Tensor& count) {
+  if (count.dtype() != DType::F64 || count.numel() != 1)
+    throw std::invalid_argument("Backend::count_above: the count must be one float64");
+  double c = first_value(*this, count);
+  if (first_value(*this, value) > threshold) c += 1.0;
+  from_host(count.raw(), &c, sizeof c);
+}
+
+void Backend::adam_update_gated(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, const AdamGated& gate) {
+  if (!gate.value || !gate.steps) throw std::invalid_argument("Backend::adam_update_gated: no value or step count");
+  if (!(first_value(*this, *gate.value) > gate.threshold)) return;
+  adam_update(p, g, m, v,
+              adam_step_at(gate.lr, gate.beta1, gate.beta2, gate.eps, gate.pytorch_form, first_value(*this, *gate.steps)));
+}
 
 }  // namespace tg

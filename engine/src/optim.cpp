@@ -18,19 +18,55 @@ Adam::Adam(const ParamGroup& group, AdamOptions opt) : group_(group), opt_(opt) 
 }
 
 void Adam::step() {
+  if (t_dev_ahead_) sync_steps();
   ++t_;
-  const double t = static_cast<double>(t_);
-  const double c1 = 1.0 - std::pow(opt_.beta1, t), c2 = 1.0 - std::pow(opt_.beta2, t);
-  AdamStep st;
-  st.beta1 = opt_.beta1;
-  st.beta2 = opt_.beta2;
-  st.step_size = opt_.lr * std::sqrt(c2) / c1;
-  st.eps_hat = opt_.form == AdamOptions::Form::Tf1 ? opt_.eps : opt_.eps * std::sqrt(c2);
+  t_dev_fresh_ = false;
+  const AdamStep st = adam_step_at(opt_.lr, opt_.beta1, opt_.beta2, opt_.eps, opt_.form == AdamOptions::Form::PyTorch,
+                                   static_cast<double>(t_));
   for (size_t i = 0; i < group_.params.size(); ++i) {
     Var& p = group_.params[i];
     if (!p.has_grad()) continue;
     backend_for(p.device()).adam_update(p.mutable_value(), p.grad(), m_[i], v_[i], st);
   }
+}
+
+void Adam::step_if(const Tensor& value, double threshold) {
+  if (value.numel() != 1) throw std::invalid_argument("Adam::step_if: the value must have one element");
+  if (value.device() == Device::CPU) {
+    if (value.item() > threshold) step();
+    return;
+  }
+  Backend& be = backend_for(value.device());
+  if (!t_dev_fresh_) {
+    if (!t_dev_.defined()) t_dev_ = Tensor::empty(Shape{1}, DType::F64, value.device());
+    const double t = static_cast<double>(t_);
+    be.from_host(t_dev_.raw(), &t, sizeof t);
+    t_dev_fresh_ = true;
+  }
+  be.count_above(value, threshold, t_dev_);
+  t_dev_ahead_ = true;
+  AdamGated gate;
+  gate.lr = opt_.lr;
+  gate.beta1 = opt_.beta1;
+  gate.beta2 = opt_.beta2;
+  gate.eps = opt_.eps;
+  gate.pytorch_form = opt_.form == AdamOptions::Form::PyTorch;
+  gate.value = &value;
+  gate.threshold = threshold;
+  gate.steps = &t_dev_;
+  for (size_t i = 0; i < group_.params.size(); ++i) {
+    Var& p = group_.params[i];
+    if (!p.has_grad()) continue;
+    backend_for(p.device()).adam_update_gated(p.mutable_value(), p.grad(), m_[i], v_[i], gate);
+  }
+}
+
+void Adam::sync_steps() {
+  if (!t_dev_ahead_) return;
+  double t = 0;
+  backend_for(t_dev_.device()).to_host(&t, t_dev_.raw(), sizeof t);
+  t_ = static_cast<int64_t>(t);
+  t_dev_ahead_ = false;  // (and still fresh: the device holds t_)
 }
 
 void Adam::zero_grad() { group_.zero_grad(); }

@@ -467,6 +467,30 @@ __global__ void copy_rows_kernel(T* d, int64_t ds, const T* s, int64_t ss, int64
 }
 
 template <typename T>
+__global__ void gather_rows_kernel(T* d, const T* s, const int64_t* idx, int64_t rows, int64_t cols) {
+  GRID_STRIDE(i, rows * cols) {
+    const int64_t r = i / cols, c = i % cols;
+    d[i] = s[idx[r] * cols + c];
+  }
+}
+
+// One thread per row; 0 where the row's largest value is not finite (Backend::max_last, with
+// std::max's treatment of NaN: a NaN first element stays, a later one is passed over).
+template <typename T>
+__global__ void max_last_kernel(const T* x, T* out, int64_t rows, int64_t k) {
+  GRID_STRIDE(r, rows) {
+    T best = x[r * k];
+    for (int64_t j = 1; j < k; ++j) best = best < x[r * k + j] ? x[r * k + j] : best;
+    out[r] = best - best == T(0) ? best : T(0);  // finite
+  }
+}
+
+template <typename T>
+__global__ void count_above_kernel(const T* value, double threshold, double* count) {
+  if (blockIdx.x == 0 && threadIdx.x == 0 && static_cast<double>(value[0]) > threshold) count[0] += 1.0;
+}
+
+template <typename T>
 __global__ void sigmoid_ce_kernel(const T* z, T y, T* out, int64_t n) {
   GRID_STRIDE(i, n) {
     const T v = z[i];
@@ -491,6 +515,26 @@ __global__ void adam_kernel(T* p, const T* g, T* m, T* v, int64_t n, T b1, T b2,
     m[i] = mi;
     v[i] = vi;
     p[i] -= lr * mi / (sqrt(vi) + eps);
+  }
+}
+
+// adam_kernel when value[0] > threshold, its step constants computed from the step count on the
+// device by the formula of tg::adam_step_at (engine/src/backend.cpp).
+template <typename T>
+__global__ void adam_gated_kernel(T* p, const T* g, T* m, T* v, int64_t n, double b1, double b2, double lr, double eps,
+                                  bool pytorch_form, const T* value, double threshold, const double* steps) {
+  if (!(static_cast<double>(value[0]) > threshold)) return;
+  const double t = steps[0];
+  const double c1 = 1.0 - pow(b1, t), c2 = 1.0 - pow(b2, t);
+  const T step = static_cast<T>(lr * sqrt(c2) / c1), eps_hat = static_cast<T>(pytorch_form ? eps * sqrt(c2) : eps);
+  const T tb1 = static_cast<T>(b1), tb2 = static_cast<T>(b2);
+  GRID_STRIDE(i, n) {
+    const T gi = g[i];
+    const T mi = tb1 * m[i] + (T(1) - tb1) * gi;
+    const T vi = tb2 * v[i] + (T(1) - tb2) * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    p[i] -= step * mi / (sqrt(vi) + eps_hat);
   }
 }
 
@@ -811,6 +855,31 @@ class CudaBackend final : public Backend {
     });
   }
 
+  void gather_rows(Tensor& dst, const Tensor& src, const std::vector<int64_t>& rows, int64_t cols) override {
+    const int64_t n = static_cast<int64_t>(rows.size());
+    if (n == 0 || cols <= 0) return;
+    Scratch idx(rows.size() * sizeof(int64_t));  // pageable source: staged before the call returns
+    TG_CUDA_CHECK(gpu::memcpy_async(idx.get(), rows.data(), rows.size() * sizeof(int64_t), gpu::Copy::HostToDevice,
+                                    ctx_.stream));
+    dispatch(dst.dtype(), [&](auto z) {
+      using T = decltype(z);
+      gpu::launch(gather_rows_kernel<T>, grid_for(n * cols), kThreads, 0, ctx_.stream, dst.data<T>(), src.data<T>(),
+                  static_cast<const int64_t*>(idx.get()), n, cols);
+    });
+    TG_KERNEL_CHECK("gather_rows_kernel");
+  }
+
+  void max_last(const Tensor& x, int64_t k, Tensor& out) override {
+    const int64_t rows = out.numel();
+    if (rows == 0) return;
+    if (k < 1 || x.numel() != rows * k) throw std::invalid_argument("cuda max_last: x does not hold [rows, k]");
+    dispatch(x.dtype(), [&](auto z) {
+      using T = decltype(z);
+      gpu::launch(max_last_kernel<T>, grid_for(rows), kThreads, 0, ctx_.stream, x.data<T>(), out.data<T>(), rows, k);
+    });
+    TG_KERNEL_CHECK("max_last_kernel");
+  }
+
   // ---- losses ------------------------------------------------------------------------
   void sigmoid_ce(const Tensor& z, double label, Tensor& out) override {
     const int64_t n = z.numel();
@@ -932,6 +1001,29 @@ class CudaBackend final : public Backend {
           static_cast<T>(st.step_size), static_cast<T>(st.eps_hat));
     });
     TG_KERNEL_CHECK("adam_kernel");
+  }
+
+  void count_above(const Tensor& value, double threshold, Tensor& count) override {
+    if (count.dtype() != DType::F64 || count.numel() != 1 || value.numel() < 1)
+      throw std::invalid_argument("cuda count_above: needs a value and one float64 count");
+    dispatch(value.dtype(), [&](auto z) {
+      using T = decltype(z);
+      gpu::launch(count_above_kernel<T>, 1, 32, 0, ctx_.stream, value.data<T>(), threshold, count.data<double>());
+    });
+    TG_KERNEL_CHECK("count_above_kernel");
+  }
+
+  void adam_update_gated(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, const AdamGated& gate) override {
+    if (!gate.value || !gate.steps) throw std::invalid_argument("cuda adam_update_gated: no value or step count");
+    const int64_t n = p.numel();
+    if (n == 0) return;
+    dispatch(p.dtype(), [&](auto z) {
+      using T = decltype(z);
+      gpu::launch(adam_gated_kernel<T>, grid_for(n), kThreads, 0, ctx_.stream, p.data<T>(), g.data<T>(), m.data<T>(),
+                  v.data<T>(), n, gate.beta1, gate.beta2, gate.lr, gate.eps, gate.pytorch_form,
+                  gate.value->data<T>(), gate.threshold, gate.steps->data<double>());
+    });
+    TG_KERNEL_CHECK("adam_gated_kernel");
   }
 
   void fill_uniform(Tensor& out, const Rng& rng, uint64_t counter, double lo, double hi) override {

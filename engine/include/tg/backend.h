@@ -42,6 +42,23 @@ struct AdamStep {
   double beta1 = 0.9, beta2 = 0.999, step_size = 1e-3, eps_hat = 1e-8;
 };
 
+/// The per-step constants of Adam at step t (>= 1) of either form (optim.h):
+/// step_size = lr sqrt(1 - b2^t) / (1 - b1^t); eps_hat = eps (TF1) or eps sqrt(1 - b2^t) (PyTorch).
+/// A device kernel that computes them itself (a gated update) uses this formula.
+AdamStep adam_step_at(double lr, double beta1, double beta2, double eps, bool pytorch_form, double t);
+
+/// An Adam update that the device decides: it runs only when value[0] > threshold, with the step
+/// count read from steps[0] (the count including this step, a float64 scalar on the device, see
+/// Backend::count_above). Nothing is read back to the host: a training step that skips an
+/// optimiser on a loss (TimeGAN's discriminator) never waits for the device.
+struct AdamGated {
+  double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  bool pytorch_form = false;
+  const Tensor* value = nullptr;  ///< [1] or [], the tensor's dtype
+  double threshold = 0.0;
+  const Tensor* steps = nullptr;  ///< [1] float64
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -94,6 +111,14 @@ class Backend {
   virtual void copy_rows(Tensor& dst, int64_t dst_off, int64_t dst_stride, const Tensor& src,
                          int64_t src_off, int64_t src_stride, int64_t rows, int64_t cols,
                          bool accumulate) = 0;
+  /// dst[i, :] = src[rows[i], :] for i in [0, rows.size()), rows of `cols` contiguous elements
+  /// (a batch drawn by index). The indices are host values; a device backend uploads them
+  /// without waiting. The generic version is one copy_rows per row.
+  virtual void gather_rows(Tensor& dst, const Tensor& src, const std::vector<int64_t>& rows, int64_t cols);
+  /// out[r] = the largest of x[r, 0..k) for x viewed as [out.numel(), k]; 0 where that largest
+  /// value is not finite (a constant a softmax subtracts for range, never differentiated).
+  /// The generic version reads x to the host.
+  virtual void max_last(const Tensor& x, int64_t k, Tensor& out);
 
   // ---- losses --------------------------------------------------------------------------
   /// out = max(z,0) - z*label + log(1 + exp(-|z|)), elementwise.
@@ -122,6 +147,12 @@ class Backend {
   // ---- optimiser and random numbers ----------------------------------------------------
   virtual void adam_update(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v,
                            const AdamStep& step) = 0;
+  /// count[0] += 1 when value[0] > threshold (count: [1] float64). The generic version reads both
+  /// to the host and writes count back.
+  virtual void count_above(const Tensor& value, double threshold, Tensor& count);
+  /// adam_update when gate.value[0] > gate.threshold, at step gate.steps[0]; otherwise nothing.
+  /// The generic version reads the value and the count to the host.
+  virtual void adam_update_gated(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, const AdamGated& gate);
   /// out[i] = lo + (hi-lo) * u_i, u_i the i-th uniform of rng's stream from block `counter`
   /// (lane i%4 of block counter + i/4), exactly as Rng::fill_uniform.
   virtual void fill_uniform(Tensor& out, const Rng& rng, uint64_t counter, double lo, double hi) = 0;

@@ -31,6 +31,13 @@ class Adam {
   Adam(const ParamGroup& group, AdamOptions opt = {});
   /// One update from the parameters' current gradients.
   void step();
+  /// One update when value (one element, on the parameters' device) > threshold, decided where
+  /// the value lives: on the CPU at once; on a device by the update kernels themselves, with the
+  /// step count kept on the device, so the host never waits. steps() is then stale until
+  /// sync_steps() (which waits).
+  void step_if(const Tensor& value, double threshold);
+  /// Brings steps() up to date after step_if on a device (a read of one number).
+  void sync_steps();
   void zero_grad();
   int64_t steps() const { return t_; }
   const AdamOptions& options() const { return opt_; }
@@ -38,13 +45,21 @@ class Adam {
   /// Moments (for checkpoints): m[i], v[i] belong to group().params[i].
   std::vector<Tensor>& m() { return m_; }
   std::vector<Tensor>& v() { return v_; }
-  void set_steps(int64_t t) { t_ = t; }
+  void set_steps(int64_t t) {
+    t_ = t;
+    t_dev_fresh_ = t_dev_ahead_ = false;
+  }
 
  private:
   ParamGroup group_;
   AdamOptions opt_;
   std::vector<Tensor> m_, v_;
   int64_t t_ = 0;
+  // step_if on a device: the step count there ([1] float64), equal to t_ when t_dev_fresh_ is
+  // false (re-uploaded at the next gated step) and ahead of it until sync_steps().
+  Tensor t_dev_;
+  bool t_dev_fresh_ = false;
+  bool t_dev_ahead_ = false;
 };
 
 /// Glorot (Xavier) uniform: U(-limit, limit), limit = sqrt(6 / (fan_in + fan_out)), drawn from
