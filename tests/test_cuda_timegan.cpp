@@ -7,8 +7,10 @@
 
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "cuda_test.h"
+#include "tg/io/checkpoint.h"
 #include "tg/io/dataset.h"
 #include "tg/models/timegan.h"
 #include "tg/random.h"
@@ -67,5 +69,141 @@ TEST_CASE("cuda: TimeGAN training steps on CUDA match the CPU at the same seed, 
         CHECK(a.d_stepped == b.d_stepped);
       }
     }
+  }
+}
+
+namespace {
+// Windows with every data feature: 2 numeric columns (some cells missing) and a one-hot block
+// of 3, lengths from 2 to T, 2 static values and a one-hot condition of 2.
+io::Windows every_feature_windows(int64_t n, int64_t T, uint64_t seed) {
+  Rng rng(seed, 9);
+  io::Windows w;
+  w.n = n;
+  w.seq = T;
+  w.dim = 5;
+  w.data.assign(static_cast<size_t>(n * T * 5), 0.0);
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t len = 2 + static_cast<int64_t>(rng.next_below(static_cast<uint64_t>(T - 1)));
+    w.lengths.push_back(static_cast<int32_t>(len));
+    for (int64_t t = 0; t < len; ++t) {
+      for (int64_t k = 0; k < 2; ++k) w.at(i, t, k) = rng.next_below(7) == 0 ? std::nan("") : rng.next_double();
+      w.at(i, t, 2 + static_cast<int64_t>(rng.next_below(3))) = 1.0;
+    }
+  }
+  w.static_dim = 2;
+  w.cond_dim = 2;
+  for (int64_t i = 0; i < n; ++i) {
+    w.statics.push_back(rng.next_double());
+    w.statics.push_back(rng.next_double());
+    const bool first = rng.next_below(2) == 0;
+    w.conditions.push_back(first ? 1.0 : 0.0);
+    w.conditions.push_back(first ? 0.0 : 1.0);
+  }
+  return w;
+}
+}  // namespace
+
+// A block of training iterations on the device waits for it once (the losses' read, and in the
+// joint phase the discriminator's step count) however long the block, and allocates nothing
+// after the first block (the caching allocator serves every tensor).
+TEST_CASE("cuda: a block of TimeGAN steps syncs a fixed number of times and allocates nothing after warm-up") {
+  REQUIRE_CUDA_OR_SKIP();
+#ifdef TG_HAVE_CUDA
+  using namespace tg::models;
+  using tg::kernels::cuda::device_counts;
+  for (bool every_feature : {false, true}) {
+    TimeGanConfig c;
+    c.seq_len = 6;
+    c.hidden = 8;
+    c.layers = 2;
+    c.batch = 8;
+    c.iterations = 24;
+    c.seed = 3;
+    c.device = Device::CUDA;
+    io::Windows data;
+    if (every_feature) {
+      c.features = 5;
+      c.categorical = {3};
+      c.missing_mask = true;
+      c.static_features = 2;
+      c.condition_dim = 2;
+      data = every_feature_windows(32, c.seq_len, 4);
+    } else {
+      c.features = 3;
+      Rng drng(5, 5);
+      data = io::sine_data(32, c.seq_len, 3, drng);
+    }
+    TimeGan m(c);
+    m.set_data(data);
+    for (Phase phase : {Phase::Embedding, Phase::Supervised, Phase::Joint}) {
+      CAPTURE(every_feature);
+      CAPTURE(phase_name(phase));
+      REQUIRE(m.phase() == phase);
+      m.steps(10);  // warm-up: the pool fills, the loss buffer reaches its size
+      const auto c0 = device_counts();
+      const std::vector<StepLosses> a = m.steps(4);
+      const auto c1 = device_counts();
+      const std::vector<StepLosses> b = m.steps(10);
+      const auto d4 = c1 - c0, d10 = device_counts() - c1;
+      REQUIRE(a.size() == 4);
+      REQUIRE(b.size() == 10);
+      CHECK(d4.syncs == d10.syncs);
+      CHECK(d10.syncs == (phase == Phase::Joint ? 2u : 1u));
+      CHECK(d4.allocations == 0);
+      CHECK(d10.allocations == 0);
+      CHECK(d10.d2h == d10.syncs);  // nothing else comes back to the host
+      for (const StepLosses& l : b) CHECK(l.first_nonfinite().empty());
+    }
+    CHECK(m.done());
+  }
+#endif
+}
+
+// steps(k) on the device gives what k calls of step() give (the same kernels; only the reads
+// are batched), with the device deciding the discriminator's update both ways. Bit for bit on a
+// device; the emulation draws another summation order for every GEMM call (tests/cuda_emu), so
+// there the losses agree to rounding and everything else (phases, D's decisions, Adam's step
+// counts, the random streams) exactly.
+TEST_CASE("cuda: TimeGAN steps(k) equals k step() calls, with the device deciding D's update") {
+  REQUIRE_CUDA_OR_SKIP();
+  using namespace tg::models;
+  const bool exact = !emulated();
+  for (double thr : {0.15, 1e9}) {  // D steps at every iteration / at none
+    CAPTURE(thr);
+    TimeGanConfig c;
+    c.features = 3;
+    c.seq_len = 6;
+    c.hidden = 8;
+    c.layers = 2;
+    c.batch = 8;
+    c.iterations = 12;
+    c.seed = 7;
+    c.d_threshold = thr;
+    c.device = Device::CUDA;
+    Rng drng(5, 5);
+    const io::Windows data = io::sine_data(32, c.seq_len, 3, drng);
+    TimeGan a(c), b(c);
+    a.set_data(data);
+    b.set_data(data);
+    std::vector<StepLosses> la, lb;
+    while (!a.done()) la.push_back(a.step());
+    while (!b.done())
+      for (const StepLosses& l : b.steps(5)) lb.push_back(l);
+    REQUIRE(la.size() == lb.size());
+    int stepped = 0;
+    for (size_t i = 0; i < la.size(); ++i) {
+      CAPTURE(i);
+      if (exact) CHECK(la[i].csv_row() == lb[i].csv_row());
+      CHECK(la[i].phase == lb[i].phase);
+      CHECK(la[i].iteration == lb[i].iteration);
+      CHECK(la[i].d_stepped == lb[i].d_stepped);
+      for (double StepLosses::*f : {&StepLosses::e_loss_t0, &StepLosses::g_loss_s, &StepLosses::g_loss, &StepLosses::d_loss})
+        if (!std::isnan(la[i].*f)) CHECK(std::abs(la[i].*f - lb[i].*f) <= 1e-5 * (1 + std::abs(la[i].*f)));
+      stepped += la[i].d_stepped;
+    }
+    CHECK(stepped == (thr < 1 ? 12 : 0));
+    const io::Checkpoint ca = a.to_checkpoint(), cb = b.to_checkpoint();
+    CHECK(ca.meta_json == cb.meta_json);  // phases, iterations, Adam step counts, random streams
+    if (exact) CHECK(io::checkpoint_bytes(ca) == io::checkpoint_bytes(cb));
   }
 }

@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "tg/backend.h"
+
 namespace tg::models {
 
 Var length_mask(const std::vector<int32_t>& lengths, int64_t T, DType dtype, Device device) {
@@ -71,18 +73,14 @@ Var sum_last(const Var& x) {
 }  // namespace
 
 Var log_softmax(const Var& z) {
-  // The per-position maximum, read to the host, is a constant: softmax does not depend on it.
-  const std::vector<double> v = z.value().to_vector();
-  const int64_t k = z.shape()[-1], rows = static_cast<int64_t>(v.size()) / k;
-  std::vector<double> m(static_cast<size_t>(rows));
-  for (int64_t r = 0; r < rows; ++r) {
-    double best = v[static_cast<size_t>(r * k)];
-    for (int64_t j = 1; j < k; ++j) best = std::max(best, v[static_cast<size_t>(r * k + j)]);
-    m[static_cast<size_t>(r)] = std::isfinite(best) ? best : 0.0;
-  }
+  // The per-position maximum is a constant (softmax does not depend on it), computed where z
+  // lives: no read-back to the host inside a training step.
   std::vector<int64_t> dims = z.shape().dims();
+  const int64_t k = dims.back();
   dims.back() = 1;
-  Var zs = sub(z, Var(Tensor::from_vector(Shape(dims), m, z.dtype(), z.device())));
+  Tensor m = Tensor::empty(Shape(dims), z.dtype(), z.device());
+  backend_for(z.device()).max_last(z.value(), k, m);
+  Var zs = sub(z, Var(m));
   return sub(zs, log(sum_last(exp(zs))));
 }
 

@@ -140,6 +140,7 @@ TimeGan::TimeGan(const TimeGanConfig& cfg)
   if (st) dg.extend(ds_.params());
   opt_.emplace_back(dg, cfg.adam);
   if (cfg.iterations == 0) phase_ = Phase::Done;
+  deferred_ = cfg.device != Device::CPU;
 }
 
 namespace {
@@ -261,19 +262,19 @@ TimeGan::Batch TimeGan::sample_batch() {
   Tensor x = Tensor::empty(Shape{B, T, d}, cfg_.dtype, cfg_.device);
   Backend& be = backend_for(cfg_.device);
   Batch b;
-  for (int64_t i = 0; i < B; ++i) {
-    be.copy_rows(x, i * row, 0, data_, idx[static_cast<size_t>(i)] * row, 0, 1, row, false);
-    if (varlen_) b.lengths.push_back(lengths_[static_cast<size_t>(idx[static_cast<size_t>(i)])]);
-  }
+  // One gather per tensor (the indices travel to a device with the launch; nothing waits).
+  be.gather_rows(x, data_, idx, row);
+  if (varlen_)
+    for (int64_t i = 0; i < B; ++i) b.lengths.push_back(lengths_[static_cast<size_t>(idx[static_cast<size_t>(i)])]);
   b.x = Var(x);
   if (const int64_t S = cfg_.static_features; S > 0) {
     Tensor st = Tensor::empty(Shape{B, S}, cfg_.dtype, cfg_.device);
-    for (int64_t i = 0; i < B; ++i) be.copy_rows(st, i * S, 0, statics_, idx[static_cast<size_t>(i)] * S, 0, 1, S, false);
+    be.gather_rows(st, statics_, idx, S);
     b.s = Var(st);
   }
   if (const int64_t C = cfg_.condition_dim; C > 0) {
     Tensor ct = Tensor::empty(Shape{B, C}, cfg_.dtype, cfg_.device);
-    for (int64_t i = 0; i < B; ++i) be.copy_rows(ct, i * C, 0, conds_, idx[static_cast<size_t>(i)] * C, 0, 1, C, false);
+    be.gather_rows(ct, conds_, idx, C);
     b.c = Var(ct);
   }
   if (varlen_) b.mask = length_mask(b.lengths, T, cfg_.dtype, cfg_.device);
@@ -281,10 +282,8 @@ TimeGan::Batch TimeGan::sample_batch() {
     const int64_t din = cfg_.embedder_inputs(), row_in = T * din;
     Tensor xi = Tensor::empty(Shape{B, T, din}, cfg_.dtype, cfg_.device);
     Tensor ob = Tensor::empty(Shape{B, T, d}, cfg_.dtype, cfg_.device);
-    for (int64_t i = 0; i < B; ++i) {
-      be.copy_rows(xi, i * row_in, 0, data_in_, idx[static_cast<size_t>(i)] * row_in, 0, 1, row_in, false);
-      be.copy_rows(ob, i * row, 0, observed_, idx[static_cast<size_t>(i)] * row, 0, 1, row, false);
-    }
+    be.gather_rows(xi, data_in_, idx, row_in);
+    be.gather_rows(ob, observed_, idx, row);
     b.x_in = Var(xi);
     b.observed = Var(ob);
   }
@@ -360,8 +359,8 @@ void TimeGan::step_embedding(StepLosses& out) {
   Var e0 = scale(sqrt(e_t0), 10.0);
   backward(e0);
   opt_[0].step();
-  out.e_loss_t0 = val(e_t0);
-  out.e_loss0 = val(e0);
+  put(out, &StepLosses::e_loss_t0, e_t0);
+  put(out, &StepLosses::e_loss0, e0);
 }
 
 void TimeGan::step_supervised(StepLosses& out) {
@@ -373,7 +372,7 @@ void TimeGan::step_supervised(StepLosses& out) {
   Var gs = supervised_loss(h, h_hat_sup, b.mask);
   backward(gs);
   opt_[2].step();
-  out.g_loss_s = val(gs);
+  put(out, &StepLosses::g_loss_s, gs);
 }
 
 void TimeGan::step_joint(StepLosses& out) {
@@ -430,15 +429,14 @@ void TimeGan::step_joint(StepLosses& out) {
     Var e_loss = add(scale(sqrt(e_t0), 10.0), scale(g_s2, 0.1));
     backward(e_loss);
     opt_[1].step();
-    if (kk == 1) {
-      out.g_loss_u = val(g.u);
-      out.g_loss_u_e = val(g.u_e);
-      out.g_loss_s = val(g.s);
-      out.g_loss_v = val(g.v);
-      out.g_loss = val(g.total);
-      out.e_loss_t0 = val(e_t0);
-      out.e_loss0 = 10.0 * std::sqrt(out.e_loss_t0);
-      out.e_loss = val(e_loss);
+    if (kk == 1) {  // (e_loss0 = 10 sqrt(e_loss_t0) is derived on the host: finish_losses)
+      put(out, &StepLosses::g_loss_u, g.u);
+      put(out, &StepLosses::g_loss_u_e, g.u_e);
+      put(out, &StepLosses::g_loss_s, g.s);
+      put(out, &StepLosses::g_loss_v, g.v);
+      put(out, &StepLosses::g_loss, g.total);
+      put(out, &StepLosses::e_loss_t0, e_t0);
+      put(out, &StepLosses::e_loss, e_loss);
     }
   }
   // ---- discriminator: fresh X, Z; step only when D_loss > threshold
@@ -466,16 +464,51 @@ void TimeGan::step_joint(StepLosses& out) {
     Var d_s = static_discriminator_loss(slice_batch(ys, 0, B), slice_batch(ys, B, 2 * B));
     dl.total = add(dl.total, d_s);
   }
-  out.d_loss = val(dl.total);
-  out.d_stepped = out.d_loss > cfg_.d_threshold;
-  if (out.d_stepped) {
+  put(out, &StepLosses::d_loss, dl.total);
+  if (deferred_) {
+    // The device decides: the gradient is always computed, the update runs only when
+    // D_loss > threshold (Adam::step_if), so the host never waits for D_loss. The weights end
+    // as when the backward is skipped: D's gradients are cleared after every iteration.
+    backward(dl.total);
+    opt_[4].step_if(dl.total.value(), cfg_.d_threshold);
+  } else if (out.d_loss > cfg_.d_threshold) {
     backward(dl.total);
     opt_[4].step();
   }
   (void)T;
 }
 
-StepLosses TimeGan::step() {
+namespace {
+// The device buffer's columns are kLossFields' (the csv order).
+constexpr int64_t kLossColumns = static_cast<int64_t>(sizeof kLossFields / sizeof kLossFields[0]);
+
+int loss_column(double StepLosses::*field) {
+  for (int c = 0; c < kLossColumns; ++c)
+    if (kLossFields[c].field == field) return c;
+  throw std::logic_error("TimeGan: a loss without a column");
+}
+}  // namespace
+
+void TimeGan::put(StepLosses& out, double StepLosses::*field, const Var& v) {
+  if (!deferred_) {
+    out.*field = val(v);
+    return;
+  }
+  // A device-to-device copy of the scalar into this iteration's row; read with the block.
+  const int c = loss_column(field);
+  const size_t es = dtype_size(cfg_.dtype);
+  char* dst = static_cast<char*>(loss_buf_.raw()) + static_cast<size_t>(row_ * kLossColumns + c) * es;
+  backend_for(cfg_.device).copy(dst, v.value().raw(), es);
+  put_mask_[static_cast<size_t>(row_)] |= 1u << c;
+}
+
+void TimeGan::finish_losses(StepLosses& l) const {
+  if (l.phase != Phase::Joint) return;
+  l.e_loss0 = 10.0 * std::sqrt(l.e_loss_t0);
+  l.d_stepped = l.d_loss > cfg_.d_threshold;  // what the step decided (on the host or the device)
+}
+
+StepLosses TimeGan::step_one() {
   StepLosses out;
   const double nan = std::numeric_limits<double>::quiet_NaN();
   out.e_loss_t0 = out.e_loss0 = out.e_loss = out.g_loss_s = out.g_loss_u = out.g_loss_u_e = out.g_loss_v = out.g_loss =
@@ -497,6 +530,40 @@ StepLosses TimeGan::step() {
     for (DenseNet* n : {&es_, &rs_, &gs_, &ds_}) n->params().zero_grad();
   return out;
 }
+
+std::vector<StepLosses> TimeGan::steps(int64_t k) {
+  if (phase_ == Phase::Done) throw std::logic_error("TimeGan::step: training is already complete");
+  k = std::max<int64_t>(1, std::min(k, cfg_.iterations - iter_));
+  std::vector<StepLosses> out;
+  out.reserve(static_cast<size_t>(k));
+  if (deferred_) {
+    if (loss_buf_.numel() < k * kLossColumns)  // grows to the largest block once, then reused
+      loss_buf_ = Tensor::empty(Shape{k, kLossColumns}, cfg_.dtype, cfg_.device);
+    put_mask_.assign(static_cast<size_t>(k), 0u);
+  }
+  for (row_ = 0; row_ < k; ++row_) out.push_back(step_one());
+  if (deferred_) {
+    // The block's one read: every loss of every iteration (the log stays per iteration).
+    std::vector<double> v(static_cast<size_t>(k * kLossColumns));
+    Backend& be = backend_for(cfg_.device);
+    if (cfg_.dtype == DType::F32) {
+      std::vector<float> f(v.size());
+      be.to_host(f.data(), loss_buf_.raw(), f.size() * sizeof(float));
+      std::copy(f.begin(), f.end(), v.begin());
+    } else {
+      be.to_host(v.data(), loss_buf_.raw(), v.size() * sizeof(double));
+    }
+    for (int64_t r = 0; r < k; ++r)
+      for (int c = 0; c < kLossColumns; ++c)
+        if (put_mask_[static_cast<size_t>(r)] & (1u << c))
+          out[static_cast<size_t>(r)].*kLossFields[c].field = v[static_cast<size_t>(r * kLossColumns + c)];
+    opt_[4].sync_steps();
+  }
+  for (StepLosses& l : out) finish_losses(l);
+  return out;
+}
+
+StepLosses TimeGan::step() { return steps(1)[0]; }
 
 io::Windows TimeGan::generate(int64_t n, uint64_t seed, int64_t chunk) {
   if (cfg_.condition_dim > 0)

@@ -159,6 +159,12 @@ class TimeGan {
   bool done() const { return phase_ == Phase::Done; }
   /// One iteration of the current phase; moves to the next phase after cfg.iterations.
   StepLosses step();
+  /// Up to k iterations of the current phase (never past its end; at least one), and their
+  /// losses. On the CPU the same as k calls of step(). On a device the losses stay there until
+  /// the block ends and are read in one copy, and the discriminator's update is decided on the
+  /// device: the host waits once per block, not once per loss (the weights are those of k
+  /// step() calls).
+  std::vector<StepLosses> steps(int64_t k);
 
   /// n synthetic sequences in model scale, r(s(g(Z))), drawn from stream (seed, 4); with static
   /// features also their static values r_S(g_S(Z_S)) in `statics` (Z_S drawn after Z); lengths
@@ -224,6 +230,12 @@ class TimeGan {
   /// categorical columns mixed_reconstruction_loss.
   /// With missing cells, over the observed cells only.
   Var recovery_loss(const Batch& b, const Var& r_states) const;
+  StepLosses step_one();
+  /// Records loss v as out.*field: read at once on the CPU, copied into the block's device
+  /// buffer (loss_buf_ row row_) otherwise.
+  void put(StepLosses& out, double StepLosses::*field, const Var& v);
+  /// The joint phase's e_loss0 and d_stepped, from the losses read.
+  void finish_losses(StepLosses& l) const;
   void step_embedding(StepLosses& out);
   void step_supervised(StepLosses& out);
   void step_joint(StepLosses& out);
@@ -234,6 +246,11 @@ class TimeGan {
   DenseNet es_, rs_, gs_, ds_;  // static embedder, recovery, generator, discriminator
   // Adam states, as the reference's five solvers.
   std::vector<Adam> opt_;  // 0 E0 (e+r), 1 E (e+r), 2 GS (g+s), 3 G (g+s), 4 D (d)
+  // Losses kept on the device for a block of steps() (any device but the CPU).
+  bool deferred_ = false;
+  Tensor loss_buf_;                  // [block, loss columns]
+  std::vector<uint32_t> put_mask_;   // per row: the columns written
+  int64_t row_ = 0;                  // the row of the iteration running
   Tensor data_;            // [n, T, d] (missing cells as 0)
   Tensor data_in_;         // missing_mask: the embedder's inputs [n, T, d + numeric]
   Tensor observed_;        // missing_mask: [n, T, d] observed indicators (0 at padding steps)
