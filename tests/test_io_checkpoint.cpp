@@ -65,6 +65,14 @@ int count_files(const std::string& dir) {
 TEST_CASE("crc32 matches the standard check value") {
   CHECK(crc32("123456789", 9) == 0xCBF43926u);
   CHECK(crc32("", 0) == 0u);
+  CHECK(crc32("", 0, 0x1234u) == 0x1234u);
+  // Chained calls give the CRC of the concatenation (train.cpp's fingerprints rely on it).
+  CHECK(crc32("56789", 5, crc32("1234", 4)) == 0xCBF43926u);
+  CHECK(crc32("9", 1, crc32("5678", 4, crc32("1234", 4))) == 0xCBF43926u);
+  // A known value over every byte value (the table the hand-written CRC used to compute).
+  std::string all;
+  for (int i = 0; i < 256; ++i) all += static_cast<char>(i);
+  CHECK(crc32(all.data(), all.size()) == 0x29058C73u);
 }
 
 TEST_CASE("checkpoint: bit-exact round trip") {

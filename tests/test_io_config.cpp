@@ -3,6 +3,7 @@
 // is allocated).
 #include <doctest/doctest.h>
 
+#include <cstdint>
 #include <string>
 #include <utility>
 
@@ -101,6 +102,31 @@ TEST_CASE("json: NUL bytes and binary garbage give one-line messages") {
   // A key holding a newline (escaped) is quoted escaped.
   m = input_error([] { Json::parse("{\"a\\nb\": 1, \"a\\nb\": 2}", "k.json"); });
   CHECK(m == "k.json:1:13: duplicate key 'a\\nb'");
+}
+
+TEST_CASE("json: parsed by nlohmann-json, with this parser's bytes, limits and messages") {
+  // Bytes that are not UTF-8 next to real U+FFFD (raw and escaped): each comes back as it was.
+  const Json mixed = Json::parse("[\"\xE9\\uFFFD\xEF\xBF\xBD\xFF\\ufffd\"]");
+  CHECK(mixed[0].as_string() == "\xE9\xEF\xBF\xBD\xEF\xBF\xBD\xFF\xEF\xBF\xBD");
+  // Positions count the bytes of the original text.
+  CHECK(input_error([] { Json::parse("{\"a\xE9\xE9\": 1,\n \"b\": tru}", "p.json"); }) ==
+        "p.json:2:7: unexpected 't', expected a value");
+  CHECK(input_error([] { Json::parse("\"\xE9\\u12\"", "p.json"); }) == "p.json:1:5: truncated \\u escape");
+  CHECK(input_error([] { Json::parse("\"\\u12x4\"", "p.json"); }) == "p.json:1:6: bad hex digit in \\u escape");
+  // nlohmann-json stops at a NUL and skips a BOM; neither is JSON here.
+  CHECK(input_error([] { Json::parse(std::string("{\"a\": 1}\0{}", 11), "n.json"); }) ==
+        "n.json:1:9: unexpected trailing characters");
+  CHECK(input_error([] { Json::parse("\xEF\xBB\xBF{}", "b.json"); }) == "b.json:1:1: unexpected byte \\xef, expected a value");
+  CHECK(input_error([] { Json::parse("[1, 2e400]", "r.json"); }) == "r.json:1:5: number out of range: 2e400");
+  CHECK(input_error([] { Json::parse("[1] x", "t.json"); }) == "t.json:1:5: unexpected trailing characters");
+  // Integers stay exact over the whole int64 / uint64 range; exponents make doubles.
+  const Json n = Json::parse("[18446744073709551615, -9223372036854775808, 9223372036854775808, 1e2, -0]");
+  CHECK(n[0].as_uint64() == 18446744073709551615ull);
+  CHECK(n[1].as_int64() == INT64_MIN);
+  CHECK(n[2].as_uint64() == 9223372036854775808ull);
+  CHECK_FALSE(n[3].is_integer());
+  CHECK(n[4].is_integer());
+  CHECK(n.dump(0) == "[18446744073709551615,-9223372036854775808,9223372036854775808,100.0,0]");
 }
 
 TEST_CASE("json: duplicate keys are found in large objects too") {

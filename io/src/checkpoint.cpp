@@ -1,11 +1,14 @@
 #include "tg/io/checkpoint.h"
 
-#include <array>
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 #include <string_view>
 #include <unordered_set>
+
+#include <zlib.h>
 
 #include "tg/io/error.h"
 #include "tg/io/fs.h"
@@ -15,16 +18,6 @@ namespace tg::io {
 
 namespace {
 constexpr char kMagic[8] = {'T', 'G', 'C', 'K', 'P', 'T', '\r', '\n'};
-
-std::array<uint32_t, 256> make_crc_table() {
-  std::array<uint32_t, 256> t{};
-  for (uint32_t i = 0; i < 256; ++i) {
-    uint32_t c = i;
-    for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-    t[i] = c;
-  }
-  return t;
-}
 
 bool little_endian_host() {
   const uint16_t x = 1;
@@ -47,11 +40,17 @@ std::string hex32(uint32_t v) {
 }  // namespace
 
 uint32_t crc32(const void* data, std::size_t n, uint32_t crc) {
-  static const std::array<uint32_t, 256> table = make_crc_table();
-  const auto* p = static_cast<const unsigned char*>(data);
-  crc = ~crc;
-  for (std::size_t i = 0; i < n; ++i) crc = table[(crc ^ p[i]) & 0xFF] ^ (crc >> 8);
-  return ~crc;
+  // zlib's crc32 takes its length as uInt: longer buffers go in chunks (the CRC chains).
+  constexpr std::size_t kChunk = std::numeric_limits<uInt>::max();
+  const auto* p = static_cast<const Bytef*>(data);
+  uLong c = crc;
+  while (n > 0) {
+    const std::size_t len = std::min(n, kChunk);
+    c = ::crc32(c, p, static_cast<uInt>(len));
+    p += len;
+    n -= len;
+  }
+  return static_cast<uint32_t>(c);
 }
 
 int64_t CkptTensor::numel() const {

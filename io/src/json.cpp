@@ -1,12 +1,17 @@
 #include "tg/io/json.h"
 
-#include <charconv>
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
 #include <stdexcept>
+#include <string_view>
+#include <unordered_map>
 #include <unordered_set>
+
+#include <nlohmann/json.hpp>
 
 #include "tg/io/error.h"
 #include "text.h"
@@ -234,25 +239,263 @@ std::string Json::dump(int indent) const {
 }
 
 // ---------------------------------------------------------------- parser
+// nlohmann-json's SAX parser reads the document; JsonParser builds the Json from its events.
+// Three things nlohmann-json does differently are bridged here:
+//  - its lexer refuses bytes that are not UTF-8, which strings here keep: before parsing, each
+//    such byte inside a string is replaced by U+FFFD, and put back in the parsed string;
+//  - it reports where its lexer stopped (a byte offset) with messages of its own: the message
+//    and the position of the error (the offending token, character or \u escape) are worked out
+//    from that offset, the parser's context and the text, as line:column;
+//  - it takes a NUL byte outside strings for the end of the text, and skips a UTF-8 BOM: both
+//    are refused here, as any other character that is not JSON.
+namespace {
+constexpr std::size_t npos = std::string::npos;
+constexpr char kFffd[] = "\xEF\xBF\xBD";  // U+FFFD in UTF-8
+
+bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
+/// The text nlohmann-json parses, and what it takes to map its results back to the original.
+struct Prepared {
+  std::string text;                 // the original with bytes that are not UTF-8 replaced
+  std::vector<std::size_t> marks;   // offsets in `text` of the U+FFFD that replace such bytes
+  std::vector<std::size_t> quotes;  // offset in the original of each string's opening quote
+  // String index -> each U+FFFD of that string's value, in order: the byte it stands for, or
+  // -1 for a real U+FFFD (written raw or as \uFFFD). Only strings that had such bytes.
+  std::unordered_map<std::size_t, std::vector<int>> fffd;
+  std::size_t too_deep = npos;  // where the first value kJsonMaxDepth levels deep begins
+  std::size_t nul = npos;       // the first NUL byte outside strings
+};
+
+/// Copies the string starting at t[i] (its opening quote) into p.text; returns the offset after it.
+std::size_t copy_string(const std::string& t, std::size_t i, Prepared& p) {
+  const std::size_t index = p.quotes.size();
+  p.quotes.push_back(i);
+  std::vector<int> fffd;
+  bool replaced = false;
+  p.text += t[i++];
+  while (i < t.size()) {
+    const char c = t[i];
+    if (c == '"') {
+      p.text += t[i++];
+      break;
+    }
+    if (c == '\\') {  // the escape is nlohmann-json's to check; only \uFFFD matters here
+      if (t.size() - i >= 6 && t[i + 1] == 'u') {
+        std::string h = t.substr(i + 2, 4);
+        for (char& x : h) x = static_cast<char>(std::tolower(static_cast<unsigned char>(x)));
+        if (h == "fffd") fffd.push_back(-1);
+      }
+      p.text.append(t, i, 2);
+      i += 2;
+      continue;
+    }
+    const std::size_t n = detail::utf8_seq_len(t, i);
+    if (n == 0) {
+      p.marks.push_back(p.text.size());
+      p.text += kFffd;
+      fffd.push_back(static_cast<unsigned char>(c));
+      replaced = true;
+      ++i;
+      continue;
+    }
+    if (t.compare(i, n, kFffd) == 0) fffd.push_back(-1);
+    p.text.append(t, i, n);
+    i += n;
+  }
+  if (replaced) p.fffd.emplace(index, std::move(fffd));
+  return i;
+}
+
+Prepared prepare(const std::string& t) {
+  Prepared p;
+  p.text.reserve(t.size());
+  std::size_t level = 0;  // arrays and objects open
+  // '[' or '{' while in the first container kJsonMaxDepth levels deep, before its first value:
+  // the error is reported where that value begins: an array's first element, or right after
+  // the ':' of an object's first member.
+  char deep = 0;
+  for (std::size_t i = 0; i < t.size();) {
+    const char c = t[i];
+    if (deep == '[' && !is_ws(c)) {
+      if (c != ']') p.too_deep = i;
+      deep = 0;
+    }
+    if (c == '"') {
+      i = copy_string(t, i, p);
+      continue;
+    }
+    if (c == '[' || c == '{') {
+      if (++level == static_cast<std::size_t>(kJsonMaxDepth) && p.too_deep == npos) deep = c;
+    } else if (c == ']' || c == '}') {
+      if (level == static_cast<std::size_t>(kJsonMaxDepth)) deep = 0;
+      if (level > 0) --level;
+    } else if (c == ':' && deep == '{' && level == static_cast<std::size_t>(kJsonMaxDepth)) {
+      p.too_deep = i + 1;
+      deep = 0;
+    } else if (c == '\0' && p.nul == npos) {
+      p.nul = i;
+    }
+    p.text += c;
+    ++i;
+  }
+  return p;
+}
+
+/// Offset in the original of offset `at` of the prepared text.
+std::size_t original_offset(const Prepared& p, std::size_t at) {
+  const auto k = static_cast<std::size_t>(std::upper_bound(p.marks.begin(), p.marks.end(), at) - p.marks.begin());
+  if (k > 0 && at < p.marks[k - 1] + 3) return p.marks[k - 1] - 2 * (k - 1);
+  return at - 2 * k;
+}
+
+/// End of the token that starts at t[i] as nlohmann-json's lexer reads it: a malformed token
+/// ends after the byte the lexer stopped at. `open`: the token runs into the end of the text.
+std::size_t token_end(const std::string& t, std::size_t i, bool& open) {
+  const std::size_t n = t.size();
+  open = false;
+  const auto stop_at = [&](std::size_t k) {
+    if (k < n) return k + 1;
+    open = true;
+    return n;
+  };
+  const char c = t[i];
+  if (c == '"') {
+    for (std::size_t k = i + 1; k < n; ++k) {
+      if (t[k] == '\\') ++k;
+      else if (t[k] == '"') return k + 1;
+    }
+    return stop_at(n);
+  }
+  if (c == '-' || is_digit(c)) {
+    std::size_t k = i + (c == '-' ? 1 : 0);
+    const auto digits = [&]() {
+      if (k >= n || !is_digit(t[k])) return false;
+      while (k < n && is_digit(t[k])) ++k;
+      return true;
+    };
+    if (k < n && t[k] == '0') ++k;
+    else if (!digits()) return stop_at(k);
+    if (k < n && t[k] == '.') {
+      ++k;
+      if (!digits()) return stop_at(k);
+    }
+    if (k < n && (t[k] == 'e' || t[k] == 'E')) {
+      ++k;
+      if (k < n && (t[k] == '+' || t[k] == '-')) ++k;
+      if (!digits()) return stop_at(k);
+    }
+    return k;
+  }
+  for (const std::string_view lit : {"true", "false", "null"}) {
+    if (c != lit[0]) continue;
+    for (std::size_t k = 1; k < lit.size(); ++k)
+      if (i + k >= n || t[i + k] != lit[k]) return stop_at(i + k);
+    return i + lit.size();
+  }
+  return i + 1;  // structural character, NUL, or a byte that starts no token
+}
+
+/// Start of the token whose reading stopped at t[at] (at == size: the end of the text).
+std::size_t token_start(const std::string& t, std::size_t at) {
+  for (std::size_t i = 0; i < t.size() && i <= at;) {
+    if (is_ws(t[i])) {
+      ++i;
+      continue;
+    }
+    bool open = false;
+    const std::size_t e = token_end(t, i, open);
+    if (at < e || (open && at == t.size())) return i;
+    i = e;
+  }
+  return at;
+}
+
+std::string describe(const std::string& t, std::size_t at) {
+  if (at >= t.size()) return "end of input";
+  const auto c = static_cast<unsigned char>(t[at]);
+  if (c < 0x20) return "control character";
+  if (c >= 0x80) return "byte " + detail::printable(std::string(1, t[at]));
+  return std::string("'") + t[at] + "'";
+}
+
+bool ends_with(const std::string& s, std::string_view end) {
+  return s.size() >= end.size() && s.compare(s.size() - end.size(), end.size(), end) == 0;
+}
+}  // namespace
+
 class JsonParser {
  public:
-  JsonParser(const std::string& t, const std::string& src) : t_(t), src_(src) {}
+  using nj = nlohmann::json;
+
+  JsonParser(const std::string& t, const std::string& src) : t_(t), src_(src), p_(prepare(t)) {}
 
   Json parse_document() {
-    skip_ws();
-    if (p_ >= t_.size()) fail("empty document");
-    Json v = value(0);
-    skip_ws();
-    if (p_ < t_.size()) fail("unexpected trailing characters");
-    return v;
+    if (!t_.empty() && t_[0] == '\xEF') fail_at(0, "unexpected " + describe(t_, 0) + ", expected a value");  // no BOM
+    if (!nj::sax_parse(p_.text, this)) {
+      switch (error_) {
+        case Error::Depth: too_deep(t_.size());
+        case Error::Duplicate: fail_at(dup_at_, "duplicate key '" + dup_key_ + "'");
+        case Error::Syntax: syntax_error();
+        case Error::None: break;
+      }
+      fail_at(0, "invalid JSON");
+    }
+    if (p_.nul != npos) fail_at(p_.nul, "unexpected trailing characters");
+    return std::move(root_);
+  }
+
+  // The SAX interface of nlohmann-json.
+  bool null() { return add(Json()) != nullptr; }
+  bool boolean(bool b) { return add(Json(b)) != nullptr; }
+  bool number_integer(nj::number_integer_t v) { return add(Json(static_cast<long long>(v))) != nullptr; }
+  bool number_unsigned(nj::number_unsigned_t v) { return add(Json(static_cast<unsigned long long>(v))) != nullptr; }
+  bool number_float(nj::number_float_t v, const nj::string_t&) { return add(Json(static_cast<double>(v))) != nullptr; }
+  bool string(nj::string_t& s) { return add(Json(next_string(s))) != nullptr; }
+  bool binary(nj::binary_t&) { return true; }  // not in JSON text
+  bool start_object(std::size_t) { return open(Json::object()); }
+  bool start_array(std::size_t) { return open(Json::array()); }
+  bool end_object() { return close(); }
+  bool end_array() { return close(); }
+  bool key(nj::string_t& k) {
+    const std::size_t index = strings_;
+    std::string key = next_string(k);
+    if (!seen_.back().insert(key).second) {
+      error_ = Error::Duplicate;
+      dup_at_ = p_.quotes[index];
+      dup_key_ = std::move(key);
+      return false;
+    }
+    stack_.back()->keys_.push_back(std::move(key));
+    return true;
+  }
+  bool parse_error(std::size_t position, const std::string& last_token, const nlohmann::detail::exception& ex) {
+    error_ = Error::Syntax;
+    err_at_ = position;
+    err_token_ = last_token;
+    err_what_ = ex.what();
+    err_id_ = ex.id;
+    return false;
   }
 
  private:
+  enum class Error { None, Depth, Duplicate, Syntax };
   const std::string& t_;
   const std::string& src_;
-  std::size_t p_ = 0;
+  Prepared p_;
+  Json root_;
+  bool started_ = false;
+  std::vector<Json*> stack_;                         // open arrays and objects
+  std::vector<std::unordered_set<std::string>> seen_;  // their keys (empty for arrays)
+  std::size_t strings_ = 0;                          // strings and keys read
+  Error error_ = Error::None;
+  std::size_t dup_at_ = 0;
+  std::string dup_key_;
+  std::size_t err_at_ = 0;
+  std::string err_token_, err_what_;
+  int err_id_ = 0;
 
-  [[noreturn]] void fail(const std::string& what) const { fail_at(p_, what); }
   [[noreturn]] void fail_at(std::size_t pos, const std::string& what) const {
     int line = 1, col = 1;
     for (std::size_t i = 0; i < pos && i < t_.size(); ++i) {
@@ -260,187 +503,115 @@ class JsonParser {
     }
     throw InputError(src_ + ":" + std::to_string(line) + ":" + std::to_string(col) + ": " + detail::printable(what));
   }
-  void skip_ws() {
-    while (p_ < t_.size() && (t_[p_] == ' ' || t_[p_] == '\t' || t_[p_] == '\n' || t_[p_] == '\r')) ++p_;
-  }
-  bool consume(const char* lit) {
-    std::size_t n = std::char_traits<char>::length(lit);
-    if (t_.compare(p_, n, lit) == 0) { p_ += n; return true; }
-    return false;
-  }
-  std::string describe_here() const {
-    if (p_ >= t_.size()) return "end of input";
-    const char c = t_[p_];
-    if (static_cast<unsigned char>(c) < 0x20) return "control character";
-    if (static_cast<unsigned char>(c) >= 0x80) return "byte " + detail::printable(std::string(1, c));
-    return std::string("'") + c + "'";
-  }
 
-  Json value(int depth) {
-    if (depth >= kJsonMaxDepth) fail("nesting deeper than " + std::to_string(kJsonMaxDepth) + " levels");
-    skip_ws();
-    if (p_ >= t_.size()) fail("unexpected end of input, expected a value");
-    const char c = t_[p_];
-    if (c == '{') return object(depth);
-    if (c == '[') return array(depth);
-    if (c == '"') return Json(string());
-    if (c == '-' || (c >= '0' && c <= '9')) return number();
-    if (consume("true")) return Json(true);
-    if (consume("false")) return Json(false);
-    if (consume("null")) return Json();
-    fail("unexpected " + describe_here() + ", expected a value");
-  }
-
-  Json object(int depth) {
-    ++p_;  // '{'
-    Json o = Json::object();
-    std::unordered_set<std::string> seen;  // for large objects (a linear search would be quadratic)
-    skip_ws();
-    if (p_ < t_.size() && t_[p_] == '}') { ++p_; return o; }
-    for (;;) {
-      skip_ws();
-      if (p_ >= t_.size() || t_[p_] != '"') fail("unexpected " + describe_here() + ", expected a string key");
-      const std::size_t key_pos = p_;
-      std::string key = string();
-      if (o.keys_.size() == 16) seen.insert(o.keys_.begin(), o.keys_.end());
-      const bool dup = o.keys_.size() < 16 ? o.find(key) != nullptr : !seen.insert(key).second;
-      if (dup) fail_at(key_pos, "duplicate key '" + key + "'");
-      skip_ws();
-      if (p_ >= t_.size() || t_[p_] != ':') fail("unexpected " + describe_here() + ", expected ':'");
-      ++p_;
-      Json v = value(depth + 1);
-      o.keys_.push_back(std::move(key));
-      o.arr_.push_back(std::move(v));
-      skip_ws();
-      if (p_ < t_.size() && t_[p_] == ',') { ++p_; continue; }
-      if (p_ < t_.size() && t_[p_] == '}') { ++p_; return o; }
-      fail("unexpected " + describe_here() + ", expected ',' or '}'");
-    }
-  }
-
-  Json array(int depth) {
-    ++p_;  // '['
-    Json a = Json::array();
-    skip_ws();
-    if (p_ < t_.size() && t_[p_] == ']') { ++p_; return a; }
-    for (;;) {
-      a.arr_.push_back(value(depth + 1));
-      skip_ws();
-      if (p_ < t_.size() && t_[p_] == ',') { ++p_; continue; }
-      if (p_ < t_.size() && t_[p_] == ']') { ++p_; return a; }
-      fail("unexpected " + describe_here() + ", expected ',' or ']'");
-    }
-  }
-
-  static void put_utf8(std::string& out, uint32_t cp) {
-    if (cp < 0x80) {
-      out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      out += static_cast<char>(0xC0 | (cp >> 6));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      out += static_cast<char>(0xE0 | (cp >> 12));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-      out += static_cast<char>(0xF0 | (cp >> 18));
-      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-  }
-  uint32_t hex4() {
-    if (p_ + 4 > t_.size()) fail("truncated \\u escape");
-    uint32_t v = 0;
-    for (int i = 0; i < 4; ++i) {
-      const char c = t_[p_++];
-      v <<= 4;
-      if (c >= '0' && c <= '9') v |= static_cast<uint32_t>(c - '0');
-      else if (c >= 'a' && c <= 'f') v |= static_cast<uint32_t>(c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F') v |= static_cast<uint32_t>(c - 'A' + 10);
-      else { --p_; fail("bad hex digit in \\u escape"); }
-    }
-    return v;
-  }
-
-  std::string string() {
-    ++p_;  // opening quote
+  /// The next string's value, with the bytes that were not UTF-8 put back.
+  std::string next_string(std::string& s) {
+    const auto it = p_.fffd.find(strings_++);
+    if (it == p_.fffd.end()) return std::move(s);
     std::string out;
-    for (;;) {
-      if (p_ >= t_.size()) fail("unterminated string");
-      const char c = t_[p_];
-      if (c == '"') { ++p_; return out; }
-      if (static_cast<unsigned char>(c) < 0x20) fail("control character in string");
-      if (c != '\\') { out += c; ++p_; continue; }
-      ++p_;
-      if (p_ >= t_.size()) fail("unterminated string");
-      const char e = t_[p_++];
-      switch (e) {
-        case '"': out += '"'; break;
-        case '\\': out += '\\'; break;
-        case '/': out += '/'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
-        case 'u': {
-          const std::size_t esc = p_ - 2;
-          uint32_t cp = hex4();
-          if (cp >= 0xD800 && cp <= 0xDBFF) {
-            if (!(p_ + 1 < t_.size() && t_[p_] == '\\' && t_[p_ + 1] == 'u')) fail_at(esc, "unpaired surrogate in \\u escape");
-            p_ += 2;
-            const uint32_t lo = hex4();
-            if (lo >= 0xDC00 && lo <= 0xDFFF) cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-            else fail_at(esc, "invalid surrogate pair");
-          } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-            fail_at(esc, "unpaired surrogate in \\u escape");
-          }
-          put_utf8(out, cp);
-          break;
-        }
-        default: --p_; fail(std::string("invalid escape '\\") + e + "'");
+    out.reserve(s.size());
+    std::size_t k = 0;
+    for (std::size_t i = 0; i < s.size();) {
+      if (k < it->second.size() && s.compare(i, 3, kFffd) == 0) {
+        const int b = it->second[k++];
+        if (b < 0) out.append(kFffd);
+        else out += static_cast<char>(b);
+        i += 3;
+      } else {
+        out += s[i++];
       }
     }
+    return out;
   }
 
-  Json number() {
-    const std::size_t start = p_;
-    if (t_[p_] == '-') ++p_;
-    if (p_ >= t_.size() || !(t_[p_] >= '0' && t_[p_] <= '9')) fail("invalid number");
-    if (t_[p_] == '0') {
-      ++p_;
-    } else {
-      while (p_ < t_.size() && t_[p_] >= '0' && t_[p_] <= '9') ++p_;
+  Json* add(Json v) {
+    if (stack_.size() >= static_cast<std::size_t>(kJsonMaxDepth)) {
+      error_ = Error::Depth;
+      return nullptr;
     }
-    bool is_int = true;
-    if (p_ < t_.size() && t_[p_] == '.') {
-      is_int = false;
-      ++p_;
-      if (p_ >= t_.size() || !(t_[p_] >= '0' && t_[p_] <= '9')) fail("invalid number: digit expected after '.'");
-      while (p_ < t_.size() && t_[p_] >= '0' && t_[p_] <= '9') ++p_;
+    started_ = true;
+    if (stack_.empty()) {
+      root_ = std::move(v);
+      return &root_;
     }
-    if (p_ < t_.size() && (t_[p_] == 'e' || t_[p_] == 'E')) {
-      is_int = false;
-      ++p_;
-      if (p_ < t_.size() && (t_[p_] == '+' || t_[p_] == '-')) ++p_;
-      if (p_ >= t_.size() || !(t_[p_] >= '0' && t_[p_] <= '9')) fail("invalid number: digit expected in exponent");
-      while (p_ < t_.size() && t_[p_] >= '0' && t_[p_] <= '9') ++p_;
+    Json& top = *stack_.back();
+    top.arr_.push_back(std::move(v));
+    return &top.arr_.back();
+  }
+  bool open(Json v) {
+    Json* j = add(std::move(v));
+    if (!j) return false;
+    stack_.push_back(j);
+    seen_.emplace_back();
+    return true;
+  }
+  bool close() {
+    stack_.pop_back();
+    seen_.pop_back();
+    return true;
+  }
+
+  [[noreturn]] void too_deep(std::size_t fallback) const {
+    fail_at(p_.too_deep != npos ? p_.too_deep : fallback, "nesting deeper than " + std::to_string(kJsonMaxDepth) + " levels");
+  }
+
+  /// nlohmann-json's error as this parser words it, at the offending token, character or escape.
+  [[noreturn]] void syntax_error() const {
+    const std::string& w = err_what_;
+    // The last byte its lexer read (an offset past the end: it read the end of the text).
+    const std::size_t last = original_offset(p_, std::min(err_at_, p_.text.size() + 1) - (err_at_ > 0 ? 1 : 0));
+    const std::size_t at = token_start(t_, last);
+    std::string context = "value";  // object key, object separator, object, array
+    if (std::size_t a = w.find("while parsing "); a != npos) {
+      a += 14;
+      context = w.substr(a, w.find(" - ", a) - a);
     }
-    const char* b = t_.data() + start;
-    const char* e = t_.data() + p_;
-    if (is_int) {
-      long long iv = 0;
-      auto r = std::from_chars(b, e, iv);
-      if (r.ec == std::errc() && r.ptr == e) return Json(iv);
-      unsigned long long uv = 0;
-      auto r2 = std::from_chars(b, e, uv);
-      if (r2.ec == std::errc() && r2.ptr == e) return Json(uv);
+    std::string lexer;  // the lexer's message when the token itself is malformed
+    const std::size_t dash = w.find(" - "), read = w.find("; last read: '");
+    if (dash != npos && read != npos && dash < read) lexer = w.substr(dash + 3, read - dash - 3);
+    const bool value = context == "value";
+
+    if (ends_with(w, "; expected end of input")) fail_at(at, "unexpected trailing characters");
+    if (value && stack_.size() >= static_cast<std::size_t>(kJsonMaxDepth)) too_deep(at);
+    if (err_id_ == 406) fail_at(at, "number out of range: " + err_token_);
+    const char c = at < t_.size() ? t_[at] : '\0';
+    if (!lexer.empty() && c == '"' && (value || context == "object key")) string_error(last, lexer);
+    if (!lexer.empty() && value && (c == '-' || is_digit(c))) {
+      if (ends_with(lexer, "after '-'")) fail_at(last, "invalid number");
+      if (ends_with(lexer, "after '.'")) fail_at(last, "invalid number: digit expected after '.'");
+      fail_at(last, "invalid number: digit expected in exponent");
     }
-    const std::string tok(b, e);
-    const double d = std::strtod(tok.c_str(), nullptr);
-    if (!std::isfinite(d)) fail_at(start, "number out of range: " + tok);
-    return Json(d);
+    if (value && at == t_.size() && !started_) fail_at(at, "empty document");
+    const char* expected = context == "object key"         ? "a string key"
+                           : context == "object separator" ? "':'"
+                           : context == "object"           ? "',' or '}'"
+                           : context == "array"            ? "',' or ']'"
+                                                           : "a value";
+    fail_at(at, "unexpected " + describe(t_, at) + ", expected " + expected);
+  }
+
+  /// A malformed string whose reading stopped at t_[at] (at == size: the end of the text).
+  [[noreturn]] void string_error(std::size_t at, const std::string& lexer) const {
+    const std::size_t n = t_.size();
+    if (lexer.find("missing closing quote") != npos) fail_at(n, "unterminated string");
+    if (lexer.find("control character") != npos) fail_at(at, "control character in string");
+    if (lexer.find("after backslash") != npos) {
+      if (at >= n) fail_at(n, "unterminated string");
+      fail_at(at, std::string("invalid escape '\\") + t_[at] + "'");
+    }
+    if (lexer.find("4 hex digits") != npos) {  // at: the byte that is not a hex digit
+      std::size_t u = at - 1;  // the 'u' of the escape, before up to 3 hex digits
+      while (u + 4 > at && is_hex(t_[u])) --u;
+      if (u + 5 > n) fail_at(u + 1, "truncated \\u escape");
+      fail_at(at, "bad hex digit in \\u escape");
+    }
+    if (lexer.find("must follow") != npos) fail_at(at - 5, "unpaired surrogate in \\u escape");  // a lone low surrogate
+    if (lexer.find("must be followed") != npos) {  // a high surrogate without its low half
+      if (at < n && at >= 11 && t_[at - 5] == '\\') fail_at(at - 11, "invalid surrogate pair");  // at: the last hex digit of the next \u
+      const std::size_t hex_end = t_[at - 1] == '\\' ? at - 2 : at - 1;  // at: the byte after the escape, or after its '\'
+      fail_at(hex_end - 5, "unpaired surrogate in \\u escape");
+    }
+    fail_at(at, lexer);
   }
 };
 

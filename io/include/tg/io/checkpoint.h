@@ -58,7 +58,9 @@ std::string checkpoint_bytes(const Checkpoint& c);
 Checkpoint load_checkpoint(const std::string& path);
 Checkpoint parse_checkpoint(const std::string& bytes, const std::string& name);
 
-/// CRC-32 (IEEE, reflected, init and final xor 0xFFFFFFFF).
+/// CRC-32 (IEEE, reflected, init and final xor 0xFFFFFFFF), computed by zlib's crc32; any
+/// length (zlib's takes an unsigned int: longer buffers go in chunks). Chains: crc32(b, m,
+/// crc32(a, n)) is the CRC of a's n bytes followed by b's m bytes.
 uint32_t crc32(const void* data, std::size_t n, uint32_t crc = 0);
 
 }  // namespace tg::io

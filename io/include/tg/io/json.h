@@ -2,6 +2,9 @@
 // order), a parser with line:column errors and a pretty writer. Numbers are written with
 // round-trip precision; integers (no '.', 'e' in the text, or built from an integer) are
 // kept exactly as int64 / uint64 so 64-bit seeds and counters survive a round trip.
+// The parser is nlohmann-json's (its SAX interface, inside json.cpp: this header does not
+// need it); the writer is this library's own, for format_double's numbers and strings that
+// keep bytes which are not UTF-8.
 #pragma once
 
 #include <cstdint>
