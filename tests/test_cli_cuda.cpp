@@ -73,8 +73,8 @@ TEST_CASE("cli cuda: out of memory") {
 }
 
 TEST_CASE("cli cuda: an asynchronous kernel fault") {
-  expect_one_line("TG_CUDA_EMU_FAULT=async_fault:adam_kernel", "may come from an earlier kernel launch: rerun with TG_CUDA_SYNC=1");
-  expect_one_line("TG_CUDA_EMU_FAULT=async_fault:adam_kernel TG_CUDA_SYNC=1", "CUDA error: kernel adam_kernel failed");
+  expect_one_line("TG_CUDA_EMU_FAULT=async_fault:adam_multi_kernel", "may come from an earlier kernel launch: rerun with TG_CUDA_SYNC=1");
+  expect_one_line("TG_CUDA_EMU_FAULT=async_fault:adam_multi_kernel TG_CUDA_SYNC=1", "CUDA error: kernel adam_multi_kernel failed");
 }
 
 #else

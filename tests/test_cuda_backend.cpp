@@ -412,6 +412,74 @@ TEST_CASE("cuda: gather_rows, max_last, count_above and the gated Adam match the
   }
 }
 
+TEST_CASE("cuda: broadcast_rows, sum_row_groups and the multi-tensor Adam match the CPU") {
+  REQUIRE_CUDA_OR_SKIP();
+  for (DType dt : kTypes) {
+    // broadcast_rows into the last 3 of 7 columns of [4, 5, 7]; sum_row_groups back (exact: the
+    // same additions in the same order)
+    const int64_t B = 4, T = 5, w = 7, C = 3;
+    Tensor src = rand_t(Shape{B, C}, dt, 140), base = rand_t(Shape{B, T, w}, dt, 141);
+    Tensor oc = base.clone(), og = gpu(base);
+    cpu_be().broadcast_rows(oc, w - C, w, src, C, B, T, C);
+    gpu_be().broadcast_rows(og, w - C, w, gpu(src), C, B, T, C);
+    check_close(oc, og, Tol{0, 0}, "broadcast_rows " + dname(dt));
+    const std::vector<double> ov = oc.to_vector(), sv = src.to_vector(), bv = base.to_vector();
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t t = 0; t < T; ++t)
+        for (int64_t c = 0; c < w; ++c) {
+          const size_t at = static_cast<size_t>((b * T + t) * w + c);
+          CHECK(ov[at] == (c < w - C ? bv[at] : sv[static_cast<size_t>(b * C + c - (w - C))]));
+        }
+    for (int64_t steps : {int64_t{1}, T}) {
+      Tensor sc = Tensor::empty(Shape{B, C}, dt), sg = Tensor::empty(Shape{B, C}, dt, Device::CUDA);
+      cpu_be().sum_row_groups(sc, C, base, w - C, w, B, steps, C);
+      gpu_be().sum_row_groups(sg, C, gpu(base), w - C, w, B, steps, C);
+      check_close(sc, sg, Tol{0, 0}, "sum_row_groups T=" + std::to_string(steps) + " " + dname(dt));
+      const std::vector<double> sum = sc.to_vector();
+      for (int64_t b = 0; b < B; ++b)
+        for (int64_t c = 0; c < C; ++c) {
+          // (rows b*steps + t of base viewed as [B*T, w]: groups of `steps` consecutive rows)
+          double want = bv[static_cast<size_t>(b * steps * w + (w - C) + c)];
+          for (int64_t t = 1; t < steps; ++t) want += bv[static_cast<size_t>((b * steps + t) * w + (w - C) + c)];
+          CHECK(sum[static_cast<size_t>(b * C + c)] == doctest::Approx(want).epsilon(1e-5));
+        }
+    }
+    // Adam over 41 parameters of different sizes (more than one launch's table), plain and gated
+    for (bool gated : {false, true}) {
+      ParamGroup gc, gg;
+      std::vector<Var> pc, pg;
+      for (int i = 0; i < 41; ++i) {
+        const Shape sh{1 + (i * 97) % 700};
+        Tensor init = rand_t(sh, dt, 150 + static_cast<uint32_t>(i));
+        pc.push_back(gc.add("p" + std::to_string(i), init));
+        pg.push_back(gg.add("p" + std::to_string(i), gpu(init)));
+      }
+      Adam ac(gc, AdamOptions{}), ag(gg, AdamOptions{});
+      for (int it = 0; it < 4; ++it) {
+        for (size_t i = 0; i < pc.size(); ++i) {
+          if (i == 7 && it == 1) continue;  // a parameter without a gradient this step is left alone
+          Tensor g = rand_t(pc[i].shape(), dt, 300 + static_cast<uint32_t>(it * 50 + static_cast<int>(i)));
+          accumulate_grad(*pc[i].node(), g);
+          accumulate_grad(*pg[i].node(), gpu(g));
+        }
+        ac.step();
+        if (gated)
+          ag.step_if(Tensor::full(Shape{}, 1.0, dt, Device::CUDA), 0.15);
+        else
+          ag.step();
+        for (size_t i = 0; i < pc.size(); ++i) {
+          pc[i].zero_grad();
+          pg[i].zero_grad();
+        }
+      }
+      for (size_t i = 0; i < pc.size(); ++i) {
+        check_close(pc[i].value(), pg[i].value(), prim_tol(dt), "multi adam param " + std::to_string(i) + " " + dname(dt));
+        check_close(ac.m()[i], ag.m()[i], prim_tol(dt), "multi adam m " + std::to_string(i) + " " + dname(dt));
+      }
+    }
+  }
+}
+
 TEST_CASE("cuda: autograd op gradients match the CPU") {
   REQUIRE_CUDA_OR_SKIP();
   for (DType dt : kTypes) {
@@ -430,6 +498,8 @@ TEST_CASE("cuda: autograd op gradients match the CPU") {
                  mean(sigmoid_cross_entropy(st, 1.0)) + sum(last_valid_step(u, {5, 1, 3, 0 + 2, 4, 5})) * 0.1;
       // per-sequence features appended to every step (as a condition is): gradients to both
       loss = loss + mean(tg::square(append_to_steps(h, reshape(slice_time(u, 2, 3), Shape{6, 3})) + (-0.2))) * 0.3;
+      // features picked and reordered along the last axis (as the categorical heads are)
+      loss = loss + mean(tg::square(concat_last({slice_last(u, 2, 1), slice_last(h, 0, 2), u}))) * 0.2;
       backward(loss);
       grads = {loss.value(), x.grad(), w.grad(), b.grad()};
     };

@@ -74,6 +74,12 @@ TEST_CASE("shape mistakes name the op and the shapes") {
   CHECK_THROWS_WITH_AS(append_to_steps(x3, Var(Tensor::zeros(Shape{3, 2}))),
                        "append_to_steps: needs x [B, T, d] and c [B, C], got [2, 4, 3] and [3, 2]", std::invalid_argument);
   CHECK_THROWS_WITH_AS(append_to_steps(a, a), doctest::Contains("append_to_steps: needs x [B, T, d]"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(slice_last(x3, 2, 2), "slice_last: [2, 4) is not within the last axis of [2, 4, 3]",
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(slice_last(x3, 0, 0), doctest::Contains("slice_last: [0, 0)"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(concat_last({x3, a}), "concat_last: shapes [2, 4, 3] and [2, 3] differ before the last axis",
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(concat_last({}), "concat_last: needs at least one tensor", std::invalid_argument);
   Var d64(Tensor::zeros(Shape{2, 3}, DType::F64));
   CHECK_THROWS_WITH_AS(add(a, d64), doctest::Contains("add: dtype mismatch float32 [2, 3] vs float64 [2, 3]"),
                        std::invalid_argument);
@@ -133,6 +139,8 @@ TEST_CASE("gradients of reductions, layout ops and losses") {
   gradcheck([](const V& v) { return weighted_sum(append_to_steps(v[0], v[1])); }, {a, c});
   gradcheck([](const V& v) { return weighted_sum(tg::square(append_to_steps(v[0], v[1]))); }, {a, c});
   gradcheck([](const V& v) { return weighted_sum(reshape(v[0], Shape{20, 3})); }, {a});
+  gradcheck([](const V& v) { return weighted_sum(slice_last(v[0], 1, 2)); }, {a});
+  gradcheck([](const V& v) { return weighted_sum(concat_last({v[0], slice_last(v[1], 2, 1), v[0]})); }, {a, b});
   gradcheck([](const V& v) { return weighted_sum(last_valid_step(v[0], {4, 1, 2, 4, 3})); }, {a});
   gradcheck([](const V& v) { return weighted_sum(sigmoid_cross_entropy(v[0], 1.0)); }, {a});
   gradcheck([](const V& v) { return weighted_sum(sigmoid_cross_entropy(v[0], 0.0)); }, {a});
@@ -193,6 +201,27 @@ TEST_CASE("append_to_steps: exact values and gradients; an infinite input stays 
   CHECK(y0.shape() == Shape{2, 0, 2});
   backward(sum(y0));
   CHECK(c0.grad().to_vector() == std::vector<double>{0, 0});
+}
+
+TEST_CASE("slice_last and concat_last: exact values and gradients; inf and NaN stay in their cells") {
+  const double inf = std::numeric_limits<double>::infinity();
+  Var x(Tensor::from_vector(Shape{2, 3}, {1, inf, 3, 4, std::nan(""), -0.0}, DType::F64), true);
+  Var a = slice_last(x, 2, 1), b = slice_last(x, 0, 2);
+  CHECK(a.shape() == Shape{2, 1});
+  CHECK(a.value().to_vector() == std::vector<double>{3, -0.0});
+  CHECK(std::signbit(a.value().to_vector()[1]));  // copied, not summed: -0 stays -0
+  Var y = concat_last({a, b});
+  CHECK(y.shape() == Shape{2, 3});
+  const std::vector<double> v = y.value().to_vector();
+  CHECK(v[0] == 3);
+  CHECK(v[1] == 1);
+  CHECK(v[2] == inf);
+  CHECK(v[4] == 4);
+  CHECK(std::isnan(v[5]));
+  // d/dx of sum(w * y): each of x's cells gets w at the place it was moved to
+  Var w(Tensor::from_vector(Shape{2, 3}, {10, 20, 30, 40, 50, 60}, DType::F64));
+  backward(sum(y * w));
+  CHECK(x.grad().to_vector() == std::vector<double>{20, 30, 10, 50, 60, 40});
 }
 
 TEST_CASE("autograd: accumulation across uses and calls, no-grad scope, detach") {

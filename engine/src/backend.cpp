@@ -186,11 +186,27 @@ void Backend::count_above(const Tensor& value, double threshold, Tensor& count) 
   from_host(count.raw(), &c, sizeof c);
 }
 
-void Backend::adam_update_gated(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, const AdamGated& gate) {
+void Backend::broadcast_rows(Tensor& dst, int64_t dst_off, int64_t dst_stride, const Tensor& src, int64_t src_stride,
+                             int64_t B, int64_t T, int64_t cols) {
+  for (int64_t t = 0; t < T; ++t)
+    copy_rows(dst, dst_off + t * dst_stride, T * dst_stride, src, 0, src_stride, B, cols, false);
+}
+
+void Backend::sum_row_groups(Tensor& dst, int64_t dst_stride, const Tensor& src, int64_t src_off, int64_t src_stride,
+                             int64_t B, int64_t T, int64_t cols) {
+  for (int64_t t = 0; t < T; ++t)
+    copy_rows(dst, 0, dst_stride, src, src_off + t * src_stride, T * src_stride, B, cols, t > 0);
+}
+
+void Backend::adam_update_multi(const std::vector<AdamTensors>& ts, const AdamStep& step) {
+  for (const AdamTensors& t : ts) adam_update(*t.param, *t.grad, *t.m, *t.v, step);
+}
+
+void Backend::adam_update_gated(const std::vector<AdamTensors>& ts, const AdamGated& gate) {
   if (!gate.value || !gate.steps) throw std::invalid_argument("Backend::adam_update_gated: no value or step count");
   if (!(first_value(*this, *gate.value) > gate.threshold)) return;
-  adam_update(p, g, m, v,
-              adam_step_at(gate.lr, gate.beta1, gate.beta2, gate.eps, gate.pytorch_form, first_value(*this, *gate.steps)));
+  adam_update_multi(ts, adam_step_at(gate.lr, gate.beta1, gate.beta2, gate.eps, gate.pytorch_form,
+                                     first_value(*this, *gate.steps)));
 }
 
 }  // namespace tg

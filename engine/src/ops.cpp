@@ -306,6 +306,61 @@ Var concat_batch(const std::vector<Var>& xs) {
   });
 }
 
+Var slice_last(const Var& x, int64_t from, int64_t count) {
+  if (!x.defined() || x.value().rank() < 1)
+    fail("slice_last", "needs a tensor of rank >= 1, got " + (x.defined() ? x.shape().str() : std::string("undefined")));
+  const int64_t d = x.shape()[-1];
+  if (from < 0 || count < 1 || from + count > d)
+    fail("slice_last", "[" + std::to_string(from) + ", " + std::to_string(from + count) + ") is not within the last axis of " +
+                           x.shape().str());
+  std::vector<int64_t> dims = x.shape().dims();
+  const int64_t rows = x.value().numel() / d;  // d >= count >= 1
+  dims.back() = count;
+  Tensor out = empty_like(x.value(), Shape(dims));
+  if (rows > 0) be_of(out).copy_rows(out, 0, count, x.value(), from, d, rows, count, false);
+  return record("slice_last", out, {x}, [from, count, d, rows](Node& self) {
+    const Tensor& xv = self.inputs[0]->value;
+    Tensor g = empty_like(xv);
+    be_of(xv).fill(g, 0.0);
+    if (rows > 0) be_of(xv).copy_rows(g, from, d, self.grad, 0, count, rows, count, false);
+    accumulate_grad(*self.inputs[0], g);
+  });
+}
+
+Var concat_last(const std::vector<Var>& xs) {
+  if (xs.empty()) fail("concat_last", "needs at least one tensor");
+  std::vector<Var> in;
+  std::vector<int64_t> offsets, widths;
+  int64_t width = 0;
+  for (const Var& x : xs) {
+    if (!x.defined() || x.value().rank() < 1) fail("concat_last", "needs tensors of rank >= 1");
+    check_same("concat_last", xs[0], x);
+    std::vector<int64_t> a = x.shape().dims(), b = xs[0].shape().dims();
+    a.back() = b.back() = 0;
+    if (a != b) fail("concat_last", "shapes " + xs[0].shape().str() + " and " + x.shape().str() + " differ before the last axis");
+    offsets.push_back(width);
+    widths.push_back(x.shape()[-1]);
+    width += x.shape()[-1];
+  }
+  std::vector<int64_t> dims = xs[0].shape().dims();
+  int64_t n_rows = 1;  // the product of the axes before the last
+  for (size_t i = 0; i + 1 < dims.size(); ++i) n_rows *= dims[i];
+  dims.back() = width;
+  Tensor out = empty_like(xs[0].value(), Shape(dims));
+  for (size_t i = 0; i < xs.size(); ++i)
+    if (n_rows > 0 && widths[i] > 0)
+      be_of(out).copy_rows(out, offsets[i], width, xs[i].value(), 0, widths[i], n_rows, widths[i], false);
+  return record("concat_last", out, xs, [offsets, widths, width, n_rows](Node& self) {
+    for (size_t i = 0; i < self.inputs.size(); ++i) {
+      if (!wants(self, i)) continue;
+      const Tensor& xv = self.inputs[i]->value;
+      Tensor g = empty_like(xv);
+      if (n_rows > 0 && widths[i] > 0) be_of(xv).copy_rows(g, 0, widths[i], self.grad, offsets[i], width, n_rows, widths[i], false);
+      accumulate_grad(*self.inputs[i], g);
+    }
+  });
+}
+
 Var append_to_steps(const Var& x, const Var& c) {
   if (!x.defined() || !c.defined() || x.value().rank() != 3 || c.value().rank() != 2 ||
       c.shape()[0] != x.shape()[0])
@@ -316,11 +371,10 @@ Var append_to_steps(const Var& x, const Var& c) {
   const int64_t B = x.shape()[0], T = x.shape()[1], d = x.shape()[2], C = c.shape()[1], w = d + C;
   Tensor out = empty_like(x.value(), Shape{B, T, w});
   // Strided block copies only (no host data, so nothing crosses to a device): x's rows in one
-  // copy, c once per step (B rows each, T * w apart in out).
+  // copy, c's row b at each of the T steps of sequence b in another.
   if (B * T > 0) {
     if (d > 0) be_of(out).copy_rows(out, 0, w, x.value(), 0, d, B * T, d, false);
-    if (C > 0)
-      for (int64_t t = 0; t < T; ++t) be_of(out).copy_rows(out, t * w + d, T * w, c.value(), 0, C, B, C, false);
+    if (C > 0) be_of(out).broadcast_rows(out, d, w, c.value(), C, B, T, C);
   }
   return record("append_to_steps", out, {x, c}, [B, T, d, C, w](Node& self) {
     if (wants(self, 0)) {
@@ -332,9 +386,10 @@ Var append_to_steps(const Var& x, const Var& c) {
     if (wants(self, 1)) {
       const Tensor& cv = self.inputs[1]->value;
       Tensor g = empty_like(cv);
-      if (T == 0) be_of(cv).fill(g, 0.0);
-      if (B * C > 0)  // the sum over steps, in step order
-        for (int64_t t = 0; t < T; ++t) be_of(cv).copy_rows(g, 0, C, self.grad, t * w + d, T * w, B, C, t > 0);
+      if (T == 0)
+        be_of(cv).fill(g, 0.0);
+      else if (B * C > 0)  // the sum over steps, in step order
+        be_of(cv).sum_row_groups(g, C, self.grad, d, w, B, T, C);
       accumulate_grad(*self.inputs[1], g);
     }
   });

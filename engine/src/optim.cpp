@@ -23,11 +23,20 @@ void Adam::step() {
   t_dev_fresh_ = false;
   const AdamStep st = adam_step_at(opt_.lr, opt_.beta1, opt_.beta2, opt_.eps, opt_.form == AdamOptions::Form::PyTorch,
                                    static_cast<double>(t_));
+  const std::vector<AdamTensors> ts = with_grads();
+  if (!ts.empty()) backend_for(ts[0].param->device()).adam_update_multi(ts, st);
+}
+
+std::vector<AdamTensors> Adam::with_grads() {
+  std::vector<AdamTensors> ts;
   for (size_t i = 0; i < group_.params.size(); ++i) {
     Var& p = group_.params[i];
-    if (!p.has_grad()) continue;
-    backend_for(p.device()).adam_update(p.mutable_value(), p.grad(), m_[i], v_[i], st);
+    if (p.has_grad()) ts.push_back({&p.mutable_value(), &p.grad(), &m_[i], &v_[i]});
   }
+  for (const AdamTensors& t : ts)
+    if (t.param->device() != ts[0].param->device() || t.param->dtype() != ts[0].param->dtype())
+      throw std::invalid_argument("Adam: the parameters of one optimiser must share a device and a dtype");
+  return ts;
 }
 
 void Adam::step_if(const Tensor& value, double threshold) {
@@ -54,11 +63,8 @@ void Adam::step_if(const Tensor& value, double threshold) {
   gate.value = &value;
   gate.threshold = threshold;
   gate.steps = &t_dev_;
-  for (size_t i = 0; i < group_.params.size(); ++i) {
-    Var& p = group_.params[i];
-    if (!p.has_grad()) continue;
-    backend_for(p.device()).adam_update_gated(p.mutable_value(), p.grad(), m_[i], v_[i], gate);
-  }
+  const std::vector<AdamTensors> ts = with_grads();
+  if (!ts.empty()) be.adam_update_gated(ts, gate);
 }
 
 void Adam::sync_steps() {

@@ -506,9 +506,45 @@ __global__ void sigmoid_ce_backward_kernel(const T* z, T y, const T* gy, T* gz, 
   }
 }
 
+// Up to kAdamSlots parameters of one optimiser step, passed by value as a kernel argument (no
+// upload, nothing to allocate): blockIdx.y picks the parameter, the x blocks stride over it.
+constexpr int kAdamSlots = 32;
 template <typename T>
-__global__ void adam_kernel(T* p, const T* g, T* m, T* v, int64_t n, T b1, T b2, T lr, T eps) {
-  GRID_STRIDE(i, n) {
+struct AdamTable {
+  T* p[kAdamSlots];
+  const T* g[kAdamSlots];
+  T* m[kAdamSlots];
+  T* v[kAdamSlots];
+  int64_t n[kAdamSlots];
+};
+
+// The step constants: given (value == nullptr), or, for a gated update, computed on the device
+// from the step count when value[0] > threshold, by the formula of tg::adam_step_at
+// (engine/src/backend.cpp); at or below the threshold nothing changes.
+struct AdamConsts {
+  double b1, b2, step, eps_hat;            // the update's constants when not gated
+  double lr, eps, threshold;               // gated: the inputs of adam_step_at
+  bool pytorch_form;
+};
+
+template <typename T>
+__global__ void adam_multi_kernel(AdamTable<T> tab, AdamConsts c, const T* value, const double* steps) {
+  double step = c.step, eps_hat = c.eps_hat;
+  if (value != nullptr) {
+    if (!(static_cast<double>(value[0]) > c.threshold)) return;
+    const double t = steps[0];
+    const double c1 = 1.0 - pow(c.b1, t), c2 = 1.0 - pow(c.b2, t);
+    step = c.lr * sqrt(c2) / c1;
+    eps_hat = c.pytorch_form ? c.eps * sqrt(c2) : c.eps;
+  }
+  const int k = static_cast<int>(blockIdx.y);
+  T* p = tab.p[k];
+  const T* g = tab.g[k];
+  T* m = tab.m[k];
+  T* v = tab.v[k];
+  const T b1 = static_cast<T>(c.b1), b2 = static_cast<T>(c.b2), lr = static_cast<T>(step),
+          eps = static_cast<T>(eps_hat);
+  GRID_STRIDE(i, tab.n[k]) {
     const T gi = g[i];
     const T mi = b1 * m[i] + (T(1) - b1) * gi;
     const T vi = b2 * v[i] + (T(1) - b2) * gi * gi;
@@ -518,23 +554,25 @@ __global__ void adam_kernel(T* p, const T* g, T* m, T* v, int64_t n, T b1, T b2,
   }
 }
 
-// adam_kernel when value[0] > threshold, its step constants computed from the step count on the
-// device by the formula of tg::adam_step_at (engine/src/backend.cpp).
+// Backend::broadcast_rows: element (b, t, c) of dst from row b of src.
 template <typename T>
-__global__ void adam_gated_kernel(T* p, const T* g, T* m, T* v, int64_t n, double b1, double b2, double lr, double eps,
-                                  bool pytorch_form, const T* value, double threshold, const double* steps) {
-  if (!(static_cast<double>(value[0]) > threshold)) return;
-  const double t = steps[0];
-  const double c1 = 1.0 - pow(b1, t), c2 = 1.0 - pow(b2, t);
-  const T step = static_cast<T>(lr * sqrt(c2) / c1), eps_hat = static_cast<T>(pytorch_form ? eps * sqrt(c2) : eps);
-  const T tb1 = static_cast<T>(b1), tb2 = static_cast<T>(b2);
-  GRID_STRIDE(i, n) {
-    const T gi = g[i];
-    const T mi = tb1 * m[i] + (T(1) - tb1) * gi;
-    const T vi = tb2 * v[i] + (T(1) - tb2) * gi * gi;
-    m[i] = mi;
-    v[i] = vi;
-    p[i] -= step * mi / (sqrt(vi) + eps_hat);
+__global__ void broadcast_rows_kernel(T* d, int64_t ds, const T* s, int64_t ss, int64_t B, int64_t T_, int64_t cols) {
+  GRID_STRIDE(i, B * T_ * cols) {
+    const int64_t r = i / cols, c = i % cols;
+    d[r * ds + c] = s[(r / T_) * ss + c];
+  }
+}
+
+// Backend::sum_row_groups: one thread per (b, c), summing over t in order (as the generic
+// version's sequence of accumulating copies does).
+template <typename T>
+__global__ void sum_row_groups_kernel(T* d, int64_t ds, const T* s, int64_t ss, int64_t B, int64_t T_, int64_t cols) {
+  GRID_STRIDE(i, B * cols) {
+    const int64_t b = i / cols, c = i % cols;
+    const T* src = s + b * T_ * ss + c;
+    T acc = src[0];
+    for (int64_t t = 1; t < T_; ++t) acc += src[t * ss];
+    d[b * ds + c] = acc;
   }
 }
 
@@ -869,6 +907,29 @@ class CudaBackend final : public Backend {
     TG_KERNEL_CHECK("gather_rows_kernel");
   }
 
+  void broadcast_rows(Tensor& dst, int64_t dst_off, int64_t dst_stride, const Tensor& src, int64_t src_stride,
+                      int64_t B, int64_t T_, int64_t cols) override {
+    if (B <= 0 || T_ <= 0 || cols <= 0) return;
+    dispatch(dst.dtype(), [&](auto z) {
+      using T = decltype(z);
+      gpu::launch(broadcast_rows_kernel<T>, grid_for(B * T_ * cols), kThreads, 0, ctx_.stream, dst.data<T>() + dst_off,
+                  dst_stride, src.data<T>(), src_stride, B, T_, cols);
+    });
+    TG_KERNEL_CHECK("broadcast_rows_kernel");
+  }
+
+  void sum_row_groups(Tensor& dst, int64_t dst_stride, const Tensor& src, int64_t src_off, int64_t src_stride, int64_t B,
+                      int64_t T_, int64_t cols) override {
+    if (B <= 0 || cols <= 0) return;
+    if (T_ < 1) throw std::invalid_argument("cuda sum_row_groups: needs T >= 1");
+    dispatch(dst.dtype(), [&](auto z) {
+      using T = decltype(z);
+      gpu::launch(sum_row_groups_kernel<T>, grid_for(B * cols), kThreads, 0, ctx_.stream, dst.data<T>(), dst_stride,
+                  src.data<T>() + src_off, src_stride, B, T_, cols);
+    });
+    TG_KERNEL_CHECK("sum_row_groups_kernel");
+  }
+
   void max_last(const Tensor& x, int64_t k, Tensor& out) override {
     const int64_t rows = out.numel();
     if (rows == 0) return;
@@ -992,15 +1053,7 @@ class CudaBackend final : public Backend {
 
   // ---- optimiser and random numbers ---------------------------------------------------
   void adam_update(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, const AdamStep& st) override {
-    const int64_t n = p.numel();
-    if (n == 0) return;
-    dispatch(p.dtype(), [&](auto z) {
-      using T = decltype(z);
-      gpu::launch(adam_kernel<T>, grid_for(n), kThreads, 0, ctx_.stream,
-          p.data<T>(), g.data<T>(), m.data<T>(), v.data<T>(), n, static_cast<T>(st.beta1), static_cast<T>(st.beta2),
-          static_cast<T>(st.step_size), static_cast<T>(st.eps_hat));
-    });
-    TG_KERNEL_CHECK("adam_kernel");
+    adam_update_multi({AdamTensors{&p, &g, &m, &v}}, st);
   }
 
   void count_above(const Tensor& value, double threshold, Tensor& count) override {
@@ -1013,17 +1066,66 @@ class CudaBackend final : public Backend {
     TG_KERNEL_CHECK("count_above_kernel");
   }
 
-  void adam_update_gated(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, const AdamGated& gate) override {
+  void adam_update_multi(const std::vector<AdamTensors>& ts, const AdamStep& st) override {
+    AdamConsts c{};
+    c.b1 = st.beta1;
+    c.b2 = st.beta2;
+    c.step = st.step_size;
+    c.eps_hat = st.eps_hat;
+    adam_multi(ts, c, nullptr, nullptr, "adam_update_multi");
+  }
+
+  void adam_update_gated(const std::vector<AdamTensors>& ts, const AdamGated& gate) override {
     if (!gate.value || !gate.steps) throw std::invalid_argument("cuda adam_update_gated: no value or step count");
-    const int64_t n = p.numel();
-    if (n == 0) return;
-    dispatch(p.dtype(), [&](auto z) {
+    if (gate.steps->dtype() != DType::F64 || gate.steps->numel() != 1 || gate.value->numel() < 1)
+      throw std::invalid_argument("cuda adam_update_gated: needs a value and one float64 step count");
+    AdamConsts c{};
+    c.b1 = gate.beta1;
+    c.b2 = gate.beta2;
+    c.lr = gate.lr;
+    c.eps = gate.eps;
+    c.threshold = gate.threshold;
+    c.pytorch_form = gate.pytorch_form;
+    adam_multi(ts, c, gate.value, gate.steps, "adam_update_gated");
+  }
+
+  // One launch per kAdamSlots parameters (every optimiser of TimeGAN fits in one).
+  void adam_multi(const std::vector<AdamTensors>& ts, const AdamConsts& c, const Tensor* value, const Tensor* steps,
+                  const char* what) {
+    if (ts.empty()) return;
+    const DType dt = ts[0].param->dtype();
+    for (const AdamTensors& t : ts) {
+      const int64_t n = t.param->numel();
+      if (t.param->dtype() != dt || t.grad->dtype() != dt || t.m->dtype() != dt || t.v->dtype() != dt ||
+          t.grad->numel() != n || t.m->numel() != n || t.v->numel() != n)
+        throw std::invalid_argument(std::string("cuda ") + what + ": parameter, gradient and moments differ in dtype or size");
+    }
+    if (value && value->dtype() != dt)
+      throw std::invalid_argument(std::string("cuda ") + what + ": the gate value's dtype is not the parameters'");
+    dispatch(dt, [&](auto z) {
       using T = decltype(z);
-      gpu::launch(adam_gated_kernel<T>, grid_for(n), kThreads, 0, ctx_.stream, p.data<T>(), g.data<T>(), m.data<T>(),
-                  v.data<T>(), n, gate.beta1, gate.beta2, gate.lr, gate.eps, gate.pytorch_form,
-                  gate.value->data<T>(), gate.threshold, gate.steps->data<double>());
+      for (size_t first = 0; first < ts.size(); first += kAdamSlots) {
+        AdamTable<T> tab{};
+        int k = 0;
+        int64_t most = 0;
+        for (size_t i = first; i < ts.size() && k < kAdamSlots; ++i) {
+          const AdamTensors& t = ts[i];
+          if (t.param->numel() == 0) continue;
+          tab.p[k] = t.param->data<T>();
+          tab.g[k] = t.grad->data<T>();
+          tab.m[k] = t.m->data<T>();
+          tab.v[k] = t.v->data<T>();
+          tab.n[k] = t.param->numel();
+          most = std::max(most, tab.n[k]);
+          ++k;
+        }
+        if (k == 0) continue;
+        gpu::launch(adam_multi_kernel<T>, dim3(grid_for(most), static_cast<unsigned>(k)), kThreads, 0, ctx_.stream, tab, c,
+                    value ? value->data<T>() : static_cast<const T*>(nullptr),
+                    steps ? steps->data<double>() : static_cast<const double*>(nullptr));
+        TG_KERNEL_CHECK("adam_multi_kernel");
+      }
     });
-    TG_KERNEL_CHECK("adam_gated_kernel");
   }
 
   void fill_uniform(Tensor& out, const Rng& rng, uint64_t counter, double lo, double hi) override {

@@ -47,6 +47,14 @@ struct AdamStep {
 /// A device kernel that computes them itself (a gated update) uses this formula.
 AdamStep adam_step_at(double lr, double beta1, double beta2, double eps, bool pytorch_form, double t);
 
+/// The tensors of one parameter for an Adam update (all of one dtype and device).
+struct AdamTensors {
+  Tensor* param;
+  const Tensor* grad;
+  Tensor* m;
+  Tensor* v;
+};
+
 /// An Adam update that the device decides: it runs only when value[0] > threshold, with the step
 /// count read from steps[0] (the count including this step, a float64 scalar on the device, see
 /// Backend::count_above). Nothing is read back to the host: a training step that skips an
@@ -115,6 +123,16 @@ class Backend {
   /// (a batch drawn by index). The indices are host values; a device backend uploads them
   /// without waiting. The generic version is one copy_rows per row.
   virtual void gather_rows(Tensor& dst, const Tensor& src, const std::vector<int64_t>& rows, int64_t cols);
+  /// dst[dst_off + (b*T + t)*dst_stride + c] = src[b*src_stride + c] for b < B, t < T, c < cols:
+  /// each row of src at T consecutive rows of dst (a per-sequence vector at every step). The
+  /// generic version is one copy_rows per step.
+  virtual void broadcast_rows(Tensor& dst, int64_t dst_off, int64_t dst_stride, const Tensor& src, int64_t src_stride,
+                              int64_t B, int64_t T, int64_t cols);
+  /// dst[b*dst_stride + c] = the sum over t = 0, 1, ..., T-1 (in that order) of
+  /// src[src_off + (b*T + t)*src_stride + c], T >= 1: the backward of broadcast_rows. The
+  /// generic version is one copy_rows per step.
+  virtual void sum_row_groups(Tensor& dst, int64_t dst_stride, const Tensor& src, int64_t src_off, int64_t src_stride,
+                              int64_t B, int64_t T, int64_t cols);
   /// out[r] = the largest of x[r, 0..k) for x viewed as [out.numel(), k]; 0 where that largest
   /// value is not finite (a constant a softmax subtracts for range, never differentiated).
   /// The generic version reads x to the host.
@@ -147,12 +165,15 @@ class Backend {
   // ---- optimiser and random numbers ----------------------------------------------------
   virtual void adam_update(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v,
                            const AdamStep& step) = 0;
+  /// adam_update of every entry (one optimiser step). The generic version calls adam_update per
+  /// entry; a device backend updates them all in one launch.
+  virtual void adam_update_multi(const std::vector<AdamTensors>& ts, const AdamStep& step);
   /// count[0] += 1 when value[0] > threshold (count: [1] float64). The generic version reads both
   /// to the host and writes count back.
   virtual void count_above(const Tensor& value, double threshold, Tensor& count);
-  /// adam_update when gate.value[0] > gate.threshold, at step gate.steps[0]; otherwise nothing.
-  /// The generic version reads the value and the count to the host.
-  virtual void adam_update_gated(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, const AdamGated& gate);
+  /// adam_update_multi when gate.value[0] > gate.threshold, at step gate.steps[0]; otherwise
+  /// nothing. The generic version reads the value and the count to the host.
+  virtual void adam_update_gated(const std::vector<AdamTensors>& ts, const AdamGated& gate);
   /// out[i] = lo + (hi-lo) * u_i, u_i the i-th uniform of rng's stream from block `counter`
   /// (lane i%4 of block counter + i/4), exactly as Rng::fill_uniform.
   virtual void fill_uniform(Tensor& out, const Rng& rng, uint64_t counter, double lo, double hi) = 0;

@@ -53,6 +53,10 @@ Var slice_time(const Var& x, int64_t start, int64_t end);
 Var slice_batch(const Var& x, int64_t start, int64_t end);
 /// Concatenation along axis 0 (all other axes equal).
 Var concat_batch(const std::vector<Var>& xs);
+/// x[..., from:from+count] along the last axis (count >= 1).
+Var slice_last(const Var& x, int64_t from, int64_t count);
+/// Concatenation along the last axis (all other axes equal).
+Var concat_last(const std::vector<Var>& xs);
 /// [x[b, t, :], c[b, :]] at every step: x [B, T, d], c [B, C] -> [B, T, d + C] (per-sequence
 /// features, e.g. a condition, appended to every step's input); gradients flow to both.
 Var append_to_steps(const Var& x, const Var& c);

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "tg/autograd.h"
+#include "tg/backend.h"
 #include "tg/random.h"
 
 namespace tg {
@@ -51,6 +52,8 @@ class Adam {
   }
 
  private:
+  /// The parameters that have a gradient this step, with their moments.
+  std::vector<AdamTensors> with_grads();
   ParamGroup group_;
   AdamOptions opt_;
   std::vector<Tensor> m_, v_;
