@@ -52,19 +52,10 @@ Var select_features(const Var& x, int64_t from, int64_t count) {
   if (from < 0 || count < 1 || from + count > d)
     throw std::invalid_argument("select_features: [" + std::to_string(from) + ", " + std::to_string(from + count) +
                                 ") is not within " + std::to_string(d) + " features");
-  std::vector<double> s(static_cast<size_t>(d * count), 0.0);
-  for (int64_t j = 0; j < count; ++j) s[static_cast<size_t>((from + j) * count + j)] = 1.0;
-  return linear(x, Var(Tensor::from_vector(Shape{d, count}, s, x.dtype(), x.device())), Var());
+  return slice_last(x, from, count);
 }
 
 namespace {
-// x [..., k] placed at features [at, at+k) of [..., d] (zeros elsewhere).
-Var place_features(const Var& x, int64_t at, int64_t d) {
-  const int64_t k = x.shape()[-1];
-  std::vector<double> s(static_cast<size_t>(k * d), 0.0);
-  for (int64_t j = 0; j < k; ++j) s[static_cast<size_t>(j * d + at + j)] = 1.0;
-  return linear(x, Var(Tensor::from_vector(Shape{k, d}, s, x.dtype(), x.device())), Var());
-}
 // Sum over the last axis, keeping it: [..., k] -> [..., 1].
 Var sum_last(const Var& x) {
   const int64_t k = x.shape()[-1];
@@ -85,16 +76,17 @@ Var log_softmax(const Var& z) {
 }
 
 Var mixed_activation(const Var& y, int64_t numeric, const std::vector<int64_t>& blocks) {
-  const int64_t d = y.shape()[-1];
-  Var out;
-  if (numeric > 0) out = place_features(sigmoid(select_features(y, 0, numeric)), 0, d);
+  std::vector<Var> parts;
+  if (numeric > 0) parts.push_back(sigmoid(select_features(y, 0, numeric)));
   int64_t off = numeric;
   for (int64_t k : blocks) {
-    Var p = place_features(exp(log_softmax(select_features(y, off, k))), off, d);
-    out = out.defined() ? add(out, p) : p;
+    parts.push_back(exp(log_softmax(select_features(y, off, k))));
     off += k;
   }
-  return out;
+  if (off != y.shape()[-1])
+    throw std::invalid_argument("mixed_activation: " + std::to_string(off) + " features described, " +
+                                std::to_string(y.shape()[-1]) + " given");
+  return parts.size() == 1 ? parts[0] : concat_last(parts);
 }
 
 Var mixed_reconstruction_loss(const Var& x, const Var& x_tilde, const Var& logits, int64_t numeric,
