@@ -101,6 +101,19 @@ io::Windows every_feature_windows(int64_t n, int64_t T, uint64_t seed) {
   }
   return w;
 }
+// A small CUDA model: 2 layers of 8, batch 8, windows of 6 steps.
+tg::models::TimeGanConfig small_cuda_config(int64_t features, int64_t iterations, uint64_t seed) {
+  tg::models::TimeGanConfig c;
+  c.features = features;
+  c.seq_len = 6;
+  c.hidden = 8;
+  c.layers = 2;
+  c.batch = 8;
+  c.iterations = iterations;
+  c.seed = seed;
+  c.device = Device::CUDA;
+  return c;
+}
 }  // namespace
 
 // A block of training iterations on the device waits for it once (the losses' read, and in the
@@ -112,14 +125,7 @@ TEST_CASE("cuda: a block of TimeGAN steps syncs a fixed number of times and allo
   using namespace tg::models;
   using tg::kernels::cuda::device_counts;
   for (bool every_feature : {false, true}) {
-    TimeGanConfig c;
-    c.seq_len = 6;
-    c.hidden = 8;
-    c.layers = 2;
-    c.batch = 8;
-    c.iterations = 24;
-    c.seed = 3;
-    c.device = Device::CUDA;
+    TimeGanConfig c = small_cuda_config(3, 24, 3);
     io::Windows data;
     if (every_feature) {
       c.features = 5;
@@ -170,16 +176,8 @@ TEST_CASE("cuda: TimeGAN steps(k) equals k step() calls, with the device decidin
   const bool exact = !emulated();
   for (double thr : {0.15, 1e9}) {  // D steps at every iteration / at none
     CAPTURE(thr);
-    TimeGanConfig c;
-    c.features = 3;
-    c.seq_len = 6;
-    c.hidden = 8;
-    c.layers = 2;
-    c.batch = 8;
-    c.iterations = 12;
-    c.seed = 7;
+    TimeGanConfig c = small_cuda_config(3, 12, 7);
     c.d_threshold = thr;
-    c.device = Device::CUDA;
     Rng drng(5, 5);
     const io::Windows data = io::sine_data(32, c.seq_len, 3, drng);
     TimeGan a(c), b(c);
