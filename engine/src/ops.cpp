@@ -329,7 +329,6 @@ Var slice_last(const Var& x, int64_t from, int64_t count) {
 
 Var concat_last(const std::vector<Var>& xs) {
   if (xs.empty()) fail("concat_last", "needs at least one tensor");
-  std::vector<Var> in;
   std::vector<int64_t> offsets, widths;
   int64_t width = 0;
   for (const Var& x : xs) {
