@@ -404,7 +404,7 @@ NB_MODULE(_core, m) {
 
   m.def(
       "train",
-      [](const std::string& request, Data* data, nb::object hook) {
+      [](const std::string& request, Data* data, nb::object hook, nb::object checkpoint_hook) {
         const Json r = Json::parse(request, "request");
         tg::app::TrainRequest req;
         req.dir = r.at("dir").as_string();
@@ -447,6 +447,19 @@ NB_MODULE(_core, m) {
             pending.fetch();
           }
         };
+        // After each periodic checkpoint (the run directory then holds a resumable state): the
+        // Python checkpoint hook, as the step hook (an exception stops training).
+        if (!checkpoint_hook.is_none())
+          req.on_checkpoint = [&](const char* phase, int64_t iteration) {
+            nb::gil_scoped_acquire locked;
+            if (pending.set()) return;
+            try {
+              checkpoint_hook(phase, iteration);
+            } catch (nb::python_error& e) {
+              e.restore();
+              pending.fetch();
+            }
+          };
         req.stop_requested = [&]() { return pending.set() ? SIGINT : 0; };
         tg::app::TrainResult res;
         {
@@ -460,7 +473,7 @@ NB_MODULE(_core, m) {
                                                                               : "diverged";
         return std::make_pair(std::string(outcome), res.message);
       },
-      nb::arg("request"), nb::arg("data").none(), nb::arg("hook").none(),
+      nb::arg("request"), nb::arg("data").none(), nb::arg("hook").none(), nb::arg("checkpoint_hook").none() = nb::none(),
       "trains into request['dir'] as timegan train does; returns (outcome, message)");
 
   m.def(

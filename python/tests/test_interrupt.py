@@ -45,3 +45,43 @@ def test_sigint_stops_fit_with_a_checkpoint_and_fit_continues():
     out, err = p.communicate(timeout=120)
     assert p.returncode == 0, err
     assert out.startswith("resumed after"), out + err
+
+
+def test_on_checkpoint_gives_resumable_states(tmp_path):
+    """fit(on_checkpoint=...) is called after each periodic checkpoint (not the last) with the phase
+    and the iterations done in it; a copy of the run directory then continues bit-identical."""
+    import shutil
+
+    import numpy as np
+    import pytest
+
+    import timegan
+
+    rng = np.random.default_rng(0)
+    rows = 100 + np.cumsum(rng.normal(size=(80, 3)), axis=0)
+    params = dict(seq_len=6, hidden_dim=4, num_layers=2, batch_size=16, iterations=30, checkpoint_every=20,
+                  verbose=False)
+    seen = []
+
+    def keep(phase, iteration, run_dir):
+        seen.append((phase, iteration))
+        if len(seen) == 2:  # supervised iteration 10: 40 iterations done
+            shutil.copytree(run_dir, tmp_path / "copy")
+
+    m = timegan.TimeGAN(**params).fit(rows, on_checkpoint=keep)
+    assert seen == [("embedding", 20), ("supervised", 10), ("joint", 0), ("joint", 20)]
+    copy = timegan.TimeGAN.load(tmp_path / "copy")
+    assert not copy.is_fitted_
+    copy.fit(rows)  # continues the interrupted state
+    assert np.array_equal(copy.sample(5, seed=1), m.sample(5, seed=1))
+    assert open(os.path.join(copy.run_dir_, "losses.csv")).read() == open(os.path.join(m.run_dir_, "losses.csv")).read()
+
+    def fail(phase, iteration, run_dir):
+        raise RuntimeError("stop here")
+
+    s = timegan.TimeGAN(**params)
+    with pytest.raises(RuntimeError, match="stop here"):
+        s.fit(rows, on_checkpoint=fail)
+    assert not s.is_fitted_
+    s.fit(rows)
+    assert np.array_equal(s.sample(5, seed=1), m.sample(5, seed=1))

@@ -214,7 +214,8 @@ class TimeGAN:
             raise RuntimeError("this TimeGAN is not fitted yet: call fit(data) or TimeGAN.load(dir)")
 
     # ------------------------------------------------------------------ fit
-    def fit(self, data=None, *, columns=None, id_column=None, static=None, callback=None, resume=None, verbose=None):
+    def fit(self, data=None, *, columns=None, id_column=None, static=None, callback=None, resume=None, verbose=None,
+            on_checkpoint=None):
         """Trains on `data`; returns self.
 
         data: a pandas DataFrame (numeric columns; date/time columns are skipped as the CLI
@@ -227,6 +228,11 @@ class TimeGAN:
         each sequence (``--static-columns``).
         callback(phase, iteration, losses): called after every iteration (losses: a dict);
         raising stops training with a checkpoint (KeyboardInterrupt, i.e. Ctrl-C, does the same).
+        on_checkpoint(phase, iteration, run_dir): called after each periodic checkpoint (every
+        ``checkpoint_every`` iterations, not the last) with the phase and the iterations done in
+        it; ``run_dir`` then holds a resumable state (config.json, model.ckpt, losses.csv), which
+        a copy keeps (``TimeGAN.load(copy).fit(data, resume=True)`` continues from it, bit-identical
+        on the CPU); raising stops training as in callback.
         resume: None continues an interrupted fit (Ctrl-C, max_time, an exception in the
         callback) when there is one, True requires one, False starts afresh. Data may be left out
         when continuing.
@@ -280,7 +286,11 @@ class TimeGAN:
                 callback(phase, iteration, losses)
 
         try:
-            outcome, message = _core.train(json.dumps(request), self._data, hook)
+            checkpoint_hook = None
+            if on_checkpoint is not None:
+                def checkpoint_hook(phase, iteration):
+                    on_checkpoint(phase, iteration, self._dir)
+            outcome, message = _core.train(json.dumps(request), self._data, hook, checkpoint_hook)
         finally:
             progress.close()
         if outcome == "diverged":

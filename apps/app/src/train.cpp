@@ -415,6 +415,7 @@ TrainResult train(const TrainRequest& req) {
         }
         save();
         since_ckpt = 0;
+        if (req.on_checkpoint && !model.done()) req.on_checkpoint(tg::models::phase_name(model.phase()), model.iteration());
       }
     }
     save();

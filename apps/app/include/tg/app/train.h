@@ -37,6 +37,10 @@ struct TrainRequest {
   std::function<void(const char* phase, double seconds, int64_t iterations)> on_phase_end;
   /// Called once the data, the model and the run directory are ready, before the first step.
   std::function<void()> before_training;
+  /// After each periodic checkpoint (every checkpoint_every iterations; not the last one, nor
+  /// the one written when training stops early): the phase and the iterations done in it. The
+  /// run directory then holds a resumable state (model.ckpt, config.json, losses.csv).
+  std::function<void(const char* phase, int64_t iteration)> on_checkpoint;
   /// Asked after every iteration: non-zero stops training with a checkpoint (the value is
   /// returned as TrainResult::stop_code, e.g. the signal number).
   std::function<int()> stop_requested;
