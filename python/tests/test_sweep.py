@@ -85,6 +85,17 @@ def test_four_trials_score_as_plain_fit_and_evaluate(local_ray, tmp_path):
     assert r.grid.num_errors == 0
 
 
+def test_random_draws_repeat_with_the_search_seed(local_ray, tmp_path):
+    x = data()
+    space = {"lr": tune.loguniform(1e-4, 1e-2), "hidden_dim": tune.choice([4, 5, 6])}
+    kw = dict(num_samples=3, evaluate=EVAL, iterations=2, verbose=0, **OPTS)
+    a = timegan.sweep(x, space, storage=str(tmp_path), name="a", **kw).table
+    b = timegan.sweep(x, space, storage=str(tmp_path), name="b", **kw).table
+    c = timegan.sweep(x, space, storage=str(tmp_path), name="c", search_seed=1, **kw).table
+    key = lambda t: sorted(zip(t["lr"], t["hidden_dim"]))  # noqa: E731
+    assert key(a) == key(b) and key(a) != key(c)
+
+
 def _checkpoints(root):
     """Trial folder -> its checkpoint folders (Tune's layout: storage/name/trial/checkpoint_N)."""
     out = {}

@@ -156,8 +156,8 @@ class SweepResult:
 
 def sweep(data, space, metric="discriminative", mode="min", num_samples=1, scheduler=None, resources=None,
           address=None, storage=None, name="timegan-sweep", *, evaluate=None, eval_every=None, log_every=None,
-          max_failures=3, max_concurrent=None, resume=True, columns=None, id_column=None, static=None,
-          verbose=1, **options):
+          max_failures=3, max_concurrent=None, resume=True, search_seed=0, columns=None, id_column=None,
+          static=None, verbose=1, **options):
     """Trains and scores TimeGAN models over a search space on Ray Tune; returns a SweepResult.
 
     data: anything ``TimeGAN.fit`` takes (a DataFrame, rows, windows, or a path every node can
@@ -187,6 +187,8 @@ def sweep(data, space, metric="discriminative", mode="min", num_samples=1, sched
     log_every, 1000).
     max_failures: how often a trial is restarted (from its last checkpoint) after its worker or
     node is lost.
+    search_seed: the seed of the draws from random search spaces (the same sweep draws the same
+    settings; None: fresh draws each time). Each trial's training seed is its ``seed`` option.
     columns, id_column, static: as ``fit``.
     """
     ray, tune = _ray_tune()
@@ -248,6 +250,8 @@ def sweep(data, space, metric="discriminative", mode="min", num_samples=1, sched
         trainable = tune.with_parameters(timegan_trial, data=data, fixed=fixed, fit_kw=fit_kw, eval_kw=evaluate,
                                          eval_every=eval_every, log_every=int(log_every))
         trainable = tune.with_resources(trainable, {k: v for k, v in resources.items() if v})
+        from ray.tune.search.basic_variant import BasicVariantGenerator
+
         path = storage.rstrip("/") + "/" + name
         # Loss reports carry no score (only checkpoints do): Tune's check that every result holds
         # the metric is for trainables that report it each time.
@@ -260,7 +264,8 @@ def sweep(data, space, metric="discriminative", mode="min", num_samples=1, sched
             tuner = tune.Tuner(
                 trainable, param_space=space,
                 tune_config=tune.TuneConfig(metric=metric, mode=mode, num_samples=num_samples, scheduler=scheduler,
-                                            max_concurrent_trials=max_concurrent),
+                                            max_concurrent_trials=max_concurrent,
+                                            search_alg=BasicVariantGenerator(random_state=search_seed)),
                 run_config=tune.RunConfig(name=name, storage_path=storage, verbose=verbose,
                                           failure_config=tune.FailureConfig(max_failures=max_failures),
                                           checkpoint_config=tune.CheckpointConfig(num_to_keep=2)))
