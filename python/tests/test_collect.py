@@ -69,3 +69,35 @@ def test_collect_bad_input(tmp_path):
     r = subprocess.run([sys.executable, "-m", "timegan", "collect", str(tmp_path / "nope")], capture_output=True,
                        text=True)
     assert r.returncode == 1 and r.stderr.startswith("error: ") and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_slurm_array_script_requeues_resumes_evaluates_and_collects(tmp_path):
+    """examples/slurm/timegan-array.sbatch as a job array task would run it (no Slurm here: the task
+    id comes from the environment and the requeue is left to the next invocation): the first
+    attempt stops at --max-time with a checkpoint, the second continues it and evaluates, a third
+    does nothing more; collect then reads the run."""
+    from conftest import ROOT, timegan_bin
+
+    script = os.path.join(ROOT, "examples", "slurm", "timegan-array.sbatch")
+    rng = np.random.default_rng(0)
+    csv = tmp_path / "prices.csv"
+    np.savetxt(csv, 100 + np.cumsum(rng.normal(size=(80, 3)), axis=0), delimiter=",", header="a,b,c", comments="")
+    env = {**os.environ, "PATH": os.path.dirname(timegan_bin()) + os.pathsep + os.environ["PATH"],
+           "SLURM_ARRAY_TASK_ID": "3", "SLURM_CPUS_PER_TASK": "1", "DATA": str(csv), "RUNS": str(tmp_path / "runs"),
+           "TRAIN_ARGS": "--seq-len 6 --hidden-dim 4 --num-layers 2 --batch-size 16 --iterations 6000 "
+                         "--checkpoint-every 500 --quiet",
+           "EVAL_ARGS": "--repeats 1 --metric-iterations 10 --tsne-iterations 10 --quiet"}
+    run = tmp_path / "runs" / "stock-s3"
+    first = subprocess.run(["bash", script], env={**env, "MAX_TIME": "1s"}, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    assert "time budget reached; requeued" in first.stdout
+    assert (run / "model.ckpt").exists() and not (run / "summary.json").exists()
+    second = subprocess.run(["bash", script], env={**env, "MAX_TIME": "10m"}, capture_output=True, text=True)
+    assert second.returncode == 0, second.stderr
+    assert (run / "summary.json").exists() and (run / "report" / "metrics.json").exists()
+    assert json.load(open(run / "config.json"))["model"]["seed"] == 3
+    before = (run / "report" / "metrics.json").stat().st_mtime_ns
+    third = subprocess.run(["bash", script], env={**env, "MAX_TIME": "10m"}, capture_output=True, text=True)
+    assert third.returncode == 0 and (run / "report" / "metrics.json").stat().st_mtime_ns == before
+    t = timegan.collect([str(run / "report")])
+    assert len(t) == 1 and t["seed"][0] == 3

@@ -96,6 +96,25 @@ def test_random_draws_repeat_with_the_search_seed(local_ray, tmp_path):
     assert key(a) == key(b) and key(a) != key(c)
 
 
+def test_asha_scores_at_checkpoints_and_stops_weak_trials(local_ray, tmp_path):
+    x = data()
+    space = {"hidden_dim": tune.grid_search([4, 5, 6]), "seed": tune.grid_search([0, 1])}
+    # (ranked by MMD: at this tiny evaluation the discriminative score is the same for every trial)
+    # (one trial at a time: ASHA's decisions then depend on the scores only, not on timing)
+    r = timegan.sweep(x, space, metric="mmd2", scheduler="asha", storage=str(tmp_path), name="asha", evaluate=EVAL,
+                      max_concurrent=1,
+                      iterations=40, verbose=0, **OPTS)
+    t = r.table
+    assert len(t) == 6 and (t["error"] == "").all()
+    assert t["mmd2"].notna().all()  # every trial was scored, at a checkpoint or at its end
+    stopped = t[~t["finished"]]
+    assert len(stopped) >= 1 and (stopped["iterations_done"] < 120).all() and stopped["run_dir"].isna().all()
+    assert r.best_run in set(t.loc[t["finished"], "run_dir"])
+    with open(os.path.join(glob.glob(os.path.join(tmp_path, "asha", "*", "result.json"))[0])) as f:
+        scored = [json.loads(line) for line in f if '"mmd2"' in line]
+    assert [s["iterations_done"] for s in scored][:2] == [80, 100]  # joint iterations 0 and 20
+
+
 def _checkpoints(root):
     """Trial folder -> its checkpoint folders (Tune's layout: storage/name/trial/checkpoint_N)."""
     out = {}

@@ -228,7 +228,7 @@ def sweep(data, space, metric="discriminative", mode="min", num_samples=1, sched
             raise ValueError("eval_every: a multiple of checkpoint_every (scores are taken at checkpoints)")
         iterations = fixed.get("iterations", defaults["iterations"])
         scheduler = tune.schedulers.AsyncHyperBandScheduler(
-            time_attr="iterations_done", metric=metric, mode=mode, max_t=3 * iterations,
+            time_attr="iterations_done", max_t=3 * iterations,
             grace_period=2 * iterations + eval_every, reduction_factor=2)
     elif isinstance(scheduler, str):
         raise ValueError(f"scheduler: None, 'asha' or a Ray Tune scheduler, got {scheduler!r}")
@@ -256,6 +256,7 @@ def sweep(data, space, metric="discriminative", mode="min", num_samples=1, sched
         # Loss reports carry no score (only checkpoints do): Tune's check that every result holds
         # the metric is for trainables that report it each time.
         os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
+        own = scheduler is not None and getattr(scheduler, "metric", None) is not None
         if tune.Tuner.can_restore(path):
             if not resume:
                 raise FileExistsError(f"{path}: a sweep of this name is there; resume=True continues it")
@@ -263,7 +264,9 @@ def sweep(data, space, metric="discriminative", mode="min", num_samples=1, sched
         else:
             tuner = tune.Tuner(
                 trainable, param_space=space,
-                tune_config=tune.TuneConfig(metric=metric, mode=mode, num_samples=num_samples, scheduler=scheduler,
+                # (a scheduler given with its own metric and mode keeps them; Tune refuses both)
+                tune_config=tune.TuneConfig(metric=None if own else metric, mode=None if own else mode,
+                                            num_samples=num_samples, scheduler=scheduler,
                                             max_concurrent_trials=max_concurrent,
                                             search_alg=BasicVariantGenerator(random_state=search_seed)),
                 run_config=tune.RunConfig(name=name, storage_path=storage, verbose=verbose,
