@@ -119,49 +119,62 @@ tg::models::TimeGanConfig small_cuda_config(int64_t features, int64_t iterations
 // A block of training iterations on the device waits for it once (the losses' read, and in the
 // joint phase the discriminator's step count) however long the block, and allocates nothing
 // after the first block (the caching allocator serves every tensor).
+#ifdef TG_HAVE_CUDA
+static void check_block_syncs(bool every_feature) {
+  using namespace tg::models;
+  using tg::kernels::cuda::device_counts;
+  TimeGanConfig c = small_cuda_config(3, 24, 3);
+  io::Windows data;
+  if (every_feature) {
+    c.features = 5;
+    c.categorical = {3};
+    c.missing_mask = true;
+    c.static_features = 2;
+    c.condition_dim = 2;
+    data = every_feature_windows(32, c.seq_len, 4);
+  } else {
+    c.features = 3;
+    Rng drng(5, 5);
+    data = io::sine_data(32, c.seq_len, 3, drng);
+  }
+  TimeGan m(c);
+  m.set_data(data);
+  for (Phase phase : {Phase::Embedding, Phase::Supervised, Phase::Joint}) {
+    CAPTURE(every_feature);
+    CAPTURE(phase_name(phase));
+    REQUIRE(m.phase() == phase);
+    m.steps(10);  // warm-up: the pool fills, the loss buffer reaches its size
+    const auto c0 = device_counts();
+    const std::vector<StepLosses> a = m.steps(4);
+    const auto c1 = device_counts();
+    const std::vector<StepLosses> b = m.steps(10);
+    const auto d4 = c1 - c0, d10 = device_counts() - c1;
+    REQUIRE(a.size() == 4);
+    REQUIRE(b.size() == 10);
+    CHECK(d4.syncs == d10.syncs);
+    CHECK(d10.syncs == (phase == Phase::Joint ? 2u : 1u));
+    CHECK(d4.allocations == 0);
+    CHECK(d10.allocations == 0);
+    CHECK(d10.d2h == d10.syncs);  // nothing else comes back to the host
+    for (const StepLosses& l : b) CHECK(l.first_nonfinite().empty());
+  }
+  CHECK(m.done());
+}
+#endif
+
+// (two test cases, so that ctest runs them beside the others: tests/CMakeLists.txt)
 TEST_CASE("cuda: a block of TimeGAN steps syncs a fixed number of times and allocates nothing after warm-up") {
   REQUIRE_CUDA_OR_SKIP();
 #ifdef TG_HAVE_CUDA
-  using namespace tg::models;
-  using tg::kernels::cuda::device_counts;
-  for (bool every_feature : {false, true}) {
-    TimeGanConfig c = small_cuda_config(3, 24, 3);
-    io::Windows data;
-    if (every_feature) {
-      c.features = 5;
-      c.categorical = {3};
-      c.missing_mask = true;
-      c.static_features = 2;
-      c.condition_dim = 2;
-      data = every_feature_windows(32, c.seq_len, 4);
-    } else {
-      c.features = 3;
-      Rng drng(5, 5);
-      data = io::sine_data(32, c.seq_len, 3, drng);
-    }
-    TimeGan m(c);
-    m.set_data(data);
-    for (Phase phase : {Phase::Embedding, Phase::Supervised, Phase::Joint}) {
-      CAPTURE(every_feature);
-      CAPTURE(phase_name(phase));
-      REQUIRE(m.phase() == phase);
-      m.steps(10);  // warm-up: the pool fills, the loss buffer reaches its size
-      const auto c0 = device_counts();
-      const std::vector<StepLosses> a = m.steps(4);
-      const auto c1 = device_counts();
-      const std::vector<StepLosses> b = m.steps(10);
-      const auto d4 = c1 - c0, d10 = device_counts() - c1;
-      REQUIRE(a.size() == 4);
-      REQUIRE(b.size() == 10);
-      CHECK(d4.syncs == d10.syncs);
-      CHECK(d10.syncs == (phase == Phase::Joint ? 2u : 1u));
-      CHECK(d4.allocations == 0);
-      CHECK(d10.allocations == 0);
-      CHECK(d10.d2h == d10.syncs);  // nothing else comes back to the host
-      for (const StepLosses& l : b) CHECK(l.first_nonfinite().empty());
-    }
-    CHECK(m.done());
-  }
+  check_block_syncs(false);
+#endif
+}
+
+TEST_CASE("cuda: with categorical, static, condition and missing columns, a block of steps syncs a fixed number of "
+          "times and allocates nothing") {
+  REQUIRE_CUDA_OR_SKIP();
+#ifdef TG_HAVE_CUDA
+  check_block_syncs(true);
 #endif
 }
 
