@@ -57,8 +57,9 @@ def same_run(run_dir, model, x):
     np.testing.assert_array_equal(a, b)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def local_ray():
+    """One local Ray with 2 CPUs for the tests that use it (starting one takes seconds)."""
     ray.init(num_cpus=2, include_dashboard=False)
     yield
     ray.shutdown()
@@ -88,7 +89,7 @@ def test_four_trials_score_as_plain_fit_and_evaluate(local_ray, tmp_path):
 def test_random_draws_repeat_with_the_search_seed(local_ray, tmp_path):
     x = data()
     space = {"lr": tune.loguniform(1e-4, 1e-2), "hidden_dim": tune.choice([4, 5, 6])}
-    kw = dict(num_samples=3, evaluate=EVAL, iterations=2, verbose=0, **OPTS)
+    kw = dict(num_samples=2, evaluate=EVAL, iterations=2, verbose=0, **OPTS)
     a = timegan.sweep(x, space, storage=str(tmp_path), name="a", **kw).table
     b = timegan.sweep(x, space, storage=str(tmp_path), name="b", **kw).table
     c = timegan.sweep(x, space, storage=str(tmp_path), name="c", search_seed=1, **kw).table
@@ -136,6 +137,7 @@ def _restarted(trial_dir):
 def test_a_lost_node_restarts_its_trial_from_the_checkpoint_bit_identical(tmp_path):
     from ray.cluster_utils import Cluster
 
+    ray.shutdown()  # (the local Ray of the tests above)
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "include_dashboard": False})
     workers = [cluster.add_node(num_cpus=1) for _ in range(2)]
     cluster.wait_for_nodes()
@@ -160,7 +162,7 @@ def test_a_lost_node_restarts_its_trial_from_the_checkpoint_bit_identical(tmp_pa
     watcher.start()
     try:
         r = timegan.sweep(x, {"seed": tune.grid_search([0, 1])}, address=cluster.address, storage=str(tmp_path),
-                          name="nodes", evaluate=EVAL, iterations=400, hidden_dim=6, verbose=0, **OPTS)
+                          name="nodes", evaluate=EVAL, iterations=300, hidden_dim=6, verbose=0, **OPTS)
     finally:
         watcher.join()
         ray.shutdown()
@@ -172,7 +174,7 @@ def test_a_lost_node_restarts_its_trial_from_the_checkpoint_bit_identical(tmp_pa
     trials = [d for d in trials if os.path.isdir(d)]
     assert any(_restarted(d) for d in trials), "no trial went on from a checkpoint"
     for _, row in t.iterrows():
-        model = plain_fit(x, seed=int(row["seed"]), iterations=400, hidden_dim=6)
+        model = plain_fit(x, seed=int(row["seed"]), iterations=300, hidden_dim=6)
         same_run(row["run_dir"], model, x)
         want = plain_scores(x, model)
         assert all(row[k] == want[k] for k in SCORES)
@@ -185,7 +187,7 @@ DRIVER = textwrap.dedent("""
     x = 100 + np.cumsum(rng.normal(size=(160, 3)), axis=0)
     ray.init(num_cpus=1, include_dashboard=False)
     r = timegan.sweep(x, {"seed": tune.grid_search([0, 1, 2, 3])}, storage=sys.argv[1], name="again",
-                      evaluate=%r, iterations=300, hidden_dim=6, verbose=0, max_concurrent=1, **%r)
+                      evaluate=%r, iterations=150, hidden_dim=6, verbose=0, max_concurrent=1, **%r)
     print("TRIALS", len(r.table), int(r.table["finished"].sum()))
 """) % (EVAL, OPTS)
 
@@ -227,7 +229,7 @@ def test_an_interrupted_sweep_continues_where_it_stopped(tmp_path):
         final = [c for c in _checkpoints(root)[d] if os.path.exists(os.path.join(c, "summary.json"))]
         assert len(final) == 1
         seed = json.load(open(os.path.join(final[0], "config.json")))["model"]["seed"]
-        same_run(final[0], plain_fit(x, seed=seed, iterations=300, hidden_dim=6), x)
+        same_run(final[0], plain_fit(x, seed=seed, iterations=150, hidden_dim=6), x)
 
 
 def test_bad_input_gets_one_clear_error(tmp_path):
