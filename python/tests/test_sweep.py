@@ -125,13 +125,11 @@ def _checkpoints(root):
 
 
 def _restarted(trial_dir):
-    """True when the trial reported an iteration count smaller than an earlier one (it went on
-    from a checkpoint after a restart)."""
-    done = []
+    """True when Tune restored the trial after a failure: its results count the iterations since
+    the last restore from 1 again (the trial went on from its checkpoint)."""
     with open(os.path.join(trial_dir, "result.json")) as f:
-        for line in f:
-            done.append(json.loads(line).get("iterations_done", 0))
-    return any(b < a for a, b in zip(done, done[1:]))
+        since = [json.loads(line)["iterations_since_restore"] for line in f]
+    return 1 in since[1:]
 
 
 def test_a_lost_node_restarts_its_trial_from_the_checkpoint_bit_identical(tmp_path):
