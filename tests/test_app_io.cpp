@@ -12,6 +12,8 @@
 #include <filesystem>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "test_util.h"
 #include "tg/app/evaluate.h"
@@ -124,6 +126,38 @@ TEST_CASE("train: a failed write of losses.csv stops training; model.ckpt keeps 
   CHECK_MESSAGE(has(m0, "losses.csv: write failed"), m0);
   CHECK_MESSAGE(has(m0, "; no checkpoint was written"), m0);
   CHECK_FALSE(tg::io::file_exists(d + "/run0/model.ckpt"));
+  std::filesystem::remove_all(d);
+}
+
+TEST_CASE("train: on_checkpoint follows each periodic checkpoint; a copy of the directory then resumes to the same end") {
+  const std::string d = tmpdir();
+  std::vector<std::pair<std::string, int64_t>> seen;
+  tg::app::TrainRequest req = tiny_run(d + "/full");  // 3 x 20 iterations, a checkpoint every 5
+  req.on_checkpoint = [&](const char* phase, int64_t iteration) {
+    seen.emplace_back(phase, iteration);
+    // The directory holds the state just saved: copy it at supervised iteration 5.
+    const tg::io::Checkpoint ck = tg::io::load_checkpoint(d + "/full/model.ckpt");
+    const Json meta = Json::parse(ck.meta_json, "meta");
+    CHECK(meta.at("phase").as_string() == phase);
+    CHECK(meta.at("iteration").as_int64() == iteration);
+    if (std::string(phase) == "supervised" && iteration == 5) {
+      std::filesystem::create_directories(d + "/copy");
+      for (const char* f : {"config.json", "model.ckpt", "losses.csv"})
+        std::filesystem::copy_file(d + "/full/" + f, d + "/copy/" + f);
+    }
+  };
+  REQUIRE(tg::app::train(req).outcome == tg::app::TrainOutcome::Done);
+  // Every 5 iterations across the phases, except the last one (the end of training).
+  const std::vector<std::pair<std::string, int64_t>> want = {
+      {"embedding", 5}, {"embedding", 10}, {"embedding", 15}, {"supervised", 0}, {"supervised", 5},
+      {"supervised", 10}, {"supervised", 15}, {"joint", 0}, {"joint", 5}, {"joint", 10}, {"joint", 15}};
+  CHECK(seen == want);
+  tg::app::TrainRequest resume;
+  resume.dir = d + "/copy";
+  resume.resume = true;
+  resume.quiet = true;
+  REQUIRE(tg::app::train(resume).outcome == tg::app::TrainOutcome::Done);
+  CHECK(tg::io::read_file(d + "/copy/losses.csv") == tg::io::read_file(d + "/full/losses.csv"));
   std::filesystem::remove_all(d);
 }
 
