@@ -117,6 +117,7 @@ class CpuBackend final : public Backend {
  public:
   Device device() const override { return Device::CPU; }
   std::string name() const override { return "cpu"; }
+  std::string kernels_used() const override { return gemm_kernel_name(gemm_kernel()); }
   void set_num_threads(int n) override { cpu::set_num_threads(n); }
   int num_threads() const override { return cpu::num_threads(); }
 

@@ -691,6 +691,8 @@ class CudaBackend final : public Backend {
 
   Device device() const override { return Device::CUDA; }
   std::string name() const override { return "cuda"; }
+  std::string kernels_used() const override { return gru_impls_run(); }
+  void reset_kernels_used() override { reset_gru_impls_run(); }
 
   // ---- memory ------------------------------------------------------------------------
   void* allocate(size_t bytes) override { return allocator().allocate(bytes); }

@@ -17,10 +17,6 @@
 #include "tg/io/csv.h"
 #include "tg/io/error.h"
 #include "tg/io/fs.h"
-#include "tg/kernels/rnn_cpu.h"
-#ifdef TG_HAVE_CUDA
-#include "tg/kernels/cuda_backend.h"
-#endif
 
 namespace tg::app {
 
@@ -308,7 +304,7 @@ TrainResult train(const TrainRequest& req) {
                    static_cast<long long>(cfg.iterations));
       if (cfg.device == tg::Device::CPU)
         std::fprintf(stderr, "on the CPU: %d threads, %s kernels\n", tg::num_threads(),
-                     tg::kernels::cpu::gemm_kernel_name(tg::kernels::cpu::gemm_kernel()));
+                     tg::backend_for(tg::Device::CPU).kernels_used().c_str());
       else
         std::fprintf(stderr, "on %s\n", tg::device_name(cfg.device));
     }
@@ -352,9 +348,7 @@ TrainResult train(const TrainRequest& req) {
   };
 
   if (req.before_training) req.before_training();
-#ifdef TG_HAVE_CUDA
-  if (cfg.device == tg::Device::CUDA) tg::kernels::cuda::reset_gru_impls_run();  // (summary.json: this run's)
-#endif
+  tg::backend_for(cfg.device).reset_kernels_used();  // (summary.json: this run's)
   const auto start = Clock::now();
   auto phase_start = Clock::now();
   tg::models::Phase phase = model.phase();
@@ -461,14 +455,12 @@ TrainResult train(const TrainRequest& req) {
   summary["device"] = tg::device_name(cfg.device);
   if (cfg.device == tg::Device::CPU) {
     summary["cpu_threads"] = static_cast<long long>(tg::num_threads());
-    summary["cpu_kernels"] = tg::kernels::cpu::gemm_kernel_name(tg::kernels::cpu::gemm_kernel());
+    summary["cpu_kernels"] = tg::backend_for(tg::Device::CPU).kernels_used();
   }
-#ifdef TG_HAVE_CUDA
   if (cfg.device == tg::Device::CUDA) {
-    const std::string gru = tg::kernels::cuda::gru_impls_run();
+    const std::string gru = tg::backend_for(tg::Device::CUDA).kernels_used();
     if (!gru.empty()) summary["gru_impl"] = gru;
   }
-#endif
   tg::io::atomic_write_text(join_path(dir, "summary.json"), summary.dump() + "\n");
   if (!quiet) {
     std::fprintf(stderr, "training time: embedding %s, supervised %s, joint %s, total %s\n",

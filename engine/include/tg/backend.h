@@ -72,6 +72,11 @@ class Backend {
   virtual ~Backend() = default;
   virtual Device device() const = 0;
   virtual std::string name() const = 0;
+  /// The kernels behind the numbers, for the record (summary.json, the CLI's notes): on the CPU
+  /// the kernel set CPUID or TG_CPU_GEMM chose; on CUDA the GRU implementations that ran since
+  /// reset_kernels_used(); empty where there is nothing to say.
+  virtual std::string kernels_used() const { return ""; }
+  virtual void reset_kernels_used() {}
 
   // ---- memory --------------------------------------------------------------------------
   virtual void* allocate(size_t bytes) = 0;
