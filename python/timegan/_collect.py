@@ -8,10 +8,11 @@ import json
 import math
 import os
 
+from ._evaluate import scores
+
 # config.json's model options shown per run, in this order.
 _OPTIONS = ("seq_len", "hidden_dim", "num_layers", "batch_size", "iterations", "cell", "seed", "lr")
-_SCORES = ("discriminative", "discriminative_std", "predictive", "predictive_std", "predictive_real_on_real",
-           "mmd2", "wasserstein1", "acf_difference", "xcorr_difference")
+
 
 
 def _find(path):
@@ -52,15 +53,7 @@ def _row(path):
             if k == "lr":
                 v = cfg.get("adam", {}).get("lr")
             row[k] = v
-        row["discriminative"] = m["discriminative"]["mean"]
-        row["discriminative_std"] = m["discriminative"]["std"]
-        row["predictive"] = m["predictive"]["mean"]
-        row["predictive_std"] = m["predictive"]["std"]
-        row["predictive_real_on_real"] = m["predictive"]["real_on_real"]
-        row["mmd2"] = m["mmd"]["mmd2"]
-        row["wasserstein1"] = m["wasserstein1"]["mean"]
-        row["acf_difference"] = m["acf_difference"]
-        row["xcorr_difference"] = m["xcorr_difference"]["mean_abs"]
+        row.update(scores(m))
         row["repeats"] = m["settings"]["repeats"]
     except KeyError as e:
         raise ValueError(f"{metrics}: not a metrics.json of timegan evaluate (no field {e})") from None

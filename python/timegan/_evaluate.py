@@ -27,6 +27,10 @@ class Evaluation(dict):
         return ('<iframe srcdoc="' + _html.escape(self.html, quote=True) +
                 '" style="width:100%;height:900px;border:1px solid #ccc"></iframe>')
 
+    def scores(self):
+        """The scores as flat numbers (sweep and collect tables): scores(metrics) of this."""
+        return scores(self)
+
     def summary(self):
         """The headline numbers, as ``timegan evaluate`` prints them."""
         return {"discriminative": (self["discriminative"]["mean"], self["discriminative"]["std"]),
@@ -34,6 +38,25 @@ class Evaluation(dict):
                 "predictive_real_on_real": self["predictive"]["real_on_real"],
                 "wasserstein1": self["wasserstein1"]["mean"], "acf_difference": self["acf_difference"],
                 "xcorr_difference": self["xcorr_difference"]["mean_abs"], "mmd2": self["mmd"]["mmd2"]}
+
+
+# The flat scores of a metrics.json (lower is better for all): name -> its path in metrics.json.
+SCORE_FIELDS = {"discriminative": ("discriminative", "mean"), "discriminative_std": ("discriminative", "std"),
+                "predictive": ("predictive", "mean"), "predictive_std": ("predictive", "std"),
+                "predictive_real_on_real": ("predictive", "real_on_real"), "mmd2": ("mmd", "mmd2"),
+                "wasserstein1": ("wasserstein1", "mean"), "acf_difference": ("acf_difference",),
+                "xcorr_difference": ("xcorr_difference", "mean_abs")}
+
+
+def scores(metrics):
+    """{score: number} from metrics.json's content (KeyError naming a missing field)."""
+    out = {}
+    for name, path in SCORE_FIELDS.items():
+        v = metrics
+        for k in path:
+            v = v[k]
+        out[name] = v
+    return out
 
 
 def _codes(values, name, labels):

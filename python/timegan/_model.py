@@ -20,6 +20,15 @@ from ._data import prepare
 RUN_FILES = ("config.json", "model.ckpt", "losses.csv", "summary.json", "synthetic.csv")
 
 
+def copy_run_files(src, dst):
+    """Copies the run files src holds into dst (created if needed)."""
+    os.makedirs(dst, exist_ok=True)
+    for f in RUN_FILES:
+        p = os.path.join(src, f)
+        if os.path.exists(p):
+            shutil.copy2(p, os.path.join(dst, f))
+
+
 def _as_list(x, name):
     """A condition value or a list of them (a str is one value, never split)."""
     if isinstance(x, (str, bytes)) or not hasattr(x, "__iter__"):
@@ -286,10 +295,8 @@ class TimeGAN:
                 callback(phase, iteration, losses)
 
         try:
-            checkpoint_hook = None
-            if on_checkpoint is not None:
-                def checkpoint_hook(phase, iteration):
-                    on_checkpoint(phase, iteration, self._dir)
+            checkpoint_hook = None if on_checkpoint is None else (
+                lambda phase, iteration: on_checkpoint(phase, iteration, self._dir))
             outcome, message = _core.train(json.dumps(request), self._data, hook, checkpoint_hook)
         finally:
             progress.close()
@@ -493,11 +500,7 @@ class TimeGAN:
         params = {k: v for k, v in params.items() if k in cls._PARAMS}
         params.update(overrides)
         model = cls(**params)
-        work = model._workdir()
-        for f in RUN_FILES:
-            src = os.path.join(path, f)
-            if os.path.exists(src):
-                shutil.copy2(src, os.path.join(work, f))
+        copy_run_files(path, model._workdir())
         # A run fitted on a DataFrame samples DataFrames again; any other run samples windows.
         model._kind = ("long" if d.get("id_column") else "frame") if d.get("data") == "DataFrame" else "windows"
         return model

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
 import tempfile
 
-from ._model import RUN_FILES, TimeGAN
+from ._evaluate import SCORE_FIELDS
+from ._model import TimeGAN, copy_run_files
 
 # The scores a sweep can rank by (all lower is better) and where each comes from in
 # Evaluation.summary() (metrics.json).
@@ -31,22 +31,6 @@ def _ray_tune():
         raise ImportError("timegan.sweep needs Ray Tune: pip install 'timegan[sweep]' (or pip install 'ray[tune]')"
                           ) from e
     return ray, tune
-
-
-def _scores(evaluation):
-    s = evaluation.summary()
-    return {"discriminative": s["discriminative"][0], "discriminative_std": s["discriminative"][1],
-            "predictive": s["predictive"][0], "predictive_std": s["predictive"][1],
-            "predictive_real_on_real": s["predictive_real_on_real"], "wasserstein1": s["wasserstein1"],
-            "acf_difference": s["acf_difference"], "xcorr_difference": s["xcorr_difference"], "mmd2": s["mmd2"]}
-
-
-def _copy_run(src, dst):
-    os.makedirs(dst, exist_ok=True)
-    for f in RUN_FILES:
-        p = os.path.join(src, f)
-        if os.path.exists(p):
-            shutil.copy2(p, os.path.join(dst, f))
 
 
 def timegan_trial(config, *, data, fixed, fit_kw, eval_kw, eval_every, log_every):
@@ -71,7 +55,7 @@ def timegan_trial(config, *, data, fixed, fit_kw, eval_kw, eval_every, log_every
     ckpt = tune.get_checkpoint()
     if ckpt is not None:  # restarted by Ray: go on from the last checkpoint
         with ckpt.as_directory() as d:
-            _copy_run(d, model._workdir())
+            copy_run_files(d, model._workdir())
         # (a run that had finished before the restart has summary.json: only its scores are left)
         resume = not model._has("summary.json")
     score_kw = {**eval_kw, "threads": cpus, "device": params.get("device", "cpu")}
@@ -84,17 +68,17 @@ def timegan_trial(config, *, data, fixed, fit_kw, eval_kw, eval_every, log_every
     def on_checkpoint(phase, iteration, run_dir):
         done = offset[phase] + iteration
         with tempfile.TemporaryDirectory(prefix="timegan-ckpt-") as tmp:
-            _copy_run(run_dir, tmp)
+            copy_run_files(run_dir, tmp)
             metrics = {"phase": phase, "iterations_done": done}
             if eval_every and phase == "joint" and iteration % eval_every == 0:
-                metrics.update(_scores(evaluate(data, TimeGAN.load(tmp), **score_kw)))
+                metrics.update(evaluate(data, TimeGAN.load(tmp), **score_kw).scores())
             tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(tmp))
 
     if not model._has("summary.json"):
         model.fit(data, resume=resume, callback=on_step, on_checkpoint=on_checkpoint, **fit_kw)
     with tempfile.TemporaryDirectory(prefix="timegan-final-") as tmp:
-        _copy_run(model.run_dir_, tmp)
-        scores = _scores(evaluate(data, model, report=os.path.join(tmp, "report"), **score_kw))
+        copy_run_files(model.run_dir_, tmp)
+        scores = evaluate(data, model, report=os.path.join(tmp, "report"), **score_kw).scores()
         tune.report({**scores, "phase": "done", "iterations_done": 3 * iterations},
                     checkpoint=tune.Checkpoint.from_directory(tmp))
 
@@ -119,10 +103,9 @@ class SweepResult:
         for r in grid:
             m = r.metrics or {}
             row = {"trial": m.get("trial_id", os.path.basename(r.path))}
-            row.update({k: v for k, v in fixed.items()})
+            row.update(fixed)
             row.update(r.config or {})
-            for k in ("discriminative", "discriminative_std", "predictive", "predictive_std",
-                      "predictive_real_on_real", "mmd2", "wasserstein1", "acf_difference", "xcorr_difference"):
+            for k in SCORE_FIELDS:
                 row[k] = m.get(k, math.nan)
             row["iterations_done"] = m.get("iterations_done", 0)
             row["finished"] = m.get("phase") == "done"
@@ -215,7 +198,7 @@ def sweep(data, space, metric="discriminative", mode="min", num_samples=1, sched
         if k not in ("cpu", "gpu"):
             raise ValueError(f"resources: unknown key '{k}'; keys: cpu, gpu")
     defaults = TimeGAN().get_params()
-    fixed = {k: v for k, v in options.items()}
+    fixed = dict(options)
     checkpoint_every = fixed.get("checkpoint_every", defaults["checkpoint_every"])
     if log_every is None:
         log_every = fixed.get("log_every", defaults["log_every"])
@@ -224,15 +207,13 @@ def sweep(data, space, metric="discriminative", mode="min", num_samples=1, sched
             raise ValueError("scheduler='asha' compares trials at the same iteration: iterations must be fixed")
         if eval_every is None:
             eval_every = checkpoint_every
-        if not eval_every or eval_every % checkpoint_every:
-            raise ValueError("eval_every: a multiple of checkpoint_every (scores are taken at checkpoints)")
         iterations = fixed.get("iterations", defaults["iterations"])
         scheduler = tune.schedulers.AsyncHyperBandScheduler(
             time_attr="iterations_done", max_t=3 * iterations,
             grace_period=2 * iterations + eval_every, reduction_factor=2)
     elif isinstance(scheduler, str):
         raise ValueError(f"scheduler: None, 'asha' or a Ray Tune scheduler, got {scheduler!r}")
-    elif eval_every is not None and eval_every % checkpoint_every:
+    if eval_every is not None and (eval_every <= 0 or eval_every % checkpoint_every):
         raise ValueError("eval_every: a multiple of checkpoint_every (scores are taken at checkpoints)")
 
     storage = str(storage or "timegan-sweeps")
