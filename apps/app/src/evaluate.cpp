@@ -323,92 +323,110 @@ class RepeatProgress {
 
 }  // namespace
 
-std::unique_ptr<Evaluation> evaluate(const EvalRequest& req) {
-  const auto t0 = req.start;
-  const bool quiet = req.quiet;
-  const std::string& model_dir = req.model_dir;
-  const int64_t repeats = req.repeats;
-  const int64_t disc_iters = req.metric_iterations;
-  const int64_t pred_iters = std::max<int64_t>(1, disc_iters * 5 / 2);
-  const int64_t tsne_iters = req.tsne_iterations;
-  const uint64_t seed = req.seed;
-  const tg::Device dev = req.device;
-  auto ev = std::make_unique<Evaluation>();
+namespace {
 
+// One call of evaluate(): the real windows (complete ones only where cells are missing), the
+// synthetic ones (generated from a run, or given) on the same scale, then the scores. Each step
+// a method; the order of the messages and of the random streams is that of tg/app/evaluate.h.
+class Evaluating {
+ public:
+  explicit Evaluating(const EvalRequest& req)
+      : req_(req), quiet_(req.quiet), model_dir_(req.model_dir), from_model_(!req.model_dir.empty()),
+        pred_iters_(std::max<int64_t>(1, req.metric_iterations * 5 / 2)), ev_(std::make_unique<Evaluation>()) {}
+
+  std::unique_ptr<Evaluation> run() {
+    load_real();
+    const Windows& real = select_complete();
+    if (from_model_) generate_from_model(real);
+    else read_given_synthetic(real);
+    describe_sources(real);
+    score(real);
+    record_settings(real);
+    ev_->result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - req_.start).count();
+    return std::move(ev_);
+  }
+
+ private:
   // Real data, on the reference's scale (see README "Evaluation").
-  LoadedRun run;
-  const bool from_model = !model_dir.empty();
-  if (from_model) run = load_run(model_dir);  // refuses a directory without config.json / model.ckpt
-  const Json data_opts = req.data.is_null() ? run.config.at("data") : req.data;
-  if (req.real) ev->prep = *req.real;
-  else if (req.data.is_null()) ev->prep = load_run_data(data_opts, join_path(model_dir, "config.json"), quiet);
-  else ev->prep = load_data(data_opts, quiet);
-  tg::io::Prepared& prep = ev->prep;
-  const std::string real_src = data_opts.at("data").as_string();
-  EvalResult& res = ev->result;
-  // Missing cells: score only the windows without any (see README "Missing values").
-  const Windows& all_real = prep.reference_windows();
-  int64_t missing_cells = 0, with_missing = 0;
-  std::vector<int64_t> complete;
-  for (int64_t i = 0; i < all_real.n; ++i) {
-    int64_t here = 0;
-    for (int64_t t = 0; t < all_real.length(i); ++t)
-      for (int64_t k = 0; k < all_real.dim; ++k) here += std::isnan(all_real.at(i, t, k)) ? 1 : 0;
-    missing_cells += here;
-    if (here) ++with_missing;
-    else complete.push_back(i);
+  void load_real() {
+    if (from_model_) run_ = load_run(model_dir_);  // refuses a directory without config.json / model.ckpt
+    data_opts_ = req_.data.is_null() ? run_.config.at("data") : req_.data;
+    if (req_.real) ev_->prep = *req_.real;
+    else if (req_.data.is_null()) ev_->prep = load_run_data(data_opts_, join_path(model_dir_, "config.json"), quiet_);
+    else ev_->prep = load_data(data_opts_, quiet_);
+    real_src_ = data_opts_.at("data").as_string();
   }
-  if (with_missing) {
-    Windows& c = ev->complete;
-    c.n = static_cast<int64_t>(complete.size());
-    c.seq = all_real.seq;
-    c.dim = all_real.dim;
-    c.columns = all_real.columns;
-    c.categories = all_real.categories;
-    c.cond_dim = all_real.cond_dim;
-    const size_t row = static_cast<size_t>(all_real.seq * all_real.dim);
-    for (int64_t i : complete) {
-      c.data.insert(c.data.end(), all_real.data.begin() + static_cast<std::ptrdiff_t>(static_cast<size_t>(i) * row),
-                    all_real.data.begin() + static_cast<std::ptrdiff_t>((static_cast<size_t>(i) + 1) * row));
-      if (!all_real.lengths.empty()) c.lengths.push_back(all_real.lengths[static_cast<size_t>(i)]);
-      for (int64_t k = 0; k < all_real.cond_dim; ++k)
-        c.conditions.push_back(all_real.conditions[static_cast<size_t>(i * all_real.cond_dim + k)]);
-    }
-    if (c.n < 2)
-      throw tg::io::InputError("real data " + real_src + ": " + std::to_string(c.n) + " of " + std::to_string(all_real.n) +
-                               " windows have no missing cell; the scores use only complete windows and need at least 2");
-  }
-  res.missing_reported = with_missing > 0 || missing_mask(data_opts);
-  res.missing_cells = missing_cells;
-  res.real_windows = all_real.n;
-  res.windows_with_missing = with_missing;
-  res.windows_evaluated = all_real.n - with_missing;
-  const Windows& real = with_missing ? ev->complete : all_real;
-  if (real.n < 2)
-    throw tg::io::InputError("real data " + real_src + " has " + std::to_string(real.n) +
-                             " window; the scores need at least 2 (more rows, a shorter --seq-len or a larger --sine-n)");
 
-  Windows& syn = ev->syn;
-  if (from_model) {
-    tg::models::TimeGanConfig cfg = run.model_cfg;
-    if (cfg.seq_len != real.seq || cfg.features != real.dim)
-      shape_mismatch(real_src, real, "from " + model_dir, cfg.seq_len, cfg.features);
-    for (size_t c = 0; c < std::max(run.map.categorical.size(), prep.map.categorical.size()); ++c) {
-      const bool same = c < run.map.categorical.size() && c < prep.map.categorical.size() &&
-                        run.map.categorical[c].name == prep.map.categorical[c].name &&
-                        run.map.categorical[c].labels == prep.map.categorical[c].labels;
-      if (!same)
-        throw tg::io::InputError(real_src + ": the categorical columns or their labels differ from those the model in " +
-                                 model_dir + " was trained on");
+  // Missing cells: only the windows without any are scored (see README "Missing values").
+  const Windows& select_complete() {
+    EvalResult& res = ev_->result;
+    const Windows& all_real = ev_->prep.reference_windows();
+    int64_t missing_cells = 0;
+    std::vector<int64_t> complete;
+    for (int64_t i = 0; i < all_real.n; ++i) {
+      int64_t here = 0;
+      for (int64_t t = 0; t < all_real.length(i); ++t)
+        for (int64_t k = 0; k < all_real.dim; ++k) here += std::isnan(all_real.at(i, t, k)) ? 1 : 0;
+      missing_cells += here;
+      if (here) ++with_missing_;
+      else complete.push_back(i);
     }
-    cfg.device = dev;
+    if (with_missing_) {
+      Windows& c = ev_->complete;
+      c.n = static_cast<int64_t>(complete.size());
+      c.seq = all_real.seq;
+      c.dim = all_real.dim;
+      c.columns = all_real.columns;
+      c.categories = all_real.categories;
+      c.cond_dim = all_real.cond_dim;
+      const size_t row = static_cast<size_t>(all_real.seq * all_real.dim);
+      for (int64_t i : complete) {
+        c.data.insert(c.data.end(), all_real.data.begin() + static_cast<std::ptrdiff_t>(static_cast<size_t>(i) * row),
+                      all_real.data.begin() + static_cast<std::ptrdiff_t>((static_cast<size_t>(i) + 1) * row));
+        if (!all_real.lengths.empty()) c.lengths.push_back(all_real.lengths[static_cast<size_t>(i)]);
+        for (int64_t k = 0; k < all_real.cond_dim; ++k)
+          c.conditions.push_back(all_real.conditions[static_cast<size_t>(i * all_real.cond_dim + k)]);
+      }
+      if (c.n < 2)
+        throw tg::io::InputError("real data " + real_src_ + ": " + std::to_string(c.n) + " of " +
+                                 std::to_string(all_real.n) +
+                                 " windows have no missing cell; the scores use only complete windows and need at least 2");
+    }
+    res.missing_reported = with_missing_ > 0 || missing_mask(data_opts_);
+    res.missing_cells = missing_cells;
+    res.real_windows = all_real.n;
+    res.windows_with_missing = with_missing_;
+    res.windows_evaluated = all_real.n - with_missing_;
+    const Windows& real = with_missing_ ? ev_->complete : all_real;
+    if (real.n < 2)
+      throw tg::io::InputError("real data " + real_src_ + " has " + std::to_string(real.n) +
+                               " window; the scores need at least 2 (more rows, a shorter --seq-len or a larger --sine-n)");
+    return real;
+  }
+
+  // The model of a run, checked against the real data's shape and categorical columns, with
+  // the real sequences' lengths as its data.
+  tg::models::TimeGan load_model(const Windows& real) {
+    const tg::io::Prepared& prep = ev_->prep;
+    tg::models::TimeGanConfig cfg = run_.model_cfg;
+    if (cfg.seq_len != real.seq || cfg.features != real.dim)
+      shape_mismatch(real_src_, real, "from " + model_dir_, cfg.seq_len, cfg.features);
+    for (size_t c = 0; c < std::max(run_.map.categorical.size(), prep.map.categorical.size()); ++c) {
+      const bool same = c < run_.map.categorical.size() && c < prep.map.categorical.size() &&
+                        run_.map.categorical[c].name == prep.map.categorical[c].name &&
+                        run_.map.categorical[c].labels == prep.map.categorical[c].labels;
+      if (!same)
+        throw tg::io::InputError(real_src_ + ": the categorical columns or their labels differ from those the model in " +
+                                 model_dir_ + " was trained on");
+    }
+    cfg.device = req_.device;
     cfg.iterations = 1;
     tg::models::TimeGan model(cfg);
-    model.load_checkpoint(run.ckpt);
-    check_finite_model(model, model_dir);
+    model.load_checkpoint(run_.ckpt);
+    check_finite_model(model, model_dir_);
     const int64_t C = cfg.condition_dim;
     if (!prep.windows.lengths.empty()) {  // lengths are drawn from the data (values do not matter here)
-      if (with_missing || prep.windows.cond_dim != C) {
+      if (with_missing_ || prep.windows.cond_dim != C) {
         Windows lw = prep.windows;
         for (double& v : lw.data) v = std::isnan(v) ? 0.0 : v;
         if (lw.cond_dim != C) lw.cond_dim = C, lw.conditions.assign(static_cast<size_t>(lw.n * C), 0.0);
@@ -417,8 +435,18 @@ std::unique_ptr<Evaluation> evaluate(const EvalRequest& req) {
         model.set_data(prep.windows);
       }
     }
-    if (!quiet)
-      std::fprintf(stderr, "generating %lld sequences from %s\n", static_cast<long long>(real.n), model_dir.c_str());
+    return model;
+  }
+
+  // Synthetic windows generated from the run, on the reference's scale.
+  void generate_from_model(const Windows& real) {
+    EvalResult& res = ev_->result;
+    Windows& syn = ev_->syn;
+    const uint64_t seed = req_.seed;
+    tg::models::TimeGan model = load_model(real);
+    const int64_t C = run_.model_cfg.condition_dim;
+    if (!quiet_)
+      std::fprintf(stderr, "generating %lld sequences from %s\n", static_cast<long long>(real.n), model_dir_.c_str());
     if (C == 0) {
       syn = model.generate(real.n, seed);
     } else if (real.cond_dim == C) {
@@ -427,52 +455,62 @@ std::unique_ptr<Evaluation> evaluate(const EvalRequest& req) {
       syn = model.generate(real.n, seed, real.conditions);
     } else {
       std::vector<std::string> texts;
-      syn = model.generate(real.n, seed, condition_of(run.map, model_dir).draw(real.n, seed, texts));
-      if (!quiet)
+      syn = model.generate(real.n, seed, condition_of(run_.map, model_dir_).draw(real.n, seed, texts));
+      if (!quiet_)
         std::fprintf(stderr, "note: the real data have no condition column; conditions drawn from the training distribution\n");
     }
-    syn.columns = run.map.categorical.empty() ? run.map.columns : real.columns;
+    syn.columns = run_.map.categorical.empty() ? run_.map.columns : real.columns;
     {
       const int64_t cd = syn.cond_dim;
       std::vector<double> cv = syn.conditions;
-      run.map.model_to_reference(syn);
+      run_.map.model_to_reference(syn);
       syn.cond_dim = cd, syn.conditions = std::move(cv);
     }
-    res.synthetic_source = "generated from " + model_dir + " (" + std::to_string(syn.n) + " sequences, seed " +
+    res.synthetic_source = "generated from " + model_dir_ + " (" + std::to_string(syn.n) + " sequences, seed " +
                            std::to_string(seed) + ")";
-    const std::string lp = join_path(model_dir, "losses.csv");
+    const std::string lp = join_path(model_dir_, "losses.csv");
     if (tg::io::file_exists(lp)) res.losses = read_loss_curves(lp);
     else res.losses_note = lp + " not found";
-  } else {
-    const std::string& syn_path = req.synthetic ? req.synthetic_name : req.synthetic_file;
-    if (req.synthetic) {
-      tg::io::NpyArray a;
-      a.shape = {req.synthetic->n, req.synthetic->seq, req.synthetic->dim};
-      a.data = req.synthetic->data;
-      syn = synthetic_windows(std::move(a), real, real_src, syn_path, prep.map);
-      if (req.synthetic->cond_dim > 0) {  // each sequence's condition, model scale (the Python module)
-        if (static_cast<int64_t>(req.synthetic->conditions.size()) != syn.n * req.synthetic->cond_dim)
-          throw std::invalid_argument("evaluate: the synthetic conditions do not match the sequences");
-        syn.cond_dim = req.synthetic->cond_dim;
-        syn.conditions = req.synthetic->conditions;
-      }
-      if (req.synthetic->static_dim > 0) {  // static values in the data's units, one row per sequence
-        const auto S = static_cast<int64_t>(prep.map.static_columns.size());
-        if (req.synthetic->static_dim != S)
-          throw tg::io::InputError(syn_path + ": has " + std::to_string(req.synthetic->static_dim) +
-                                   " static values per sequence but the real data " + real_src + " have " +
-                                   std::to_string(S) + " static columns");
-        syn.static_dim = S;
-        syn.static_columns = prep.map.static_columns;
-        syn.statics = req.synthetic->statics;
-        tg::io::check_scalable(syn.statics.data(), syn.n, S, syn.static_columns, syn_path);
-        prep.map.statics.transform(syn.statics.data(), syn.n);
-      }
-    } else {
-      syn = read_synthetic(syn_path, real, real_src, prep.map);
+  }
+
+  // Synthetic windows given as an array (the Python module): model-scale conditions and static
+  // values in the data's units come with them.
+  void take_array(const Windows& real, const std::string& syn_path) {
+    tg::io::Prepared& prep = ev_->prep;
+    Windows& syn = ev_->syn;
+    tg::io::NpyArray a;
+    a.shape = {req_.synthetic->n, req_.synthetic->seq, req_.synthetic->dim};
+    a.data = req_.synthetic->data;
+    syn = synthetic_windows(std::move(a), real, real_src_, syn_path, prep.map);
+    if (req_.synthetic->cond_dim > 0) {  // each sequence's condition, model scale (the Python module)
+      if (static_cast<int64_t>(req_.synthetic->conditions.size()) != syn.n * req_.synthetic->cond_dim)
+        throw std::invalid_argument("evaluate: the synthetic conditions do not match the sequences");
+      syn.cond_dim = req_.synthetic->cond_dim;
+      syn.conditions = req_.synthetic->conditions;
     }
-    // Original units -> the reference's scale with the real data's scalers (and label indices
-    // to one-hot blocks).
+    if (req_.synthetic->static_dim > 0) {  // static values in the data's units, one row per sequence
+      const auto S = static_cast<int64_t>(prep.map.static_columns.size());
+      if (req_.synthetic->static_dim != S)
+        throw tg::io::InputError(syn_path + ": has " + std::to_string(req_.synthetic->static_dim) +
+                                 " static values per sequence but the real data " + real_src_ + " have " +
+                                 std::to_string(S) + " static columns");
+      syn.static_dim = S;
+      syn.static_columns = prep.map.static_columns;
+      syn.statics = req_.synthetic->statics;
+      tg::io::check_scalable(syn.statics.data(), syn.n, S, syn.static_columns, syn_path);
+      prep.map.statics.transform(syn.statics.data(), syn.n);
+    }
+  }
+
+  // Synthetic windows given (a file, or an array), in the data's units: to the reference's scale
+  // with the real data's scalers (and label indices to one-hot blocks).
+  void read_given_synthetic(const Windows& real) {
+    tg::io::Prepared& prep = ev_->prep;
+    EvalResult& res = ev_->result;
+    Windows& syn = ev_->syn;
+    const std::string& syn_path = req_.synthetic ? req_.synthetic_name : req_.synthetic_file;
+    if (req_.synthetic) take_array(real, syn_path);
+    else syn = read_synthetic(syn_path, real, real_src_, prep.map);
     const int64_t cd = syn.cond_dim;
     std::vector<double> cv = syn.conditions;
     if (prep.map.categorical.empty()) {
@@ -486,92 +524,119 @@ std::unique_ptr<Evaluation> evaluate(const EvalRequest& req) {
     }
     syn.cond_dim = cd, syn.conditions = std::move(cv);
     res.synthetic_source = syn_path + " (" + std::to_string(syn.n) + " sequences)";
-    res.losses_note = req.synthetic ? "no training log (synthetic data given as an array)"
-                                    : "no training log (synthetic data from a file; give --model RUN_DIR for the loss curves)";
+    res.losses_note = req_.synthetic ? "no training log (synthetic data given as an array)"
+                                     : "no training log (synthetic data from a file; give --model RUN_DIR for the loss curves)";
   }
-  res.real_source = real_src + " (" + std::to_string(real.n) + " windows of " + describe(real) + ")";
-  res.preset = data_opts.at("preset").as_string();
-  res.scale = res.preset == "original"
-                  ? "the reference's data_loading scale (min-max with 1e-7 over the whole table)"
-                  : "the model scale (per-column min-max to [0, 1])";
-  res.columns = real.columns.empty() ? prep.windows.columns : real.columns;
-  res.real = &real;
-  res.synthetic = &syn;
-  paper_values(data_opts, res);
 
-  // Post-hoc scores, repeated.
-  RepeatProgress progress(quiet, 2 * repeats + 2);
-  if (!quiet)
-    std::fprintf(stderr, "scoring %lld real against %lld synthetic windows (%s), %lld repeats\n",
-                 static_cast<long long>(real.n), static_cast<long long>(syn.n), describe(real).c_str(),
-                 static_cast<long long>(repeats));
-  for (int64_t r = 0; r < repeats; ++r) {
-    mt::PostHocOptions o;
-    o.seed = seed;
-    o.device = dev;
-    o.iterations = disc_iters;
-    o.stream = 100 + static_cast<uint64_t>(r);
-    const mt::DiscriminativeResult d = mt::discriminative_score(real, syn, o);
-    res.disc.push_back(d.score);
-    res.disc_accuracy.push_back(d.accuracy);
-    char what[96];
-    std::snprintf(what, sizeof what, "repeat %lld: discriminative %.4f", static_cast<long long>(r + 1), d.score);
-    progress.step(2 * r + 1, what);
-    o.iterations = pred_iters;
-    o.stream = 200 + static_cast<uint64_t>(r);
-    const mt::PredictiveResult p = mt::predictive_score(syn, real, o);
-    res.pred.push_back(p.score);
-    res.pred_own_past = p.own_past;
-    std::snprintf(what, sizeof what, "repeat %lld: predictive %.4f", static_cast<long long>(r + 1), p.score);
-    progress.step(2 * r + 2, what);
+  void describe_sources(const Windows& real) {
+    EvalResult& res = ev_->result;
+    res.real_source = real_src_ + " (" + std::to_string(real.n) + " windows of " + describe(real) + ")";
+    res.preset = data_opts_.at("preset").as_string();
+    res.scale = res.preset == "original"
+                    ? "the reference's data_loading scale (min-max with 1e-7 over the whole table)"
+                    : "the model scale (per-column min-max to [0, 1])";
+    res.columns = real.columns.empty() ? ev_->prep.windows.columns : real.columns;
+    res.real = &real;
+    res.synthetic = &ev_->syn;
+    paper_values(data_opts_, res);
   }
-  {  // The floor for the predictive score: the same predictor trained on the real set itself.
-    mt::PostHocOptions o;
-    o.seed = seed;
-    o.device = dev;
-    o.iterations = pred_iters;
-    o.stream = 250;
-    res.pred_real_on_real = mt::predictive_score(real, real, o).score;
-    char what[96];
-    std::snprintf(what, sizeof what, "predictive, real on real %.4f", res.pred_real_on_real);
-    progress.step(2 * repeats + 1, what);
+
+  // Post-hoc scores, repeated; then the distances, the per-condition scores and the pictures.
+  void score(const Windows& real) {
+    EvalResult& res = ev_->result;
+    const Windows& syn = ev_->syn;
+    const tg::io::Prepared& prep = ev_->prep;
+    const int64_t repeats = req_.repeats, disc_iters = req_.metric_iterations;
+    const uint64_t seed = req_.seed;
+    const tg::Device dev = req_.device;
+    RepeatProgress progress(quiet_, 2 * repeats + 2);
+    if (!quiet_)
+      std::fprintf(stderr, "scoring %lld real against %lld synthetic windows (%s), %lld repeats\n",
+                   static_cast<long long>(real.n), static_cast<long long>(syn.n), describe(real).c_str(),
+                   static_cast<long long>(repeats));
+    for (int64_t r = 0; r < repeats; ++r) {
+      mt::PostHocOptions o;
+      o.seed = seed;
+      o.device = dev;
+      o.iterations = disc_iters;
+      o.stream = 100 + static_cast<uint64_t>(r);
+      const mt::DiscriminativeResult d = mt::discriminative_score(real, syn, o);
+      res.disc.push_back(d.score);
+      res.disc_accuracy.push_back(d.accuracy);
+      char what[96];
+      std::snprintf(what, sizeof what, "repeat %lld: discriminative %.4f", static_cast<long long>(r + 1), d.score);
+      progress.step(2 * r + 1, what);
+      o.iterations = pred_iters_;
+      o.stream = 200 + static_cast<uint64_t>(r);
+      const mt::PredictiveResult p = mt::predictive_score(syn, real, o);
+      res.pred.push_back(p.score);
+      res.pred_own_past = p.own_past;
+      std::snprintf(what, sizeof what, "repeat %lld: predictive %.4f", static_cast<long long>(r + 1), p.score);
+      progress.step(2 * r + 2, what);
+    }
+    {  // The floor for the predictive score: the same predictor trained on the real set itself.
+      mt::PostHocOptions o;
+      o.seed = seed;
+      o.device = dev;
+      o.iterations = pred_iters_;
+      o.stream = 250;
+      res.pred_real_on_real = mt::predictive_score(real, real, o).score;
+      char what[96];
+      std::snprintf(what, sizeof what, "predictive, real on real %.4f", res.pred_real_on_real);
+      progress.step(2 * repeats + 1, what);
+    }
+    condition_scores(condition_of(prep.map, real_src_), real, syn, repeats, disc_iters, pred_iters_, seed, dev, quiet_,
+                     res.conditions);
+    res.wasserstein = mt::wasserstein_per_feature(real, syn);
+    res.categories = category_frequencies(prep.map, real, syn);
+    res.statics = static_column_stats(prep.map, prep.windows, syn);
+    res.acf_diff = mt::acf_difference(real, syn);
+    res.xcorr = mt::xcorr_difference(real, syn);
+    res.mmd = mt::mmd2_gaussian(real, syn, 1000, seed, 400);
+    mt::TsneOptions to;
+    to.iterations = req_.tsne_iterations;
+    to.exaggeration_iterations = std::min<int64_t>(250, req_.tsne_iterations);
+    to.seed = seed;
+    to.stream = 300;
+    res.vis = mt::visualisation(real, syn, to);
+    progress.step(2 * repeats + 2, "distances, PCA and t-SNE");
   }
-  condition_scores(condition_of(prep.map, real_src), real, syn, repeats, disc_iters, pred_iters, seed, dev, quiet,
-                   res.conditions);
-  res.wasserstein = mt::wasserstein_per_feature(real, syn);
-  res.categories = category_frequencies(prep.map, real, syn);
-  res.statics = static_column_stats(prep.map, prep.windows, syn);
-  res.acf_diff = mt::acf_difference(real, syn);
-  res.xcorr = mt::xcorr_difference(real, syn);
-  res.mmd = mt::mmd2_gaussian(real, syn, 1000, seed, 400);
-  mt::TsneOptions to;
-  to.iterations = tsne_iters;
-  to.exaggeration_iterations = std::min<int64_t>(250, tsne_iters);
-  to.seed = seed;
-  to.stream = 300;
-  res.vis = mt::visualisation(real, syn, to);
-  progress.step(2 * repeats + 2, "distances, PCA and t-SNE");
 
-  Json& s = res.settings;
-  s["repeats"] = static_cast<long long>(repeats);
-  s["discriminative_iterations"] = static_cast<long long>(disc_iters);
-  s["predictive_iterations"] = static_cast<long long>(pred_iters);
-  s["posthoc_batch"] = 128;
-  s["posthoc_hidden"] = mt::posthoc_hidden(real.dim);
-  s["tsne_iterations"] = static_cast<long long>(tsne_iters);
-  s["tsne_perplexity"] = 40.0;
-  s["seed"] = static_cast<unsigned long long>(seed);
-  s["streams"] = "discriminative 100+r, predictive 200+r (r = 0..repeats-1), predictive real-on-real 250, t-SNE 300, samples 301, MMD 400";
-  if (!res.conditions.column.empty())
-    s["condition_streams"] = "condition group g (0-based): discriminative 1000+100g+r, predictive 1050+100g+r";
-  s["device"] = tg::device_name(dev);
-  s["data"] = data_opts;
-  s["model"] = from_model ? Json(model_dir) : Json();
-  s["synthetic_file"] = from_model || req.synthetic ? Json() : Json(req.synthetic_file);
-  res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  void record_settings(const Windows& real) {
+    EvalResult& res = ev_->result;
+    Json& s = res.settings;
+    s["repeats"] = static_cast<long long>(req_.repeats);
+    s["discriminative_iterations"] = static_cast<long long>(req_.metric_iterations);
+    s["predictive_iterations"] = static_cast<long long>(pred_iters_);
+    s["posthoc_batch"] = 128;
+    s["posthoc_hidden"] = mt::posthoc_hidden(real.dim);
+    s["tsne_iterations"] = static_cast<long long>(req_.tsne_iterations);
+    s["tsne_perplexity"] = 40.0;
+    s["seed"] = static_cast<unsigned long long>(req_.seed);
+    s["streams"] = "discriminative 100+r, predictive 200+r (r = 0..repeats-1), predictive real-on-real 250, t-SNE 300, samples 301, MMD 400";
+    if (!res.conditions.column.empty())
+      s["condition_streams"] = "condition group g (0-based): discriminative 1000+100g+r, predictive 1050+100g+r";
+    s["device"] = tg::device_name(req_.device);
+    s["data"] = data_opts_;
+    s["model"] = from_model_ ? Json(model_dir_) : Json();
+    s["synthetic_file"] = from_model_ || req_.synthetic ? Json() : Json(req_.synthetic_file);
+  }
 
-  return ev;
-}
+  const EvalRequest& req_;
+  const bool quiet_;
+  const std::string& model_dir_;
+  const bool from_model_;
+  const int64_t pred_iters_;
+  std::unique_ptr<Evaluation> ev_;
+  LoadedRun run_;
+  Json data_opts_;
+  std::string real_src_;
+  int64_t with_missing_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Evaluation> evaluate(const EvalRequest& req) { return Evaluating(req).run(); }
 
 namespace {
 

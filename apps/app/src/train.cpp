@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 
 #include <unistd.h>
 
@@ -130,347 +131,429 @@ bool holds_a_run(const std::string& dir) {
   return false;
 }
 
-TrainResult train(const TrainRequest& req) {
-  const bool quiet = req.quiet, resuming = req.resume;
-  const std::string& dir = req.dir;
-  Json run;  // config.json
-  tg::models::TimeGanConfig cfg;
-  int64_t ckpt_every = 0, sample_n = 0;
-  bool config_changed = false;  // on resume: options given again that are stored back
-  int64_t stored_iterations = 0;  // on resume: config.json's iterations per phase before --iterations
-  RunLock lock;  // the run directory's one writer, from before its files are read or written
-  if (resuming) {
-    const std::string cp = join_path(dir, "config.json");
+namespace {
+
+// One call of train(): its steps in order, each a method, sharing the run's state. The order of
+// every check and write is the contract of tg/app/train.h (the lock before any file is read,
+// config.json before losses.csv, the log synced before each checkpoint, the sample and
+// summary.json last).
+class Training {
+ public:
+  explicit Training(const TrainRequest& req)
+      : req_(req), quiet_(req.quiet), resuming_(req.resume), dir_(req.dir),
+        ckpt_path_(join_path(req.dir, "model.ckpt")), log_path_(join_path(req.dir, "losses.csv")) {}
+
+  TrainResult run() {
+    if (resuming_) read_run_config();
+    else new_run_config();
+    prepare_data();
+    check_data_fingerprints();
+    check_static_fingerprint();
+    check_sizes();
+    if (cfg_.device == tg::Device::CPU) check_training_memory(cfg_, prep_->windows.n);
+    model_ = std::make_unique<tg::models::TimeGan>(cfg_);
+    model_->set_data(prep_->windows);
+    for (const char* p : {"embedding", "supervised", "joint"}) times_[p] = 0.0;
+    if (resuming_) open_resumed_run();
+    else open_new_run();
+    std::snprintf(lr_text_, sizeof lr_text_, "%g", cfg_.adam.lr);
+    TrainResult result;
+    if (!train_steps(result)) return result;
+    write_sample();
+    write_summary();
+    return result;
+  }
+
+ private:
+  // ---- config.json ------------------------------------------------------------------------
+  // Resume: config.json, read under the run's lock; options given again are stored back.
+  void read_run_config() {
+    const std::string cp = join_path(dir_, "config.json");
     if (const std::string why = tg::io::not_a_file_reason(cp); !why.empty())
       throw tg::io::InputError(cp + ": cannot read: " + why);
-    if (!tg::io::file_exists(cp)) throw tg::io::InputError(dir + ": not a timegan run directory (no config.json)");
-    lock = RunLock(dir, "train", quiet);
-    run = Json::parse(tg::io::read_file(cp), cp);
-    check_run_format(run, cp);
-    cfg = tg::models::TimeGanConfig::from_json(run.at("model"), cp);
-    stored_iterations = cfg.iterations;
-    if (req.iterations) {
-      cfg.iterations = *req.iterations;
-      run["model"]["iterations"] = static_cast<long long>(cfg.iterations);
-      config_changed = true;
+    if (!tg::io::file_exists(cp)) throw tg::io::InputError(dir_ + ": not a timegan run directory (no config.json)");
+    lock_ = RunLock(dir_, "train", quiet_);
+    run_ = Json::parse(tg::io::read_file(cp), cp);
+    check_run_format(run_, cp);
+    cfg_ = tg::models::TimeGanConfig::from_json(run_.at("model"), cp);
+    stored_iterations_ = cfg_.iterations;
+    if (req_.iterations) {
+      cfg_.iterations = *req_.iterations;
+      run_["model"]["iterations"] = static_cast<long long>(cfg_.iterations);
+      config_changed_ = true;
     }
-    if (!run.contains("train")) run["train"] = Json::object();  // runs from before these were stored
-    Json& tr = run["train"];
-    ckpt_every = req.resume_checkpoint_every ? *req.resume_checkpoint_every
-                 : tr.contains("checkpoint_every") ? tr.at("checkpoint_every").as_int64()
-                                                   : req.checkpoint_every;
-    sample_n = req.resume_sample ? *req.resume_sample : tr.contains("sample") ? tr.at("sample").as_int64() : req.sample;
-    config_changed = config_changed || req.resume_checkpoint_every || req.resume_sample ||
-                     !tr.contains("checkpoint_every") || !tr.contains("sample");
-    tr["checkpoint_every"] = static_cast<long long>(ckpt_every);
-    tr["sample"] = static_cast<long long>(sample_n);
-  } else {
-    cfg = req.model;
-    ckpt_every = req.checkpoint_every;
-    sample_n = req.sample;
-    run = Json::object();
-    run["format"] = kRunFormat;
-    run["run_id"] = new_run_id();
-    run["data"] = req.data;
-    run["train"] = Json::object();
-    run["train"]["checkpoint_every"] = static_cast<long long>(ckpt_every);
-    run["train"]["sample"] = static_cast<long long>(sample_n);
+    if (!run_.contains("train")) run_["train"] = Json::object();  // runs from before these were stored
+    Json& tr = run_["train"];
+    ckpt_every_ = req_.resume_checkpoint_every ? *req_.resume_checkpoint_every
+                  : tr.contains("checkpoint_every") ? tr.at("checkpoint_every").as_int64()
+                                                    : req_.checkpoint_every;
+    sample_n_ = req_.resume_sample ? *req_.resume_sample : tr.contains("sample") ? tr.at("sample").as_int64() : req_.sample;
+    config_changed_ = config_changed_ || req_.resume_checkpoint_every || req_.resume_sample ||
+                      !tr.contains("checkpoint_every") || !tr.contains("sample");
+    tr["checkpoint_every"] = static_cast<long long>(ckpt_every_);
+    tr["sample"] = static_cast<long long>(sample_n_);
   }
-  const double max_time = req.max_time;
 
-  // Data (re-prepared identically on resume; a fingerprint guards against a changed file).
-  tg::io::Prepared loaded;
-  if (!req.prepared)
-    loaded = resuming ? load_run_data(run.at("data"), join_path(dir, "config.json"), quiet) : load_data(run.at("data"), quiet);
-  const tg::io::Prepared& prep = req.prepared ? *req.prepared : loaded;
-  const tg::io::Windows& w = prep.windows;
-  if (cfg.features == 0) cfg.features = w.dim;
-  if (!resuming) cfg.categorical = prep.map.block_sizes();  // one-hot blocks of the categorical columns
-  if (!resuming) cfg.missing_mask = missing_mask(run.at("data"));
-  if (!resuming) cfg.condition_dim = w.cond_dim;  // conditional generation (resume: config.json's model has it)
-  if (!resuming) cfg.static_features = static_cast<int64_t>(prep.map.static_columns.size());  // static columns  // resume: config.json's model has it
-  if (prep.windows.seq != cfg.seq_len) cfg.seq_len = prep.windows.seq;  // long format: longest sequence
-  const uint32_t fingerprint = tg::io::crc32(w.data.data(), w.data.size() * sizeof(double));
-  if (!resuming) {
-    run["model"] = cfg.to_json();
-    run["output_map"] = prep.map.to_json();
-    run["data_fingerprint"] = static_cast<unsigned long long>(fingerprint);
-    run["windows"] = static_cast<long long>(w.n);
-    if (w.cond_dim > 0)  // absent without a condition (config.json as before)
-      run["condition_fingerprint"] = static_cast<unsigned long long>(
-          tg::io::crc32(w.conditions.data(), w.conditions.size() * sizeof(double)));
-  } else if (w.cond_dim > 0 &&
-             (!run.contains("condition_fingerprint") || !run.at("output_map").contains("condition") ||
-              run.at("output_map").at("condition") != Json::parse(prep.map.condition.dump()) ||
-              run.at("condition_fingerprint").as_uint64() !=
-                  tg::io::crc32(w.conditions.data(), w.conditions.size() * sizeof(double)))) {
-    throw tg::io::InputError(run.at("data").at("data").as_string() +
-                             ": the conditions differ from those the run started with; cannot resume");
-  } else if (run.at("data_fingerprint").as_uint64() != fingerprint) {
-    throw tg::io::InputError(run.at("data").at("data").as_string() +
-                             ": the data differ from those the run started with (fingerprint mismatch); cannot resume");
+  void new_run_config() {
+    cfg_ = req_.model;
+    ckpt_every_ = req_.checkpoint_every;
+    sample_n_ = req_.sample;
+    run_ = Json::object();
+    run_["format"] = kRunFormat;
+    run_["run_id"] = new_run_id();
+    run_["data"] = req_.data;
+    run_["train"] = Json::object();
+    run_["train"]["checkpoint_every"] = static_cast<long long>(ckpt_every_);
+    run_["train"]["sample"] = static_cast<long long>(sample_n_);
   }
+
+  // ---- data ---------------------------------------------------------------------------------
+  // The data (re-prepared identically on resume; fingerprints guard against a changed file), and
+  // the model's data-dependent settings of a new run.
+  void prepare_data() {
+    if (!req_.prepared)
+      loaded_ = resuming_ ? load_run_data(run_.at("data"), join_path(dir_, "config.json"), quiet_)
+                          : load_data(run_.at("data"), quiet_);
+    prep_ = req_.prepared ? req_.prepared : &loaded_;
+    const tg::io::Windows& w = prep_->windows;
+    if (cfg_.features == 0) cfg_.features = w.dim;
+    if (!resuming_) {  // (resume: config.json's model has them)
+      cfg_.categorical = prep_->map.block_sizes();  // one-hot blocks of the categorical columns
+      cfg_.missing_mask = missing_mask(run_.at("data"));
+      cfg_.condition_dim = w.cond_dim;  // conditional generation
+      cfg_.static_features = static_cast<int64_t>(prep_->map.static_columns.size());  // static columns
+    }
+    if (w.seq != cfg_.seq_len) cfg_.seq_len = w.seq;  // long format: longest sequence
+  }
+
+  void check_data_fingerprints() {
+    const tg::io::Windows& w = prep_->windows;
+    const uint32_t fingerprint = tg::io::crc32(w.data.data(), w.data.size() * sizeof(double));
+    if (!resuming_) {
+      run_["model"] = cfg_.to_json();
+      run_["output_map"] = prep_->map.to_json();
+      run_["data_fingerprint"] = static_cast<unsigned long long>(fingerprint);
+      run_["windows"] = static_cast<long long>(w.n);
+      if (w.cond_dim > 0)  // absent without a condition (config.json as before)
+        run_["condition_fingerprint"] = static_cast<unsigned long long>(
+            tg::io::crc32(w.conditions.data(), w.conditions.size() * sizeof(double)));
+    } else if (w.cond_dim > 0 &&
+               (!run_.contains("condition_fingerprint") || !run_.at("output_map").contains("condition") ||
+                run_.at("output_map").at("condition") != Json::parse(prep_->map.condition.dump()) ||
+                run_.at("condition_fingerprint").as_uint64() !=
+                    tg::io::crc32(w.conditions.data(), w.conditions.size() * sizeof(double)))) {
+      throw tg::io::InputError(run_.at("data").at("data").as_string() +
+                               ": the conditions differ from those the run started with; cannot resume");
+    } else if (run_.at("data_fingerprint").as_uint64() != fingerprint) {
+      throw tg::io::InputError(run_.at("data").at("data").as_string() +
+                               ": the data differ from those the run started with (fingerprint mismatch); cannot resume");
+    }
+  }
+
   // The static values have their own fingerprint (absent without static columns, so that such a
   // run's config.json is as before): their names, their scaler (the data's units) and their
   // model-scale values per sequence.
-  if (w.static_dim > 0 || run.contains("static_fingerprint")) {
-    const uint32_t sfp = static_fingerprint(prep);
-    if (!resuming) {
-      run["static_fingerprint"] = static_cast<unsigned long long>(sfp);
-    } else if (!run.contains("static_fingerprint") || run.at("static_fingerprint").as_uint64() != sfp) {
-      const Json& d = run.at("data");
+  void check_static_fingerprint() {
+    if (prep_->windows.static_dim == 0 && !run_.contains("static_fingerprint")) return;
+    const uint32_t sfp = static_fingerprint(*prep_);
+    if (!resuming_) {
+      run_["static_fingerprint"] = static_cast<unsigned long long>(sfp);
+    } else if (!run_.contains("static_fingerprint") || run_.at("static_fingerprint").as_uint64() != sfp) {
+      const Json& d = run_.at("data");
       const std::string src = d.contains("static_file") ? d.at("static_file").as_string() : d.at("data").as_string();
       throw tg::io::InputError(src + ": the static columns or their values differ from those the run started with "
                                "(fingerprint mismatch); cannot resume");
     }
   }
-  // The synthetic sample must fit in memory: refuse now, not after hours of training.
-  const int64_t n_sample = sample_n < 0 ? w.n : sample_n;
-  check_output_memory("sample", n_sample, w.seq, w.dim, true);
-  if (cfg.batch > w.n && !quiet)
-    std::fprintf(stderr, "note: --batch-size %lld is more than the %lld training windows; every batch holds all %lld\n",
-                 static_cast<long long>(cfg.batch), static_cast<long long>(w.n), static_cast<long long>(w.n));
 
-  if (cfg.device == tg::Device::CPU) check_training_memory(cfg, w.n);
-  tg::models::TimeGan model(cfg);
-  model.set_data(w);
-  const std::string ckpt_path = join_path(dir, "model.ckpt"), log_path = join_path(dir, "losses.csv");
-  Json times = Json::object();
-  for (const char* p : {"embedding", "supervised", "joint"}) times[p] = 0.0;
-  LossLog log;
-  std::string last_good;  // where model.ckpt stands, for messages
-  if (resuming) {
-    remove_stale_temp_files(dir);
-    if (const std::string why = tg::io::not_a_file_reason(ckpt_path); !why.empty())
-      throw tg::io::InputError(ckpt_path + ": cannot read: " + why);
-    if (!tg::io::file_exists(ckpt_path))
-      throw tg::io::InputError(dir + ": no model.ckpt to resume from (the run stopped before its first checkpoint); "
-                               "start it again with --out " + dir + " --overwrite");
-    tg::io::Checkpoint ck = tg::io::load_checkpoint(ckpt_path);
-    const Json meta = Json::parse(ck.meta_json, ckpt_path + " (meta)");
-    Json extra = model.load_checkpoint(ck);
-    check_same_run(dir, run, extra);
-    check_finite_model(model, dir);
-    if (meta.at("phase").as_string() == "done" && cfg.iterations > stored_iterations && !quiet)
+  // The synthetic sample must fit in memory: refused now, not after hours of training.
+  void check_sizes() {
+    const tg::io::Windows& w = prep_->windows;
+    n_sample_ = sample_n_ < 0 ? w.n : sample_n_;
+    check_output_memory("sample", n_sample_, w.seq, w.dim, true);
+    if (cfg_.batch > w.n && !quiet_)
+      std::fprintf(stderr, "note: --batch-size %lld is more than the %lld training windows; every batch holds all %lld\n",
+                   static_cast<long long>(cfg_.batch), static_cast<long long>(w.n), static_cast<long long>(w.n));
+  }
+
+  // ---- the run directory ----------------------------------------------------------------------
+  // Resume: the checkpoint into the model, checked against config.json; the loss log cut back to
+  // the checkpoint's position.
+  void open_resumed_run() {
+    remove_stale_temp_files(dir_);
+    if (const std::string why = tg::io::not_a_file_reason(ckpt_path_); !why.empty())
+      throw tg::io::InputError(ckpt_path_ + ": cannot read: " + why);
+    if (!tg::io::file_exists(ckpt_path_))
+      throw tg::io::InputError(dir_ + ": no model.ckpt to resume from (the run stopped before its first checkpoint); "
+                               "start it again with --out " + dir_ + " --overwrite");
+    tg::io::Checkpoint ck = tg::io::load_checkpoint(ckpt_path_);
+    const Json meta = Json::parse(ck.meta_json, ckpt_path_ + " (meta)");
+    Json extra = model_->load_checkpoint(ck);
+    check_same_run(dir_, run_, extra);
+    check_finite_model(*model_, dir_);
+    if (meta.at("phase").as_string() == "done" && cfg_.iterations > stored_iterations_ && !quiet_)
       std::fprintf(stderr, "note: %s finished its %lld iterations per phase; its joint phase continues to %lld (the "
-                   "embedding and supervised phases keep %lld)\n", dir.c_str(), static_cast<long long>(stored_iterations),
-                   static_cast<long long>(cfg.iterations), static_cast<long long>(stored_iterations));
-    times = extra.at("phase_seconds");
+                   "embedding and supervised phases keep %lld)\n", dir_.c_str(), static_cast<long long>(stored_iterations_),
+                   static_cast<long long>(cfg_.iterations), static_cast<long long>(stored_iterations_));
+    times_ = extra.at("phase_seconds");
     try {
       for (const char* p : {"embedding", "supervised", "joint"}) {
-        const double t = times.at(p).as_double();
+        const double t = times_.at(p).as_double();
         if (!(t >= 0 && t < 1e12)) throw std::invalid_argument(std::string("phase_seconds.") + p + " is not a time");
       }
       if (extra.at("loss_log_bytes").as_int64() < 0) throw std::invalid_argument("loss_log_bytes is negative");
     } catch (const std::exception& e) {
-      throw tg::io::InputError(ckpt_path + ": corrupt checkpoint metadata: " + e.what());
+      throw tg::io::InputError(ckpt_path_ + ": corrupt checkpoint metadata: " + e.what());
     }
-    if (config_changed) tg::io::atomic_write_text(join_path(dir, "config.json"), run.dump() + "\n");
-    last_good = meta.at("phase").as_string() + " iteration " + std::to_string(meta.at("iteration").as_int64());
-    log.resume(log_path, phase_index(meta.at("phase").as_string()), meta.at("iteration").as_int64(),
-               extra.at("loss_log_bytes").as_int64(), quiet);
-    if (!quiet)
-      std::fprintf(stderr, "resuming %s at %s iteration %lld\n", dir.c_str(), tg::models::phase_name(model.phase()),
-                   static_cast<long long>(model.iteration()));
-  } else {
-    const bool created = !tg::io::dir_exists(dir);
-    tg::io::make_dirs(dir);
-    lock = RunLock(dir, "train", quiet);
+    if (config_changed_) tg::io::atomic_write_text(join_path(dir_, "config.json"), run_.dump() + "\n");
+    last_good_ = meta.at("phase").as_string() + " iteration " + std::to_string(meta.at("iteration").as_int64());
+    log_.resume(log_path_, phase_index(meta.at("phase").as_string()), meta.at("iteration").as_int64(),
+                extra.at("loss_log_bytes").as_int64(), quiet_);
+    if (!quiet_)
+      std::fprintf(stderr, "resuming %s at %s iteration %lld\n", dir_.c_str(), tg::models::phase_name(model_->phase()),
+                   static_cast<long long>(model_->iteration()));
+  }
+
+  // A new run: the directory, its lock, config.json and the loss log's header.
+  void open_new_run() {
+    const bool created = !tg::io::dir_exists(dir_);
+    tg::io::make_dirs(dir_);
+    lock_ = RunLock(dir_, "train", quiet_);
     try {
       // Checked again under the lock: another process may have made the directory a run since
       // the caller looked.
-      if (!req.overwrite && holds_a_run(dir))
-        throw OptionError("out", dir + ": the directory already holds a run; continue it with --resume or replace "
+      if (!req_.overwrite && holds_a_run(dir_))
+        throw OptionError("out", dir_ + ": the directory already holds a run; continue it with --resume or replace "
                           "it with --overwrite");
-      if (req.overwrite) remove_run_files(dir);
-      remove_stale_temp_files(dir);
-      tg::io::atomic_write_text(join_path(dir, "config.json"), run.dump() + "\n");
-      log.create(log_path);
+      if (req_.overwrite) remove_run_files(dir_);
+      remove_stale_temp_files(dir_);
+      tg::io::atomic_write_text(join_path(dir_, "config.json"), run_.dump() + "\n");
+      log_.create(log_path_);
     } catch (...) {
       // A directory this call created holds nothing of a run yet (a full disk, say): nothing of
       // it is left behind.
       if (created) {
-        lock.release();
-        for (const std::string& f : {RunLock::path_of(dir), join_path(dir, "config.json"), log_path})
+        lock_.release();
+        for (const std::string& f : {RunLock::path_of(dir_), join_path(dir_, "config.json"), log_path_})
           std::remove(f.c_str());
-        ::rmdir(dir.c_str());
+        ::rmdir(dir_.c_str());
       }
       throw;
     }
-    if (!quiet) {
-      std::fprintf(stderr, "training on %lld windows of %lld x %lld (%s), %lld parameters, %lld iterations per phase\n",
-                   static_cast<long long>(w.n), static_cast<long long>(w.seq), static_cast<long long>(w.dim),
-                   run.at("data").at("data").as_string().c_str(), static_cast<long long>(model.parameter_count()),
-                   static_cast<long long>(cfg.iterations));
-      if (cfg.device == tg::Device::CPU)
-        std::fprintf(stderr, "on the CPU: %d threads, %s kernels\n", tg::num_threads(),
-                     tg::backend_for(tg::Device::CPU).kernels_used().c_str());
-      else
-        std::fprintf(stderr, "on %s\n", tg::device_name(cfg.device));
-    }
+    if (quiet_) return;
+    const tg::io::Windows& w = prep_->windows;
+    std::fprintf(stderr, "training on %lld windows of %lld x %lld (%s), %lld parameters, %lld iterations per phase\n",
+                 static_cast<long long>(w.n), static_cast<long long>(w.seq), static_cast<long long>(w.dim),
+                 run_.at("data").at("data").as_string().c_str(), static_cast<long long>(model_->parameter_count()),
+                 static_cast<long long>(cfg_.iterations));
+    if (cfg_.device == tg::Device::CPU)
+      std::fprintf(stderr, "on the CPU: %d threads, %s kernels\n", tg::num_threads(),
+                   tg::backend_for(tg::Device::CPU).kernels_used().c_str());
+    else
+      std::fprintf(stderr, "on %s\n", tg::device_name(cfg_.device));
   }
 
-  auto where_saved = [&]() {
-    return last_good.empty() ? std::string("no checkpoint was written")
-                             : "model.ckpt keeps the last good state (saved before " + last_good + ")";
-  };
+  // ---- checkpoints and the loss log ------------------------------------------------------------
+  std::string where_saved() const {
+    return last_good_.empty() ? std::string("no checkpoint was written")
+                              : "model.ckpt keeps the last good state (saved before " + last_good_ + ")";
+  }
   // A failed write of losses.csv (a full disk) stops training: the log would lose rows while
   // training went on. It throws before any later checkpoint, whose loss_log_bytes would count
   // bytes the log does not hold, so model.ckpt keeps the last state the log matches.
-  auto checked_log = [&](auto&& op) {
+  template <typename Op>
+  auto checked_log(Op&& op) {
     try {
       return op();
     } catch (const tg::io::OutputError& e) {
       throw tg::io::OutputError(std::string(e.what()) + "; " + where_saved());
     }
-  };
-  char lr_text[32];
-  std::snprintf(lr_text, sizeof lr_text, "%g", cfg.adam.lr);
+  }
+  std::string diverged_hint() const {
+    return "; " + where_saved() + "; try a smaller --lr (now " + lr_text_ + ") or check the data's range";
+  }
   // A checkpoint is written only from finite weights: a good model.ckpt is never replaced by
   // a diverged state.
-  auto save = [&]() {
-    const std::string bad = model.first_nonfinite_tensor();
+  void save() {
+    const std::string bad = model_->first_nonfinite_tensor();
     if (!bad.empty())
       throw Diverged(std::string("training diverged: tensor '") + bad + "' holds NaN or infinite values at " +
-                     tg::models::phase_name(model.phase()) + " iteration " + std::to_string(model.iteration()) + "; " +
-                     where_saved() + "; try a smaller --lr (now " + lr_text + ") or check the data's range");
+                     tg::models::phase_name(model_->phase()) + " iteration " + std::to_string(model_->iteration()) +
+                     diverged_hint());
     Json extra = Json::object();
-    if (run.contains("run_id")) extra["run_id"] = run.at("run_id");
-    extra["loss_log_bytes"] = static_cast<long long>(checked_log([&] { return log.sync(); }));
-    extra["phase_seconds"] = times;
+    if (run_.contains("run_id")) extra["run_id"] = run_.at("run_id");
+    extra["loss_log_bytes"] = static_cast<long long>(checked_log([&] { return log_.sync(); }));
+    extra["phase_seconds"] = times_;
     // The labels of the categorical columns travel with the weights too (config.json has them
     // for generate and resume), so that a checkpoint alone says what its one-hot blocks mean.
-    if (!prep.map.categorical.empty()) extra["categorical"] = prep.map.to_json().at("categorical");
+    if (!prep_->map.categorical.empty()) extra["categorical"] = prep_->map.to_json().at("categorical");
     // The condition's labels or range and its training distribution, likewise.
-    if (!prep.map.condition.is_null()) extra["condition"] = prep.map.condition;
-    tg::io::save_checkpoint(ckpt_path, model.to_checkpoint(extra));
-    last_good = std::string(tg::models::phase_name(model.phase())) + " iteration " + std::to_string(model.iteration());
-  };
-
-  if (req.before_training) req.before_training();
-  tg::backend_for(cfg.device).reset_kernels_used();  // (summary.json: this run's)
-  const auto start = Clock::now();
-  auto phase_start = Clock::now();
-  tg::models::Phase phase = model.phase();
-  int64_t since_ckpt = 0;
-  TrainResult result;
-  try {
-    while (!model.done()) {
-      // On a device the losses of a block of iterations are read in one copy (the host does not
-      // wait for each); on the CPU a block is one iteration. A block never passes a checkpoint.
-      int64_t block = cfg.device == tg::Device::CPU ? 1 : kDeviceBlock;
-      if (ckpt_every > 0) block = std::min(block, ckpt_every - since_ckpt);
-      const std::vector<tg::models::StepLosses> ls = model.steps(std::max<int64_t>(1, block));
-      const bool phase_ended = model.phase() != phase;
-      for (const tg::models::StepLosses& l : ls) {
-        const std::string row = l.csv_row();
-        checked_log([&] { log.write_row(row); });
-        const std::string bad_loss = l.first_nonfinite();
-        if (!bad_loss.empty()) {
-          checked_log([&] { return log.sync(); });
-          std::string weights = model.first_nonfinite_tensor();
-          weights = weights.empty() ? "" : " (first non-finite weight: " + weights + ")";
-          throw Diverged(std::string("training diverged: non-finite loss at ") + tg::models::phase_name(l.phase) +
-                         " iteration " + std::to_string(l.iteration) + ": " + bad_loss + weights + "; " + where_saved() +
-                         "; try a smaller --lr (now " + lr_text + ") or check the data's range");
-        }
-        if (req.on_step) req.on_step(l, l.iteration + 1, cfg.iterations);
-      }
-      if (phase_ended) {
-        const double secs = std::chrono::duration<double>(Clock::now() - phase_start).count();
-        times[tg::models::phase_name(phase)] = times.at(tg::models::phase_name(phase)).as_double() + secs;
-        if (req.on_phase_end)
-          req.on_phase_end(tg::models::phase_name(phase), times.at(tg::models::phase_name(phase)).as_double(),
-                           cfg.iterations);
-        phase = model.phase();
-        phase_start = Clock::now();
-      }
-      since_ckpt += static_cast<int64_t>(ls.size());
-      const int stop = req.stop_requested ? req.stop_requested() : 0;
-      const bool timed_out = max_time > 0 && std::chrono::duration<double>(Clock::now() - start).count() >= max_time;
-      if (stop || timed_out) {
-        if (!phase_ended) {
-          const char* pn = tg::models::phase_name(phase);
-          times[pn] = times.at(pn).as_double() + std::chrono::duration<double>(Clock::now() - phase_start).count();
-        }
-        save();
-        result.outcome = stop ? TrainOutcome::Stopped : TrainOutcome::TimeUp;
-        result.stop_code = stop;
-        result.message = std::string(stop ? "interrupted" : "time budget reached") + " at " +
-                         tg::models::phase_name(model.phase()) + " iteration " + std::to_string(model.iteration()) +
-                         "; checkpoint written. Continue with: " + req.resume_hint;
-        return result;
-      }
-      if (ckpt_every > 0 && since_ckpt >= ckpt_every) {
-        const char* pn = tg::models::phase_name(phase);
-        if (!phase_ended) {  // account the time so far, then restart the phase clock
-          times[pn] = times.at(pn).as_double() + std::chrono::duration<double>(Clock::now() - phase_start).count();
-          phase_start = Clock::now();
-        }
-        save();
-        since_ckpt = 0;
-        if (req.on_checkpoint && !model.done()) req.on_checkpoint(tg::models::phase_name(model.phase()), model.iteration());
-      }
-    }
-    save();
-    checked_log([&] { log.close(); });  // every row is in losses.csv before the run's last files
-  } catch (const Diverged& e) {
-    result.outcome = TrainOutcome::Diverged;
-    result.message = e.what();
-    return result;
+    if (!prep_->map.condition.is_null()) extra["condition"] = prep_->map.condition;
+    tg::io::save_checkpoint(ckpt_path_, model_->to_checkpoint(extra));
+    last_good_ = std::string(tg::models::phase_name(model_->phase())) + " iteration " + std::to_string(model_->iteration());
   }
 
-  // Synthetic sample in the data's original units.
-  const int64_t n = n_sample;
-  if (n > 0) {
-    const Condition cond = condition_of(prep.map, join_path(dir, "config.json"));
+  // ---- the steps -------------------------------------------------------------------------------
+  // Adds the time since the phase clock started to `phase`'s seconds and restarts the clock.
+  void account(tg::models::Phase phase) {
+    const char* pn = tg::models::phase_name(phase);
+    times_[pn] = times_.at(pn).as_double() + std::chrono::duration<double>(Clock::now() - phase_start_).count();
+    phase_start_ = Clock::now();
+  }
+
+  // Logs a block's losses (the first non-finite loss stops training) and reports each step.
+  void log_block(const std::vector<tg::models::StepLosses>& ls) {
+    for (const tg::models::StepLosses& l : ls) {
+      const std::string row = l.csv_row();
+      checked_log([&] { log_.write_row(row); });
+      const std::string bad_loss = l.first_nonfinite();
+      if (!bad_loss.empty()) {
+        checked_log([&] { return log_.sync(); });
+        std::string weights = model_->first_nonfinite_tensor();
+        weights = weights.empty() ? "" : " (first non-finite weight: " + weights + ")";
+        throw Diverged(std::string("training diverged: non-finite loss at ") + tg::models::phase_name(l.phase) +
+                       " iteration " + std::to_string(l.iteration) + ": " + bad_loss + weights + diverged_hint());
+      }
+      if (req_.on_step) req_.on_step(l, l.iteration + 1, cfg_.iterations);
+    }
+  }
+
+  // Trains to the end of the schedule with checkpoints; false when it stopped early (a stop
+  // request, the time budget, divergence), with `result` saying why.
+  bool train_steps(TrainResult& result) {
+    if (req_.before_training) req_.before_training();
+    tg::backend_for(cfg_.device).reset_kernels_used();  // (summary.json: this run's)
+    const auto start = Clock::now();
+    phase_start_ = Clock::now();
+    tg::models::Phase phase = model_->phase();
+    int64_t since_ckpt = 0;
+    try {
+      while (!model_->done()) {
+        // On a device the losses of a block of iterations are read in one copy (the host does not
+        // wait for each); on the CPU a block is one iteration. A block never passes a checkpoint.
+        int64_t block = cfg_.device == tg::Device::CPU ? 1 : kDeviceBlock;
+        if (ckpt_every_ > 0) block = std::min(block, ckpt_every_ - since_ckpt);
+        const std::vector<tg::models::StepLosses> ls = model_->steps(std::max<int64_t>(1, block));
+        const bool phase_ended = model_->phase() != phase;
+        log_block(ls);
+        if (phase_ended) {
+          account(phase);
+          const char* pn = tg::models::phase_name(phase);
+          if (req_.on_phase_end) req_.on_phase_end(pn, times_.at(pn).as_double(), cfg_.iterations);
+          phase = model_->phase();
+          phase_start_ = Clock::now();  // (the callback's time counts in neither phase)
+        }
+        since_ckpt += static_cast<int64_t>(ls.size());
+        const int stop = req_.stop_requested ? req_.stop_requested() : 0;
+        const bool timed_out =
+            req_.max_time > 0 && std::chrono::duration<double>(Clock::now() - start).count() >= req_.max_time;
+        if (stop || timed_out) {
+          if (!phase_ended) account(phase);
+          save();
+          result.outcome = stop ? TrainOutcome::Stopped : TrainOutcome::TimeUp;
+          result.stop_code = stop;
+          result.message = std::string(stop ? "interrupted" : "time budget reached") + " at " +
+                           tg::models::phase_name(model_->phase()) + " iteration " + std::to_string(model_->iteration()) +
+                           "; checkpoint written. Continue with: " + req_.resume_hint;
+          return false;
+        }
+        if (ckpt_every_ > 0 && since_ckpt >= ckpt_every_) {
+          if (!phase_ended) account(phase);  // the time so far; the phase clock restarts
+          save();
+          since_ckpt = 0;
+          if (req_.on_checkpoint && !model_->done())
+            req_.on_checkpoint(tg::models::phase_name(model_->phase()), model_->iteration());
+        }
+      }
+      save();
+      checked_log([&] { log_.close(); });  // every row is in losses.csv before the run's last files
+    } catch (const Diverged& e) {
+      result.outcome = TrainOutcome::Diverged;
+      result.message = e.what();
+      return false;
+    }
+    return true;
+  }
+
+  // ---- the run's last files ----------------------------------------------------------------------
+  // The synthetic sample in the data's original units.
+  void write_sample() {
+    const int64_t n = n_sample_;
+    if (n <= 0) return;
+    const Condition cond = condition_of(prep_->map, join_path(dir_, "config.json"));
     std::vector<std::string> cond_text;
     // A conditional model: conditions drawn from the training distribution (stream (seed, 7)).
-    tg::io::Windows syn = cond.defined() ? model.generate(n, cfg.seed, cond.draw(n, cfg.seed, cond_text))
-                                         : model.generate(n, cfg.seed);
-    syn.columns = w.columns;
-    prep.map.model_to_original(syn);
+    tg::io::Windows syn = cond.defined() ? model_->generate(n, cfg_.seed, cond.draw(n, cfg_.seed, cond_text))
+                                         : model_->generate(n, cfg_.seed);
+    syn.columns = prep_->windows.columns;
+    prep_->map.model_to_original(syn);
     if (cond.defined()) {
       syn.condition_column = cond.column;
       syn.condition_text = std::move(cond_text);
     }
     for (double v : syn.data)
       if (!std::isfinite(v))
-        throw tg::io::InputError(join_path(dir, "synthetic.csv") +
+        throw tg::io::InputError(join_path(dir_, "synthetic.csv") +
                                  ": not written: the generated sample holds NaN or infinite values in the data's units "
                                  "(check the data's range)");
-    tg::io::write_windows_csv(join_path(dir, "synthetic.csv"), syn);
+    tg::io::write_windows_csv(join_path(dir_, "synthetic.csv"), syn);
   }
-  double total = 0;
-  for (const char* p : {"embedding", "supervised", "joint"}) total += times.at(p).as_double();
-  Json summary = Json::object();
-  if (run.contains("run_id")) summary["run_id"] = run.at("run_id");
-  summary["phase_seconds"] = times;
-  summary["total_seconds"] = total;
-  summary["parameters"] = static_cast<long long>(model.parameter_count());
-  // What the times were measured on: the device, and on the CPU its threads and the kernel set
-  // CPUID (or TG_CPU_GEMM) chose for the recurrent stacks; on CUDA the GRU implementation(s)
-  // that ran (persistent kernels, the step-wise path where the weights do not fit shared memory,
-  // or cuDNN: kernels/cuda/gru.cu), when the cell is a GRU.
-  summary["device"] = tg::device_name(cfg.device);
-  if (cfg.device == tg::Device::CPU) {
-    summary["cpu_threads"] = static_cast<long long>(tg::num_threads());
-    summary["cpu_kernels"] = tg::backend_for(tg::Device::CPU).kernels_used();
-  }
-  if (cfg.device == tg::Device::CUDA) {
-    const std::string gru = tg::backend_for(tg::Device::CUDA).kernels_used();
-    if (!gru.empty()) summary["gru_impl"] = gru;
-  }
-  tg::io::atomic_write_text(join_path(dir, "summary.json"), summary.dump() + "\n");
-  if (!quiet) {
+
+  void write_summary() {
+    double total = 0;
+    for (const char* p : {"embedding", "supervised", "joint"}) total += times_.at(p).as_double();
+    Json summary = Json::object();
+    if (run_.contains("run_id")) summary["run_id"] = run_.at("run_id");
+    summary["phase_seconds"] = times_;
+    summary["total_seconds"] = total;
+    summary["parameters"] = static_cast<long long>(model_->parameter_count());
+    // What the times were measured on: the device, and on the CPU its threads and the kernel set
+    // CPUID (or TG_CPU_GEMM) chose for the recurrent stacks; on CUDA the GRU implementation(s)
+    // that ran (persistent kernels, the step-wise path where the weights do not fit shared memory,
+    // or cuDNN: kernels/cuda/gru.cu), when the cell is a GRU.
+    summary["device"] = tg::device_name(cfg_.device);
+    if (cfg_.device == tg::Device::CPU) {
+      summary["cpu_threads"] = static_cast<long long>(tg::num_threads());
+      summary["cpu_kernels"] = tg::backend_for(tg::Device::CPU).kernels_used();
+    }
+    if (cfg_.device == tg::Device::CUDA) {
+      const std::string gru = tg::backend_for(tg::Device::CUDA).kernels_used();
+      if (!gru.empty()) summary["gru_impl"] = gru;
+    }
+    tg::io::atomic_write_text(join_path(dir_, "summary.json"), summary.dump() + "\n");
+    if (quiet_) return;
     std::fprintf(stderr, "training time: embedding %s, supervised %s, joint %s, total %s\n",
-                 format_seconds(times.at("embedding").as_double()).c_str(),
-                 format_seconds(times.at("supervised").as_double()).c_str(),
-                 format_seconds(times.at("joint").as_double()).c_str(), format_seconds(total).c_str());
-    std::fprintf(stderr, "model:     %s\nloss log:  %s\n", ckpt_path.c_str(), log_path.c_str());
-    if (n > 0) std::fprintf(stderr, "synthetic: %s (%lld sequences)\n", join_path(dir, "synthetic.csv").c_str(), static_cast<long long>(n));
+                 format_seconds(times_.at("embedding").as_double()).c_str(),
+                 format_seconds(times_.at("supervised").as_double()).c_str(),
+                 format_seconds(times_.at("joint").as_double()).c_str(), format_seconds(total).c_str());
+    std::fprintf(stderr, "model:     %s\nloss log:  %s\n", ckpt_path_.c_str(), log_path_.c_str());
+    if (n_sample_ > 0)
+      std::fprintf(stderr, "synthetic: %s (%lld sequences)\n", join_path(dir_, "synthetic.csv").c_str(),
+                   static_cast<long long>(n_sample_));
   }
-  return result;
-}
+
+  const TrainRequest& req_;
+  const bool quiet_, resuming_;
+  const std::string& dir_;
+  const std::string ckpt_path_, log_path_;
+  Json run_;  // config.json
+  tg::models::TimeGanConfig cfg_;
+  int64_t ckpt_every_ = 0, sample_n_ = 0, n_sample_ = 0;
+  bool config_changed_ = false;   // on resume: options given again that are stored back
+  int64_t stored_iterations_ = 0;  // on resume: config.json's iterations per phase before --iterations
+  RunLock lock_;  // the run directory's one writer, from before its files are read or written
+  tg::io::Prepared loaded_;
+  const tg::io::Prepared* prep_ = nullptr;  // req.prepared, or loaded_
+  std::unique_ptr<tg::models::TimeGan> model_;
+  Json times_ = Json::object();  // seconds per phase, all invocations
+  LossLog log_;
+  std::string last_good_;  // where model.ckpt stands, for messages
+  char lr_text_[32] = "";
+  Clock::time_point phase_start_;
+};
+
+}  // namespace
+
+TrainResult train(const TrainRequest& req) { return Training(req).run(); }
 
 }  // namespace tg::app
