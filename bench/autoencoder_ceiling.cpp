@@ -37,6 +37,7 @@
 #include "tg/io/json.h"
 #include "tg/io/npy.h"
 #include "tg/models/timegan.h"
+#include "tg/kernels/register.h"
 
 using namespace tg;
 using Clock = std::chrono::steady_clock;
@@ -65,6 +66,7 @@ void write_f32(const std::string& path, const io::Windows& w) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  tg::kernels::register_builtin_backends();
   std::string model_dir, out, real_out, data_path;
   int64_t threads = 1, chunk = 1024;
   for (int i = 1; i < argc; ++i) {

@@ -1,4 +1,4 @@
-// The kernel lab of the recurrent stacks: every variant of the registry (tests/reference/
+// The kernel lab of the recurrent stacks: every variant of the registry (kernels/reference/
 // rnn_variants.h: the scalar reference, the CPU stacks on Eigen, on the AVX2+FMA and AVX-512
 // micro-kernels and on the AVX-512 blocking in AVX2 registers, the CUDA paths where built) is first validated against the double-precision
 // reference (forward, and gradients against central finite differences; tolerances printed), then
@@ -25,6 +25,7 @@
 #include "reference/rnn_variants.h"
 #include "tg/kernels/parallel.h"
 #include "tg/kernels/rnn_cpu.h"
+#include "tg/kernels/register.h"
 #include "tg/rnn_spec.h"
 
 namespace kc = tg::kernels::cpu;
@@ -189,6 +190,7 @@ int bench_gemm(int reps, bool json, double roof1) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  tg::kernels::register_builtin_backends();
   __builtin_cpu_init();
   bool json = false, list = false, peak_only = false, gemm_only = false;
   int reps = 100, input = 24;

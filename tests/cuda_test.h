@@ -18,7 +18,7 @@ inline bool env_is_one(const char* name) {
   return v && std::string(v) == "1";
 }
 
-// The CPU emulation of the device (TG_CUDA_EMU, tests/cuda_emu) runs every CUDA thread as a
+// The CPU emulation of the device (TG_CUDA_EMU, kernels/cuda/emu) runs every CUDA thread as a
 // fiber: the large shapes are left to real devices.
 inline bool emulated() {
 #ifdef TG_HAVE_CUDA

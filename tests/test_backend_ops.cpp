@@ -2,9 +2,9 @@
 // (every Backend method of tg/backend.h, both dtypes, representative shapes, and TimeGAN's
 // recurrent call patterns: frozen weights, accumulated weight gradients, lengths shorter than T
 // including 0, batch-concatenated calls), each run on every backend this build has (the CPU;
-// CUDA when a device is usable, the CPU emulation of tests/cuda_emu in a TG_CUDA_EMU build)
+// CUDA when a device is usable, the CPU emulation of kernels/cuda/emu in a TG_CUDA_EMU build)
 // against a plain double-precision scalar reference, forward and gradients: written here for the
-// primitives, tests/reference (THE reference of the recurrent stacks, independent of the cell
+// primitives, kernels/reference (THE reference of the recurrent stacks, independent of the cell
 // header the backends use) for the recurrent calls, whose gradients are central finite
 // differences of the scalar forward (in double).
 //
@@ -188,7 +188,7 @@ RnnData rnn_data(const RnnRow& r, DType dt) {
   return d;
 }
 
-// The problem of a row, for the reference (tests/reference).
+// The problem of a row, for the reference (kernels/reference).
 reference::RnnProblem problem_of(const RnnRow& r, const RnnData& d) {
   reference::RnnProblem p;
   p.cell = r.cell;

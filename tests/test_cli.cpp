@@ -127,7 +127,7 @@ TEST_CASE("bad data files: one line naming file, line and field; nothing written
 }
 
 TEST_CASE("train on CUDA: summary.json names the GRU implementation that ran") {
-  // (a GPU, or the CPU emulation of tests/cuda_emu; skipped elsewhere)
+  // (a GPU, or the CPU emulation of kernels/cuda/emu; skipped elsewhere)
   std::string why;
   if (!tg::cuda_available(&why)) {
     MESSAGE("skipped: no CUDA device: " << why);

@@ -1,6 +1,6 @@
 // What `timegan train --device cuda` shows when the device goes wrong: for each condition one
 // line on stderr naming the problem and what to do, and exit status 1. The conditions are
-// injected into the CPU emulation of the device (TG_CUDA_EMU_FAULT, tests/cuda_emu/faults.cpp),
+// injected into the CPU emulation of the device (TG_CUDA_EMU_FAULT, kernels/cuda/emu/faults.cpp),
 // so the suite runs in the emulated build (.ci/cuda-emu) and is skipped elsewhere.
 #include <doctest/doctest.h>
 

@@ -6,7 +6,7 @@
 // instead, and TG_REQUIRE_CUDNN=1 makes the cuDNN comparison fail in a build without cuDNN.
 // With a device, each case runs the same inputs through backend_for(Device::CPU) and
 // backend_for(Device::CUDA) and compares. In a TG_CUDA_EMU build the device is the CPU
-// emulation of tests/cuda_emu (always present; smaller recurrent shapes, see tg_test::emulated()).
+// emulation of kernels/cuda/emu (always present; smaller recurrent shapes, see tg_test::emulated()).
 //
 // Tolerances (|cpu - gpu| <= atol + rtol * |cpu| elementwise):
 //   primitives      float32 rtol 1e-5 atol 1e-6    float64 rtol 1e-12 atol 1e-13

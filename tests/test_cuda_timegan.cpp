@@ -1,5 +1,5 @@
 // TimeGAN training steps on the CUDA backend against the CPU at the same seed, through all three
-// phases (with a device, or the CPU emulation of tests/cuda_emu in a TG_CUDA_EMU build; see
+// phases (with a device, or the CPU emulation of kernels/cuda/emu in a TG_CUDA_EMU build; see
 // test_cuda_backend.cpp for the skip rules). Tolerances: float32 2e-3 relative after a few Adam
 // steps (other summation orders move the weights by ~1e-7 per step, the losses are O(1));
 // float64 1e-8.
@@ -180,7 +180,7 @@ TEST_CASE("cuda: with categorical, static, condition and missing columns, a bloc
 
 // steps(k) on the device gives what k calls of step() give (the same kernels; only the reads
 // are batched), with the device deciding the discriminator's update both ways. Bit for bit on a
-// device; the emulation draws another summation order for every GEMM call (tests/cuda_emu), so
+// device; the emulation draws another summation order for every GEMM call (kernels/cuda/emu), so
 // there the losses agree to rounding and everything else (phases, D's decisions, Adam's step
 // counts, the random streams) exactly.
 TEST_CASE("cuda: TimeGAN steps(k) equals k step() calls, with the device deciding D's update") {

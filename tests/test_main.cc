@@ -1,15 +1,19 @@
-// The test runner of every suite: doctest's, plus, in builds on the CPU emulation of the CUDA
-// device, the emulation's seed after a failure (tests/cuda_emu/cuda_emu.h: TG_CUDA_EMU_SEED
-// reproduces the run's block orders, thread orders and summation orders).
+// The test runner of every suite: doctest's, after registering the built-in backends, plus, in
+// builds on the CPU emulation of the CUDA device, the emulation's seed after a failure
+// (kernels/cuda/emu/cuda_emu.h: TG_CUDA_EMU_SEED reproduces the run's block orders, thread
+// orders and summation orders).
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
 #include <cstdio>
 
-// defined by tests/cuda_emu/runtime.cpp in emulated builds only
+#include "tg/kernels/register.h"
+
+// defined by kernels/cuda/emu/runtime.cpp in emulated builds only
 extern "C" unsigned long long tg_cuda_emu_seed() __attribute__((weak));
 
 int main(int argc, char** argv) {
+  tg::kernels::register_builtin_backends();
   doctest::Context context(argc, argv);
   const int rc = context.run();
   if (context.shouldExit()) return rc;

@@ -1,6 +1,6 @@
 // Tests of the CPU recurrent-stack kernels (tg/kernels/rnn_cpu.h) and the layout contract
 // (tg/rnn_spec.h): finite-difference gradients, known values, the scalar reference
-// (tests/reference), lengths, float/double, the vectorised activations, bad args.
+// (kernels/reference), lengths, float/double, the vectorised activations, bad args.
 #include <doctest/doctest.h>
 
 #include <Eigen/Core>
@@ -621,7 +621,7 @@ TEST_CASE("rnn gradients: edge shapes (T=1, B=1, in=1, H=1, 3 layers)") {
   }
 }
 
-TEST_CASE("rnn forward: every cell against the scalar reference (tests/reference), float and double") {
+TEST_CASE("rnn forward: every cell against the scalar reference (kernels/reference), float and double") {
   for (int threads : {1, 2}) {
     ThreadsGuard tgd(threads);
     for (Cell c : kAllCells) {
@@ -683,7 +683,7 @@ TEST_CASE("rnn kernels: the vectorised activations are the cell header's sigmoid
 
 TEST_CASE("kernel lab: every variant available here agrees with the scalar reference") {
   // Forward within 2e-5 absolute of the double reference, gradients within 1e-4 relative
-  // (to max(1, |g|)) of its central finite differences (tests/reference/rnn_variants.h).
+  // (to max(1, |g|)) of its central finite differences (kernels/reference/rnn_variants.h).
   ThreadsGuard tgd(2);
   int ran = 0;
   for (const auto& v : tg::lab::rnn_variants()) {

@@ -1,5 +1,6 @@
 // The backend registry and the names of the elementwise ops (tg/backend.h). The engine names no
-// backend: the built-in ones register themselves through kernels::register_builtin_backends().
+// backend and links none: the application registers the built-in ones
+// (tg::kernels::register_builtin_backends(), tg/kernels/register.h) or its own.
 #include "tg/backend.h"
 
 #include <algorithm>
@@ -11,13 +12,6 @@
 
 namespace tg {
 
-namespace kernels {
-// Registers the backends this build has (kernels/register_backends.cpp, the one place that
-// names them). Called before the registry's first lookup: an explicit reference, so a static
-// link always keeps it and the backends it names.
-void register_builtin_backends();
-}  // namespace kernels
-
 namespace {
 
 struct Registry {
@@ -26,17 +20,9 @@ struct Registry {
   std::array<bool, 2> set{};
 };
 
-// The storage alone (register_backend writes here, also from inside the built-in registration).
-Registry& storage() {
+Registry& registry() {
   static Registry* r = new Registry();  // never destroyed: backends outlive static tensors
   return *r;
-}
-
-// The storage once the built-in backends are in.
-Registry& registry() {
-  static std::once_flag once;
-  std::call_once(once, [] { kernels::register_builtin_backends(); });
-  return storage();
 }
 
 size_t slot_of(Device d) {
@@ -59,7 +45,7 @@ bool lookup(Device d, BackendEntry* out) {
 void register_backend(const BackendEntry& e) {
   if (e.usable == nullptr || e.instance == nullptr || e.name == nullptr)
     throw std::invalid_argument("tg::register_backend: entry with a null name or function");
-  Registry& r = storage();
+  Registry& r = registry();
   std::lock_guard<std::mutex> lk(r.mu);
   const size_t i = slot_of(e.device);
   r.entries[i] = e;
@@ -99,10 +85,22 @@ const char* binary_name(BinaryOp op) {
   return "?";
 }
 
+namespace {
+// Why a device has no backend: none registered at all (the application did not register the
+// built-in ones), or this build has none for it.
+std::string unregistered(Device d) {
+  if (registered_backends().empty())
+    return std::string("no backend registered for device ") + device_name(d) +
+           ": call tg::kernels::register_builtin_backends() (tg/kernels/register.h) once before using the engine";
+  if (d == Device::CUDA) return "this build has no CUDA backend (configured without the CUDA toolkit)";
+  return std::string("no backend registered for device ") + device_name(d);
+}
+}  // namespace
+
 bool cuda_available(std::string* why) {
   BackendEntry e;
   if (!lookup(Device::CUDA, &e)) {
-    if (why) *why = "this build has no CUDA backend (configured without the CUDA toolkit)";
+    if (why) *why = unregistered(Device::CUDA);
     return false;
   }
   return e.usable(why);
@@ -111,8 +109,9 @@ bool cuda_available(std::string* why) {
 Backend& backend_for(Device d) {
   BackendEntry e;
   if (!lookup(d, &e)) {
-    if (d == Device::CUDA) throw std::runtime_error("CUDA device unavailable: this build has no CUDA backend");
-    throw std::runtime_error(std::string("no backend registered for device ") + device_name(d));
+    if (d == Device::CUDA && !registered_backends().empty())
+      throw std::runtime_error("CUDA device unavailable: this build has no CUDA backend");
+    throw std::runtime_error(unregistered(d));
   }
   std::string why;
   if (!e.usable(&why)) throw std::runtime_error(std::string(d == Device::CUDA ? "CUDA" : e.name) + " device unavailable: " + why);

@@ -7,10 +7,10 @@ cuda* / cublas* function.
 Two implementations:
   * the real one (this file): inline wrappers over the CUDA runtime and cuBLAS, the launch a
     template around the <<<>>> syntax, so the compiled code is what direct calls would give;
-  * with TG_CUDA_EMU defined, tests/cuda_emu/cuda_emu.h: the .cu files compiled as C++ and run
+  * with TG_CUDA_EMU defined, kernels/cuda/emu/cuda_emu.h: the .cu files compiled as C++ and run
     on the CPU (threads of a block on CPU threads with real barriers, shared memory and device
     memory filled with NaN bytes, BLAS as loops), so that CI runs the backend's code on every
-    commit without a GPU (the model and its limits: tests/cuda_emu/cuda_emu.h).
+    commit without a GPU (the model and its limits: kernels/cuda/emu/cuda_emu.h).
 cuDNN (cudnn_gru.cu) calls its own API directly and has no emulation.
 
 Conventions: functions return gpu::Error (checked by TG_CUDA_CHECK in common.cuh) or
@@ -63,7 +63,7 @@ inline const char* error_string(Error e) { return cudaGetErrorString(e); }
 /// Returns and clears the last error (launch configuration errors surface here).
 inline Error get_last_error() { return cudaGetLastError(); }
 /// After a launch of kernel `name`: its launch error (the emulation also uses the name to inject
-/// a fault into that kernel, tests/cuda_emu/faults.cpp).
+/// a fault into that kernel, kernels/cuda/emu/faults.cpp).
 inline Error launch_error(const char* /*name*/) { return cudaGetLastError(); }
 
 /// What an error means for the user (the messages: kernels/cuda/device.cu, explain_error).

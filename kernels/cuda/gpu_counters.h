@@ -1,6 +1,6 @@
 /*
 gpu_counters.h: what the CUDA backend asks of the device, counted at the seam (gpu.cuh, and the
-emulation's runtime in tests/cuda_emu): kernel launches, BLAS calls, host<->device copies
+emulation's runtime in kernels/cuda/emu): kernel launches, BLAS calls, host<->device copies
 (count and bytes), memsets, synchronisations (explicit, and the one a blocking copy implies) and
 device allocations. Relaxed atomic counters, process-wide: a few nanoseconds per call. Read
 through tg::kernels::cuda::device_counts() (include/tg/kernels/cuda_backend.h), e.g. by

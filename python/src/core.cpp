@@ -13,6 +13,7 @@
 #include <Python.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <csignal>
 #include <cstring>
@@ -31,6 +32,7 @@
 #include "tg/io/error.h"
 #include "tg/io/json.h"
 #include "tg/io/npy.h"
+#include "tg/kernels/register.h"
 
 namespace nb = nanobind;
 using tg::io::Json;
@@ -219,12 +221,8 @@ nb::ndarray<nb::numpy, T> to_numpy(std::vector<T>&& v, std::vector<size_t> shape
   return nb::ndarray<nb::numpy, T>(owned->data(), shape.size(), shape.data(), owner);
 }
 
-}  // namespace
-
-NB_MODULE(_core, m) {
-  m.doc() = "The TimeGAN engine's application layer (training, generation, evaluation), as the timegan CLI runs it.";
-
-  // Errors: the engine's one-line messages as the natural Python exception.
+// Errors: the engine's one-line messages as the natural Python exception.
+void register_errors() {
   nb::register_exception_translator([](const std::exception_ptr& p, void*) {
     try {
       std::rethrow_exception(p);
@@ -249,7 +247,10 @@ NB_MODULE(_core, m) {
       PyErr_SetString(PyExc_RuntimeError, e.what());
     }
   });
+}
 
+// The run lock and the prepared data's view.
+void bind_data(nb::module_& m) {
   nb::class_<tg::app::RunLock>(m, "RunLock",
                                "the one writer of a run directory (an exclusive lock on DIR/.timegan.lock, as "
                                "timegan train holds it); BlockingIOError naming the holder when another has it")
@@ -285,6 +286,10 @@ NB_MODULE(_core, m) {
         return to_numpy(std::move(v), {size_t(w.n), size_t(w.seq), size_t(w.dim)});
       }, "the windows on the evaluation's scale [n, T, d] (a copy)");
 
+}
+
+// Preparing data: from a file, a table or windows in memory.
+void bind_prepare(nb::module_& m) {
   m.def("data_options", [](const std::string& opts) { return data_options(Json::parse(opts, "options")).dump(); },
         nb::arg("options"), "the data options as config.json stores them (checked)");
 
@@ -401,7 +406,10 @@ NB_MODULE(_core, m) {
         return d.release();
       },
       nb::arg("windows"), nb::arg("options"), "windows [n, T, d] as timegan train prepares an NPY file");
+}
 
+// Training into a run directory.
+void bind_train(nb::module_& m) {
   m.def(
       "train",
       [](const std::string& request, Data* data, nb::object hook, nb::object checkpoint_hook) {
@@ -475,7 +483,10 @@ NB_MODULE(_core, m) {
       },
       nb::arg("request"), nb::arg("data").none(), nb::arg("hook").none(), nb::arg("checkpoint_hook").none() = nb::none(),
       "trains into request['dir'] as timegan train does; returns (outcome, message)");
+}
 
+// Generation and evaluation from a run directory.
+void bind_generate_evaluate(nb::module_& m) {
   m.def(
       "generate",
       [](const std::string& dir, int64_t n, uint64_t seed, const std::string& device, const std::string& sampling,
@@ -566,7 +577,10 @@ NB_MODULE(_core, m) {
       nb::arg("request"), nb::arg("real").none(), nb::arg("synthetic").none(), nb::arg("report_dir") = "",
       nb::arg("synthetic_static").none() = nb::none(), nb::arg("synthetic_conditions").none() = nb::none(),
       "evaluates as timegan evaluate; returns (metrics.json text, report.html text)");
+}
 
+// What the build and the CSV reader can do.
+void bind_build_info(nb::module_& m) {
   m.def("looks_like_date", &tg::io::looks_like_date, nb::arg("text"),
         "whether the CSV reader takes this value for a date (its column is skipped)");
   m.def("cuda_available", []() {
@@ -575,11 +589,22 @@ NB_MODULE(_core, m) {
     return std::make_pair(ok, why);
   });
   m.def("has_cuda_backend", []() {
-#ifdef TG_HAVE_CUDA
-    return true;
-#else
-    return false;
-#endif
+    const std::vector<std::string> names = tg::registered_backends();
+    return std::find(names.begin(), names.end(), "cuda") != names.end();
   });
   m.def("loss_columns", []() { return tg::models::StepLosses::csv_header(); });
+}
+
+}  // namespace
+
+NB_MODULE(_core, m) {
+  tg::kernels::register_builtin_backends();
+  m.doc() = "The TimeGAN engine's application layer (training, generation, evaluation), as the timegan CLI runs it.";
+
+  register_errors();
+  bind_data(m);
+  bind_prepare(m);
+  bind_train(m);
+  bind_generate_evaluate(m);
+  bind_build_info(m);
 }

@@ -1,15 +1,29 @@
 // Trains a one-layer GRU for a few Adam steps through the installed engine and checks that
-// the loss falls. Also that the built-in backends registered themselves through the static
-// libraries (no static initializer to be dropped by the linker) and that the thread setting
-// goes through the engine.
+// the loss falls. Also that the engine has no backend until the application registers the
+// built-in ones (tg::kernels, tg/kernels/register.h), that registering them through the static
+// libraries works, and that the thread setting goes through the engine.
 #include <cstdio>
+#include <stdexcept>
 #include <string>
 
 #include "tg/engine.h"
+#include "tg/kernels/register.h"
 #include "tg/models/network.h"
 
 int main() {
   using namespace tg;
+  if (!registered_backends().empty()) {
+    std::printf("consumer: a backend was registered before the application registered one\n");
+    return 1;
+  }
+  try {
+    backend_for(Device::CPU);
+    std::printf("consumer: backend_for(cpu) worked with no backend registered\n");
+    return 1;
+  } catch (const std::runtime_error& e) {
+    std::printf("consumer: before registering: %s\n", e.what());
+  }
+  kernels::register_builtin_backends();
   const std::vector<std::string> backends = registered_backends();
   if (backends.empty() || backends[0] != "cpu") {
     std::printf("consumer: the CPU backend is not registered\n");

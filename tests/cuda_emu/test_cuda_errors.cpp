@@ -1,5 +1,5 @@
 // What the CUDA backend reports when the device goes wrong, on the CPU emulation with injected
-// faults (tests/cuda_emu/faults.cpp): each condition gives one line naming the problem and what
+// faults (kernels/cuda/emu/faults.cpp): each condition gives one line naming the problem and what
 // to do. The same conditions through the timegan executable: tests/test_cli_cuda.cpp; the cuDNN
 // GRU's guards: tests/cudnn_host/test_cudnn_host.cpp.
 #include <doctest/doctest.h>

@@ -191,10 +191,12 @@ Backend& backend_for(Device d);
 bool cuda_available(std::string* why = nullptr);
 
 // ---- the registry of backends --------------------------------------------------------------
-// Backends register themselves; the engine names none of them. The built-in ones (the CPU; CUDA
-// in builds that have it) are registered by tg::kernels::register_builtin_backends(), which the
-// registry calls before its first lookup (an explicit call, not a static initializer, so that
-// static linking cannot drop it).
+// The engine names no backend and does not link one. The built-in ones (the CPU; CUDA in builds
+// that have it) live in the kernels library (tg::kernels) and are registered by
+// tg::kernels::register_builtin_backends() (tg/kernels/register.h), which an application calls
+// once before it uses the engine (the timegan executable, the Python module, the tests and the
+// benchmarks do); backend_for() says so when nothing is registered. An explicit call rather than a
+// static initializer: a static link would drop an initializer that nothing references.
 struct BackendEntry {
   Device device;
   const char* name;

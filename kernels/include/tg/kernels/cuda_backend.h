@@ -65,7 +65,7 @@ struct DeviceCounts {
 DeviceCounts device_counts();
 DeviceCounts operator-(const DeviceCounts& a, const DeviceCounts& b);
 
-/// Whether this build's CUDA backend runs on the CPU emulation of tests/cuda_emu (TG_CUDA_EMU).
+/// Whether this build's CUDA backend runs on the CPU emulation of kernels/cuda/emu (TG_CUDA_EMU).
 bool emulated();
 
 /// A one-line description of the device ("NVIDIA H100 80GB HBM3, sm_90, 132 SMs").

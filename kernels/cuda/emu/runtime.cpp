@@ -797,7 +797,7 @@ Error set_device(int d) {
 }
 Error device_info(int d, DeviceInfo* out) {
   if (d != 0) return kErrorInvalidDevice;
-  out->name = "CPU emulation of a CUDA device (tests/cuda_emu)";
+  out->name = "CPU emulation of a CUDA device (kernels/cuda/emu)";
   out->major = 9;
   out->minor = 0;
   out->sms = static_cast<int>(emu_sms());

@@ -105,7 +105,7 @@ std::vector<RnnVariant> build_registry() {
   std::vector<RnnVariant> r;
   RnnVariant ref;
   ref.name = "reference";
-  ref.description = "double-precision scalar reference (tests/reference), forward only";
+  ref.description = "double-precision scalar reference (kernels/reference), forward only";
   ref.forward = reference_forward;
   r.push_back(ref);
   r.push_back(cpu_variant("cpu-eigen", "CPU stacks, Eigen products (TG_CPU_GEMM=eigen)", kc::GemmKernel::Eigen));
