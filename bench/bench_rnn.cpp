@@ -187,16 +187,17 @@ int bench_gemm(int reps, bool json, double roof1) {
   return 0;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  tg::kernels::register_builtin_backends();
-  __builtin_cpu_init();
+struct Options {
   bool json = false, list = false, peak_only = false, gemm_only = false;
   int reps = 100, input = 24;
   std::string variant = "all";
   std::vector<std::string> cells = {"gru", "gru_ra"};
   std::vector<int> threads = {1, 2};
+};
+
+// The command line; exits with the usage on a bad one (2) or --help (0).
+Options parse_args(int argc, char** argv) {
+  Options o;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -206,60 +207,35 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--json") json = true;
-    else if (a == "--list") list = true;
-    else if (a == "--peak") peak_only = true;
-    else if (a == "--gemm") gemm_only = true;
-    else if (a == "--variant") variant = next();
-    else if (a == "--reps") reps = std::max(1, std::atoi(next().c_str()));
-    else if (a == "--input") input = std::max(1, std::atoi(next().c_str()));
-    else if (a == "--cells") cells = split(next());
+    if (a == "--json") o.json = true;
+    else if (a == "--list") o.list = true;
+    else if (a == "--peak") o.peak_only = true;
+    else if (a == "--gemm") o.gemm_only = true;
+    else if (a == "--variant") o.variant = next();
+    else if (a == "--reps") o.reps = std::max(1, std::atoi(next().c_str()));
+    else if (a == "--input") o.input = std::max(1, std::atoi(next().c_str()));
+    else if (a == "--cells") o.cells = split(next());
     else if (a == "--threads") {
-      threads.clear();
-      for (auto& t : split(next())) threads.push_back(std::max(1, std::atoi(t.c_str())));
+      o.threads.clear();
+      for (auto& t : split(next())) o.threads.push_back(std::max(1, std::atoi(t.c_str())));
     } else {
       std::fprintf(stderr,
                    "usage: %s [--variant NAME|all] [--cells gru,gru_ra,lstm,lstm_ln] [--input N] "
                    "[--threads 1,2] [--reps N] [--json] | --list | --peak | --gemm\n",
                    argv[0]);
-      return a == "--help" || a == "-h" ? 0 : 2;
+      std::exit(a == "--help" || a == "-h" ? 0 : 2);
     }
   }
-  const auto& reg = tg::lab::rnn_variants();
-  if (list) {
-    for (const auto& v : reg)
-      std::printf("%-17s %-9s %s%s%s\n", v.name.c_str(), v.unavailable.empty() ? "available" : "-",
-                  v.description.c_str(), v.unavailable.empty() ? "" : "; not here: ",
-                  v.unavailable.c_str());
-    return 0;
-  }
-  std::vector<const tg::lab::RnnVariant*> chosen;
-  if (variant == "all") {
-    for (const auto& v : reg) chosen.push_back(&v);
-  } else {
-    const auto* v = tg::lab::find_rnn_variant(variant);
-    if (!v) {
-      std::fprintf(stderr, "bench_rnn: unknown variant '%s' (--list shows them)\n", variant.c_str());
-      return 2;
-    }
-    chosen.push_back(v);
-  }
-  std::vector<tg::Cell> cell_list;
-  for (const auto& c : cells) {
-    try {
-      cell_list.push_back(tg::parse_cell(c));
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "bench_rnn: --cells: %s\n", e.what());
-      return 2;
-    }
-  }
+  return o;
+}
 
-  // The roof per thread count: the best FMA peak among the instruction sets CPUID reports.
+// The roof per thread count: the best FMA peak among the instruction sets CPUID reports (printed).
+std::vector<double> roofs(const Options& o) {
   std::vector<double> roof;
-  for (int th : threads) {
+  for (int th : o.threads) {
     const double p2 = fma_peak_gflops(false, th), p5 = fma_peak_gflops(true, th);
     roof.push_back(std::max(p2, p5));
-    if (json || peak_only) {
+    if (o.json || o.peak_only) {
       std::printf("{\"bench\":\"fma_peak\",\"impl\":\"avx2-fma\",\"threads\":%d,\"gflops\":%.1f}\n", th, p2);
       std::printf("{\"bench\":\"fma_peak\",\"impl\":\"avx512-fma\",\"threads\":%d,\"gflops\":%.1f%s}\n", th,
                   p5, has_avx512f() ? "" : ",\"note\":\"not in CPUID\"");
@@ -270,75 +246,116 @@ int main(int argc, char** argv) {
         std::printf("FMA roof, %d thread(s): AVX2 %.1f GFLOP/s, AVX-512 not in CPUID (not run)\n", th, p2);
     }
   }
-  if (peak_only) return 0;
-  if (gemm_only) {
-    kc::set_num_threads(1);
-    return bench_gemm(reps, json, fma_peak_gflops(false, 1));
-  }
+  return roof;
+}
 
-  bool all_ok = true;
+// One variant and cell at the stock shape: validated against the reference, then timed forward
+// and forward + backward at each thread count. False when the validation fails.
+bool bench_variant(const tg::lab::RnnVariant& v, tg::Cell cell, const Options& o, const std::vector<double>& roof) {
   const int L = 3, B = 128, T = 24, H = 24;
-  if (!json)
+  const char* cname = tg::cell_name(cell);
+  kc::set_num_threads(2);
+  const auto val = tg::lab::validate(v, cell);
+  if (o.json)
+    std::printf("{\"bench\":\"rnn_validate\",\"variant\":\"%s\",\"cell\":\"%s\",\"ok\":%s,"
+                "\"forward_err\":%.3g,\"forward_tol\":%.3g,\"grad_err\":%.3g,\"grad_tol\":%.3g}\n",
+                v.name.c_str(), cname, val.ok ? "true" : "false", val.forward_err,
+                tg::lab::kForwardTol, val.grad_err, tg::lab::kGradTol);
+  else
+    std::printf("%-17s %-7s validate: %s (forward tol %.0e abs, gradients tol %.0e rel): %s\n",
+                v.name.c_str(), cname, val.ok ? "ok" : "FAILED", tg::lab::kForwardTol,
+                tg::lab::kGradTol, val.detail.c_str());
+  std::fflush(stdout);
+  if (!val.ok) return false;
+  tg::lab::StackCase c = tg::lab::make_case(cell, L, B, T, o.input, H, 1234, 0.3);
+  const double ff = fwd_flops(c.s);
+  const bool is_ref = !v.backward;
+  const int r = is_ref ? std::min(o.reps, 5) : o.reps;
+  for (size_t ti = 0; ti < o.threads.size(); ++ti) {
+    const int th = o.threads[ti];
+    kc::set_num_threads(th);
+    for (int mode = 0; mode < (is_ref ? 1 : 2); ++mode) {
+      auto run = [&] {
+        v.forward(c);
+        if (mode == 1) v.backward(c);
+      };
+      for (int w = 0; w < std::max(is_ref ? 1 : 10, r / 10); ++w) run();
+      std::vector<double> ms(static_cast<size_t>(r));
+      for (auto& m : ms) {
+        const auto t0 = std::chrono::steady_clock::now();
+        run();
+        m = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      }
+      const double med = median(ms), best = *std::min_element(ms.begin(), ms.end());
+      const double gflops = (mode == 0 ? ff : 3 * ff) / (med * 1e-3) / 1e9;
+      const double frac = roof[ti] > 0 ? 100.0 * gflops / roof[ti] : 0.0;
+      const char* mname = mode == 0 ? "fwd" : "fwd_bwd";
+      if (o.json)
+        std::printf("{\"bench\":\"rnn_variant\",\"variant\":\"%s\",\"cell\":\"%s\",\"batch\":%d,"
+                    "\"seq\":%d,\"input\":%d,\"hidden\":%d,\"layers\":%d,\"mode\":\"%s\","
+                    "\"threads\":%d,\"median_ms\":%.4f,\"min_ms\":%.4f,\"gflops\":%.2f,"
+                    "\"roof_gflops\":%.1f,\"roof_pct\":%.2f}\n",
+                    v.name.c_str(), cname, B, T, o.input, H, L, mname, th, med, best, gflops,
+                    roof[ti], frac);
+      else
+        std::printf("%-17s %-7s %5d %7d %8s %10.4f %8.4f %8.2f %5.1f%%\n", v.name.c_str(), cname,
+                    o.input, th, mname, med, best, gflops, frac);
+      std::fflush(stdout);
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  tg::kernels::register_builtin_backends();
+  __builtin_cpu_init();
+  const Options o = parse_args(argc, argv);
+  const auto& reg = tg::lab::rnn_variants();
+  if (o.list) {
+    for (const auto& v : reg)
+      std::printf("%-17s %-9s %s%s%s\n", v.name.c_str(), v.unavailable.empty() ? "available" : "-",
+                  v.description.c_str(), v.unavailable.empty() ? "" : "; not here: ",
+                  v.unavailable.c_str());
+    return 0;
+  }
+  std::vector<const tg::lab::RnnVariant*> chosen;
+  if (o.variant == "all") {
+    for (const auto& v : reg) chosen.push_back(&v);
+  } else {
+    const auto* v = tg::lab::find_rnn_variant(o.variant);
+    if (!v) {
+      std::fprintf(stderr, "bench_rnn: unknown variant '%s' (--list shows them)\n", o.variant.c_str());
+      return 2;
+    }
+    chosen.push_back(v);
+  }
+  std::vector<tg::Cell> cell_list;
+  for (const auto& c : o.cells) {
+    try {
+      cell_list.push_back(tg::parse_cell(c));
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "bench_rnn: --cells: %s\n", e.what());
+      return 2;
+    }
+  }
+  const std::vector<double> roof = roofs(o);
+  if (o.peak_only) return 0;
+  if (o.gemm_only) {
+    kc::set_num_threads(1);
+    return bench_gemm(o.reps, o.json, fma_peak_gflops(false, 1));
+  }
+  bool all_ok = true;
+  if (!o.json)
     std::printf("%-17s %-7s %5s %7s %8s %10s %8s %8s %6s\n", "variant", "cell", "input", "threads",
                 "mode", "median_ms", "min_ms", "GFLOP/s", "%roof");
   for (const auto* v : chosen) {
     if (!v->unavailable.empty()) {
-      if (!json) std::printf("%-17s skipped: %s\n", v->name.c_str(), v->unavailable.c_str());
+      if (!o.json) std::printf("%-17s skipped: %s\n", v->name.c_str(), v->unavailable.c_str());
       continue;
     }
-    for (tg::Cell cell : cell_list) {
-      const char* cname = tg::cell_name(cell);
-      kc::set_num_threads(2);
-      const auto val = tg::lab::validate(*v, cell);
-      all_ok = all_ok && val.ok;
-      if (json)
-        std::printf("{\"bench\":\"rnn_validate\",\"variant\":\"%s\",\"cell\":\"%s\",\"ok\":%s,"
-                    "\"forward_err\":%.3g,\"forward_tol\":%.3g,\"grad_err\":%.3g,\"grad_tol\":%.3g}\n",
-                    v->name.c_str(), cname, val.ok ? "true" : "false", val.forward_err,
-                    tg::lab::kForwardTol, val.grad_err, tg::lab::kGradTol);
-      else
-        std::printf("%-17s %-7s validate: %s (forward tol %.0e abs, gradients tol %.0e rel): %s\n",
-                    v->name.c_str(), cname, val.ok ? "ok" : "FAILED", tg::lab::kForwardTol,
-                    tg::lab::kGradTol, val.detail.c_str());
-      std::fflush(stdout);
-      if (!val.ok) continue;
-      tg::lab::StackCase c = tg::lab::make_case(cell, L, B, T, input, H, 1234, 0.3);
-      const double ff = fwd_flops(c.s);
-      const bool is_ref = !v->backward;
-      const int r = is_ref ? std::min(reps, 5) : reps;
-      for (size_t ti = 0; ti < threads.size(); ++ti) {
-        const int th = threads[ti];
-        kc::set_num_threads(th);
-        for (int mode = 0; mode < (is_ref ? 1 : 2); ++mode) {
-          auto run = [&] {
-            v->forward(c);
-            if (mode == 1) v->backward(c);
-          };
-          for (int w = 0; w < std::max(is_ref ? 1 : 10, r / 10); ++w) run();
-          std::vector<double> ms(static_cast<size_t>(r));
-          for (auto& m : ms) {
-            const auto t0 = std::chrono::steady_clock::now();
-            run();
-            m = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-          }
-          const double med = median(ms), best = *std::min_element(ms.begin(), ms.end());
-          const double gflops = (mode == 0 ? ff : 3 * ff) / (med * 1e-3) / 1e9;
-          const double frac = roof[ti] > 0 ? 100.0 * gflops / roof[ti] : 0.0;
-          const char* mname = mode == 0 ? "fwd" : "fwd_bwd";
-          if (json)
-            std::printf("{\"bench\":\"rnn_variant\",\"variant\":\"%s\",\"cell\":\"%s\",\"batch\":%d,"
-                        "\"seq\":%d,\"input\":%d,\"hidden\":%d,\"layers\":%d,\"mode\":\"%s\","
-                        "\"threads\":%d,\"median_ms\":%.4f,\"min_ms\":%.4f,\"gflops\":%.2f,"
-                        "\"roof_gflops\":%.1f,\"roof_pct\":%.2f}\n",
-                        v->name.c_str(), cname, B, T, input, H, L, mname, th, med, best, gflops,
-                        roof[ti], frac);
-          else
-            std::printf("%-17s %-7s %5d %7d %8s %10.4f %8.4f %8.2f %5.1f%%\n", v->name.c_str(), cname,
-                        input, th, mname, med, best, gflops, frac);
-          std::fflush(stdout);
-        }
-      }
-    }
+    for (tg::Cell cell : cell_list) all_ok = bench_variant(*v, cell, o, roof) && all_ok;
   }
   return all_ok ? 0 : 1;
 }

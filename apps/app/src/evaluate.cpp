@@ -76,6 +76,57 @@ Windows synthetic_windows(tg::io::NpyArray a, const Windows& real, const std::st
   return w;
 }
 
+// A file's label indices -> those of the real data's vocabulary (a label the real data do not
+// have is an error naming its line).
+void relabel_to_real(tg::io::Table& t, const tg::io::OutputMap& map, const std::string& path, const std::string& real_src) {
+  for (int64_t c = 0; c < t.cols(); ++c) {
+    if (!t.is_categorical(c)) continue;
+    const auto& file_labels = t.categories[static_cast<size_t>(c)];
+    const tg::io::CategoricalColumn* cc = nullptr;
+    for (const auto& m : map.categorical)
+      if (m.name == t.columns[static_cast<size_t>(c)]) cc = &m;
+    std::vector<double> code(file_labels.size());
+    for (size_t k = 0; k < file_labels.size(); ++k) {
+      const auto it = std::find(cc->labels.begin(), cc->labels.end(), file_labels[k]);
+      if (it == cc->labels.end()) {
+        int64_t line = 0;
+        for (int64_t r = 0; r < t.rows && !line; ++r)
+          if (t.at(r, c) == static_cast<double>(k)) line = t.line_of_row[static_cast<size_t>(r)];
+        throw tg::io::InputError(path + ":" + std::to_string(line) + ": column '" + tg::io::printable(cc->name) +
+                                 "': label '" + tg::io::printable(file_labels[k]) + "' does not occur in the real data " +
+                                 real_src);
+      }
+      code[k] = static_cast<double>(it - cc->labels.begin());
+    }
+    for (int64_t r = 0; r < t.rows; ++r) {
+      double& v = t.values[static_cast<size_t>(r * t.cols() + c)];
+      v = code[static_cast<size_t>(v)];
+    }
+  }
+}
+
+// The file's columns in the order the map expects (the data's order with categorical columns);
+// a file that names them in another order (numeric first, as before that order was kept) is
+// read by name.
+std::vector<int64_t> columns_in_map_order(const tg::io::Table& t, int64_t tcol, const tg::io::OutputMap& map) {
+  std::vector<int64_t> src;
+  for (int64_t c = 0; c < t.cols(); ++c)
+    if (c != tcol) src.push_back(c);
+  if (!map.categorical.empty()) {
+    std::vector<std::string> expected = map.order;
+    if (expected.empty()) {
+      expected = map.columns;
+      for (const auto& c : map.categorical) expected.push_back(c.name);
+    }
+    std::vector<int64_t> by_name;
+    for (const auto& e : expected)
+      for (int64_t c : src)
+        if (t.columns[static_cast<size_t>(c)] == e) by_name.push_back(c);
+    if (by_name.size() == src.size()) src = by_name;
+  }
+  return src;
+}
+
 // Synthetic data from a file, in the data's units (as `timegan generate` writes it).
 Windows read_synthetic(const std::string& path, const Windows& real, const std::string& real_src,
                        const tg::io::OutputMap& map) {
@@ -106,31 +157,7 @@ Windows read_synthetic(const std::string& path, const Windows& real, const std::
   for (int64_t c = 0; c < t.cols(); ++c)
     if (t.columns[static_cast<size_t>(c)] == "t") tcol = c;
   const int64_t dim = t.cols() - (tcol >= 0 ? 1 : 0);
-  // Label indices of the file -> those of the real data's vocabulary.
-  for (int64_t c = 0; c < t.cols(); ++c) {
-    if (!t.is_categorical(c)) continue;
-    const auto& file_labels = t.categories[static_cast<size_t>(c)];
-    const tg::io::CategoricalColumn* cc = nullptr;
-    for (const auto& m : map.categorical)
-      if (m.name == t.columns[static_cast<size_t>(c)]) cc = &m;
-    std::vector<double> code(file_labels.size());
-    for (size_t k = 0; k < file_labels.size(); ++k) {
-      const auto it = std::find(cc->labels.begin(), cc->labels.end(), file_labels[k]);
-      if (it == cc->labels.end()) {
-        int64_t line = 0;
-        for (int64_t r = 0; r < t.rows && !line; ++r)
-          if (t.at(r, c) == static_cast<double>(k)) line = t.line_of_row[static_cast<size_t>(r)];
-        throw tg::io::InputError(path + ":" + std::to_string(line) + ": column '" + tg::io::printable(cc->name) +
-                                 "': label '" + tg::io::printable(file_labels[k]) + "' does not occur in the real data " +
-                                 real_src);
-      }
-      code[k] = static_cast<double>(it - cc->labels.begin());
-    }
-    for (int64_t r = 0; r < t.rows; ++r) {
-      double& v = t.values[static_cast<size_t>(r * t.cols() + c)];
-      v = code[static_cast<size_t>(v)];
-    }
-  }
+  relabel_to_real(t, map, path, real_src);
   // Group consecutive rows with equal ids.
   std::vector<int64_t> starts;
   for (int64_t r = 0; r < t.rows; ++r)
@@ -171,24 +198,7 @@ Windows read_synthetic(const std::string& path, const Windows& real, const std::
     map.statics.transform(w.statics.data(), w.n);
   }
   w.data.assign(static_cast<size_t>(w.n * w.seq * w.dim), 0.0);
-  // The file's columns in the order the map expects (the data's order with categorical columns);
-  // a file that names them in another order (numeric first, as before that order was kept) is
-  // read by name.
-  std::vector<int64_t> src;
-  for (int64_t c = 0; c < t.cols(); ++c)
-    if (c != tcol) src.push_back(c);
-  if (!map.categorical.empty()) {
-    std::vector<std::string> expected = map.order;
-    if (expected.empty()) {
-      expected = map.columns;
-      for (const auto& c : map.categorical) expected.push_back(c.name);
-    }
-    std::vector<int64_t> by_name;
-    for (const auto& e : expected)
-      for (int64_t c : src)
-        if (t.columns[static_cast<size_t>(c)] == e) by_name.push_back(c);
-    if (by_name.size() == src.size()) src = by_name;
-  }
+  const std::vector<int64_t> src = columns_in_map_order(t, tcol, map);
   for (int64_t i = 0; i < w.n; ++i) {
     const int64_t L = starts[static_cast<size_t>(i) + 1] - starts[static_cast<size_t>(i)];
     if (real_varlen) w.lengths.push_back(static_cast<int32_t>(L));
