@@ -37,7 +37,6 @@
 #include "tg/io/json.h"
 #include "tg/io/npy.h"
 #include "tg/models/timegan.h"
-#include "tg/kernels/register.h"
 
 using namespace tg;
 using Clock = std::chrono::steady_clock;
@@ -195,7 +194,6 @@ void write_real(const io::Prepared& prep, const app::LoadedRun& run, const std::
 }  // namespace
 
 int main(int argc, char** argv) {
-  tg::kernels::register_builtin_backends();
   const Options o = parse_args(argc, argv);
   try {
     const auto t0 = Clock::now();

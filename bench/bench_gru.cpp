@@ -18,7 +18,6 @@
 
 #include "tg/kernels/parallel.h"
 #include "tg/kernels/rnn_cpu.h"
-#include "tg/kernels/register.h"
 #include "tg/rnn_spec.h"
 
 namespace kc = tg::kernels::cpu;
@@ -119,7 +118,6 @@ double fma_peak_gflops(int threads) {
 }
 
 int main(int argc, char** argv) {
-  tg::kernels::register_builtin_backends();
   bool json = false;
   int reps = 200;
   std::vector<std::string> cells = {"gru", "gru_ra"};

@@ -25,7 +25,6 @@
 #include "tg/tensor.h"
 #ifdef TG_HAVE_CUDA
 #include "tg/kernels/cuda_backend.h"
-#include "tg/kernels/register.h"
 #endif
 
 using namespace tg;
@@ -54,7 +53,6 @@ std::string json_escape(const std::string& s) {
 #endif
 
 int main(int argc, char** argv) {
-  tg::kernels::register_builtin_backends();
 #ifndef TG_HAVE_CUDA
   (void)argc;
   (void)argv;

@@ -25,7 +25,6 @@
 #include "reference/rnn_variants.h"
 #include "tg/kernels/parallel.h"
 #include "tg/kernels/rnn_cpu.h"
-#include "tg/kernels/register.h"
 #include "tg/rnn_spec.h"
 
 namespace kc = tg::kernels::cpu;
@@ -309,7 +308,6 @@ bool bench_variant(const tg::lab::RnnVariant& v, tg::Cell cell, const Options& o
 }  // namespace
 
 int main(int argc, char** argv) {
-  tg::kernels::register_builtin_backends();
   __builtin_cpu_init();
   const Options o = parse_args(argc, argv);
   const auto& reg = tg::lab::rnn_variants();

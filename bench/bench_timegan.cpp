@@ -25,7 +25,6 @@
 #include "tg/io/fs.h"
 #include "tg/backend.h"
 #include "tg/models/timegan.h"
-#include "tg/kernels/register.h"
 #ifdef TG_HAVE_CUDA
 #include "tg/kernels/cuda_backend.h"
 #endif
@@ -79,7 +78,6 @@ static void print_counts(bool json, const std::string& data, const char* phase, 
 #endif
 
 int main(int argc, char** argv) {
-  tg::kernels::register_builtin_backends();
   bool json = false;
   int iters = 30, warmup = 3;
   std::vector<int> features{6, 28}, threads{1, 2};

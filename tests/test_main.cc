@@ -1,4 +1,5 @@
-// The test runner of every suite: doctest's, after registering the built-in backends, plus, in
+// The test runner of every suite: doctest's (the built-in backends register themselves when
+// tg::kernels is linked: kernels/register_backends.cpp), plus, in
 // builds on the CPU emulation of the CUDA device, the emulation's seed after a failure
 // (kernels/cuda/emu/cuda_emu.h: TG_CUDA_EMU_SEED reproduces the run's block orders, thread
 // orders and summation orders).
@@ -7,13 +8,10 @@
 
 #include <cstdio>
 
-#include "tg/kernels/register.h"
-
 // defined by kernels/cuda/emu/runtime.cpp in emulated builds only
 extern "C" unsigned long long tg_cuda_emu_seed() __attribute__((weak));
 
 int main(int argc, char** argv) {
-  tg::kernels::register_builtin_backends();
   doctest::Context context(argc, argv);
   const int rc = context.run();
   if (context.shouldExit()) return rc;

@@ -9,7 +9,6 @@
 #include "args.h"
 #include "commands.h"
 #include "tg/app/run.h"
-#include "tg/kernels/register.h"
 
 namespace {
 const char* kUsage =
@@ -41,7 +40,6 @@ const char* exit_status_help() {
 }  // namespace tgcli
 
 int main(int argc, char** argv) {
-  tg::kernels::register_builtin_backends();
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
     std::FILE* f = argc < 2 ? stderr : stdout;
     std::fputs(kUsage, f);

@@ -1,6 +1,6 @@
 // The backend registry and the names of the elementwise ops (tg/backend.h). The engine names no
-// backend and links none: the application registers the built-in ones
-// (tg::kernels::register_builtin_backends(), tg/kernels/register.h) or its own.
+// backend and links none: the kernels library registers the built-in ones when it is linked, an
+// application may register its own.
 #include "tg/backend.h"
 
 #include <algorithm>
@@ -86,12 +86,12 @@ const char* binary_name(BinaryOp op) {
 }
 
 namespace {
-// Why a device has no backend: none registered at all (the application did not register the
-// built-in ones), or this build has none for it.
+// Why a device has no backend: none registered at all (the program does not link the kernels
+// library), or this build has none for it.
 std::string unregistered(Device d) {
   if (registered_backends().empty())
     return std::string("no backend registered for device ") + device_name(d) +
-           ": call tg::kernels::register_builtin_backends() (tg/kernels/register.h) once before using the engine";
+           ": link the kernels library (tg::kernels), which registers the built-in backends";
   if (d == Device::CUDA) return "this build has no CUDA backend (configured without the CUDA toolkit)";
   return std::string("no backend registered for device ") + device_name(d);
 }

@@ -32,7 +32,6 @@
 #include "tg/io/error.h"
 #include "tg/io/json.h"
 #include "tg/io/npy.h"
-#include "tg/kernels/register.h"
 
 namespace nb = nanobind;
 using tg::io::Json;
@@ -598,7 +597,6 @@ void bind_build_info(nb::module_& m) {
 }  // namespace
 
 NB_MODULE(_core, m) {
-  tg::kernels::register_builtin_backends();
   m.doc() = "The TimeGAN engine's application layer (training, generation, evaluation), as the timegan CLI runs it.";
 
   register_errors();

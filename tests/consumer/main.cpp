@@ -1,32 +1,19 @@
 // Trains a one-layer GRU for a few Adam steps through the installed engine and checks that
-// the loss falls. Also that the engine has no backend until the application registers the
-// built-in ones (tg::kernels, tg/kernels/register.h), that registering them through the static
-// libraries works, and that the thread setting goes through the engine.
+// the loss falls. Also that the built-in backends are registered before main by linking
+// tg::kernels alone (no call, no kernel header), and that the thread setting goes through the
+// engine. nobackend.cpp: the same package without tg::kernels has no backend and says so.
 #include <cstdio>
-#include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "tg/engine.h"
-#include "tg/kernels/register.h"
 #include "tg/models/network.h"
 
 int main() {
   using namespace tg;
-  if (!registered_backends().empty()) {
-    std::printf("consumer: a backend was registered before the application registered one\n");
-    return 1;
-  }
-  try {
-    backend_for(Device::CPU);
-    std::printf("consumer: backend_for(cpu) worked with no backend registered\n");
-    return 1;
-  } catch (const std::runtime_error& e) {
-    std::printf("consumer: before registering: %s\n", e.what());
-  }
-  kernels::register_builtin_backends();
   const std::vector<std::string> backends = registered_backends();
   if (backends.empty() || backends[0] != "cpu") {
-    std::printf("consumer: the CPU backend is not registered\n");
+    std::printf("consumer: the CPU backend is not registered at start\n");
     return 1;
   }
   set_num_threads(2);
@@ -53,6 +40,6 @@ int main() {
     opt.step();
     (i == 0 ? first : last) = loss.value().item();
   }
-  std::printf("consumer: loss %.5f -> %.5f\n", first, last);
+  std::printf("consumer: backends %zu, loss %.5f -> %.5f\n", backends.size(), first, last);
   return last < first ? 0 : 1;
 }

@@ -192,11 +192,12 @@ bool cuda_available(std::string* why = nullptr);
 
 // ---- the registry of backends --------------------------------------------------------------
 // The engine names no backend and does not link one. The built-in ones (the CPU; CUDA in builds
-// that have it) live in the kernels library (tg::kernels) and are registered by
-// tg::kernels::register_builtin_backends() (tg/kernels/register.h), which an application calls
-// once before it uses the engine (the timegan executable, the Python module, the tests and the
-// benchmarks do); backend_for() says so when nothing is registered. An explicit call rather than a
-// static initializer: a static link would drop an initializer that nothing references.
+// that have it) live in the kernels library (tg::kernels), which registers them while the
+// program starts: linking tg::kernels is all an application does (its link option
+// --undefined=tg_kernels_registered keeps the registering object in a static link, which would
+// otherwise drop an object nothing references; CMakeLists.txt). backend_for() says so when
+// nothing is registered. An application may register its own backend for a device in place of
+// the built-in one.
 struct BackendEntry {
   Device device;
   const char* name;
