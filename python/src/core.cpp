@@ -284,7 +284,6 @@ void bind_data(nb::module_& m) {
         std::vector<double> v = w.data;
         return to_numpy(std::move(v), {size_t(w.n), size_t(w.seq), size_t(w.dim)});
       }, "the windows on the evaluation's scale [n, T, d] (a copy)");
-
 }
 
 // Preparing data: from a file, a table or windows in memory.

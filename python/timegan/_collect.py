@@ -14,7 +14,6 @@ from ._evaluate import scores
 _OPTIONS = ("seq_len", "hidden_dim", "num_layers", "batch_size", "iterations", "cell", "seed", "lr")
 
 
-
 def _find(path):
     """(metrics.json, the run directory or None) for a report folder, a run directory holding
     report/ or metrics.json, or a metrics.json file."""

@@ -14,8 +14,8 @@ import tempfile
 from ._evaluate import SCORE_FIELDS
 from ._model import TimeGAN, copy_run_files
 
-# The scores a sweep can rank by (all lower is better) and where each comes from in
-# Evaluation.summary() (metrics.json).
+# The scores a sweep can rank by (all lower is better); each is read from metrics.json as
+# SCORE_FIELDS (_evaluate.py) says.
 SCORES = ("discriminative", "predictive", "mmd2", "wasserstein1", "acf_difference", "xcorr_difference")
 # Options a sweep sets itself for each trial: not part of a search space.
 _TRIAL_SET = ("threads", "verbose", "max_time", "device")

@@ -331,10 +331,6 @@ class RepeatProgress {
   std::chrono::steady_clock::time_point start_;
 };
 
-}  // namespace
-
-namespace {
-
 // One call of evaluate(): the real windows (complete ones only where cells are missing), the
 // synthetic ones (generated from a run, or given) on the same scale, then the scores. Each step
 // a method; the order of the messages and of the random streams is that of tg/app/evaluate.h.

@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "cuda_emu.h"
-#include "../../kernels/cuda/gpu_counters.h"
+#include "../gpu_counters.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
