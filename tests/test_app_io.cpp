@@ -17,6 +17,7 @@
 
 #include "test_util.h"
 #include "tg/app/evaluate.h"
+#include "tg/app/report.h"
 #include "tg/app/train.h"
 #include "tg/io/checkpoint.h"
 #include "tg/io/dataset.h"
@@ -290,5 +291,49 @@ TEST_CASE("evaluate: temporary report directories of killed evaluations are remo
   }
   CHECK_FALSE(tg::io::dir_exists(own));
   CHECK(tg::io::read_file(rep + "/metrics.json") == "{}");
+  std::filesystem::remove_all(d);
+}
+
+TEST_CASE("read_loss_curves: the report's curves from a hand-written loss log") {
+  const std::string d = tmpdir();
+  const std::string p = d + "/losses.csv";
+  // e_loss_t0 is drawn as its square root; empty cells (not computed in the phase) and diverged
+  // steps (nan, inf) give no point; a quoted field is one field.
+  tgtest::write(p,
+                            "phase,iteration,e_loss_t0,g_loss_s,g_loss_u,d_loss,d_stepped\n"
+                            "embedding,1,4,,,,\n"
+                            "embedding,2,nan,,,,\n"
+                            "\"embedding\",3,0.25,,,,\n"
+                            "supervised,1,,0.5,,,\n"
+                            "joint,1,9,0.1,inf,0.7,1\n"
+                            "joint,2,16,0.2,2.5,0.6,0\n");
+  const std::vector<tg::app::LossCurve> c = tg::app::read_loss_curves(p);
+  REQUIRE(c.size() == 6);
+  CHECK(c[0].phase == "embedding");
+  CHECK(c[0].name == "sqrt(e_loss_t0)");
+  CHECK(c[0].iteration == std::vector<double>{1, 3});
+  CHECK(c[0].value == std::vector<double>{2, 0.5});
+  CHECK(c[1].name == "g_loss_s");
+  CHECK(c[1].value == std::vector<double>{0.5});
+  CHECK(c[2].value == std::vector<double>{3, 4});
+  CHECK(c[3].value == std::vector<double>{0.1, 0.2});
+  CHECK(c[4].iteration == std::vector<double>{2});  // inf: no point
+  CHECK(c[5].value == std::vector<double>{0.7, 0.6});
+  // long logs: block means, at most max_points points
+  const std::vector<tg::app::LossCurve> two = tg::app::read_loss_curves(p, 1);
+  CHECK(two[2].iteration == std::vector<double>{1});
+  CHECK(two[2].value == std::vector<double>{3.5});
+
+  tgtest::write(p, "phase,iteration,e_loss_t0,g_loss_s,g_loss_u,d_loss\njoint,1,1,x,1,1\n");
+  CHECK_THROWS_WITH_AS(tg::app::read_loss_curves(p), doctest::Contains("losses.csv:2: column 'g_loss_s': not a number: \"x\""),
+                       tg::io::InputError);
+  tgtest::write(p, "phase,iteration,e_loss_t0,g_loss_s,g_loss_u,d_loss\njoint,1,1\n");
+  CHECK_THROWS_WITH_AS(tg::app::read_loss_curves(p), doctest::Contains("losses.csv:2: expected 6 fields, found 3"),
+                       tg::io::InputError);
+  tgtest::write(p, "phase,iteration,e_loss_t0\n");
+  CHECK_THROWS_WITH_AS(tg::app::read_loss_curves(p), doctest::Contains("losses.csv:1: no column 'g_loss_s'"),
+                       tg::io::InputError);
+  tgtest::write(p, "");
+  CHECK_THROWS_WITH_AS(tg::app::read_loss_curves(p), doctest::Contains("empty loss log"), tg::io::InputError);
   std::filesystem::remove_all(d);
 }

@@ -381,3 +381,30 @@ TEST_CASE("csv: input that is not text of lines is refused once its first MiB is
   CHECK(has(input_error([&] { read_text_file(f); }), f + ":1048578: holds a NUL byte"));
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("CsvRecords: records split as the readers split them, with the line each starts on") {
+  const std::string text = "\xEF\xBB\xBF" "a, b ,c\r\n\n  \n\"x,1\",\"say \"\"hi\"\"\",\"two\nlines\"\n3,,4";
+  const std::string name = "t.csv";
+  CsvRecords rd(text, name);
+  std::vector<std::string> f;
+  int64_t line = 0;
+  REQUIRE(rd.next(f, line));
+  CHECK(line == 1);
+  CHECK(f == std::vector<std::string>{"a", "b", "c"});
+  REQUIRE(rd.next(f, line));
+  CHECK(line == 4);  // blank and whitespace-only lines skipped
+  CHECK(f == std::vector<std::string>{"x,1", "say \"hi\"", "two\nlines"});
+  REQUIRE(rd.next(f, line));
+  CHECK(line == 6);  // the quoted line break counted
+  CHECK(f == std::vector<std::string>{"3", "", "4"});
+  CHECK_FALSE(rd.next(f, line));
+
+  const std::string bad = "a,b\n1,\"open\n";
+  CsvRecords rb(bad, name);
+  REQUIRE(rb.next(f, line));
+  CHECK_THROWS_WITH_AS(rb.next(f, line), "t.csv:2: unterminated quoted field", InputError);
+  const std::string after = "a\n\"q\"x\n";
+  CsvRecords ra(after, name);
+  REQUIRE(ra.next(f, line));
+  CHECK_THROWS_WITH_AS(ra.next(f, line), doctest::Contains("t.csv:2: unexpected character after quoted field"), InputError);
+}

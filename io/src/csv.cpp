@@ -49,74 +49,6 @@ std::string quote_value(std::string_view s) {
   return "\"" + o + "\"";
 }
 
-/// Splits the text into records, one at a time. Handles quotes, CRLF, blank lines.
-class RecordReader {
- public:
-  RecordReader(const std::string& t, const std::string& name, char delim) : t_(t), name_(name), d_(delim) {
-    if (t_.size() >= 3 && t_.compare(0, 3, "\xEF\xBB\xBF") == 0) p_ = 3;  // UTF-8 BOM
-  }
-  /// Next non-blank record into `fields`; false at end. `line` = 1-based line where it starts.
-  bool next(std::vector<std::string>& fields, int64_t& line) {
-    // Skip blank (or whitespace-only) lines.
-    for (;;) {
-      if (p_ >= t_.size()) return false;
-      std::size_t q = p_;
-      while (q < t_.size() && (t_[q] == ' ' || t_[q] == '\t' || t_[q] == '\r')) ++q;
-      if (q >= t_.size()) { p_ = q; return false; }
-      if (t_[q] == '\n') { p_ = q + 1; ++line_; continue; }
-      break;
-    }
-    line = line_;
-    fields.clear();
-    for (;;) {
-      std::string f;
-      std::size_t q = p_;
-      while (q < t_.size() && (t_[q] == ' ' || t_[q] == '\t')) ++q;
-      if (q < t_.size() && t_[q] == '"') {
-        p_ = q + 1;
-        for (;;) {
-          if (p_ >= t_.size())
-            throw InputError(name_ + ":" + std::to_string(line) + ": unterminated quoted field");
-          const char c = t_[p_];
-          if (c == '"') {
-            if (p_ + 1 < t_.size() && t_[p_ + 1] == '"') { f += '"'; p_ += 2; continue; }
-            ++p_;
-            break;
-          }
-          if (c == '\n') ++line_;
-          f += c;
-          ++p_;
-        }
-        while (p_ < t_.size() && (t_[p_] == ' ' || t_[p_] == '\t' || t_[p_] == '\r')) ++p_;
-        if (p_ < t_.size() && t_[p_] != d_ && t_[p_] != '\n')
-          throw InputError(name_ + ":" + std::to_string(line_) + ": unexpected character after quoted field " +
-                           quote_value(f));
-        f.insert(0, 1, '\x01');  // mark as quoted (stripped below); never a valid number char
-      } else {
-        const std::size_t b = p_;
-        while (p_ < t_.size() && t_[p_] != d_ && t_[p_] != '\n') ++p_;
-        f.assign(trim(std::string_view(t_).substr(b, p_ - b)));
-      }
-      fields.push_back(std::move(f));
-      if (p_ >= t_.size()) break;
-      if (t_[p_] == d_) { ++p_; continue; }
-      // newline
-      ++p_;
-      ++line_;
-      break;
-    }
-    for (auto& f : fields)
-      if (!f.empty() && f[0] == '\x01') f.erase(0, 1);
-    return true;
-  }
-
- private:
-  const std::string& t_;
-  const std::string& name_;
-  char d_;
-  std::size_t p_ = 0;
-  int64_t line_ = 1;
-};
 
 bool digits(std::string_view s, std::size_t pos, std::size_t n) {
   if (pos + n > s.size()) return false;
@@ -189,12 +121,71 @@ std::string delimiter_hint(const std::vector<std::string>& header, char delim) {
          "-separated, but fields must be separated by '" + std::string(1, delim) + "')";
 }
 
-Table parse_csv_body(RecordReader& rd, std::vector<std::string>& header, int64_t header_line, const std::string& text,
+Table parse_csv_body(CsvRecords& rd, std::vector<std::string>& header, int64_t header_line, const std::string& text,
                      const std::string& name, const CsvOptions& opt);
 }  // namespace
 
+CsvRecords::CsvRecords(const std::string& text, const std::string& name, char delimiter)
+    : t_(text), name_(name), d_(delimiter) {
+  if (t_.size() >= 3 && t_.compare(0, 3, "\xEF\xBB\xBF") == 0) p_ = 3;  // UTF-8 BOM
+}
+
+bool CsvRecords::next(std::vector<std::string>& fields, int64_t& line) {
+  // Skip blank (or whitespace-only) lines.
+  for (;;) {
+    if (p_ >= t_.size()) return false;
+    std::size_t q = p_;
+    while (q < t_.size() && (t_[q] == ' ' || t_[q] == '\t' || t_[q] == '\r')) ++q;
+    if (q >= t_.size()) { p_ = q; return false; }
+    if (t_[q] == '\n') { p_ = q + 1; ++line_; continue; }
+    break;
+  }
+  line = line_;
+  fields.clear();
+  for (;;) {
+    std::string f;
+    std::size_t q = p_;
+    while (q < t_.size() && (t_[q] == ' ' || t_[q] == '\t')) ++q;
+    if (q < t_.size() && t_[q] == '"') {
+      p_ = q + 1;
+      for (;;) {
+        if (p_ >= t_.size())
+          throw InputError(name_ + ":" + std::to_string(line) + ": unterminated quoted field");
+        const char c = t_[p_];
+        if (c == '"') {
+          if (p_ + 1 < t_.size() && t_[p_ + 1] == '"') { f += '"'; p_ += 2; continue; }
+          ++p_;
+          break;
+        }
+        if (c == '\n') ++line_;
+        f += c;
+        ++p_;
+      }
+      while (p_ < t_.size() && (t_[p_] == ' ' || t_[p_] == '\t' || t_[p_] == '\r')) ++p_;
+      if (p_ < t_.size() && t_[p_] != d_ && t_[p_] != '\n')
+        throw InputError(name_ + ":" + std::to_string(line_) + ": unexpected character after quoted field " +
+                         quote_value(f));
+      f.insert(0, 1, '\x01');  // mark as quoted (stripped below); never a valid number char
+    } else {
+      const std::size_t b = p_;
+      while (p_ < t_.size() && t_[p_] != d_ && t_[p_] != '\n') ++p_;
+      f.assign(trim(std::string_view(t_).substr(b, p_ - b)));
+    }
+    fields.push_back(std::move(f));
+    if (p_ >= t_.size()) break;
+    if (t_[p_] == d_) { ++p_; continue; }
+    // newline
+    ++p_;
+    ++line_;
+    break;
+  }
+  for (auto& f : fields)
+    if (!f.empty() && f[0] == '\x01') f.erase(0, 1);
+  return true;
+}
+
 Table parse_csv(const std::string& text, const std::string& name, const CsvOptions& opt) {
-  RecordReader rd(text, name, opt.delimiter);
+  CsvRecords rd(text, name, opt.delimiter);
   std::vector<std::string> header;
   int64_t line = 0;
   try {
@@ -220,208 +211,257 @@ bool to_number(std::string_view f, double& v) {
   return r.ptr == num.data() + num.size() && (r.ec == std::errc() || r.ec == std::errc::result_out_of_range);
 }
 
-Table parse_csv_body(RecordReader& rd, std::vector<std::string>& header, int64_t header_line, const std::string& text,
-                     const std::string& name, const CsvOptions& opt) {
-  std::vector<std::string> fields;
-  int64_t line = header_line;
-  const std::size_t ncol = header.size();
-  std::unordered_map<std::string, std::size_t> index;  // name -> column (linear scans are quadratic)
-  index.reserve(ncol);
-  for (std::size_t i = 0; i < ncol; ++i) {
-    if (header[i].empty()) header[i] = "column_" + std::to_string(i + 1);
-    if (!index.emplace(header[i], i).second)
-      throw InputError(name + ":" + std::to_string(header_line) + ": duplicate column name '" + detail::printable(header[i]) + "'");
+// One parse of a CSV body (after its header): each step a method, in the order of the checks
+// (and so of the errors) that read_csv documents.
+class BodyParser {
+ public:
+  BodyParser(std::vector<std::string>& header, int64_t header_line, const std::string& text, const std::string& name,
+             const CsvOptions& opt)
+      : header_(header), header_line_(header_line), text_(text), name_(name), opt_(opt), ncol_(header.size()) {}
+
+  Table parse(CsvRecords& rd) {
+    index_header();
+    std::vector<std::string> fields;
+    int64_t line = header_line_;
+    if (!rd.next(fields, line)) throw InputError(name_ + ": no data rows (header only)");
+    check_width(fields, line);
+    is_date_.resize(ncol_);
+    for (std::size_t i = 0; i < ncol_; ++i) is_date_[i] = is_date_header(header_[i]) || looks_like_date(fields[i]);
+    t_.source = name_;
+    choose_id();
+    choose_statics();
+    choose_kept();
+    choose_categorical(fields);
+    check_kinds();
+    read_rows(rd, fields, line);
+    number_labels();
+    if (!static_cols_.empty()) split_static(t_, keep_, static_cols_, header_, name_);
+    return std::move(t_);
   }
-  auto find_col = [&](const std::string& c) -> int64_t {
-    const auto it = index.find(c);
-    return it == index.end() ? -1 : static_cast<int64_t>(it->second);
-  };
 
-  if (!rd.next(fields, line)) throw InputError(name + ": no data rows (header only)");
-  const int64_t first_line = line;
-  if (fields.size() != ncol)
-    throw InputError(name + ":" + std::to_string(line) + ": expected " + std::to_string(ncol) + " fields, found " +
-                     std::to_string(fields.size()));
+ private:
+  std::string at(int64_t line) const { return name_ + ":" + std::to_string(line) + ": "; }
+  std::string available() const { return " (available: " + join(header_) + ")"; }
+  int64_t find_col(const std::string& c) const {
+    const auto it = index_.find(c);
+    return it == index_.end() ? -1 : static_cast<int64_t>(it->second);
+  }
+  void check_width(const std::vector<std::string>& fields, int64_t line) const {
+    if (fields.size() != ncol_)
+      throw InputError(at(line) + "expected " + std::to_string(ncol_) + " fields, found " + std::to_string(fields.size()));
+  }
 
-  std::vector<bool> is_date(ncol);
-  for (std::size_t i = 0; i < ncol; ++i) is_date[i] = is_date_header(header[i]) || looks_like_date(fields[i]);
+  // Names every column (an empty name becomes column_<n>); a name given twice is an error.
+  void index_header() {
+    index_.reserve(ncol_);  // name -> column (linear scans are quadratic)
+    for (std::size_t i = 0; i < ncol_; ++i) {
+      if (header_[i].empty()) header_[i] = "column_" + std::to_string(i + 1);
+      if (!index_.emplace(header_[i], i).second)
+        throw InputError(at(header_line_) + "duplicate column name '" + detail::printable(header_[i]) + "'");
+    }
+  }
 
   // Requested names are trimmed like header fields ("--columns 'Open, Close'").
-  const std::string id_name(trim(opt.id_column));
-  if (id_name.empty() && !opt.id_column.empty()) throw InputError(name + ": the id column name is blank");
-  int64_t id_col = -1;
-  if (!id_name.empty()) {
-    id_col = find_col(id_name);
-    if (id_col < 0)
-      throw InputError(name + ": unknown id column '" + detail::printable(id_name) + "' (available: " + join(header) + ")");
+  void choose_id() {
+    id_name_ = std::string(trim(opt_.id_column));
+    if (id_name_.empty() && !opt_.id_column.empty()) throw InputError(name_ + ": the id column name is blank");
+    if (id_name_.empty()) return;
+    id_col_ = find_col(id_name_);
+    if (id_col_ < 0) throw InputError(name_ + ": unknown id column '" + detail::printable(id_name_) + "'" + available());
   }
 
-  Table t;
-  t.source = name;
-  std::vector<std::size_t> keep;
-  std::vector<std::string> wanted;
-  for (const auto& c : opt.columns)
-    if (!trim(c).empty()) wanted.emplace_back(trim(c));
   // Static columns: known, not the id, only in long format; read beside the kept columns.
-  std::vector<std::size_t> static_cols;
-  for (const auto& c0 : opt.static_columns) {
-    const std::string c(trim(c0));
-    if (c.empty()) continue;
-    const int64_t k = find_col(c);
-    if (k < 0) throw InputError(name + ": unknown static column '" + detail::printable(c) + "' (available: " + join(header) + ")");
-    if (k == id_col) throw InputError(name + ": column '" + detail::printable(c) + "' is the id column and cannot be static");
-    if (id_col < 0)
-      throw InputError(name + ": static column '" + detail::printable(c) +
-                       "' needs long format (--id-column): a static value belongs to one sequence");
-    if (std::find(static_cols.begin(), static_cols.end(), static_cast<std::size_t>(k)) != static_cols.end())
-      throw InputError(name + ": static column '" + detail::printable(c) + "' named twice");
-    static_cols.push_back(static_cast<std::size_t>(k));
-    t.static_columns.push_back(header[static_cast<std::size_t>(k)]);
-    if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), c) == wanted.end()) wanted.push_back(c);
-  }
-  if (!wanted.empty()) {
-    std::vector<bool> taken(ncol, false);
-    for (const auto& c : wanted) {
+  void choose_statics() {
+    for (const auto& c : opt_.columns)
+      if (!trim(c).empty()) wanted_.emplace_back(trim(c));
+    for (const auto& c0 : opt_.static_columns) {
+      const std::string c(trim(c0));
+      if (c.empty()) continue;
       const int64_t k = find_col(c);
-      if (k < 0) throw InputError(name + ": unknown column '" + detail::printable(c) + "' (available: " + join(header) + ")");
-      if (k == id_col) throw InputError(name + ": column '" + detail::printable(c) + "' is the id column and cannot be a feature");
-      if (is_date[static_cast<std::size_t>(k)])
-        throw InputError(name + ": column '" + detail::printable(c) + "' holds dates/times, not numbers");
-      if (taken[static_cast<std::size_t>(k)]) throw InputError(name + ": column '" + detail::printable(c) + "' requested twice");
-      taken[static_cast<std::size_t>(k)] = true;
-      keep.push_back(static_cast<std::size_t>(k));
+      const std::string q = "'" + detail::printable(c) + "'";
+      if (k < 0) throw InputError(name_ + ": unknown static column " + q + available());
+      if (k == id_col_) throw InputError(name_ + ": column " + q + " is the id column and cannot be static");
+      if (id_col_ < 0)
+        throw InputError(name_ + ": static column " + q + " needs long format (--id-column): a static value belongs to one sequence");
+      if (std::find(static_cols_.begin(), static_cols_.end(), static_cast<std::size_t>(k)) != static_cols_.end())
+        throw InputError(name_ + ": static column " + q + " named twice");
+      static_cols_.push_back(static_cast<std::size_t>(k));
+      t_.static_columns.push_back(header_[static_cast<std::size_t>(k)]);
+      if (!wanted_.empty() && std::find(wanted_.begin(), wanted_.end(), c) == wanted_.end()) wanted_.push_back(c);
     }
-  } else {
-    for (std::size_t i = 0; i < ncol; ++i) {
-      if (static_cast<int64_t>(i) == id_col) continue;
-      if (is_date[i]) { t.skipped.push_back(header[i]); continue; }
-      keep.push_back(i);
-    }
-    if (keep.empty()) throw InputError(name + ": no numeric columns");
   }
-  // Categorical columns: named ones, then (auto) kept columns whose first value is not a number.
-  std::vector<bool> is_cat(ncol, false);
-  for (const auto& c0 : opt.categorical) {
-    const std::string c(trim(c0));
-    if (c.empty()) continue;
-    const int64_t k = find_col(c);
-    if (k < 0)
-      throw InputError(name + ": unknown categorical column '" + detail::printable(c) + "' (available: " + join(header) + ")");
-    if (k == id_col) throw InputError(name + ": column '" + detail::printable(c) + "' is the id column and cannot be categorical");
-    const auto uk = static_cast<std::size_t>(k);
-    if (std::find(keep.begin(), keep.end(), uk) == keep.end()) {
-      if (!wanted.empty())
-        throw InputError(name + ": categorical column '" + detail::printable(c) + "' is not among the selected columns");
-      // A column skipped as a date is kept when named categorical (at its place in file order).
-      keep.insert(std::upper_bound(keep.begin(), keep.end(), uk), uk);
-      t.skipped.erase(std::find(t.skipped.begin(), t.skipped.end(), header[uk]));
-    }
-    is_cat[uk] = true;
-  }
-  // Not for a file that looks separated by another delimiter: its error keeps the hint.
-  if (opt.auto_categorical && delimiter_hint(header, opt.delimiter).empty())
-    for (std::size_t k : keep) {
-      double v = 0;
-      if (!is_cat[k] && !trim(fields[k]).empty() && !(opt.missing && is_missing_token(trim(fields[k]))) &&
-          !to_number(trim(fields[k]), v)) {
-        is_cat[k] = true;
-        t.auto_categorical.push_back(header[k]);
-      }
-    }
-  if (opt.max_categories < 1)
-    throw InputError(name + ": the category limit must be at least 1 (got " + std::to_string(opt.max_categories) + ")");
-  for (std::size_t k : static_cols) {
-    if (is_date[k]) throw InputError(name + ": static column '" + detail::printable(header[k]) + "' holds dates/times, not numbers");
-    if (is_cat[k])
-      throw InputError(name + ": static column '" + detail::printable(header[k]) + "' is not numeric (static columns must be numbers)");
-  }
-  bool any_cat = false, any_num = false;
-  for (std::size_t k : keep)
-    if (std::find(static_cols.begin(), static_cols.end(), k) == static_cols.end()) (is_cat[k] ? any_cat : any_num) = true;
-  if (!any_num && !static_cols.empty()) throw InputError(name + ": no numeric columns besides the static ones");
-  if (!any_num) {
-    std::vector<std::string> kept;
-    for (std::size_t k : keep) kept.push_back(header[k]);
-    throw InputError(name + ": no numeric columns (categorical: " + join(kept) + "); at least one numeric column is needed");
-  }
-  // Per kept categorical column: label -> index in order of appearance (sorted at the end).
-  std::vector<std::unordered_map<std::string, int64_t>> label_index(any_cat ? keep.size() : 0);
-  if (any_cat) t.categories.assign(keep.size(), {});
-  for (std::size_t k : keep) t.columns.push_back(header[k]);
 
-  t.values.reserve(keep.size() * (text.size() / std::max<std::size_t>(1, 8 * ncol) + 1));
-  bool have = true;
-  line = first_line;
-  while (have) {
-    if (fields.size() != ncol)
-      throw InputError(name + ":" + std::to_string(line) + ": expected " + std::to_string(ncol) +
-                       " fields, found " + std::to_string(fields.size()));
-    for (std::size_t j = 0; j < keep.size(); ++j) {
-      const std::size_t k = keep[j];
-      std::string_view f = fields[k];
-      f = trim(f);
-      auto where = [&]() { return name + ":" + std::to_string(line) + ": column '" + detail::printable(header[k]) + "': "; };
-      if (opt.missing && !is_cat[k] && (f.empty() || is_missing_token(f))) {
-        t.values.push_back(std::numeric_limits<double>::quiet_NaN());
-        ++t.missing_cells;
-        continue;
+  // The kept columns: the requested ones in their order, else every column but the id and dates.
+  void choose_kept() {
+    if (wanted_.empty()) {
+      for (std::size_t i = 0; i < ncol_; ++i) {
+        if (static_cast<int64_t>(i) == id_col_) continue;
+        if (is_date_[i]) { t_.skipped.push_back(header_[i]); continue; }
+        keep_.push_back(i);
       }
-      if (f.empty()) throw InputError(where() + "empty field");
-      if (is_cat[k]) {
-        auto& idx = label_index[j];
-        auto it = idx.find(std::string(f));
-        if (it == idx.end()) {
-          if (static_cast<int64_t>(idx.size()) >= opt.max_categories)
-            throw InputError(where() + "more than " + std::to_string(opt.max_categories) + " categories (label " +
-                             quote_value(f) + "; the limit is --max-categories)");
-          it = idx.emplace(std::string(f), static_cast<int64_t>(idx.size())).first;
-          t.categories[j].emplace_back(f);
-        }
-        t.values.push_back(static_cast<double>(it->second));
-        continue;
-      }
-      std::string_view num = f;
-      if (num.size() > 1 && num[0] == '+' && num[1] != '-' && num[1] != '+') num.remove_prefix(1);
-      double v = 0.0;
-      const auto r = std::from_chars(num.data(), num.data() + num.size(), v);
-      if (r.ptr != num.data() + num.size() || (r.ec != std::errc() && r.ec != std::errc::result_out_of_range))
-        throw InputError(where() + "not a number: " + quote_value(f));
-      if (r.ec == std::errc::result_out_of_range) {
-        // Denormal underflow is fine (value is representable as 0 or subnormal); overflow is not.
-        const double s = std::strtod(std::string(num).c_str(), nullptr);
-        if (!std::isfinite(s)) throw InputError(where() + "number out of range: " + quote_value(f));
-        v = s;
-      }
-      if (!std::isfinite(v)) throw InputError(where() + "not a finite number: " + quote_value(f));
-      t.values.push_back(v);
+      if (keep_.empty()) throw InputError(name_ + ": no numeric columns");
+      return;
     }
-    if (id_col >= 0) {
-      const std::string id(trim(fields[static_cast<std::size_t>(id_col)]));
-      if (id.empty())
-        throw InputError(name + ":" + std::to_string(line) + ": column '" + detail::printable(id_name) + "': empty field");
-      t.ids.push_back(id);
+    std::vector<bool> taken(ncol_, false);
+    for (const auto& c : wanted_) {
+      const int64_t k = find_col(c);
+      const std::string q = "'" + detail::printable(c) + "'";
+      if (k < 0) throw InputError(name_ + ": unknown column " + q + available());
+      if (k == id_col_) throw InputError(name_ + ": column " + q + " is the id column and cannot be a feature");
+      const auto uk = static_cast<std::size_t>(k);
+      if (is_date_[uk]) throw InputError(name_ + ": column " + q + " holds dates/times, not numbers");
+      if (taken[uk]) throw InputError(name_ + ": column " + q + " requested twice");
+      taken[uk] = true;
+      keep_.push_back(uk);
     }
-    t.line_of_row.push_back(line);
-    ++t.rows;
-    have = rd.next(fields, line);
   }
+
+  // Categorical columns: named ones, then (auto) kept columns whose first value is not a number.
+  void choose_categorical(const std::vector<std::string>& first) {
+    is_cat_.assign(ncol_, false);
+    for (const auto& c0 : opt_.categorical) {
+      const std::string c(trim(c0));
+      if (c.empty()) continue;
+      const int64_t k = find_col(c);
+      const std::string q = "'" + detail::printable(c) + "'";
+      if (k < 0) throw InputError(name_ + ": unknown categorical column " + q + available());
+      if (k == id_col_) throw InputError(name_ + ": column " + q + " is the id column and cannot be categorical");
+      const auto uk = static_cast<std::size_t>(k);
+      if (std::find(keep_.begin(), keep_.end(), uk) == keep_.end()) {
+        if (!wanted_.empty()) throw InputError(name_ + ": categorical column " + q + " is not among the selected columns");
+        // A column skipped as a date is kept when named categorical (at its place in file order).
+        keep_.insert(std::upper_bound(keep_.begin(), keep_.end(), uk), uk);
+        t_.skipped.erase(std::find(t_.skipped.begin(), t_.skipped.end(), header_[uk]));
+      }
+      is_cat_[uk] = true;
+    }
+    // Not for a file that looks separated by another delimiter: its error keeps the hint.
+    if (!opt_.auto_categorical || !delimiter_hint(header_, opt_.delimiter).empty()) return;
+    for (std::size_t k : keep_) {
+      const std::string_view f = trim(first[k]);
+      double v = 0;
+      if (!is_cat_[k] && !f.empty() && !(opt_.missing && is_missing_token(f)) && !to_number(f, v)) {
+        is_cat_[k] = true;
+        t_.auto_categorical.push_back(header_[k]);
+      }
+    }
+  }
+
+  // Static columns are numbers; at least one numeric column besides them.
+  void check_kinds() {
+    if (opt_.max_categories < 1)
+      throw InputError(name_ + ": the category limit must be at least 1 (got " + std::to_string(opt_.max_categories) + ")");
+    for (std::size_t k : static_cols_) {
+      const std::string q = "'" + detail::printable(header_[k]) + "'";
+      if (is_date_[k]) throw InputError(name_ + ": static column " + q + " holds dates/times, not numbers");
+      if (is_cat_[k]) throw InputError(name_ + ": static column " + q + " is not numeric (static columns must be numbers)");
+    }
+    bool any_num = false;
+    for (std::size_t k : keep_)
+      if (std::find(static_cols_.begin(), static_cols_.end(), k) == static_cols_.end()) (is_cat_[k] ? any_cat_ : any_num) = true;
+    if (!any_num && !static_cols_.empty()) throw InputError(name_ + ": no numeric columns besides the static ones");
+    if (!any_num) {
+      std::vector<std::string> kept;
+      for (std::size_t k : keep_) kept.push_back(header_[k]);
+      throw InputError(name_ + ": no numeric columns (categorical: " + join(kept) + "); at least one numeric column is needed");
+    }
+  }
+
+  void read_rows(CsvRecords& rd, std::vector<std::string>& fields, int64_t line) {
+    // Per kept categorical column: label -> index in order of appearance (sorted at the end).
+    label_index_.assign(any_cat_ ? keep_.size() : 0, {});
+    if (any_cat_) t_.categories.assign(keep_.size(), {});
+    for (std::size_t k : keep_) t_.columns.push_back(header_[k]);
+    t_.values.reserve(keep_.size() * (text_.size() / std::max<std::size_t>(1, 8 * ncol_) + 1));
+    do {
+      check_width(fields, line);
+      for (std::size_t j = 0; j < keep_.size(); ++j) t_.values.push_back(cell(j, trim(fields[keep_[j]]), line));
+      if (id_col_ >= 0) {
+        const std::string id(trim(fields[static_cast<std::size_t>(id_col_)]));
+        if (id.empty()) throw InputError(at(line) + "column '" + detail::printable(id_name_) + "': empty field");
+        t_.ids.push_back(id);
+      }
+      t_.line_of_row.push_back(line);
+      ++t_.rows;
+    } while (rd.next(fields, line));
+  }
+
+  // The value of kept column j's (trimmed) field f: a number, NaN for a missing cell, or a
+  // categorical column's label index.
+  double cell(std::size_t j, std::string_view f, int64_t line) {
+    const std::size_t k = keep_[j];
+    auto where = [&]() { return at(line) + "column '" + detail::printable(header_[k]) + "': "; };
+    if (opt_.missing && !is_cat_[k] && (f.empty() || is_missing_token(f))) {
+      ++t_.missing_cells;
+      return std::numeric_limits<double>::quiet_NaN();
+    }
+    if (f.empty()) throw InputError(where() + "empty field");
+    if (is_cat_[k]) {
+      auto& idx = label_index_[j];
+      auto it = idx.find(std::string(f));
+      if (it == idx.end()) {
+        if (static_cast<int64_t>(idx.size()) >= opt_.max_categories)
+          throw InputError(where() + "more than " + std::to_string(opt_.max_categories) + " categories (label " +
+                           quote_value(f) + "; the limit is --max-categories)");
+        it = idx.emplace(std::string(f), static_cast<int64_t>(idx.size())).first;
+        t_.categories[j].emplace_back(f);
+      }
+      return static_cast<double>(it->second);
+    }
+    std::string_view num = f;
+    if (num.size() > 1 && num[0] == '+' && num[1] != '-' && num[1] != '+') num.remove_prefix(1);
+    double v = 0.0;
+    const auto r = std::from_chars(num.data(), num.data() + num.size(), v);
+    if (r.ptr != num.data() + num.size() || (r.ec != std::errc() && r.ec != std::errc::result_out_of_range))
+      throw InputError(where() + "not a number: " + quote_value(f));
+    if (r.ec == std::errc::result_out_of_range) {
+      // Denormal underflow is fine (value is representable as 0 or subnormal); overflow is not.
+      const double s = std::strtod(std::string(num).c_str(), nullptr);
+      if (!std::isfinite(s)) throw InputError(where() + "number out of range: " + quote_value(f));
+      v = s;
+    }
+    if (!std::isfinite(v)) throw InputError(where() + "not a finite number: " + quote_value(f));
+    return v;
+  }
+
   // Number each categorical column's labels in sorted order.
-  for (std::size_t j = 0; j < t.categories.size(); ++j) {
-    auto& labels = t.categories[j];
-    if (labels.empty()) continue;
-    std::vector<std::string> sorted = labels;
-    std::sort(sorted.begin(), sorted.end());
-    std::vector<double> code(labels.size());
-    for (std::size_t a = 0; a < labels.size(); ++a)
-      code[a] = static_cast<double>(std::lower_bound(sorted.begin(), sorted.end(), labels[a]) - sorted.begin());
-    for (int64_t r = 0; r < t.rows; ++r) {
-      double& v = t.values[static_cast<std::size_t>(r) * keep.size() + j];
-      v = code[static_cast<std::size_t>(v)];
+  void number_labels() {
+    for (std::size_t j = 0; j < t_.categories.size(); ++j) {
+      auto& labels = t_.categories[j];
+      if (labels.empty()) continue;
+      std::vector<std::string> sorted = labels;
+      std::sort(sorted.begin(), sorted.end());
+      std::vector<double> code(labels.size());
+      for (std::size_t a = 0; a < labels.size(); ++a)
+        code[a] = static_cast<double>(std::lower_bound(sorted.begin(), sorted.end(), labels[a]) - sorted.begin());
+      for (int64_t r = 0; r < t_.rows; ++r) {
+        double& v = t_.values[static_cast<std::size_t>(r) * keep_.size() + j];
+        v = code[static_cast<std::size_t>(v)];
+      }
+      labels = std::move(sorted);
     }
-    labels = std::move(sorted);
   }
-  if (!static_cols.empty()) split_static(t, keep, static_cols, header, name);
-  return t;
+
+  std::vector<std::string>& header_;
+  const int64_t header_line_;
+  const std::string& text_;
+  const std::string& name_;
+  const CsvOptions& opt_;
+  const std::size_t ncol_;
+  std::unordered_map<std::string, std::size_t> index_;
+  std::vector<bool> is_date_, is_cat_;
+  int64_t id_col_ = -1;
+  std::string id_name_;
+  std::vector<std::string> wanted_;
+  std::vector<std::size_t> keep_, static_cols_;
+  bool any_cat_ = false;
+  std::vector<std::unordered_map<std::string, int64_t>> label_index_;
+  Table t_;
+};
+
+Table parse_csv_body(CsvRecords& rd, std::vector<std::string>& header, int64_t header_line, const std::string& text,
+                     const std::string& name, const CsvOptions& opt) {
+  return BodyParser(header, header_line, text, name, opt).parse(rd);
 }
 }  // namespace
 

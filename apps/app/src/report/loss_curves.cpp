@@ -2,9 +2,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-#include <sstream>
 
 #include "tg/app/report.h"
+#include "tg/io/csv.h"
 #include "tg/io/error.h"
 #include "tg/io/fs.h"
 
@@ -12,25 +12,14 @@ namespace tg::app {
 
 std::vector<LossCurve> read_loss_curves(const std::string& path, size_t max_points) {
   const std::string text = tg::io::read_file(path);
-  std::istringstream in(text);
-  std::string line;
-  std::vector<std::string> header;
-  auto split = [](const std::string& s) {
-    std::vector<std::string> f;
-    std::string cur;
-    for (char c : s) {
-      if (c == ',') f.push_back(cur), cur.clear();
-      else if (c != '\r') cur += c;
-    }
-    f.push_back(cur);
-    return f;
-  };
-  if (!std::getline(in, line)) throw tg::io::InputError(path + ": empty loss log");
-  header = split(line);
+  tg::io::CsvRecords records(text, path);  // the log is CSV: split as the data readers split it
+  std::vector<std::string> header, f;
+  int64_t ln = 0;
+  if (!records.next(header, ln)) throw tg::io::InputError(path + ": empty loss log");
   auto col = [&](const std::string& n) -> size_t {
     for (size_t i = 0; i < header.size(); ++i)
       if (header[i] == n) return i;
-    throw tg::io::InputError(path + ":1: no column '" + n + "' in the loss log header");
+    throw tg::io::InputError(path + ":" + std::to_string(ln) + ": no column '" + n + "' in the loss log header");
   };
   const size_t cp = col("phase"), ci = col("iteration"), ce = col("e_loss_t0"), cs = col("g_loss_s"), cu = col("g_loss_u"),
                cd = col("d_loss");
@@ -50,11 +39,7 @@ std::vector<LossCurve> read_loss_curves(const std::string& path, size_t max_poin
     c.name = s.name;
     all.push_back(c);
   }
-  int64_t ln = 1;
-  while (std::getline(in, line)) {
-    ++ln;
-    if (line.empty() || line == "\r") continue;
-    const std::vector<std::string> f = split(line);
+  while (records.next(f, ln)) {
     if (f.size() != header.size())
       throw tg::io::InputError(path + ":" + std::to_string(ln) + ": expected " + std::to_string(header.size()) +
                                " fields, found " + std::to_string(f.size()));

@@ -58,6 +58,24 @@ struct Table {
   double at(int64_t r, int64_t c) const { return values[static_cast<std::size_t>(r * cols() + c)]; }
 };
 
+/// The records of a CSV text, one at a time, split as read_csv splits them: "quoted" fields
+/// (doubled quotes and line breaks inside), fields trimmed of spaces and tabs, CRLF line ends, a
+/// UTF-8 BOM and blank lines skipped. An unterminated quoted field, or a character after a
+/// closing quote, is an InputError naming `name` and the line. `text` and `name` must outlive it.
+class CsvRecords {
+ public:
+  CsvRecords(const std::string& text, const std::string& name, char delimiter = ',');
+  /// The next record into `fields`; false at the end. `line`: the 1-based line it starts on.
+  bool next(std::vector<std::string>& fields, int64_t& line);
+
+ private:
+  const std::string& t_;
+  const std::string& name_;
+  char d_;
+  std::size_t p_ = 0;
+  int64_t line_ = 1;
+};
+
 /// Reads a CSV file with a header line. Categorical columns (CsvOptions::categorical) hold
 /// labels: each distinct non-empty label (trimmed) is a category, numbered in sorted order. A column whose header is date/time/timestamp/datetime
 /// (any case) or whose first value looks like a date (2004-08-19, 2004/08/19, optionally with a
