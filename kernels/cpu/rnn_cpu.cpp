@@ -225,10 +225,202 @@ inline void step_row(const Net<T>& n, int b, int t, int H, T* hp, T* o, Next&& n
 // ---------------------------------------------------------------------------------------------
 // Forward of one slice through all layers.
 // ---------------------------------------------------------------------------------------------
+
+// One layer's forward over a slice: its geometry and buffers (forward_slice lays them out).
+template <typename T>
+struct FwdLayer {
+  const Net<T>& n;
+  int l, in, b0, nb;
+  T* P;         // the input projections of every step [T * nb, Gx]
+  T* h;         // the state [nb, H]
+  T* c;         // the cell state [nb, H] (LSTMs)
+  T* tmp;       // scratch of a step [nb, 4H]
+  T* wt;        // GruResetAfter: the transposed weights (project_inputs writes them)
+  T* Ro;        // the layer's outputs [T, nb, H]
+  T* Rg;        // its saved gates [T, nb, S]
+  const T* Pt(int t) const { return P + static_cast<int64_t>(t) * nb * n.Gx; }
+  T* gt(int t) const { return Rg + static_cast<int64_t>(t) * nb * n.S; }
+  T* ot(int t) const { return Ro + static_cast<int64_t>(t) * nb * n.H; }
+};
+
+// The input projection of layer l over all T*nb rows of X, then its biases with plain loops.
+template <typename T>
+void project_inputs(const FwdLayer<T>& f, const T* X, int64_t rows) {
+  const Net<T>& n = f.n;
+  const int H = n.H, Gx = n.Gx, l = f.l, in = f.in;
+  T* P = f.P;
+  T* wt = f.wt;
+  switch (n.cell) {
+    case Cell::GruTf1: {
+      gemm(rows, 2 * H, in, X, in, 1, n.w(l, 0), 2 * H, P, Gx, false);
+      gemm(rows, H, in, X, in, 1, n.w(l, 2), H, P + 2 * H, Gx, false);
+      const T* bg = n.w(l, 1);
+      const T* bc = n.w(l, 3);
+      for (int64_t r = 0; r < rows; ++r) {
+        T* p = P + r * Gx;
+        for (int k = 0; k < 2 * H; ++k) p[k] += bg[k];
+        for (int k = 0; k < H; ++k) p[2 * H + k] += bc[k];
+      }
+      break;
+    }
+    case Cell::GruResetAfter: {
+      transpose_to(n.w(l, 0), 3 * H, in, in, wt);           // W_ih^T [in, 3H]
+      transpose_to(n.w(l, 1), 3 * H, H, H, wt + in * 3 * H);  // W_hh^T [H, 3H]
+      gemm(rows, 3 * H, in, X, in, 1, wt, 3 * H, P, Gx, false);
+      const T* bi = n.w(l, 2);
+      const T* bh = n.w(l, 3);
+      for (int64_t r = 0; r < rows; ++r) {
+        T* p = P + r * Gx;
+        for (int k = 0; k < 2 * H; ++k) p[k] += bi[k] + bh[k];
+        for (int k = 2 * H; k < 3 * H; ++k) p[k] += bi[k];
+      }
+      break;
+    }
+    case Cell::Lstm: {
+      gemm(rows, 4 * H, in, X, in, 1, n.w(l, 0), 4 * H, P, Gx, false);
+      const T* b = n.w(l, 1);
+      const T fb = T(kLstmForgetBias);
+      for (int64_t r = 0; r < rows; ++r) {
+        T* p = P + r * Gx;
+        for (int k = 0; k < 4 * H; ++k) p[k] += b[k];
+        for (int k = 2 * H; k < 3 * H; ++k) p[k] += fb;
+      }
+      break;
+    }
+    case Cell::LstmLn:
+      gemm(rows, 4 * H, in, X, in, 1, n.w(l, 0), 4 * H, P, Gx, false);
+      break;
+  }
+}
+
+// Step t of each cell: the recurrent product, the gates (saved in gt) and the new state.
+template <typename T>
+void gru_tf1_fwd_step(const FwdLayer<T>& f, int t) {
+  const Net<T>& n = f.n;
+  const int H = n.H, S = n.S, Gx = n.Gx, nb = f.nb, l = f.l, in = f.in;
+  const T* Pt = f.Pt(t);
+  T* gt = f.gt(t);
+  T* ot = f.ot(t);
+  T* h = f.h;
+  gemm(nb, 2 * H, H, h, H, 1, n.w(l, 0) + in * 2 * H, 2 * H, gt, S, false);
+  for (int i0 = 0; i0 < nb; i0 += kActRows) {
+    const int i1 = std::min(nb, i0 + kActRows);
+    sigmoid_rows(gt + i0 * S, i1 - i0, 2 * H, S, Pt + i0 * Gx, Gx);
+    for (int i = i0; i < i1; ++i) {
+      T* g = gt + i * S;
+      const T* hp = h + i * H;
+      for (int k = 0; k < H; ++k) g[3 * H + k] = cells::GruTf1::reset_h(g[k], hp[k]);
+    }
+  }
+  gemm(nb, H, H, gt + 3 * H, S, 1, n.w(l, 2) + in * H, H, gt + 2 * H, S, false);
+  for (int i0 = 0; i0 < nb; i0 += kActRows) {
+    const int i1 = std::min(nb, i0 + kActRows);
+    tanh_rows(gt + i0 * S + 2 * H, i1 - i0, H, S, Pt + i0 * Gx + 2 * H, Gx);
+    for (int i = i0; i < i1; ++i) {
+      const T* g = gt + i * S;
+      T* hp = h + i * H;
+      step_row(n, f.b0 + i, t, H, hp, ot + i * H,
+               [&](int k) { return cells::GruTf1::next_h(g[H + k], hp[k], g[2 * H + k]); });
+    }
+  }
+}
+
+template <typename T>
+void gru_ra_fwd_step(const FwdLayer<T>& f, int t) {
+  const Net<T>& n = f.n;
+  const int H = n.H, S = n.S, Gx = n.Gx, nb = f.nb, l = f.l, in = f.in;
+  const T* Pt = f.Pt(t);
+  T* gt = f.gt(t);
+  T* ot = f.ot(t);
+  T* h = f.h;
+  T* tmp = f.tmp;
+  gemm(nb, 3 * H, H, h, H, 1, f.wt + in * 3 * H, 3 * H, tmp, 3 * H, false);
+  const T* bhn = n.w(l, 3) + 2 * H;
+  for (int i0 = 0; i0 < nb; i0 += kActRows) {
+    const int i1 = std::min(nb, i0 + kActRows);
+    // r, z = sigmoid(p + q)
+    small::act(small::Act::Sigmoid, i1 - i0, 2 * H, gt + i0 * S, S, Pt + i0 * Gx, Gx, tmp + i0 * 3 * H, 3 * H);
+    for (int i = i0; i < i1; ++i) {
+      T* g = gt + i * S;
+      const T* p = Pt + i * Gx;
+      const T* q = tmp + i * 3 * H;
+      for (int k = 0; k < H; ++k) {
+        T hn = q[2 * H + k] + bhn[k];
+        g[3 * H + k] = hn;
+        g[2 * H + k] = cells::GruResetAfter::cand_pre(p[2 * H + k], g[k], hn);
+      }
+    }
+    tanh_rows(gt + i0 * S + 2 * H, i1 - i0, H, S);
+    for (int i = i0; i < i1; ++i) {
+      const T* g = gt + i * S;
+      T* hp = h + i * H;
+      step_row(n, f.b0 + i, t, H, hp, ot + i * H,
+               [&](int k) { return cells::GruResetAfter::next_h(g[H + k], g[2 * H + k], hp[k]); });
+    }
+  }
+}
+
+template <typename T>
+void lstm_fwd_step(const FwdLayer<T>& f, int t) {
+  const Net<T>& n = f.n;
+  const int H = n.H, S = n.S, Gx = n.Gx, nb = f.nb, l = f.l, in = f.in;
+  const T* Pt = f.Pt(t);
+  T* gt = f.gt(t);
+  T* ot = f.ot(t);
+  T* h = f.h;
+  T* c = f.c;
+  gemm(nb, 4 * H, H, h, H, 1, n.w(l, 0) + in * 4 * H, 4 * H, gt, S, false);
+  for (int i0 = 0; i0 < nb; i0 += kActRows) {
+    const int i1 = std::min(nb, i0 + kActRows), m = i1 - i0;
+    T* gb = gt + i0 * S;
+    const T* pb = Pt + i0 * Gx;
+    sigmoid_rows(gb, m, H, S, pb, Gx);
+    tanh_rows(gb + H, m, H, S, pb + H, Gx);
+    sigmoid_rows(gb + 2 * H, m, 2 * H, S, pb + 2 * H, Gx);
+    for (int i = i0; i < i1; ++i) {
+      T* g = gt + i * S;
+      const T* cp = c + i * H;
+      for (int k = 0; k < H; ++k) g[4 * H + k] = cells::Lstm::next_c(cp[k], g[2 * H + k], g[k], g[H + k]);
+      std::memcpy(g + 5 * H, g + 4 * H, sizeof(T) * H);
+    }
+    tanh_rows(gb + 5 * H, m, H, S);
+    for (int i = i0; i < i1; ++i) {
+      const T* g = gt + i * S;
+      T* cp = c + i * H;
+      step_row(n, f.b0 + i, t, H, h + i * H, ot + i * H, [&](int k) {
+        cp[k] = g[4 * H + k];
+        return cells::Lstm::next_h(g[5 * H + k], g[3 * H + k]);
+      });
+    }
+  }
+}
+
+template <typename T>
+void lstm_ln_fwd_step(const FwdLayer<T>& f, int t) {
+  const Net<T>& n = f.n;
+  const int H = n.H, S = n.S, Gx = n.Gx, nb = f.nb, l = f.l, in = f.in;
+  const T* Pt = f.Pt(t);
+  T* gt = f.gt(t);
+  T* ot = f.ot(t);
+  T* tmp = f.tmp;
+  gemm(nb, 4 * H, H, f.h, H, 1, n.w(l, 0) + in * 4 * H, 4 * H, tmp, 4 * H, false);
+  for (int i = 0; i < nb; ++i) {
+    T* g = gt + i * S;
+    T* cp = f.c + i * H;
+    const T* cn = g + 9 * H;
+    cells::LstmLn::forward_row<CpuAct>(H, Pt + i * Gx, tmp + i * 4 * H, n.w(l, 1), n.w(l, 2), n.w(l, 3), n.w(l, 4),
+                                       cp, g);
+    step_row(n, f.b0 + i, t, H, f.h + i * H, ot + i * H, [&](int k) {
+      cp[k] = cn[k];
+      return cells::LstmLn::next_h(g, H, k);
+    });
+  }
+}
+
 template <typename T>
 void forward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, T* y, T* hT, T* cT,
                    T* region, int b0, int nb) {
-  const int H = n.H, S = n.S, Gx = n.Gx, Tn = n.Tn;
+  const int H = n.H, Gx = n.Gx, Tn = n.Tn;
   const int64_t rows = static_cast<int64_t>(Tn) * nb;
   const bool has_c = cell_has_c(n.cell);
   // scratch
@@ -248,9 +440,8 @@ void forward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, T* y, 
   gather_x(n, x, b0, nb, Xs);
 
   for (int l = 0; l < n.L; ++l) {
-    const int in = n.in_of(l);
     T* Ro = region + l * n.layer_stride(nb);
-    T* Rg = Ro + rows * H;
+    const FwdLayer<T> f{n, l, n.in_of(l), b0, nb, P, h, c, tmp, wt, Ro, Ro + rows * H};
     const T* X = l == 0 ? Xs : region + (l - 1) * n.layer_stride(nb);
     // initial state
     if (h0) std::memcpy(h, h0 + (static_cast<int64_t>(l) * n.B + b0) * H, sizeof(T) * nb * H);
@@ -259,149 +450,13 @@ void forward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, T* y, 
       if (c0) std::memcpy(c, c0 + (static_cast<int64_t>(l) * n.B + b0) * H, sizeof(T) * nb * H);
       else std::fill(c, c + nb * H, T(0));
     }
-
-    // Input projection over all T*nb rows, then biases with plain loops.
-    switch (n.cell) {
-      case Cell::GruTf1: {
-        gemm(rows, 2 * H, in, X, in, 1, n.w(l, 0), 2 * H, P, Gx, false);
-        gemm(rows, H, in, X, in, 1, n.w(l, 2), H, P + 2 * H, Gx, false);
-        const T* bg = n.w(l, 1);
-        const T* bc = n.w(l, 3);
-        for (int64_t r = 0; r < rows; ++r) {
-          T* p = P + r * Gx;
-          for (int k = 0; k < 2 * H; ++k) p[k] += bg[k];
-          for (int k = 0; k < H; ++k) p[2 * H + k] += bc[k];
-        }
-        break;
-      }
-      case Cell::GruResetAfter: {
-        transpose_to(n.w(l, 0), 3 * H, in, in, wt);           // W_ih^T [in, 3H]
-        transpose_to(n.w(l, 1), 3 * H, H, H, wt + in * 3 * H);  // W_hh^T [H, 3H]
-        gemm(rows, 3 * H, in, X, in, 1, wt, 3 * H, P, Gx, false);
-        const T* bi = n.w(l, 2);
-        const T* bh = n.w(l, 3);
-        for (int64_t r = 0; r < rows; ++r) {
-          T* p = P + r * Gx;
-          for (int k = 0; k < 2 * H; ++k) p[k] += bi[k] + bh[k];
-          for (int k = 2 * H; k < 3 * H; ++k) p[k] += bi[k];
-        }
-        break;
-      }
-      case Cell::Lstm: {
-        gemm(rows, 4 * H, in, X, in, 1, n.w(l, 0), 4 * H, P, Gx, false);
-        const T* b = n.w(l, 1);
-        const T fb = T(kLstmForgetBias);
-        for (int64_t r = 0; r < rows; ++r) {
-          T* p = P + r * Gx;
-          for (int k = 0; k < 4 * H; ++k) p[k] += b[k];
-          for (int k = 2 * H; k < 3 * H; ++k) p[k] += fb;
-        }
-        break;
-      }
-      case Cell::LstmLn:
-        gemm(rows, 4 * H, in, X, in, 1, n.w(l, 0), 4 * H, P, Gx, false);
-        break;
-    }
-
+    project_inputs(f, X, rows);
     for (int t = 0; t < Tn; ++t) {
-      const T* Pt = P + static_cast<int64_t>(t) * nb * Gx;
-      T* gt = Rg + static_cast<int64_t>(t) * nb * S;
-      T* ot = Ro + static_cast<int64_t>(t) * nb * H;
       switch (n.cell) {
-        case Cell::GruTf1: {
-          gemm(nb, 2 * H, H, h, H, 1, n.w(l, 0) + in * 2 * H, 2 * H, gt, S, false);
-          for (int i0 = 0; i0 < nb; i0 += kActRows) {
-            const int i1 = std::min(nb, i0 + kActRows);
-            sigmoid_rows(gt + i0 * S, i1 - i0, 2 * H, S, Pt + i0 * Gx, Gx);
-            for (int i = i0; i < i1; ++i) {
-              T* g = gt + i * S;
-              const T* hp = h + i * H;
-              for (int k = 0; k < H; ++k) g[3 * H + k] = cells::GruTf1::reset_h(g[k], hp[k]);
-            }
-          }
-          gemm(nb, H, H, gt + 3 * H, S, 1, n.w(l, 2) + in * H, H, gt + 2 * H, S, false);
-          for (int i0 = 0; i0 < nb; i0 += kActRows) {
-            const int i1 = std::min(nb, i0 + kActRows);
-            tanh_rows(gt + i0 * S + 2 * H, i1 - i0, H, S, Pt + i0 * Gx + 2 * H, Gx);
-            for (int i = i0; i < i1; ++i) {
-              const T* g = gt + i * S;
-              T* hp = h + i * H;
-              step_row(n, b0 + i, t, H, hp, ot + i * H,
-                       [&](int k) { return cells::GruTf1::next_h(g[H + k], hp[k], g[2 * H + k]); });
-            }
-          }
-          break;
-        }
-        case Cell::GruResetAfter: {
-          gemm(nb, 3 * H, H, h, H, 1, wt + in * 3 * H, 3 * H, tmp, 3 * H, false);
-          const T* bhn = n.w(l, 3) + 2 * H;
-          for (int i0 = 0; i0 < nb; i0 += kActRows) {
-            const int i1 = std::min(nb, i0 + kActRows);
-            // r, z = sigmoid(p + q)
-            small::act(small::Act::Sigmoid, i1 - i0, 2 * H, gt + i0 * S, S, Pt + i0 * Gx, Gx, tmp + i0 * 3 * H,
-                       3 * H);
-            for (int i = i0; i < i1; ++i) {
-              T* g = gt + i * S;
-              const T* p = Pt + i * Gx;
-              const T* q = tmp + i * 3 * H;
-              for (int k = 0; k < H; ++k) {
-                T hn = q[2 * H + k] + bhn[k];
-                g[3 * H + k] = hn;
-                g[2 * H + k] = cells::GruResetAfter::cand_pre(p[2 * H + k], g[k], hn);
-              }
-            }
-            tanh_rows(gt + i0 * S + 2 * H, i1 - i0, H, S);
-            for (int i = i0; i < i1; ++i) {
-              const T* g = gt + i * S;
-              T* hp = h + i * H;
-              step_row(n, b0 + i, t, H, hp, ot + i * H,
-                       [&](int k) { return cells::GruResetAfter::next_h(g[H + k], g[2 * H + k], hp[k]); });
-            }
-          }
-          break;
-        }
-        case Cell::Lstm: {
-          gemm(nb, 4 * H, H, h, H, 1, n.w(l, 0) + in * 4 * H, 4 * H, gt, S, false);
-          for (int i0 = 0; i0 < nb; i0 += kActRows) {
-            const int i1 = std::min(nb, i0 + kActRows), m = i1 - i0;
-            T* gb = gt + i0 * S;
-            const T* pb = Pt + i0 * Gx;
-            sigmoid_rows(gb, m, H, S, pb, Gx);
-            tanh_rows(gb + H, m, H, S, pb + H, Gx);
-            sigmoid_rows(gb + 2 * H, m, 2 * H, S, pb + 2 * H, Gx);
-            for (int i = i0; i < i1; ++i) {
-              T* g = gt + i * S;
-              const T* cp = c + i * H;
-              for (int k = 0; k < H; ++k) g[4 * H + k] = cells::Lstm::next_c(cp[k], g[2 * H + k], g[k], g[H + k]);
-              std::memcpy(g + 5 * H, g + 4 * H, sizeof(T) * H);
-            }
-            tanh_rows(gb + 5 * H, m, H, S);
-            for (int i = i0; i < i1; ++i) {
-              const T* g = gt + i * S;
-              T* cp = c + i * H;
-              step_row(n, b0 + i, t, H, h + i * H, ot + i * H, [&](int k) {
-                cp[k] = g[4 * H + k];
-                return cells::Lstm::next_h(g[5 * H + k], g[3 * H + k]);
-              });
-            }
-          }
-          break;
-        }
-        case Cell::LstmLn: {
-          gemm(nb, 4 * H, H, h, H, 1, n.w(l, 0) + in * 4 * H, 4 * H, tmp, 4 * H, false);
-          for (int i = 0; i < nb; ++i) {
-            T* g = gt + i * S;
-            T* cp = c + i * H;
-            const T* cn = g + 9 * H;
-            cells::LstmLn::forward_row<CpuAct>(H, Pt + i * Gx, tmp + i * 4 * H, n.w(l, 1), n.w(l, 2),
-                                               n.w(l, 3), n.w(l, 4), cp, g);
-            step_row(n, b0 + i, t, H, h + i * H, ot + i * H, [&](int k) {
-              cp[k] = cn[k];
-              return cells::LstmLn::next_h(g, H, k);
-            });
-          }
-          break;
-        }
+        case Cell::GruTf1: gru_tf1_fwd_step(f, t); break;
+        case Cell::GruResetAfter: gru_ra_fwd_step(f, t); break;
+        case Cell::Lstm: lstm_fwd_step(f, t); break;
+        case Cell::LstmLn: lstm_ln_fwd_step(f, t); break;
       }
     }
     if (hT) std::memcpy(hT + (static_cast<int64_t>(l) * n.B + b0) * H, h, sizeof(T) * nb * H);
@@ -495,11 +550,175 @@ inline void lstm_bwd_row(int H, const T* __restrict dh, const T* __restrict dO,
                           dgr[3 * H + k]);
 }
 
+// One layer's backward over a slice: its geometry and buffers (backward_slice lays them out).
+template <typename T>
+struct BwdLayer {
+  const Net<T>& n;
+  int l, in, b0, nb;
+  const T* Ro;     // the layer's outputs [T, nb, H] (the forward's)
+  const T* Rg;     // its saved gates [T, nb, S]
+  const T* h0s;    // the slice's initial state, or null (zeros)
+  const T* c0s;    // the slice's initial cell state, or null (zeros)
+  const T* zeros;  // [nb, H]
+  const T* dOut;   // the gradient of the layer's outputs [T, nb, H]
+  T* dG;           // the gate gradients [T, nb, Sg]
+  T* drh;          // scratch [nb, H]
+  T* wt;           // the layer's transposed weights (transpose_weights)
+  T* const* pg;    // the weight gradients (accumulated), or null
+  // GruTf1: W_gates[h rows]^T [2H, H], W_cand[h rows]^T [H, H], W_gates[x rows]^T [2H, in],
+  // W_cand[x rows]^T [H, in]; LSTMs: W[h rows]^T [4H, H], W[x rows]^T [4H, in]
+  T* wtg_h() const { return wt; }
+  T* wtc_h() const { return wt + 2 * n.H * n.H; }
+  T* wtg_x() const { return wt + 3 * n.H * n.H; }
+  T* wtc_x() const { return wt + 3 * n.H * n.H + 2 * n.H * in; }
+  T* wtl_h() const { return wt; }
+  T* wtl_x() const { return wt + 4 * n.H * n.H; }
+  const T* gt(int t) const { return Rg + static_cast<int64_t>(t) * nb * n.S; }
+  const T* dOt(int t) const { return dOut + static_cast<int64_t>(t) * nb * n.H; }
+  T* dGt(int t) const { return dG + static_cast<int64_t>(t) * nb * n.Sg; }
+  // the state before step t: h0 (or zeros) at t = 0, else the output of step t - 1
+  const T* hp(int t) const { return t > 0 ? Ro + static_cast<int64_t>(t - 1) * nb * n.H : (h0s ? h0s : zeros); }
+  // the B operands of the backward products need unit column stride: transposed once per layer
+  void transpose_weights() const {
+    const int H = n.H;
+    if (n.cell == Cell::GruTf1) {
+      transpose_to(n.w(l, 0) + in * 2 * H, H, 2 * H, 2 * H, wtg_h());
+      transpose_to(n.w(l, 2) + in * H, H, H, H, wtc_h());
+      transpose_to(n.w(l, 0), in, 2 * H, 2 * H, wtg_x());
+      transpose_to(n.w(l, 2), in, H, H, wtc_x());
+    } else if (cell_has_c(n.cell)) {
+      transpose_to(n.w(l, 0) + in * 4 * H, H, 4 * H, 4 * H, wtl_h());
+      transpose_to(n.w(l, 0), in, 4 * H, 4 * H, wtl_x());
+    }
+  }
+  // A row past its length at step t: no gate gradient, the carried gradient passes unchanged.
+  bool skip_row(int i, int t, const T* carry, T* carry2) const {
+    if (n.active(b0 + i, t)) return false;
+    T* dgr = dGt(t) + i * n.Sg;
+    std::fill(dgr, dgr + n.Sg, T(0));
+    std::memcpy(carry2 + i * n.H, carry + i * n.H, sizeof(T) * n.H);
+    return true;
+  }
+};
+
+// Step t of each cell, backwards: the gate gradients (into dG) and the state gradients carried
+// to step t - 1 (dh -> dh2, dc -> dc2).
+template <typename T>
+void gru_tf1_bwd_step(const BwdLayer<T>& b, int t, const T* dh, T* dh2) {
+  const int H = b.n.H, S = b.n.S, Sg = b.n.Sg, nb = b.nb;
+  const T* gt = b.gt(t);
+  const T* hp = b.hp(t);
+  T* dGt = b.dGt(t);
+  for (int i = 0; i < nb; ++i)
+    if (!b.skip_row(i, t, dh, dh2)) gru_tf1_bwd_row(H, dh + i * H, b.dOt(t) + i * H, gt + i * S, hp + i * H, dh2 + i * H, dGt + i * Sg);
+  gemm(nb, H, H, dGt + 2 * H, Sg, 1, b.wtc_h(), H, b.drh, H, false);
+  for (int i = 0; i < nb; ++i) {
+    const T* g = gt + i * S;
+    T* dgr = dGt + i * Sg;
+    for (int k = 0; k < H; ++k) {
+      T add;
+      cells::GruTf1::backward_reset(b.drh[i * H + k], g[k], hp[i * H + k], add, dgr[k]);
+      dh2[i * H + k] += add;
+    }
+  }
+  gemm(nb, H, 2 * H, dGt, Sg, 1, b.wtg_h(), H, dh2, H, true);
+}
+
+template <typename T>
+void gru_ra_bwd_step(const BwdLayer<T>& b, int t, const T* dh, T* dh2) {
+  const int H = b.n.H, S = b.n.S, Sg = b.n.Sg, nb = b.nb;
+  const T* gt = b.gt(t);
+  const T* hp = b.hp(t);
+  T* dGt = b.dGt(t);
+  for (int i = 0; i < nb; ++i)
+    if (!b.skip_row(i, t, dh, dh2)) gru_ra_bwd_row(H, dh + i * H, b.dOt(t) + i * H, gt + i * S, hp + i * H, dh2 + i * H, dGt + i * Sg);
+  gemm(nb, H, 3 * H, dGt, Sg, 1, b.n.w(b.l, 1), H, dh2, H, true);
+}
+
+// LSTM and LSTM with layer norm (its cell state saved at 9H of the gates instead of 4H).
+template <typename T>
+void lstm_bwd_step(const BwdLayer<T>& b, int t, const T* dh, T* dh2, const T* dc, T* dc2) {
+  const Net<T>& n = b.n;
+  const int H = n.H, S = n.S, Sg = n.Sg, nb = b.nb, l = b.l;
+  const bool ln = n.cell == Cell::LstmLn;
+  const T* gt = b.gt(t);
+  const T* dOt = b.dOt(t);
+  T* dGt = b.dGt(t);
+  const T* cprev = t > 0 ? b.Rg + static_cast<int64_t>(t - 1) * nb * S + (ln ? 9 : 4) * H : (b.c0s ? b.c0s : b.zeros);
+  const int ldc = t > 0 ? S : H;
+  for (int i = 0; i < nb; ++i) {
+    if (b.skip_row(i, t, dc, dc2)) continue;
+    if (ln)
+      cells::LstmLn::backward_row<true>(H, dh + i * H, dOt + i * H, dc + i * H, gt + i * S, cprev + i * ldc, n.w(l, 1),
+                                        n.w(l, 3), dGt + i * Sg, dc2 + i * H, b.pg[l * n.nw + 1], b.pg[l * n.nw + 2],
+                                        b.pg[l * n.nw + 3], b.pg[l * n.nw + 4]);
+    else
+      lstm_bwd_row(H, dh + i * H, dOt + i * H, dc + i * H, gt + i * S, cprev + i * ldc, dc2 + i * H, dGt + i * Sg);
+  }
+  gemm(nb, H, 4 * H, dGt, Sg, 1, b.wtl_h(), H, dh2, H, false);
+  for (int i = 0; i < nb; ++i)
+    if (!n.active(b.b0 + i, t)) std::memcpy(dh2 + i * H, dh + i * H, sizeof(T) * H);
+}
+
+// The layer's weight gradients over all T*nb rows (accumulated into pg), and the gradient of
+// its input X into dX.
+template <typename T>
+void layer_grads(const BwdLayer<T>& b, const T* X, int64_t rows, T* dX) {
+  const Net<T>& n = b.n;
+  const int H = n.H, S = n.S, Sg = n.Sg, nb = b.nb, Tn = n.Tn, l = b.l, in = b.in;
+  const int R = static_cast<int>(rows);
+  const T* dG = b.dG;
+  T* const* pg = b.pg;
+  switch (n.cell) {
+    case Cell::GruTf1: {
+      if (pg) {
+        T* gWg = pg[l * n.nw + 0];
+        T* gWc = pg[l * n.nw + 2];
+        gemm_tn_acc(in, 2 * H, R, X, in, dG, Sg, gWg, 2 * H);
+        add_hprev_grad(gWg + in * 2 * H, 2 * H, false, b.h0s, b.Ro, dG, 2 * H, Sg, nb, Tn, H);
+        gemm_tn_acc(in, H, R, X, in, dG + 2 * H, Sg, gWc, H);
+        gemm_tn_acc(H, H, R, b.Rg + 3 * H, S, dG + 2 * H, Sg, gWc + in * H, H);
+        add_colsum(pg[l * n.nw + 1], dG, rows, 2 * H, Sg);
+        add_colsum(pg[l * n.nw + 3], dG + 2 * H, rows, H, Sg);
+      }
+      gemm(R, in, 2 * H, dG, Sg, 1, b.wtg_x(), in, dX, in, false);
+      gemm(R, in, H, dG + 2 * H, Sg, 1, b.wtc_x(), in, dX, in, true);
+      break;
+    }
+    case Cell::GruResetAfter: {
+      if (pg) {
+        T* gWih = pg[l * n.nw + 0];
+        gemm(2 * H, in, R, dG, 1, Sg, X, in, gWih, in, true);
+        gemm(H, in, R, dG + 3 * H, 1, Sg, X, in, gWih + 2 * H * in, in, true);
+        add_hprev_grad(pg[l * n.nw + 1], H, true, b.h0s, b.Ro, dG, 3 * H, Sg, nb, Tn, H);
+        T* gbi = pg[l * n.nw + 2];
+        add_colsum(gbi, dG, rows, 2 * H, Sg);
+        add_colsum(gbi + 2 * H, dG + 3 * H, rows, H, Sg);
+        add_colsum(pg[l * n.nw + 3], dG, rows, 3 * H, Sg);
+      }
+      gemm(R, in, 2 * H, dG, Sg, 1, n.w(l, 0), in, dX, in, false);
+      gemm(R, in, H, dG + 3 * H, Sg, 1, n.w(l, 0) + 2 * H * in, in, dX, in, true);
+      break;
+    }
+    case Cell::Lstm:
+    case Cell::LstmLn: {
+      if (pg) {
+        T* gW = pg[l * n.nw + 0];
+        gemm_tn_acc(in, 4 * H, R, X, in, dG, Sg, gW, 4 * H);
+        add_hprev_grad(gW + in * 4 * H, 4 * H, false, b.h0s, b.Ro, dG, 4 * H, Sg, nb, Tn, H);
+        if (n.cell == Cell::Lstm) add_colsum(pg[l * n.nw + 1], dG, rows, 4 * H, Sg);
+      }
+      gemm(R, in, 4 * H, dG, Sg, 1, b.wtl_x(), in, dX, in, false);
+      break;
+    }
+  }
+}
+
 template <typename T>
 void backward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, const T* region,
                     const T* gy, T* gx, T* const* pg, T* gh0, T* gc0, const T* ghT, const T* gcT,
                     int b0, int nb) {
-  const int H = n.H, S = n.S, Sg = n.Sg, Tn = n.Tn;
+  const int H = n.H, Sg = n.Sg, Tn = n.Tn;
   const int64_t rows = static_cast<int64_t>(Tn) * nb;
   const bool has_c = cell_has_c(n.cell);
   const int64_t wt_size = 4 * H * (std::max(n.in0, H) + H);
@@ -532,174 +751,31 @@ void backward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, const
     }
 
   for (int l = n.L - 1; l >= 0; --l) {
-    const int in = n.in_of(l);
     const T* Ro = region + l * n.layer_stride(nb);
-    const T* Rg = Ro + rows * H;
-    const T* X = l == 0 ? Xs : region + (l - 1) * n.layer_stride(nb);
     const int64_t soff = (static_cast<int64_t>(l) * n.B + b0) * H;
-    const T* h0s = h0 ? h0 + soff : nullptr;
-    const T* c0s = c0 ? c0 + soff : nullptr;
+    const BwdLayer<T> b{n, l, n.in_of(l), b0, nb, Ro, Ro + rows * H, h0 ? h0 + soff : nullptr,
+                        c0 ? c0 + soff : nullptr, zeros, dOut, dG, drh, wt, pg};
     if (ghT) std::memcpy(dh, ghT + soff, sizeof(T) * nb * H);
     else std::fill(dh, dh + nb * H, T(0));
     if (has_c) {
       if (gcT) std::memcpy(dc, gcT + soff, sizeof(T) * nb * H);
       else std::fill(dc, dc + nb * H, T(0));
     }
-    // B operands of the backward products need unit column stride: transpose once per layer.
-    T* wtg_h = wt;                  // GruTf1: W_gates[h rows]^T [2H, H]
-    T* wtc_h = wtg_h + 2 * H * H;   //         W_cand[h rows]^T  [H, H]
-    T* wtg_x = wtc_h + H * H;       //         W_gates[x rows]^T [2H, in]
-    T* wtc_x = wtg_x + 2 * H * in;  //         W_cand[x rows]^T  [H, in]
-    T* wtl_h = wt;                  // LSTM:   W[h rows]^T [4H, H]
-    T* wtl_x = wt + 4 * H * H;      //         W[x rows]^T [4H, in]
-    if (n.cell == Cell::GruTf1) {
-      transpose_to(n.w(l, 0) + in * 2 * H, H, 2 * H, 2 * H, wtg_h);
-      transpose_to(n.w(l, 2) + in * H, H, H, H, wtc_h);
-      transpose_to(n.w(l, 0), in, 2 * H, 2 * H, wtg_x);
-      transpose_to(n.w(l, 2), in, H, H, wtc_x);
-    } else if (has_c) {
-      transpose_to(n.w(l, 0) + in * 4 * H, H, 4 * H, 4 * H, wtl_h);
-      transpose_to(n.w(l, 0), in, 4 * H, 4 * H, wtl_x);
-    }
-
+    b.transpose_weights();
     for (int t = Tn - 1; t >= 0; --t) {
-      const T* gt = Rg + static_cast<int64_t>(t) * nb * S;
-      const T* dOt = dOut + static_cast<int64_t>(t) * nb * H;
-      T* dGt = dG + static_cast<int64_t>(t) * nb * Sg;
-      const T* hp = t > 0 ? Ro + static_cast<int64_t>(t - 1) * nb * H : (h0s ? h0s : zeros);
       switch (n.cell) {
-        case Cell::GruTf1: {
-          for (int i = 0; i < nb; ++i) {
-            T* dgr = dGt + i * Sg;
-            if (!n.active(b0 + i, t)) {
-              std::fill(dgr, dgr + Sg, T(0));
-              std::memcpy(dh2 + i * H, dh + i * H, sizeof(T) * H);
-              continue;
-            }
-            gru_tf1_bwd_row(H, dh + i * H, dOt + i * H, gt + i * S, hp + i * H, dh2 + i * H, dgr);
-          }
-          gemm(nb, H, H, dGt + 2 * H, Sg, 1, wtc_h, H, drh, H, false);
-          for (int i = 0; i < nb; ++i) {
-            const T* g = gt + i * S;
-            T* dgr = dGt + i * Sg;
-            for (int k = 0; k < H; ++k) {
-              T add;
-              cells::GruTf1::backward_reset(drh[i * H + k], g[k], hp[i * H + k], add, dgr[k]);
-              dh2[i * H + k] += add;
-            }
-          }
-          gemm(nb, H, 2 * H, dGt, Sg, 1, wtg_h, H, dh2, H, true);
-          break;
-        }
-        case Cell::GruResetAfter: {
-          for (int i = 0; i < nb; ++i) {
-            T* dgr = dGt + i * Sg;
-            if (!n.active(b0 + i, t)) {
-              std::fill(dgr, dgr + Sg, T(0));
-              std::memcpy(dh2 + i * H, dh + i * H, sizeof(T) * H);
-              continue;
-            }
-            gru_ra_bwd_row(H, dh + i * H, dOt + i * H, gt + i * S, hp + i * H, dh2 + i * H, dgr);
-          }
-          gemm(nb, H, 3 * H, dGt, Sg, 1, n.w(l, 1), H, dh2, H, true);
-          break;
-        }
-        case Cell::Lstm: {
-          const T* cprev = t > 0 ? Rg + static_cast<int64_t>(t - 1) * nb * S + 4 * H : (c0s ? c0s : zeros);
-          const int ldc = t > 0 ? S : H;
-          for (int i = 0; i < nb; ++i) {
-            T* dgr = dGt + i * Sg;
-            if (!n.active(b0 + i, t)) {
-              std::fill(dgr, dgr + Sg, T(0));
-              std::memcpy(dc2 + i * H, dc + i * H, sizeof(T) * H);
-              continue;
-            }
-            lstm_bwd_row(H, dh + i * H, dOt + i * H, dc + i * H, gt + i * S, cprev + i * ldc,
-                         dc2 + i * H, dgr);
-          }
-          gemm(nb, H, 4 * H, dGt, Sg, 1, wtl_h, H, dh2, H, false);
-          for (int i = 0; i < nb; ++i)
-            if (!n.active(b0 + i, t)) std::memcpy(dh2 + i * H, dh + i * H, sizeof(T) * H);
-          break;
-        }
-        case Cell::LstmLn: {
-          const T* cprev = t > 0 ? Rg + static_cast<int64_t>(t - 1) * nb * S + 9 * H : (c0s ? c0s : zeros);
-          const int ldc = t > 0 ? S : H;
-          const T* gam = n.w(l, 1);
-          const T* gamc = n.w(l, 3);
-          T* ggam = pg[l * n.nw + 1];
-          T* gbet = pg[l * n.nw + 2];
-          T* ggamc = pg[l * n.nw + 3];
-          T* gbetc = pg[l * n.nw + 4];
-          for (int i = 0; i < nb; ++i) {
-            T* dgr = dGt + i * Sg;
-            if (!n.active(b0 + i, t)) {
-              std::fill(dgr, dgr + Sg, T(0));
-              std::memcpy(dc2 + i * H, dc + i * H, sizeof(T) * H);
-              continue;
-            }
-            cells::LstmLn::backward_row<true>(H, dh + i * H, dOt + i * H, dc + i * H, gt + i * S,
-                                              cprev + i * ldc, gam, gamc, dgr, dc2 + i * H, ggam,
-                                              gbet, ggamc, gbetc);
-          }
-          gemm(nb, H, 4 * H, dGt, Sg, 1, wtl_h, H, dh2, H, false);
-          for (int i = 0; i < nb; ++i)
-            if (!n.active(b0 + i, t)) std::memcpy(dh2 + i * H, dh + i * H, sizeof(T) * H);
-          break;
-        }
+        case Cell::GruTf1: gru_tf1_bwd_step(b, t, dh, dh2); break;
+        case Cell::GruResetAfter: gru_ra_bwd_step(b, t, dh, dh2); break;
+        case Cell::Lstm:
+        case Cell::LstmLn: lstm_bwd_step(b, t, dh, dh2, dc, dc2); break;
       }
       std::swap(dh, dh2);
       if (has_c) std::swap(dc, dc2);
     }
     if (gh0) std::memcpy(gh0 + soff, dh, sizeof(T) * nb * H);
     if (gc0 && has_c) std::memcpy(gc0 + soff, dc, sizeof(T) * nb * H);
-
-    // Weight gradients over all T*nb rows, and the input gradient.
-    const int R = static_cast<int>(rows);
-    T* dXl = l == 0 ? dX0 : dOut;  // dOut of this layer is consumed; becomes the layer below's
-    switch (n.cell) {
-      case Cell::GruTf1: {
-        if (pg) {
-          T* gWg = pg[l * n.nw + 0];
-          T* gWc = pg[l * n.nw + 2];
-          gemm_tn_acc(in, 2 * H, R, X, in, dG, Sg, gWg, 2 * H);
-          add_hprev_grad(gWg + in * 2 * H, 2 * H, false, h0s, Ro, dG, 2 * H, Sg, nb, Tn, H);
-          gemm_tn_acc(in, H, R, X, in, dG + 2 * H, Sg, gWc, H);
-          gemm_tn_acc(H, H, R, Rg + 3 * H, S, dG + 2 * H, Sg, gWc + in * H, H);
-          add_colsum(pg[l * n.nw + 1], dG, rows, 2 * H, Sg);
-          add_colsum(pg[l * n.nw + 3], dG + 2 * H, rows, H, Sg);
-        }
-        gemm(R, in, 2 * H, dG, Sg, 1, wtg_x, in, dXl, in, false);
-        gemm(R, in, H, dG + 2 * H, Sg, 1, wtc_x, in, dXl, in, true);
-        break;
-      }
-      case Cell::GruResetAfter: {
-        if (pg) {
-          T* gWih = pg[l * n.nw + 0];
-          gemm(2 * H, in, R, dG, 1, Sg, X, in, gWih, in, true);
-          gemm(H, in, R, dG + 3 * H, 1, Sg, X, in, gWih + 2 * H * in, in, true);
-          add_hprev_grad(pg[l * n.nw + 1], H, true, h0s, Ro, dG, 3 * H, Sg, nb, Tn, H);
-          T* gbi = pg[l * n.nw + 2];
-          add_colsum(gbi, dG, rows, 2 * H, Sg);
-          add_colsum(gbi + 2 * H, dG + 3 * H, rows, H, Sg);
-          add_colsum(pg[l * n.nw + 3], dG, rows, 3 * H, Sg);
-        }
-        gemm(R, in, 2 * H, dG, Sg, 1, n.w(l, 0), in, dXl, in, false);
-        gemm(R, in, H, dG + 3 * H, Sg, 1, n.w(l, 0) + 2 * H * in, in, dXl, in, true);
-        break;
-      }
-      case Cell::Lstm:
-      case Cell::LstmLn: {
-        if (pg) {
-          T* gW = pg[l * n.nw + 0];
-          gemm_tn_acc(in, 4 * H, R, X, in, dG, Sg, gW, 4 * H);
-          add_hprev_grad(gW + in * 4 * H, 4 * H, false, h0s, Ro, dG, 4 * H, Sg, nb, Tn, H);
-          if (n.cell == Cell::Lstm) add_colsum(pg[l * n.nw + 1], dG, rows, 4 * H, Sg);
-        }
-        gemm(R, in, 4 * H, dG, Sg, 1, wtl_x, in, dXl, in, false);
-        break;
-      }
-    }
+    // dOut of this layer is consumed; it becomes the layer below's
+    layer_grads(b, l == 0 ? Xs : region + (l - 1) * n.layer_stride(nb), rows, l == 0 ? dX0 : dOut);
   }
   if (gx) {
     const int in = n.in0;
