@@ -576,20 +576,6 @@ __global__ void sum_row_groups_kernel(T* d, int64_t ds, const T* s, int64_t ss, 
   }
 }
 
-// Philox4x32-10, the same rounds as tg::philox4x32 (random.h).
-__device__ __forceinline__ uint4 philox_d(uint4 c, uint2 k) {
-  constexpr uint32_t M0 = 0xD2511F53u, M1 = 0xCD9E8D57u, W0 = 0x9E3779B9u, W1 = 0xBB67AE85u;
-#pragma unroll
-  for (int round = 0; round < 10; ++round) {
-    const uint32_t hi0 = __umulhi(M0, c.x), lo0 = M0 * c.x;
-    const uint32_t hi1 = __umulhi(M1, c.z), lo1 = M1 * c.z;
-    c = make_uint4(hi1 ^ c.y ^ k.x, lo1, hi0 ^ c.w ^ k.y, lo0);
-    k.x += W0;
-    k.y += W1;
-  }
-  return c;
-}
-
 // Element i uses lane i%4 of block counter + i/4. The CPU computes lo + span*u in T; with
 // -march=native GCC contracts that into one FMA, so the GPU uses fma() as well (identical
 // results whenever span*u is exact, e.g. spans that are powers of two).
@@ -599,15 +585,15 @@ __global__ void philox_fill_kernel(T* out, int64_t n, uint64_t seed, uint64_t st
   const int64_t nblocks = (n + 3) / 4;
   GRID_STRIDE(j, nblocks) {
     const uint64_t ctr = counter + static_cast<uint64_t>(j);
-    const uint4 r = philox_d(make_uint4(static_cast<uint32_t>(ctr), static_cast<uint32_t>(ctr >> 32),
-                                        static_cast<uint32_t>(stream), static_cast<uint32_t>(stream >> 32)),
-                             make_uint2(static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32)));
-    const uint32_t lanes[4] = {r.x, r.y, r.z, r.w};
+    // the block tg::Rng::block computes (random.h: the same rounds, one definition)
+    uint32_t lanes[4] = {static_cast<uint32_t>(ctr), static_cast<uint32_t>(ctr >> 32), static_cast<uint32_t>(stream),
+                         static_cast<uint32_t>(stream >> 32)};
+    philox4x32_rounds(lanes, static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32));
 #pragma unroll
     for (int lane = 0; lane < 4; ++lane) {
       const int64_t i = j * 4 + lane;
       if (i < n) {
-        const float u = static_cast<float>(lanes[lane] >> 8) * (1.0f / 16777216.0f);
+        const float u = u32_to_unit_float(lanes[lane]);
         if constexpr (std::is_same_v<T, float>)
           out[i] = __fmaf_rn(span, u, lo);  // single rounding in float, as the CPU's vfmadd
         else

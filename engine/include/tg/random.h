@@ -10,25 +10,46 @@
 #include <cstdint>
 #include <vector>
 
+// The functions below marked TG_RANDOM_HD are the one definition of the generator for the host
+// and, compiled by nvcc, for the CUDA kernels (kernels/cuda/cuda_backend.cu).
+#ifdef __CUDACC__
+#define TG_RANDOM_HD __host__ __device__ __forceinline__
+#else
+#define TG_RANDOM_HD inline
+#endif
+#ifdef __CUDA_ARCH__  // the device pass only: host compilers warn about the pragma
+#define TG_RANDOM_UNROLL _Pragma("unroll")
+#else
+#define TG_RANDOM_UNROLL
+#endif
+
 namespace tg {
+
+/// The ten Philox4x32-10 rounds, in place on the counter words c[0..3] with the key k0, k1.
+TG_RANDOM_HD void philox4x32_rounds(uint32_t* c, uint32_t k0, uint32_t k1) {
+  constexpr uint32_t M0 = 0xD2511F53u, M1 = 0xCD9E8D57u, W0 = 0x9E3779B9u, W1 = 0xBB67AE85u;
+  TG_RANDOM_UNROLL
+  for (int round = 0; round < 10; ++round) {
+    const uint64_t p0 = static_cast<uint64_t>(M0) * c[0];
+    const uint64_t p1 = static_cast<uint64_t>(M1) * c[2];
+    const uint32_t x = static_cast<uint32_t>(p1 >> 32) ^ c[1] ^ k0, z = static_cast<uint32_t>(p0 >> 32) ^ c[3] ^ k1;
+    c[0] = x;
+    c[1] = static_cast<uint32_t>(p1);
+    c[2] = z;
+    c[3] = static_cast<uint32_t>(p0);
+    k0 += W0;
+    k1 += W1;
+  }
+}
 
 /// One Philox4x32-10 block: 4 x 32 random bits for a 128-bit counter and 64-bit key.
 inline std::array<uint32_t, 4> philox4x32(std::array<uint32_t, 4> ctr, std::array<uint32_t, 2> key) {
-  constexpr uint32_t M0 = 0xD2511F53u, M1 = 0xCD9E8D57u, W0 = 0x9E3779B9u, W1 = 0xBB67AE85u;
-  for (int round = 0; round < 10; ++round) {
-    const uint64_t p0 = static_cast<uint64_t>(M0) * ctr[0];
-    const uint64_t p1 = static_cast<uint64_t>(M1) * ctr[2];
-    const uint32_t hi0 = static_cast<uint32_t>(p0 >> 32), lo0 = static_cast<uint32_t>(p0);
-    const uint32_t hi1 = static_cast<uint32_t>(p1 >> 32), lo1 = static_cast<uint32_t>(p1);
-    ctr = {hi1 ^ ctr[1] ^ key[0], lo1, hi0 ^ ctr[3] ^ key[1], lo0};
-    key[0] += W0;
-    key[1] += W1;
-  }
+  philox4x32_rounds(ctr.data(), key[0], key[1]);
   return ctr;
 }
 
 /// Uniform float in [0, 1) from 32 random bits (24-bit mantissa, exact in float).
-inline float u32_to_unit_float(uint32_t x) { return static_cast<float>(x >> 8) * (1.0f / 16777216.0f); }
+TG_RANDOM_HD float u32_to_unit_float(uint32_t x) { return static_cast<float>(x >> 8) * (1.0f / 16777216.0f); }
 /// Uniform double in [0, 1) from 64 random bits (53-bit mantissa).
 inline double u64_to_unit_double(uint64_t x) {
   return static_cast<double>(x >> 11) * (1.0 / 9007199254740992.0);
