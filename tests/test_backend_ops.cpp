@@ -307,8 +307,7 @@ std::vector<Row> table() {
                     return Outs{{"out", v}};
                   }});
 
-  for (UnaryOp op : {UnaryOp::Neg, UnaryOp::Sigmoid, UnaryOp::Tanh, UnaryOp::Sqrt, UnaryOp::Abs, UnaryOp::Square,
-                     UnaryOp::Exp, UnaryOp::Log}) {
+  for (UnaryOp op : kUnaryOps) {
     const double lo = positive_domain(op) ? 0.05 : -3, hi = 3;
     rows.push_back({std::string("unary ") + unary_name(op), Tol::Elementwise,
                     [=](const Env& e) {
@@ -343,7 +342,7 @@ std::vector<Row> table() {
   const std::vector<std::pair<Shape, Shape>> bshapes = {
       {Shape{4, 3, 5}, Shape{4, 3, 5}}, {Shape{4, 3, 5}, Shape{5}}, {Shape{4, 1, 5}, Shape{3, 1}},
       {Shape{1}, Shape{4, 3, 5}},       {Shape{4, 3, 1}, Shape{4, 1, 5}}};
-  for (BinaryOp op : {BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div})
+  for (BinaryOp op : kBinaryOps)
     for (const auto& [sa, sb] : bshapes) {
       const Shape so{4, 3, 5};
       const double blo = op == BinaryOp::Div ? 0.5 : -1;

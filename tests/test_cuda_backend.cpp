@@ -139,8 +139,6 @@ TEST_CASE("cuda: device, backend object and caching allocator") {
 
 TEST_CASE("cuda: fill, cast, unary and unary_backward match the CPU") {
   REQUIRE_CUDA_OR_SKIP();
-  const UnaryOp ops[] = {UnaryOp::Neg, UnaryOp::Sigmoid, UnaryOp::Tanh, UnaryOp::Sqrt,
-                         UnaryOp::Abs, UnaryOp::Square,  UnaryOp::Exp,  UnaryOp::Log};
   for (DType dt : kTypes) {
     const Shape s{3, 7, 11};
     Tensor fc = Tensor::empty(s, dt), fg = Tensor::empty(s, dt, Device::CUDA);
@@ -155,7 +153,7 @@ TEST_CASE("cuda: fill, cast, unary and unary_backward match the CPU") {
     gpu_be().cast(gpu(x), cg);
     check_close(cc, cg, Tol{0, 0}, "cast from " + dname(dt));
 
-    for (UnaryOp op : ops) {
+    for (UnaryOp op : kUnaryOps) {
       const bool pos = op == UnaryOp::Sqrt || op == UnaryOp::Log;
       Tensor xc = rand_t(s, dt, 3 + static_cast<uint32_t>(op), pos ? 0.05 : -4, pos ? 4 : 4);
       Tensor xg = gpu(xc);
@@ -190,14 +188,13 @@ TEST_CASE("cuda: binary with broadcasting, axpby and sum_to match the CPU") {
       {Shape{4, 6, 5}, Shape{4, 1, 5}, Shape{4, 6, 5}},  // middle axis
       {Shape{2, 3, 4, 5}, Shape{3, 1, 5}, Shape{2, 3, 4, 5}},
   };
-  const BinaryOp ops[] = {BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div};
   for (DType dt : kTypes) {
     for (size_t ci = 0; ci < cases.size(); ++ci) {
       if (quick() && ci % 3 != 0) continue;  // (quick: the same-shape, both-broadcast and 4-D cases)
       const Case& c = cases[ci];
       Tensor a = rand_t(c.a, dt, 10 + static_cast<uint32_t>(ci), 0.5, 2.0);
       Tensor b = rand_t(c.b, dt, 20 + static_cast<uint32_t>(ci), 0.5, 2.0);
-      for (BinaryOp op : ops) {
+      for (BinaryOp op : kBinaryOps) {
         Tensor oc = Tensor::empty(c.out, dt), og = Tensor::empty(c.out, dt, Device::CUDA);
         cpu_be().binary(op, a, b, oc);
         gpu_be().binary(op, gpu(a), gpu(b), og);

@@ -63,24 +63,20 @@ std::vector<std::string> registered_backends() {
 
 const char* unary_name(UnaryOp op) {
   switch (op) {
-    case UnaryOp::Neg: return "neg";
-    case UnaryOp::Sigmoid: return "sigmoid";
-    case UnaryOp::Tanh: return "tanh";
-    case UnaryOp::Sqrt: return "sqrt";
-    case UnaryOp::Abs: return "abs";
-    case UnaryOp::Square: return "square";
-    case UnaryOp::Exp: return "exp";
-    case UnaryOp::Log: return "log";
+#define TG_NAME_(Op, fn) \
+  case UnaryOp::Op: return #fn;
+    TG_UNARY_OPS(TG_NAME_)
+#undef TG_NAME_
   }
   return "?";
 }
 
 const char* binary_name(BinaryOp op) {
   switch (op) {
-    case BinaryOp::Add: return "add";
-    case BinaryOp::Sub: return "sub";
-    case BinaryOp::Mul: return "mul";
-    case BinaryOp::Div: return "div";
+#define TG_NAME_(Op, fn) \
+  case BinaryOp::Op: return #fn;
+    TG_BINARY_OPS(TG_NAME_)
+#undef TG_NAME_
   }
   return "?";
 }

@@ -131,18 +131,14 @@ Shape broadcast_shape(const Shape& a, const Shape& b, const char* op) {
 }
 
 // ---- elementwise -------------------------------------------------------------------------
-Var add(const Var& a, const Var& b) { return binary_op(BinaryOp::Add, a, b); }
-Var sub(const Var& a, const Var& b) { return binary_op(BinaryOp::Sub, a, b); }
-Var mul(const Var& a, const Var& b) { return binary_op(BinaryOp::Mul, a, b); }
-Var div(const Var& a, const Var& b) { return binary_op(BinaryOp::Div, a, b); }
-Var neg(const Var& x) { return unary_op(UnaryOp::Neg, x); }
-Var sigmoid(const Var& x) { return unary_op(UnaryOp::Sigmoid, x); }
-Var tanh(const Var& x) { return unary_op(UnaryOp::Tanh, x); }
-Var sqrt(const Var& x) { return unary_op(UnaryOp::Sqrt, x); }
-Var abs(const Var& x) { return unary_op(UnaryOp::Abs, x); }
-Var square(const Var& x) { return unary_op(UnaryOp::Square, x); }
-Var exp(const Var& x) { return unary_op(UnaryOp::Exp, x); }
-Var log(const Var& x) { return unary_op(UnaryOp::Log, x); }
+#define TG_DEFINE_BINARY_(Op, fn) \
+  Var fn(const Var& a, const Var& b) { return binary_op(BinaryOp::Op, a, b); }
+#define TG_DEFINE_UNARY_(Op, fn) \
+  Var fn(const Var& x) { return unary_op(UnaryOp::Op, x); }
+TG_BINARY_OPS(TG_DEFINE_BINARY_)
+TG_UNARY_OPS(TG_DEFINE_UNARY_)
+#undef TG_DEFINE_BINARY_
+#undef TG_DEFINE_UNARY_
 
 Var scale(const Var& x, double s) {
   if (!x.defined()) fail("scale", "undefined input");

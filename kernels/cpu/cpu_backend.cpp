@@ -7,6 +7,7 @@
 // starts threads except the recurrent kernels (batch split over the pool); at TimeGAN's sizes
 // (<= 10^5 elements) threading elementwise ops does not pay.
 #include "tg/kernels/cpu_backend.h"
+#include "tg/kernels/elementwise.h"
 
 #include <Eigen/Core>
 #include <algorithm>
@@ -38,11 +39,6 @@ void dispatch(DType dt, Fn&& fn) {
     fn(float{});
   else
     fn(double{});
-}
-
-template <typename T>
-inline T sigmoid(T x) {
-  return T(1) / (T(1) + std::exp(-x));
 }
 
 // Strides (in elements) of `s` right-aligned against a rank-4 index space `out`, with 0 for
@@ -205,16 +201,10 @@ class CpuBackend final : public Backend {
           if (full < n) small::act(a, 1, static_cast<int>(n - full), d + full, 0, s + full, 0, nullptr, 0);
           return;
         }
-      switch (op) {
-        case UnaryOp::Neg: for (int64_t i = 0; i < n; ++i) d[i] = -s[i]; break;
-        case UnaryOp::Sigmoid: for (int64_t i = 0; i < n; ++i) d[i] = sigmoid(s[i]); break;
-        case UnaryOp::Tanh: for (int64_t i = 0; i < n; ++i) d[i] = std::tanh(s[i]); break;
-        case UnaryOp::Sqrt: for (int64_t i = 0; i < n; ++i) d[i] = std::sqrt(s[i]); break;
-        case UnaryOp::Abs: for (int64_t i = 0; i < n; ++i) d[i] = std::abs(s[i]); break;
-        case UnaryOp::Square: for (int64_t i = 0; i < n; ++i) d[i] = s[i] * s[i]; break;
-        case UnaryOp::Exp: for (int64_t i = 0; i < n; ++i) d[i] = std::exp(s[i]); break;
-        case UnaryOp::Log: for (int64_t i = 0; i < n; ++i) d[i] = std::log(s[i]); break;
-      }
+      ew::with_unary(op, [&](auto u) {
+        using U = decltype(u);
+        for (int64_t i = 0; i < n; ++i) d[i] = U::f(s[i]);
+      });
     });
   }
 
@@ -227,36 +217,23 @@ class CpuBackend final : public Backend {
       const T* g = gy.data<T>();
       T* d = gx.data<T>();
       const int64_t n = x.numel();
-      auto run = [&](auto deriv) {
+      ew::with_unary(op, [&](auto u) {
+        using U = decltype(u);
         if (acc)
-          for (int64_t i = 0; i < n; ++i) d[i] += g[i] * deriv(i);
+          for (int64_t i = 0; i < n; ++i) d[i] += g[i] * U::d(xs[i], ys[i]);
         else
-          for (int64_t i = 0; i < n; ++i) d[i] = g[i] * deriv(i);
-      };
-      switch (op) {
-        case UnaryOp::Neg: run([&](int64_t) { return T(-1); }); break;
-        case UnaryOp::Sigmoid: run([&](int64_t i) { return ys[i] * (T(1) - ys[i]); }); break;
-        case UnaryOp::Tanh: run([&](int64_t i) { return T(1) - ys[i] * ys[i]; }); break;
-        case UnaryOp::Sqrt: run([&](int64_t i) { return T(0.5) / ys[i]; }); break;
-        case UnaryOp::Abs:
-          run([&](int64_t i) { return xs[i] > T(0) ? T(1) : (xs[i] < T(0) ? T(-1) : T(0)); });
-          break;
-        case UnaryOp::Square: run([&](int64_t i) { return T(2) * xs[i]; }); break;
-        case UnaryOp::Exp: run([&](int64_t i) { return ys[i]; }); break;
-        case UnaryOp::Log: run([&](int64_t i) { return T(1) / xs[i]; }); break;
-      }
+          for (int64_t i = 0; i < n; ++i) d[i] = g[i] * U::d(xs[i], ys[i]);
+      });
     });
   }
 
   void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) override {
     dispatch(a.dtype(), [&](auto z) {
       using T = decltype(z);
-      switch (op) {
-        case BinaryOp::Add: binary_loop<T>(a, b, out, [](T p, T q) { return p + q; }); break;
-        case BinaryOp::Sub: binary_loop<T>(a, b, out, [](T p, T q) { return p - q; }); break;
-        case BinaryOp::Mul: binary_loop<T>(a, b, out, [](T p, T q) { return p * q; }); break;
-        case BinaryOp::Div: binary_loop<T>(a, b, out, [](T p, T q) { return p / q; }); break;
-      }
+      ew::with_binary(op, [&](auto o) {
+        using O = decltype(o);
+        binary_loop<T>(a, b, out, [](T p, T q) { return O::f(p, q); });
+      });
     });
   }
 
@@ -457,7 +434,7 @@ class CpuBackend final : public Backend {
       T* d = out.data<T>();
       const T y = static_cast<T>(label);
       for (int64_t i = 0; i < zt.numel(); ++i)
-        d[i] = std::max(z[i], T(0)) - z[i] * y + std::log1p(std::exp(-std::abs(z[i])));
+        d[i] = ew::sigmoid_ce(z[i], y);
     });
   }
 
@@ -470,7 +447,7 @@ class CpuBackend final : public Backend {
       T* d = gz.data<T>();
       const T y = static_cast<T>(label);
       for (int64_t i = 0; i < zt.numel(); ++i) {
-        const T v = g[i] * (sigmoid(z[i]) - y);
+        const T v = g[i] * ew::sigmoid_ce_grad(z[i], y);
         if (acc)
           d[i] += v;
         else

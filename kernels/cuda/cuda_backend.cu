@@ -41,6 +41,7 @@ Versions: CUDA 12/13, cuBLAS v2; sm_80, sm_90.
 #include "common.cuh"
 #include "cudnn_checks.h"
 #include "tg/kernels/cuda_backend.h"
+#include "tg/kernels/elementwise.h"
 #include "tg/kernels/rnn_io_tensors.h"
 
 namespace tg {
@@ -241,11 +242,6 @@ namespace {
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < (n); i += static_cast<int64_t>(gridDim.x) * blockDim.x)
 
 template <typename T>
-__device__ __forceinline__ T sigmoid_d(T x) {
-  return T(1) / (T(1) + exp(-x));
-}
-
-template <typename T>
 __global__ void fill_kernel(T* out, int64_t n, T v) {
   GRID_STRIDE(i, n) out[i] = v;
 }
@@ -255,46 +251,16 @@ __global__ void cast_kernel(const S* x, D* out, int64_t n) {
   GRID_STRIDE(i, n) out[i] = static_cast<D>(x[i]);
 }
 
-template <typename T>
-__device__ __forceinline__ T unary_f(UnaryOp op, T v) {
-  switch (op) {
-    case UnaryOp::Neg: return -v;
-    case UnaryOp::Sigmoid: return sigmoid_d(v);
-    case UnaryOp::Tanh: return tanh(v);
-    case UnaryOp::Sqrt: return sqrt(v);
-    case UnaryOp::Abs: return fabs(v);
-    case UnaryOp::Square: return v * v;
-    case UnaryOp::Exp: return exp(v);
-    case UnaryOp::Log: return log(v);
-  }
-  return v;
+// The elementwise ops: one kernel per op and type, from its definition (tg/kernels/elementwise.h).
+template <typename T, typename Op>
+__global__ void unary_kernel(const T* x, T* out, int64_t n) {
+  GRID_STRIDE(i, n) out[i] = Op::f(x[i]);
 }
 
-template <typename T>
-__global__ void unary_kernel(UnaryOp op, const T* x, T* out, int64_t n) {
-  GRID_STRIDE(i, n) out[i] = unary_f(op, x[i]);
-}
-
-template <typename T>
-__device__ __forceinline__ T unary_deriv(UnaryOp op, T x, T y) {
-  switch (op) {
-    case UnaryOp::Neg: return T(-1);
-    case UnaryOp::Sigmoid: return y * (T(1) - y);
-    case UnaryOp::Tanh: return T(1) - y * y;
-    case UnaryOp::Sqrt: return T(0.5) / y;
-    case UnaryOp::Abs: return x > T(0) ? T(1) : (x < T(0) ? T(-1) : T(0));
-    case UnaryOp::Square: return T(2) * x;
-    case UnaryOp::Exp: return y;
-    case UnaryOp::Log: return T(1) / x;
-  }
-  return T(0);
-}
-
-template <typename T>
-__global__ void unary_backward_kernel(UnaryOp op, const T* x, const T* y, const T* gy, T* gx, int64_t n,
-                                      bool acc) {
+template <typename T, typename Op>
+__global__ void unary_backward_kernel(const T* x, const T* y, const T* gy, T* gx, int64_t n, bool acc) {
   GRID_STRIDE(i, n) {
-    const T v = gy[i] * unary_deriv(op, x[i], y[i]);
+    const T v = gy[i] * Op::d(x[i], y[i]);
     gx[i] = acc ? gx[i] + v : v;
   }
 }
@@ -305,24 +271,13 @@ struct Bcast {
   int64_t sb[4];
 };
 
-template <typename T>
-__device__ __forceinline__ T binary_f(BinaryOp op, T p, T q) {
-  switch (op) {
-    case BinaryOp::Add: return p + q;
-    case BinaryOp::Sub: return p - q;
-    case BinaryOp::Mul: return p * q;
-    case BinaryOp::Div: return p / q;
-  }
-  return p;
+template <typename T, typename Op>
+__global__ void binary_same_kernel(const T* a, const T* b, T* out, int64_t n) {
+  GRID_STRIDE(i, n) out[i] = Op::f(a[i], b[i]);
 }
 
-template <typename T>
-__global__ void binary_same_kernel(BinaryOp op, const T* a, const T* b, T* out, int64_t n) {
-  GRID_STRIDE(i, n) out[i] = binary_f(op, a[i], b[i]);
-}
-
-template <typename T>
-__global__ void binary_bcast_kernel(BinaryOp op, const T* a, const T* b, T* out, int64_t n, Bcast s) {
+template <typename T, typename Op>
+__global__ void binary_bcast_kernel(const T* a, const T* b, T* out, int64_t n, Bcast s) {
   GRID_STRIDE(i, n) {
     int64_t r = i;
     const int64_t i3 = r % s.d[3];
@@ -333,7 +288,7 @@ __global__ void binary_bcast_kernel(BinaryOp op, const T* a, const T* b, T* out,
     const int64_t i0 = r / s.d[1];
     const int64_t oa = i0 * s.sa[0] + i1 * s.sa[1] + i2 * s.sa[2] + i3 * s.sa[3];
     const int64_t ob = i0 * s.sb[0] + i1 * s.sb[1] + i2 * s.sb[2] + i3 * s.sb[3];
-    out[i] = binary_f(op, a[oa], b[ob]);
+    out[i] = Op::f(a[oa], b[ob]);
   }
 }
 
@@ -492,16 +447,13 @@ __global__ void count_above_kernel(const T* value, double threshold, double* cou
 
 template <typename T>
 __global__ void sigmoid_ce_kernel(const T* z, T y, T* out, int64_t n) {
-  GRID_STRIDE(i, n) {
-    const T v = z[i];
-    out[i] = fmax(v, T(0)) - v * y + log1p(exp(-fabs(v)));
-  }
+  GRID_STRIDE(i, n) out[i] = ew::sigmoid_ce(z[i], y);
 }
 
 template <typename T>
 __global__ void sigmoid_ce_backward_kernel(const T* z, T y, const T* gy, T* gz, int64_t n, bool acc) {
   GRID_STRIDE(i, n) {
-    const T v = gy[i] * (sigmoid_d(z[i]) - y);
+    const T v = gy[i] * ew::sigmoid_ce_grad(z[i], y);
     gz[i] = acc ? gz[i] + v : v;
   }
 }
@@ -728,7 +680,9 @@ class CudaBackend final : public Backend {
     if (n == 0) return;
     dispatch(x.dtype(), [&](auto z) {
       using T = decltype(z);
-      gpu::launch(unary_kernel<T>, grid_for(n), kThreads, 0, ctx_.stream, op, x.data<T>(), out.data<T>(), n);
+      ew::with_unary(op, [&](auto u) {
+        gpu::launch(unary_kernel<T, decltype(u)>, grid_for(n), kThreads, 0, ctx_.stream, x.data<T>(), out.data<T>(), n);
+      });
     });
     TG_KERNEL_CHECK("unary_kernel");
   }
@@ -739,8 +693,10 @@ class CudaBackend final : public Backend {
     if (n == 0) return;
     dispatch(x.dtype(), [&](auto z) {
       using T = decltype(z);
-      gpu::launch(unary_backward_kernel<T>, grid_for(n), kThreads, 0, ctx_.stream, op, x.data<T>(), y.data<T>(),
-                                                                           gy.data<T>(), gx.data<T>(), n, acc);
+      ew::with_unary(op, [&](auto u) {
+        gpu::launch(unary_backward_kernel<T, decltype(u)>, grid_for(n), kThreads, 0, ctx_.stream, x.data<T>(),
+                    y.data<T>(), gy.data<T>(), gx.data<T>(), n, acc);
+      });
     });
     TG_KERNEL_CHECK("unary_backward_kernel");
   }
@@ -762,10 +718,15 @@ class CudaBackend final : public Backend {
     }
     dispatch(a.dtype(), [&](auto z) {
       using T = decltype(z);
-      if (same)
-        gpu::launch(binary_same_kernel<T>, grid_for(n), kThreads, 0, ctx_.stream, op, a.data<T>(), b.data<T>(), out.data<T>(), n);
-      else
-        gpu::launch(binary_bcast_kernel<T>, grid_for(n), kThreads, 0, ctx_.stream, op, a.data<T>(), b.data<T>(), out.data<T>(), n, s);
+      ew::with_binary(op, [&](auto o) {
+        using O = decltype(o);
+        if (same)
+          gpu::launch(binary_same_kernel<T, O>, grid_for(n), kThreads, 0, ctx_.stream, a.data<T>(), b.data<T>(),
+                      out.data<T>(), n);
+        else
+          gpu::launch(binary_bcast_kernel<T, O>, grid_for(n), kThreads, 0, ctx_.stream, a.data<T>(), b.data<T>(),
+                      out.data<T>(), n, s);
+      });
     });
     TG_KERNEL_CHECK("binary_kernel");
   }

@@ -22,8 +22,31 @@
 
 namespace tg {
 
-enum class UnaryOp : uint8_t { Neg, Sigmoid, Tanh, Sqrt, Abs, Square, Exp, Log };
-enum class BinaryOp : uint8_t { Add, Sub, Mul, Div };
+// The elementwise ops, one entry each: X(Enum, function). Generated from these tables: the enums
+// and their lists below, the names (unary_name, binary_name), the autograd functions of
+// tg/ops.h (neg(x), add(a, b), ...) and the conformance rows of the tests; each op's value and
+// derivative are written once, for every backend, in tg/kernels/elementwise.h. A new op is its
+// entry here and its definition there.
+#define TG_UNARY_OPS(X) \
+  X(Neg, neg) X(Sigmoid, sigmoid) X(Tanh, tanh) X(Sqrt, sqrt) X(Abs, abs) X(Square, square) X(Exp, exp) X(Log, log)
+#define TG_BINARY_OPS(X) X(Add, add) X(Sub, sub) X(Mul, mul) X(Div, div)
+
+#define TG_OP_ENUM_(Op, fn) Op,
+enum class UnaryOp : uint8_t { TG_UNARY_OPS(TG_OP_ENUM_) };
+enum class BinaryOp : uint8_t { TG_BINARY_OPS(TG_OP_ENUM_) };
+/// Every op of each table, in order.
+inline constexpr UnaryOp kUnaryOps[] = {
+#define TG_OP_U_(Op, fn) UnaryOp::Op,
+    TG_UNARY_OPS(TG_OP_U_)
+#undef TG_OP_U_
+};
+inline constexpr BinaryOp kBinaryOps[] = {
+#define TG_OP_B_(Op, fn) BinaryOp::Op,
+    TG_BINARY_OPS(TG_OP_B_)
+#undef TG_OP_B_
+};
+#undef TG_OP_ENUM_
+/// The op's name: its function's ("sigmoid", "add").
 const char* unary_name(UnaryOp op);
 const char* binary_name(BinaryOp op);
 

@@ -11,25 +11,22 @@
 #include <vector>
 
 #include "tg/autograd.h"
+#include "tg/backend.h"  // the op tables
 #include "tg/rnn_spec.h"
 
 namespace tg {
 
 // ---- elementwise -------------------------------------------------------------------------
-Var add(const Var& a, const Var& b);
-Var sub(const Var& a, const Var& b);
-Var mul(const Var& a, const Var& b);
-Var div(const Var& a, const Var& b);
+// One function per op of the tables in tg/backend.h, broadcasting binary ones:
+// add(a, b), sub, mul, div; neg(x), sigmoid, tanh, sqrt, abs, square, exp, log.
+#define TG_DECLARE_BINARY_(Op, fn) Var fn(const Var& a, const Var& b);
+#define TG_DECLARE_UNARY_(Op, fn) Var fn(const Var& x);
+TG_BINARY_OPS(TG_DECLARE_BINARY_)
+TG_UNARY_OPS(TG_DECLARE_UNARY_)
+#undef TG_DECLARE_BINARY_
+#undef TG_DECLARE_UNARY_
 Var scale(const Var& x, double s);       // x * s
 Var add_scalar(const Var& x, double s);  // x + s
-Var neg(const Var& x);
-Var sigmoid(const Var& x);
-Var tanh(const Var& x);
-Var sqrt(const Var& x);
-Var abs(const Var& x);
-Var square(const Var& x);
-Var exp(const Var& x);
-Var log(const Var& x);
 
 inline Var operator+(const Var& a, const Var& b) { return add(a, b); }
 inline Var operator-(const Var& a, const Var& b) { return sub(a, b); }
