@@ -119,15 +119,6 @@ int num_threads() { return backend_for(Device::CPU).num_threads(); }
 
 // ---- generic versions of the extensions a backend may provide (tg/backend.h) ----------------
 
-AdamStep adam_step_at(double lr, double beta1, double beta2, double eps, bool pytorch_form, double t) {
-  const double c1 = 1.0 - std::pow(beta1, t), c2 = 1.0 - std::pow(beta2, t);
-  AdamStep st;
-  st.beta1 = beta1;
-  st.beta2 = beta2;
-  st.step_size = lr * std::sqrt(c2) / c1;
-  st.eps_hat = pytorch_form ? eps * std::sqrt(c2) : eps;
-  return st;
-}
 
 namespace {
 double first_value(Backend& be, const Tensor& t) {

@@ -509,11 +509,7 @@ class CpuBackend final : public Backend {
       T* vv = v.data<T>();
       const T b1 = static_cast<T>(st.beta1), b2 = static_cast<T>(st.beta2);
       const T lr = static_cast<T>(st.step_size), eps = static_cast<T>(st.eps_hat);
-      for (int64_t i = 0; i < p.numel(); ++i) {
-        mm[i] = b1 * mm[i] + (T(1) - b1) * gg[i];
-        vv[i] = b2 * vv[i] + (T(1) - b2) * gg[i] * gg[i];
-        pp[i] -= lr * mm[i] / (std::sqrt(vv[i]) + eps);
-      }
+      for (int64_t i = 0; i < p.numel(); ++i) ew::adam_element(pp[i], gg[i], mm[i], vv[i], b1, b2, lr, eps);
     });
   }
 

@@ -484,10 +484,9 @@ __global__ void adam_multi_kernel(AdamTable<T> tab, AdamConsts c, const T* value
   double step = c.step, eps_hat = c.eps_hat;
   if (value != nullptr) {
     if (!(static_cast<double>(value[0]) > c.threshold)) return;
-    const double t = steps[0];
-    const double c1 = 1.0 - pow(c.b1, t), c2 = 1.0 - pow(c.b2, t);
-    step = c.lr * sqrt(c2) / c1;
-    eps_hat = c.pytorch_form ? c.eps * sqrt(c2) : c.eps;
+    const AdamStep st = adam_step_at(c.lr, c.b1, c.b2, c.eps, c.pytorch_form, steps[0]);
+    step = st.step_size;
+    eps_hat = st.eps_hat;
   }
   const int k = static_cast<int>(blockIdx.y);
   T* p = tab.p[k];
@@ -496,14 +495,7 @@ __global__ void adam_multi_kernel(AdamTable<T> tab, AdamConsts c, const T* value
   T* v = tab.v[k];
   const T b1 = static_cast<T>(c.b1), b2 = static_cast<T>(c.b2), lr = static_cast<T>(step),
           eps = static_cast<T>(eps_hat);
-  GRID_STRIDE(i, tab.n[k]) {
-    const T gi = g[i];
-    const T mi = b1 * m[i] + (T(1) - b1) * gi;
-    const T vi = b2 * v[i] + (T(1) - b2) * gi * gi;
-    m[i] = mi;
-    v[i] = vi;
-    p[i] -= lr * mi / (sqrt(vi) + eps);
-  }
+  GRID_STRIDE(i, tab.n[k]) ew::adam_element(p[i], g[i], m[i], v[i], b1, b2, lr, eps);
 }
 
 // Backend::broadcast_rows: element (b, t, c) of dst from row b of src.

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
@@ -65,10 +66,23 @@ struct AdamStep {
   double beta1 = 0.9, beta2 = 0.999, step_size = 1e-3, eps_hat = 1e-8;
 };
 
+#ifdef __CUDACC__
+#define TG_ENGINE_HD __host__ __device__ inline
+#else
+#define TG_ENGINE_HD inline
+#endif
 /// The per-step constants of Adam at step t (>= 1) of either form (optim.h):
 /// step_size = lr sqrt(1 - b2^t) / (1 - b1^t); eps_hat = eps (TF1) or eps sqrt(1 - b2^t) (PyTorch).
-/// A device kernel that computes them itself (a gated update) uses this formula.
-AdamStep adam_step_at(double lr, double beta1, double beta2, double eps, bool pytorch_form, double t);
+/// Also compiled for the device, where a gated update computes them itself.
+TG_ENGINE_HD AdamStep adam_step_at(double lr, double beta1, double beta2, double eps, bool pytorch_form, double t) {
+  const double c1 = 1.0 - pow(beta1, t), c2 = 1.0 - pow(beta2, t);
+  AdamStep st;
+  st.beta1 = beta1;
+  st.beta2 = beta2;
+  st.step_size = lr * sqrt(c2) / c1;
+  st.eps_hat = pytorch_form ? eps * sqrt(c2) : eps;
+  return st;
+}
 
 /// The tensors of one parameter for an Adam update (all of one dtype and device).
 struct AdamTensors {

@@ -86,6 +86,16 @@ TG_HD T sigmoid_ce_grad(T z, T y) {
   return cells::sigmoid(z) - y;
 }
 
+/// One element of an Adam update, either form (the step's constants differ: tg::AdamStep).
+template <typename T>
+TG_HD void adam_element(T& p, T g, T& m, T& v, T b1, T b2, T lr, T eps) {
+  const T mi = b1 * m + (T(1) - b1) * g;
+  const T vi = b2 * v + (T(1) - b2) * g * g;
+  m = mi;
+  v = vi;
+  p -= lr * mi / (cells::sqrt_(vi) + eps);
+}
+
 /// fn(Unary<op>{}): the op's definition as a type, for code instantiated per op.
 template <typename F>
 void with_unary(UnaryOp op, F&& fn) {
