@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "gradcheck.h"
+#include "small_model.h"
 #include "test_util.h"
 #include "tg/engine.h"
 #include "tg/io/checkpoint.h"
@@ -338,15 +339,8 @@ TEST_CASE("finite-difference gradients of the softmax head and the mixed loss") 
 
 namespace {
 TimeGanConfig cat_config(int64_t iters) {
-  TimeGanConfig c;
-  c.features = 3;  // 1 numeric + a block of 2
-  c.categorical = {2};
-  c.seq_len = 6;
-  c.hidden = 8;
-  c.layers = 2;
-  c.batch = 32;
-  c.iterations = iters;
-  c.seed = 3;
+  TimeGanConfig c = tgtest::small_config({3, 6, 8, 32}, iters, 3);
+  c.categorical = {2};  // 1 numeric feature + a block of 2
   return c;
 }
 

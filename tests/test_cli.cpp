@@ -26,13 +26,13 @@
 namespace {
 
 using Result = tgtest::CliResult;
-Result run(const std::string& args, long max_memory_kb = 0) { return tgtest::run_timegan(args, max_memory_kb); }
+using tgtest::run;
 std::string tmpdir() { return tgtest::make_tmpdir("tg-cli"); }
 using tgtest::count_lines;
 
 using tgtest::write;
 
-const char* kSmall = "--iterations 3 --hidden-dim 4 --num-layers 2 --batch-size 8 --seq-len 6 --quiet";
+const std::string kSmall = "--iterations 3" + tgtest::kTinyNet + "--seq-len 6 --quiet";
 
 }  // namespace
 
@@ -226,7 +226,7 @@ TEST_CASE("--max-time stops with a checkpoint; --resume finishes with the same p
 
 namespace {
 
-const char* kTiny = " --hidden-dim 4 --num-layers 2 --batch-size 8 --quiet";
+const std::string kTiny = tgtest::kTinyNet + "--quiet";
 const char* kSine = " --data sine --sine-n 64 --seq-len 6 --sine-dim 2";
 
 bool all_finite(const tg::io::Checkpoint& c) {

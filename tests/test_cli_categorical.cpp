@@ -17,7 +17,7 @@
 namespace {
 
 using tgtest::has;
-tgtest::CliResult run(const std::string& args) { return tgtest::run_timegan(args); }
+using tgtest::run;
 
 using tgtest::write;
 
@@ -43,7 +43,7 @@ std::set<std::string> labels_in(const std::string& path, const std::string& col)
   return {};
 }
 
-const char* kSmall = "--iterations 3 --hidden-dim 4 --num-layers 2 --batch-size 8 --seq-len 5";
+const std::string kSmall = "--iterations 3" + tgtest::kTinyNet + "--seq-len 5";
 
 }  // namespace
 

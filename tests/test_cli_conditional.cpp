@@ -19,7 +19,7 @@
 namespace {
 
 using tgtest::has;
-tgtest::CliResult run(const std::string& args) { return tgtest::run_timegan(args); }
+using tgtest::run;
 
 using tgtest::write;
 
@@ -34,7 +34,7 @@ std::string cond_csv() {
   return s.str();
 }
 
-const char* kSmall = " --iterations 3 --hidden-dim 4 --num-layers 2 --batch-size 8 --seq-len 0 --id-column id --columns value";
+const std::string kSmall = " --iterations 3" + tgtest::kTinyNet + "--seq-len 0 --id-column id --columns value";
 
 // The distinct values of a column of a generated CSV, with the number of sequences of each.
 std::multiset<std::string> per_sequence(const std::string& path, const std::string& column) {

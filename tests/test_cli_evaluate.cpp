@@ -22,7 +22,7 @@
 namespace {
 
 using Result = tgtest::CliResult;
-Result run(const std::string& args) { return tgtest::run_timegan(args); }
+using tgtest::run;
 std::string tmpdir() { return tgtest::make_tmpdir("tg-eval"); }
 using tgtest::count_lines;
 
@@ -41,7 +41,7 @@ const std::string& trained_run() {
   if (dir.empty()) {
     dir = tmpdir() + "/run";
     const Result r = run(std::string("train --data sine ") + kData +
-                         " --iterations 3 --hidden-dim 4 --num-layers 2 --batch-size 8 --quiet --out " + dir);
+                         " --iterations 3" + tgtest::kTinyNet + "--quiet --out " + dir);
     REQUIRE_MESSAGE(r.code == 0, r.out);
   }
   return dir;

@@ -14,7 +14,7 @@
 namespace {
 
 using tgtest::has;
-tgtest::CliResult run(const std::string& args) { return tgtest::run_timegan(args); }
+using tgtest::run;
 
 using tgtest::write;
 
@@ -34,7 +34,7 @@ bool has_nan_text(const std::string& s) {
   return s.find("nan") != std::string::npos || s.find("NaN") != std::string::npos || s.find("inf") != std::string::npos;
 }
 
-const char* kSmall = "--iterations 3 --hidden-dim 4 --num-layers 2 --batch-size 8 --seq-len 5";
+const std::string kSmall = "--iterations 3" + tgtest::kTinyNet + "--seq-len 5";
 
 }  // namespace
 

@@ -23,10 +23,10 @@ using tgtest::count_lines;
 using tgtest::has;
 using tgtest::write;
 using Result = tgtest::CliResult;
-Result run(const std::string& args) { return tgtest::run_timegan(args); }
+using tgtest::run;
 std::string tmpdir() { return tgtest::make_tmpdir("tg-reliab"); }
 
-const char* kTiny = " --data sine --sine-n 200 --hidden-dim 4 --num-layers 2 --batch-size 8 --seq-len 6 --quiet";
+const std::string kTiny = " --data sine --sine-n 200" + tgtest::kTinyNet + "--seq-len 6 --quiet";
 
 // `timegan ARGS` started in the background (its output discarded); the caller waits for it.
 pid_t start_timegan(const std::string& args) {

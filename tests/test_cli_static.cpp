@@ -21,7 +21,7 @@ namespace {
 
 using tgtest::error_of;
 using tgtest::has;
-tgtest::CliResult run(const std::string& args) { return tgtest::run_timegan(args); }
+using tgtest::run;
 
 using tgtest::write;
 
@@ -43,7 +43,7 @@ tg::io::CsvOptions static_opts() {
   return o;
 }
 
-const char* kSmall = "--iterations 3 --hidden-dim 4 --num-layers 2 --batch-size 8 --seq-len 0 --id-column id";
+const std::string kSmall = "--iterations 3" + tgtest::kTinyNet + "--seq-len 0 --id-column id";
 
 }  // namespace
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "gradcheck.h"
+#include "small_model.h"
 #include "test_util.h"
 #include "tg/engine.h"
 #include "tg/io/checkpoint.h"
@@ -24,15 +25,7 @@ using tgtest::has;
 
 namespace {
 TimeGanConfig cond_config(int64_t iters, int64_t statics = 0, DType dt = DType::F32) {
-  TimeGanConfig c;
-  c.features = 2;
-  c.seq_len = 4;
-  c.hidden = 5;
-  c.layers = 2;
-  c.batch = 6;
-  c.iterations = iters;
-  c.seed = 3;
-  c.dtype = dt;
+  TimeGanConfig c = tgtest::small_config({2, 4, 5, 6}, iters, 3, dt);
   c.condition_dim = 3;
   c.static_features = statics;
   return c;
@@ -196,14 +189,7 @@ TEST_CASE("learning: the condition sets the level of the generated sequences") {
     const double f = b ? 0.4 : 0.1, ph = 6.283 * rng.next_double();
     for (int64_t t = 0; t < w.seq; ++t) w.data.push_back((b ? 0.75 : 0.25) + 0.2 * std::sin(f * static_cast<double>(t) + ph));
   }
-  TimeGanConfig c;
-  c.features = 1;
-  c.seq_len = 16;
-  c.hidden = 8;
-  c.layers = 2;
-  c.batch = 32;
-  c.iterations = 1000;  // about 7 s on one shared core
-  c.seed = 5;
+  TimeGanConfig c = tgtest::small_config({1, 16, 8, 32}, 1000, 5);  // about 7 s on one shared core
   c.condition_dim = 2;
   c.adam.lr = 0.005;  // at the default 0.001 the sequences are still nearly flat after 1,000 iterations
   TimeGan m(c);

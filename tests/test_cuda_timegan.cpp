@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cuda_test.h"
+#include "small_model.h"
 #include "tg/io/checkpoint.h"
 #include "tg/io/dataset.h"
 #include "tg/models/timegan.h"
@@ -28,16 +29,10 @@ TEST_CASE("cuda: TimeGAN training steps on CUDA match the CPU at the same seed, 
   for (DType dt : {DType::F32, DType::F64}) {
     for (Cell cell : {Cell::GruTf1, Cell::GruResetAfter, Cell::Lstm}) {
       if (cell == Cell::Lstm && dt == DType::F32) continue;
-      TimeGanConfig c;
-      c.features = 3;
-      c.seq_len = emulated() ? 6 : 8;
-      c.hidden = 8;
+      // three steps of each phase
+      TimeGanConfig c = tgtest::small_config({3, emulated() ? 6 : 8, 8, emulated() ? 8 : 16}, 3, 11, dt);
       c.layers = emulated() ? 2 : 3;
-      c.batch = emulated() ? 8 : 16;
-      c.iterations = 3;  // three steps of each phase
-      c.seed = 11;
       c.cell = cell;
-      c.dtype = dt;
       Rng drng(5, 5);
       io::Windows data = io::sine_data(64, c.seq_len, 3, drng);
       TimeGan cpu_m(c);

@@ -7,6 +7,7 @@
 #include <string>
 #include <utility>
 
+#include "small_model.h"
 #include "test_util.h"
 #include "tg/io/checkpoint.h"
 #include "tg/io/error.h"
@@ -25,16 +26,7 @@ std::string input_error(F&& f) {
 
 std::string nested(int depth) { return std::string(static_cast<std::size_t>(depth), '[') + std::string(static_cast<std::size_t>(depth), ']'); }
 
-TimeGanConfig small_config() {
-  TimeGanConfig c;
-  c.seq_len = 4;
-  c.features = 2;
-  c.hidden = 3;
-  c.layers = 2;
-  c.batch = 2;
-  c.iterations = 1;
-  return c;
-}
+TimeGanConfig small_config() { return tgtest::small_config({2, 4, 3, 2}, 1, 0); }
 
 /// The model object of config.json with one field replaced.
 Json model_json_with(const std::string& key, Json v) {

@@ -8,12 +8,15 @@
 
 #include <cstdio>
 
+#include "test_util.h"
+
 // defined by kernels/cuda/emu/runtime.cpp in emulated builds only
 extern "C" unsigned long long tg_cuda_emu_seed() __attribute__((weak));
 
 int main(int argc, char** argv) {
   doctest::Context context(argc, argv);
   const int rc = context.run();
+  if (rc == 0) tgtest::remove_tmpdirs();  // after a failure they stay for a look
   if (context.shouldExit()) return rc;
   if (rc != 0 && tg_cuda_emu_seed)
     std::fprintf(stderr, "CUDA emulation: this run's seed was TG_CUDA_EMU_SEED=%llu\n", tg_cuda_emu_seed());

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "gradcheck.h"
+#include "small_model.h"
 #include "test_util.h"
 #include "tg/engine.h"
 #include "tg/io/checkpoint.h"
@@ -216,14 +217,7 @@ TEST_CASE("finite-difference gradients through the observed-cell mask") {
 
 namespace {
 TimeGanConfig missing_config(int64_t iters) {
-  TimeGanConfig c;
-  c.features = 2;
-  c.seq_len = 5;
-  c.hidden = 6;
-  c.layers = 2;
-  c.batch = 8;
-  c.iterations = iters;
-  c.seed = 4;
+  TimeGanConfig c = tgtest::small_config({2, 5, 6, 8}, iters, 4);
   c.missing_mask = true;
   return c;
 }
@@ -296,14 +290,7 @@ TEST_CASE("learning: missing cells do not pull the generated level towards the 0
   w.lengths.assign(64, 6);
   for (int64_t i = 0; i < 64 * 6; ++i)
     w.data.push_back(rng.next_double() < 0.4 ? kNaN : 0.8 + 0.05 * (rng.next_double() - 0.5));
-  TimeGanConfig c;
-  c.features = 1;
-  c.seq_len = 6;
-  c.hidden = 8;
-  c.layers = 2;
-  c.batch = 32;
-  c.iterations = 300;
-  c.seed = 5;
+  TimeGanConfig c = tgtest::small_config({1, 6, 8, 32}, 300, 5);
   c.missing_mask = true;
   TimeGan m(c);
   m.set_data(w);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "gradcheck.h"
+#include "small_model.h"
 #include "test_util.h"
 #include "tg/engine.h"
 #include "tg/io/checkpoint.h"
@@ -25,15 +26,7 @@ using tgtest::has;
 namespace {
 using tgtest::t64;
 TimeGanConfig static_config(int64_t iters, DType dt = DType::F32) {
-  TimeGanConfig c;
-  c.features = 2;
-  c.seq_len = 4;
-  c.hidden = 5;
-  c.layers = 2;
-  c.batch = 6;
-  c.iterations = iters;
-  c.seed = 3;
-  c.dtype = dt;
+  TimeGanConfig c = tgtest::small_config({2, 4, 5, 6}, iters, 3, dt);
   c.static_features = 2;
   return c;
 }
@@ -261,14 +254,8 @@ TEST_CASE("learning: a static attribute sets the level of the generated sequence
     for (int64_t t = 0; t < w.seq; ++t)
       w.data.push_back(0.25 + 0.5 * s + 0.05 * std::sin(static_cast<double>(t)) + 0.02 * (rng.next_double() - 0.5));
   }
-  TimeGanConfig c;
-  c.features = 1;
-  c.seq_len = 6;
-  c.hidden = 8;
-  c.layers = 2;
-  c.batch = 32;
-  c.iterations = 1000;  // about 4 s on one core; at 300 the static generator has not yet spread out
-  c.seed = 5;
+  // about 4 s on one core; at 300 iterations the static generator has not yet spread out
+  TimeGanConfig c = tgtest::small_config({1, 6, 8, 32}, 1000, 5);
   c.static_features = 1;
   TimeGan m(c);
   m.set_data(w);

@@ -7,6 +7,7 @@
 #include <limits>
 #include <stdexcept>
 
+#include "small_model.h"
 #include "test_util.h"
 #include "tg/engine.h"
 #include "tg/io/checkpoint.h"
@@ -21,17 +22,7 @@ using namespace tg::models;
 namespace {
 Var t64(const Shape& s, const std::vector<double>& v) { return Var(Tensor::from_vector(s, v, DType::F64)); }
 
-TimeGanConfig small_config(int64_t iters) {
-  TimeGanConfig c;
-  c.features = 3;
-  c.seq_len = 8;
-  c.hidden = 8;
-  c.layers = 2;
-  c.batch = 16;
-  c.iterations = iters;
-  c.seed = 11;
-  return c;
-}
+TimeGanConfig small_config(int64_t iters) { return tgtest::small_config({3, 8, 8, 16}, iters, 11); }
 
 io::Windows small_sine(int64_t n = 64) {
   Rng rng(5, 5);

@@ -12,8 +12,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <filesystem>
 #include <fstream>
 #include <string>
+#include <system_error>
+#include <vector>
 
 namespace tgtest {
 
@@ -31,12 +34,28 @@ inline void write(const std::string& path, const std::string& text) {
   f << text;
 }
 
-/// A fresh directory under /tmp named after `prefix`.
+/// The directories make_tmpdir made in this run of the suite.
+inline std::vector<std::string>& made_tmpdirs() {
+  static std::vector<std::string> dirs;
+  return dirs;
+}
+
+/// A fresh directory under /tmp named after `prefix`. Removed when the suite ends with every test
+/// passed (test_main.cc: remove_tmpdirs); kept after a failure, and with TG_TEST_KEEP_TMP=1.
 inline std::string make_tmpdir(const std::string& prefix) {
   std::string tmpl = "/tmp/" + prefix + "-XXXXXX";
   const char* d = mkdtemp(tmpl.data());
   REQUIRE(d != nullptr);
+  made_tmpdirs().push_back(d);
   return d;
+}
+
+inline void remove_tmpdirs() {
+  const char* keep = std::getenv("TG_TEST_KEEP_TMP");
+  if (keep != nullptr && std::strcmp(keep, "1") == 0) return;
+  std::error_code ec;
+  for (const std::string& d : made_tmpdirs()) std::filesystem::remove_all(d, ec);
+  made_tmpdirs().clear();
 }
 
 /// Message of the exception of type E thrown by f; fails the test when none is thrown, and
@@ -128,12 +147,18 @@ inline CliResult run_shell(const std::string& cmd) {
 }
 
 #ifdef TG_TIMEGAN_BIN
+// ---- the CLI suites (test_cli*.cpp) ----------------------------------------------------------
+
 /// Runs the built timegan with `args` (a shell fragment), capturing both streams; with
 /// `max_memory_kb`, under that bound of its virtual memory (ulimit -v).
 inline CliResult run_timegan(const std::string& args, long max_memory_kb = 0) {
   const std::string limit = max_memory_kb > 0 ? "ulimit -v " + std::to_string(max_memory_kb) + " && exec " : "";
   return run_shell(limit + std::string(TG_TIMEGAN_BIN) + " " + args + " 2>&1");
 }
+inline CliResult run(const std::string& args, long max_memory_kb = 0) { return run_timegan(args, max_memory_kb); }
+
+/// The networks of a model small enough for a test, as timegan options (with spaces around).
+inline const std::string kTinyNet = " --hidden-dim 4 --num-layers 2 --batch-size 8 ";
 #endif
 
 }  // namespace tgtest
