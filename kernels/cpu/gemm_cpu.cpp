@@ -11,26 +11,15 @@
 #include <stdexcept>
 #include <string>
 
+#include "eigen_maps.h"
 #include "tg/kernels/rnn_cpu.h"
 
 namespace tg::kernels::cpu {
 namespace {
 
-using Eigen::Index;
-template <typename T>
-using MatR = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-template <typename T>
-using MapM = Eigen::Map<MatR<T>, 0, Eigen::OuterStride<>>;
-template <typename T>
-using CMapM = Eigen::Map<const MatR<T>, 0, Eigen::OuterStride<>>;
-
 template <typename T>
 void gemm_eigen(int M, int N, int K, const T* A, Index sai, Index sak, const T* B, Index ldb, T* C,
                 Index ldc, bool acc) {
-  auto mm = [](T* p, Index r, Index c, Index ld) { return MapM<T>(p, r, c, Eigen::OuterStride<>(ld)); };
-  auto cm = [](const T* p, Index r, Index c, Index ld) {
-    return CMapM<T>(p, r, c, Eigen::OuterStride<>(ld));
-  };
   // Unit inner strides only, so Eigen multiplies in place instead of copying A to a temporary.
   auto run = [&](const auto& a) {
     if (acc) mm(C, M, N, ldc).noalias() += a * cm(B, K, N, ldb);

@@ -26,6 +26,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "eigen_maps.h"
 #include "gemm_cpu.h"
 #include "tg/kernels/cells.h"
 #include "tg/kernels/parallel.h"
@@ -33,22 +34,6 @@
 namespace tg::kernels::cpu {
 namespace {
 
-using Eigen::Index;
-template <typename T>
-using MatR = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-template <typename T>
-using MapM = Eigen::Map<MatR<T>, 0, Eigen::OuterStride<>>;
-template <typename T>
-using CMapM = Eigen::Map<const MatR<T>, 0, Eigen::OuterStride<>>;
-
-template <typename T>
-inline MapM<T> mm(T* p, Index r, Index c, Index ld) {
-  return MapM<T>(p, r, c, Eigen::OuterStride<>(ld));
-}
-template <typename T>
-inline CMapM<T> cm(const T* p, Index r, Index c, Index ld) {
-  return CMapM<T>(p, r, c, Eigen::OuterStride<>(ld));
-}
 
 // The gate activations, in place: p = act(p + add) over rows x n values (row strides ld, lda;
 // add may be null). small::act runs the vector functions of activations.inl for the
@@ -238,9 +223,114 @@ struct FwdLayer {
   T* wt;        // GruResetAfter: the transposed weights (project_inputs writes them)
   T* Ro;        // the layer's outputs [T, nb, H]
   T* Rg;        // its saved gates [T, nb, S]
+  const int H = n.H, S = n.S, Gx = n.Gx;
   const T* Pt(int t) const { return P + static_cast<int64_t>(t) * nb * n.Gx; }
   T* gt(int t) const { return Rg + static_cast<int64_t>(t) * nb * n.S; }
   T* ot(int t) const { return Ro + static_cast<int64_t>(t) * nb * n.H; }
+  struct Rows {
+    const T* P;  // step t's input projections
+    T* g;        // its gates
+    T* o;        // its outputs
+  };
+  Rows at(int t) const { return {Pt(t), gt(t), ot(t)}; }
+
+  // Step t of each cell: the recurrent product, the gates (saved in gt) and the new state.
+  void gru_tf1_step(int t) const {
+    const auto [Pt, gt, ot] = at(t);
+    gemm(nb, 2 * H, H, h, H, 1, n.w(l, 0) + in * 2 * H, 2 * H, gt, S, false);
+    for (int i0 = 0; i0 < nb; i0 += kActRows) {
+      const int i1 = std::min(nb, i0 + kActRows);
+      sigmoid_rows(gt + i0 * S, i1 - i0, 2 * H, S, Pt + i0 * Gx, Gx);
+      for (int i = i0; i < i1; ++i) {
+        T* g = gt + i * S;
+        const T* hp = h + i * H;
+        for (int k = 0; k < H; ++k) g[3 * H + k] = cells::GruTf1::reset_h(g[k], hp[k]);
+      }
+    }
+    gemm(nb, H, H, gt + 3 * H, S, 1, n.w(l, 2) + in * H, H, gt + 2 * H, S, false);
+    for (int i0 = 0; i0 < nb; i0 += kActRows) {
+      const int i1 = std::min(nb, i0 + kActRows);
+      tanh_rows(gt + i0 * S + 2 * H, i1 - i0, H, S, Pt + i0 * Gx + 2 * H, Gx);
+      for (int i = i0; i < i1; ++i) {
+        const T* g = gt + i * S;
+        T* hp = h + i * H;
+        step_row(n, b0 + i, t, H, hp, ot + i * H,
+                 [&](int k) { return cells::GruTf1::next_h(g[H + k], hp[k], g[2 * H + k]); });
+      }
+    }
+  }
+
+  void gru_ra_step(int t) const {
+    const auto [Pt, gt, ot] = at(t);
+    gemm(nb, 3 * H, H, h, H, 1, wt + in * 3 * H, 3 * H, tmp, 3 * H, false);
+    const T* bhn = n.w(l, 3) + 2 * H;
+    for (int i0 = 0; i0 < nb; i0 += kActRows) {
+      const int i1 = std::min(nb, i0 + kActRows);
+      // r, z = sigmoid(p + q)
+      small::act(small::Act::Sigmoid, i1 - i0, 2 * H, gt + i0 * S, S, Pt + i0 * Gx, Gx, tmp + i0 * 3 * H, 3 * H);
+      for (int i = i0; i < i1; ++i) {
+        T* g = gt + i * S;
+        const T* p = Pt + i * Gx;
+        const T* q = tmp + i * 3 * H;
+        for (int k = 0; k < H; ++k) {
+          T hn = q[2 * H + k] + bhn[k];
+          g[3 * H + k] = hn;
+          g[2 * H + k] = cells::GruResetAfter::cand_pre(p[2 * H + k], g[k], hn);
+        }
+      }
+      tanh_rows(gt + i0 * S + 2 * H, i1 - i0, H, S);
+      for (int i = i0; i < i1; ++i) {
+        const T* g = gt + i * S;
+        T* hp = h + i * H;
+        step_row(n, b0 + i, t, H, hp, ot + i * H,
+                 [&](int k) { return cells::GruResetAfter::next_h(g[H + k], g[2 * H + k], hp[k]); });
+      }
+    }
+  }
+
+  void lstm_step(int t) const {
+    const auto [Pt, gt, ot] = at(t);
+    gemm(nb, 4 * H, H, h, H, 1, n.w(l, 0) + in * 4 * H, 4 * H, gt, S, false);
+    for (int i0 = 0; i0 < nb; i0 += kActRows) {
+      const int i1 = std::min(nb, i0 + kActRows), m = i1 - i0;
+      T* gb = gt + i0 * S;
+      const T* pb = Pt + i0 * Gx;
+      sigmoid_rows(gb, m, H, S, pb, Gx);
+      tanh_rows(gb + H, m, H, S, pb + H, Gx);
+      sigmoid_rows(gb + 2 * H, m, 2 * H, S, pb + 2 * H, Gx);
+      for (int i = i0; i < i1; ++i) {
+        T* g = gt + i * S;
+        const T* cp = c + i * H;
+        for (int k = 0; k < H; ++k) g[4 * H + k] = cells::Lstm::next_c(cp[k], g[2 * H + k], g[k], g[H + k]);
+        std::memcpy(g + 5 * H, g + 4 * H, sizeof(T) * H);
+      }
+      tanh_rows(gb + 5 * H, m, H, S);
+      for (int i = i0; i < i1; ++i) {
+        const T* g = gt + i * S;
+        T* cp = c + i * H;
+        step_row(n, b0 + i, t, H, h + i * H, ot + i * H, [&](int k) {
+          cp[k] = g[4 * H + k];
+          return cells::Lstm::next_h(g[5 * H + k], g[3 * H + k]);
+        });
+      }
+    }
+  }
+
+  void lstm_ln_step(int t) const {
+    const auto [Pt, gt, ot] = at(t);
+    gemm(nb, 4 * H, H, h, H, 1, n.w(l, 0) + in * 4 * H, 4 * H, tmp, 4 * H, false);
+    for (int i = 0; i < nb; ++i) {
+      T* g = gt + i * S;
+      T* cp = c + i * H;
+      const T* cn = g + 9 * H;
+      cells::LstmLn::forward_row<CpuAct>(H, Pt + i * Gx, tmp + i * 4 * H, n.w(l, 1), n.w(l, 2), n.w(l, 3), n.w(l, 4),
+                                         cp, g);
+      step_row(n, b0 + i, t, H, h + i * H, ot + i * H, [&](int k) {
+        cp[k] = cn[k];
+        return cells::LstmLn::next_h(g, H, k);
+      });
+    }
+  }
 };
 
 // The input projection of layer l over all T*nb rows of X, then its biases with plain loops.
@@ -293,130 +383,6 @@ void project_inputs(const FwdLayer<T>& f, const T* X, int64_t rows) {
   }
 }
 
-// Step t of each cell: the recurrent product, the gates (saved in gt) and the new state.
-template <typename T>
-void gru_tf1_fwd_step(const FwdLayer<T>& f, int t) {
-  const Net<T>& n = f.n;
-  const int H = n.H, S = n.S, Gx = n.Gx, nb = f.nb, l = f.l, in = f.in;
-  const T* Pt = f.Pt(t);
-  T* gt = f.gt(t);
-  T* ot = f.ot(t);
-  T* h = f.h;
-  gemm(nb, 2 * H, H, h, H, 1, n.w(l, 0) + in * 2 * H, 2 * H, gt, S, false);
-  for (int i0 = 0; i0 < nb; i0 += kActRows) {
-    const int i1 = std::min(nb, i0 + kActRows);
-    sigmoid_rows(gt + i0 * S, i1 - i0, 2 * H, S, Pt + i0 * Gx, Gx);
-    for (int i = i0; i < i1; ++i) {
-      T* g = gt + i * S;
-      const T* hp = h + i * H;
-      for (int k = 0; k < H; ++k) g[3 * H + k] = cells::GruTf1::reset_h(g[k], hp[k]);
-    }
-  }
-  gemm(nb, H, H, gt + 3 * H, S, 1, n.w(l, 2) + in * H, H, gt + 2 * H, S, false);
-  for (int i0 = 0; i0 < nb; i0 += kActRows) {
-    const int i1 = std::min(nb, i0 + kActRows);
-    tanh_rows(gt + i0 * S + 2 * H, i1 - i0, H, S, Pt + i0 * Gx + 2 * H, Gx);
-    for (int i = i0; i < i1; ++i) {
-      const T* g = gt + i * S;
-      T* hp = h + i * H;
-      step_row(n, f.b0 + i, t, H, hp, ot + i * H,
-               [&](int k) { return cells::GruTf1::next_h(g[H + k], hp[k], g[2 * H + k]); });
-    }
-  }
-}
-
-template <typename T>
-void gru_ra_fwd_step(const FwdLayer<T>& f, int t) {
-  const Net<T>& n = f.n;
-  const int H = n.H, S = n.S, Gx = n.Gx, nb = f.nb, l = f.l, in = f.in;
-  const T* Pt = f.Pt(t);
-  T* gt = f.gt(t);
-  T* ot = f.ot(t);
-  T* h = f.h;
-  T* tmp = f.tmp;
-  gemm(nb, 3 * H, H, h, H, 1, f.wt + in * 3 * H, 3 * H, tmp, 3 * H, false);
-  const T* bhn = n.w(l, 3) + 2 * H;
-  for (int i0 = 0; i0 < nb; i0 += kActRows) {
-    const int i1 = std::min(nb, i0 + kActRows);
-    // r, z = sigmoid(p + q)
-    small::act(small::Act::Sigmoid, i1 - i0, 2 * H, gt + i0 * S, S, Pt + i0 * Gx, Gx, tmp + i0 * 3 * H, 3 * H);
-    for (int i = i0; i < i1; ++i) {
-      T* g = gt + i * S;
-      const T* p = Pt + i * Gx;
-      const T* q = tmp + i * 3 * H;
-      for (int k = 0; k < H; ++k) {
-        T hn = q[2 * H + k] + bhn[k];
-        g[3 * H + k] = hn;
-        g[2 * H + k] = cells::GruResetAfter::cand_pre(p[2 * H + k], g[k], hn);
-      }
-    }
-    tanh_rows(gt + i0 * S + 2 * H, i1 - i0, H, S);
-    for (int i = i0; i < i1; ++i) {
-      const T* g = gt + i * S;
-      T* hp = h + i * H;
-      step_row(n, f.b0 + i, t, H, hp, ot + i * H,
-               [&](int k) { return cells::GruResetAfter::next_h(g[H + k], g[2 * H + k], hp[k]); });
-    }
-  }
-}
-
-template <typename T>
-void lstm_fwd_step(const FwdLayer<T>& f, int t) {
-  const Net<T>& n = f.n;
-  const int H = n.H, S = n.S, Gx = n.Gx, nb = f.nb, l = f.l, in = f.in;
-  const T* Pt = f.Pt(t);
-  T* gt = f.gt(t);
-  T* ot = f.ot(t);
-  T* h = f.h;
-  T* c = f.c;
-  gemm(nb, 4 * H, H, h, H, 1, n.w(l, 0) + in * 4 * H, 4 * H, gt, S, false);
-  for (int i0 = 0; i0 < nb; i0 += kActRows) {
-    const int i1 = std::min(nb, i0 + kActRows), m = i1 - i0;
-    T* gb = gt + i0 * S;
-    const T* pb = Pt + i0 * Gx;
-    sigmoid_rows(gb, m, H, S, pb, Gx);
-    tanh_rows(gb + H, m, H, S, pb + H, Gx);
-    sigmoid_rows(gb + 2 * H, m, 2 * H, S, pb + 2 * H, Gx);
-    for (int i = i0; i < i1; ++i) {
-      T* g = gt + i * S;
-      const T* cp = c + i * H;
-      for (int k = 0; k < H; ++k) g[4 * H + k] = cells::Lstm::next_c(cp[k], g[2 * H + k], g[k], g[H + k]);
-      std::memcpy(g + 5 * H, g + 4 * H, sizeof(T) * H);
-    }
-    tanh_rows(gb + 5 * H, m, H, S);
-    for (int i = i0; i < i1; ++i) {
-      const T* g = gt + i * S;
-      T* cp = c + i * H;
-      step_row(n, f.b0 + i, t, H, h + i * H, ot + i * H, [&](int k) {
-        cp[k] = g[4 * H + k];
-        return cells::Lstm::next_h(g[5 * H + k], g[3 * H + k]);
-      });
-    }
-  }
-}
-
-template <typename T>
-void lstm_ln_fwd_step(const FwdLayer<T>& f, int t) {
-  const Net<T>& n = f.n;
-  const int H = n.H, S = n.S, Gx = n.Gx, nb = f.nb, l = f.l, in = f.in;
-  const T* Pt = f.Pt(t);
-  T* gt = f.gt(t);
-  T* ot = f.ot(t);
-  T* tmp = f.tmp;
-  gemm(nb, 4 * H, H, f.h, H, 1, n.w(l, 0) + in * 4 * H, 4 * H, tmp, 4 * H, false);
-  for (int i = 0; i < nb; ++i) {
-    T* g = gt + i * S;
-    T* cp = f.c + i * H;
-    const T* cn = g + 9 * H;
-    cells::LstmLn::forward_row<CpuAct>(H, Pt + i * Gx, tmp + i * 4 * H, n.w(l, 1), n.w(l, 2), n.w(l, 3), n.w(l, 4),
-                                       cp, g);
-    step_row(n, f.b0 + i, t, H, f.h + i * H, ot + i * H, [&](int k) {
-      cp[k] = cn[k];
-      return cells::LstmLn::next_h(g, H, k);
-    });
-  }
-}
-
 template <typename T>
 void forward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, T* y, T* hT, T* cT,
                    T* region, int b0, int nb) {
@@ -453,10 +419,10 @@ void forward_slice(const Net<T>& n, const T* x, const T* h0, const T* c0, T* y, 
     project_inputs(f, X, rows);
     for (int t = 0; t < Tn; ++t) {
       switch (n.cell) {
-        case Cell::GruTf1: gru_tf1_fwd_step(f, t); break;
-        case Cell::GruResetAfter: gru_ra_fwd_step(f, t); break;
-        case Cell::Lstm: lstm_fwd_step(f, t); break;
-        case Cell::LstmLn: lstm_ln_fwd_step(f, t); break;
+        case Cell::GruTf1: f.gru_tf1_step(t); break;
+        case Cell::GruResetAfter: f.gru_ra_step(t); break;
+        case Cell::Lstm: f.lstm_step(t); break;
+        case Cell::LstmLn: f.lstm_ln_step(t); break;
       }
     }
     if (hT) std::memcpy(hT + (static_cast<int64_t>(l) * n.B + b0) * H, h, sizeof(T) * nb * H);
@@ -603,14 +569,26 @@ struct BwdLayer {
 
 // Step t of each cell, backwards: the gate gradients (into dG) and the state gradients carried
 // to step t - 1 (dh -> dh2, dc -> dc2).
+// The rows of a GRU step backwards: those past their length skip (BwdLayer::skip_row), the others
+// run row(H, dh, dO, gates, h_prev, dh2, dG) on their slices.
+template <typename T, typename Row>
+void gru_rows_bwd(const BwdLayer<T>& b, int t, const T* dh, T* dh2, Row&& row) {
+  const int H = b.n.H, S = b.n.S, Sg = b.n.Sg;
+  const T* gt = b.gt(t);
+  const T* hp = b.hp(t);
+  const T* dOt = b.dOt(t);
+  T* dGt = b.dGt(t);
+  for (int i = 0; i < b.nb; ++i)
+    if (!b.skip_row(i, t, dh, dh2)) row(H, dh + i * H, dOt + i * H, gt + i * S, hp + i * H, dh2 + i * H, dGt + i * Sg);
+}
+
 template <typename T>
 void gru_tf1_bwd_step(const BwdLayer<T>& b, int t, const T* dh, T* dh2) {
+  gru_rows_bwd(b, t, dh, dh2, [](auto... a) { gru_tf1_bwd_row(a...); });
   const int H = b.n.H, S = b.n.S, Sg = b.n.Sg, nb = b.nb;
   const T* gt = b.gt(t);
   const T* hp = b.hp(t);
   T* dGt = b.dGt(t);
-  for (int i = 0; i < nb; ++i)
-    if (!b.skip_row(i, t, dh, dh2)) gru_tf1_bwd_row(H, dh + i * H, b.dOt(t) + i * H, gt + i * S, hp + i * H, dh2 + i * H, dGt + i * Sg);
   gemm(nb, H, H, dGt + 2 * H, Sg, 1, b.wtc_h(), H, b.drh, H, false);
   for (int i = 0; i < nb; ++i) {
     const T* g = gt + i * S;
@@ -626,13 +604,9 @@ void gru_tf1_bwd_step(const BwdLayer<T>& b, int t, const T* dh, T* dh2) {
 
 template <typename T>
 void gru_ra_bwd_step(const BwdLayer<T>& b, int t, const T* dh, T* dh2) {
-  const int H = b.n.H, S = b.n.S, Sg = b.n.Sg, nb = b.nb;
-  const T* gt = b.gt(t);
-  const T* hp = b.hp(t);
-  T* dGt = b.dGt(t);
-  for (int i = 0; i < nb; ++i)
-    if (!b.skip_row(i, t, dh, dh2)) gru_ra_bwd_row(H, dh + i * H, b.dOt(t) + i * H, gt + i * S, hp + i * H, dh2 + i * H, dGt + i * Sg);
-  gemm(nb, H, 3 * H, dGt, Sg, 1, b.n.w(b.l, 1), H, dh2, H, true);
+  gru_rows_bwd(b, t, dh, dh2, [](auto... a) { gru_ra_bwd_row(a...); });
+  const int H = b.n.H;
+  gemm(b.nb, H, 3 * H, b.dGt(t), b.n.Sg, 1, b.n.w(b.l, 1), H, dh2, H, true);
 }
 
 // LSTM and LSTM with layer norm (its cell state saved at 9H of the gates instead of 4H).

@@ -31,30 +31,27 @@
 namespace tg::cells {
 
 // ---- activations ---------------------------------------------------------------------------
-template <typename T>
-TG_HD T exp_(T x) {
+// The math functions for host and device: exp_(x) is std::exp on the host, CUDA's exp overload
+// on the device; likewise tanh_, sqrt_, log_ and abs_ (fabs on the device).
 #ifdef __CUDA_ARCH__
-  return exp(x);
+#define TG_MATH_FN_(name, host, device) \
+  template <typename T>                 \
+  TG_HD T name(T x) {                   \
+    return device(x);                   \
+  }
 #else
-  return std::exp(x);
+#define TG_MATH_FN_(name, host, device) \
+  template <typename T>                 \
+  TG_HD T name(T x) {                   \
+    return host(x);                     \
+  }
 #endif
-}
-template <typename T>
-TG_HD T tanh_(T x) {
-#ifdef __CUDA_ARCH__
-  return tanh(x);
-#else
-  return std::tanh(x);
-#endif
-}
-template <typename T>
-TG_HD T sqrt_(T x) {
-#ifdef __CUDA_ARCH__
-  return sqrt(x);
-#else
-  return std::sqrt(x);
-#endif
-}
+TG_MATH_FN_(exp_, std::exp, exp)
+TG_MATH_FN_(tanh_, std::tanh, tanh)
+TG_MATH_FN_(sqrt_, std::sqrt, sqrt)
+TG_MATH_FN_(log_, std::log, log)
+TG_MATH_FN_(abs_, std::abs, fabs)
+#undef TG_MATH_FN_
 template <typename T>
 TG_HD T sigmoid(T x) {
   return T(1) / (T(1) + exp_(-x));

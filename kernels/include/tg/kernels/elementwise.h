@@ -12,22 +12,8 @@
 
 namespace tg::ew {
 
-template <typename T>
-TG_HD T log_(T x) {
-#ifdef __CUDA_ARCH__
-  return log(x);
-#else
-  return std::log(x);
-#endif
-}
-template <typename T>
-TG_HD T abs_(T x) {
-#ifdef __CUDA_ARCH__
-  return fabs(x);
-#else
-  return std::abs(x);
-#endif
-}
+using cells::abs_;
+using cells::log_;
 
 template <UnaryOp>
 struct Unary;
