@@ -39,41 +39,26 @@ inline __m256i tail8(int n) {
 struct Avx2 {
   using reg = __m256;
   using mask = __m256i;
+  using ireg = __m256i;
   static constexpr int W = 8;
   // 12 accumulators (the FMA latency times its throughput is 8 in flight), the vectors of B and
   // a broadcast: 14, 15 and 16 of the 16 registers.
   static constexpr int MR1 = 12;
   static constexpr int MR2 = 6;
   static constexpr int MR3 = 4;
-  static reg zero() { return _mm256_setzero_ps(); }
-  static reg load(const float* p) { return _mm256_loadu_ps(p); }
+  TG_SIMD_LANEWISE_(_mm256, 256)
   static reg load(const float* p, mask m) { return _mm256_maskload_ps(p, m); }
-  static void store(float* p, reg x) { _mm256_storeu_ps(p, x); }
   static void store(float* p, mask m, reg x) { _mm256_maskstore_ps(p, m, x); }
   static reg bcast(const float* p) { return _mm256_broadcast_ss(p); }
-  static reg fma(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
   static mask tail(int n) { return tail8(n); }
   static void keep(reg& x) { asm("" : "+x"(x)); }
   // activations.inl
   using cmp = __m256;
-  using ireg = __m256i;
-  static reg set1(float x) { return _mm256_set1_ps(x); }
-  static reg add(reg a, reg b) { return _mm256_add_ps(a, b); }
-  static reg mul(reg a, reg b) { return _mm256_mul_ps(a, b); }
-  static reg div(reg a, reg b) { return _mm256_div_ps(a, b); }
-  static reg min(reg a, reg b) { return _mm256_min_ps(b, a); }
-  static reg max(reg a, reg b) { return _mm256_max_ps(b, a); }
   static reg abs(reg a) { return _mm256_and_ps(a, _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff))); }
   static reg floor(reg a) { return _mm256_floor_ps(a); }
   static cmp lt(reg a, reg b) { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
   static bool any(cmp c) { return _mm256_movemask_ps(c) != 0; }
   static reg select(cmp c, reg a, reg b) { return _mm256_blendv_ps(b, a, c); }
-  static ireg trunc(reg a) { return _mm256_cvttps_epi32(a); }
-  static ireg sra2(ireg i) { return _mm256_srai_epi32(i, 2); }
-  static ireg isub(ireg a, ireg b) { return _mm256_sub_epi32(a, b); }
-  static reg pow2(ireg i) {
-    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(i, _mm256_set1_epi32(127)), 23));
-  }
 };
 
 // 16 floats as two AVX2 registers, lanes 0-7 in lo and 8-15 in hi: the Avx512 vector of

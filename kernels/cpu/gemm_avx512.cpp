@@ -30,28 +30,19 @@ namespace {
 struct Avx512 {
   using reg = __m512;
   using mask = __mmask16;
+  using ireg = __m512i;
   static constexpr int W = 16;
   static constexpr int MR1 = kAvx512Rows1;
   static constexpr int MR2 = kAvx512Rows2;
   static constexpr int MR3 = kAvx512Rows3;
-  static reg zero() { return _mm512_setzero_ps(); }
-  static reg load(const float* p) { return _mm512_loadu_ps(p); }
+  TG_SIMD_LANEWISE_(_mm512, 512)
   static reg load(const float* p, mask m) { return _mm512_maskz_loadu_ps(m, p); }
-  static void store(float* p, reg x) { _mm512_storeu_ps(p, x); }
   static void store(float* p, mask m, reg x) { _mm512_mask_storeu_ps(p, m, x); }
   static reg bcast(const float* p) { return _mm512_set1_ps(*p); }
-  static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
   static mask tail(int n) { return static_cast<mask>((1u << n) - 1u); }
   static void keep(reg& x) { asm("" : "+v"(x)); }
   // activations.inl
   using cmp = __mmask16;
-  using ireg = __m512i;
-  static reg set1(float x) { return _mm512_set1_ps(x); }
-  static reg add(reg a, reg b) { return _mm512_add_ps(a, b); }
-  static reg mul(reg a, reg b) { return _mm512_mul_ps(a, b); }
-  static reg div(reg a, reg b) { return _mm512_div_ps(a, b); }
-  static reg min(reg a, reg b) { return _mm512_min_ps(b, a); }
-  static reg max(reg a, reg b) { return _mm512_max_ps(b, a); }
   static reg abs(reg a) {
     return _mm512_castsi512_ps(_mm512_and_epi32(_mm512_castps_si512(a), _mm512_set1_epi32(0x7fffffff)));
   }
@@ -59,12 +50,6 @@ struct Avx512 {
   static cmp lt(reg a, reg b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
   static bool any(cmp c) { return c != 0; }
   static reg select(cmp c, reg a, reg b) { return _mm512_mask_blend_ps(c, b, a); }
-  static ireg trunc(reg a) { return _mm512_cvttps_epi32(a); }
-  static ireg sra2(ireg i) { return _mm512_srai_epi32(i, 2); }
-  static ireg isub(ireg a, ireg b) { return _mm512_sub_epi32(a, b); }
-  static reg pow2(ireg i) {
-    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(i, _mm512_set1_epi32(127)), 23));
-  }
 };
 
 }  // namespace

@@ -7,6 +7,25 @@
 
 #include <cstddef>
 
+// The members of a float-vector trait (gemm_avx2.cpp: Avx2, gemm_avx512.cpp: Avx512) whose
+// intrinsics differ only in their prefix (_mm256, _mm512) and integer width (256, 512); the
+// trait declares reg and ireg first.
+#define TG_SIMD_LANEWISE_(P, SI)                                                                 \
+  static reg zero() { return P##_setzero_ps(); }                                                 \
+  static reg load(const float* p) { return P##_loadu_ps(p); }                                    \
+  static void store(float* p, reg x) { P##_storeu_ps(p, x); }                                    \
+  static reg fma(reg a, reg b, reg c) { return P##_fmadd_ps(a, b, c); }                          \
+  static reg set1(float x) { return P##_set1_ps(x); }                                            \
+  static reg add(reg a, reg b) { return P##_add_ps(a, b); }                                      \
+  static reg mul(reg a, reg b) { return P##_mul_ps(a, b); }                                      \
+  static reg div(reg a, reg b) { return P##_div_ps(a, b); }                                      \
+  static reg min(reg a, reg b) { return P##_min_ps(b, a); }                                      \
+  static reg max(reg a, reg b) { return P##_max_ps(b, a); }                                      \
+  static ireg trunc(reg a) { return P##_cvttps_epi32(a); }                                       \
+  static ireg sra2(ireg i) { return P##_srai_epi32(i, 2); }                                      \
+  static ireg isub(ireg a, ireg b) { return P##_sub_epi32(a, b); }                               \
+  static reg pow2(ireg i) { return P##_castsi##SI##_ps(P##_slli_epi32(P##_add_epi32(i, P##_set1_epi32(127)), 23)); }
+
 namespace tg::kernels::cpu::small {
 
 using Idx = std::ptrdiff_t;  // = Eigen::Index
