@@ -61,6 +61,25 @@ std::array<int64_t, 4> dims4(const Shape& s) {
   return d;
 }
 
+// f(i0, i1, i2) over the first three axes of a rank-4 index space, in row-major order (the
+// caller loops over the fourth).
+template <typename F>
+void for_rows4(const std::array<int64_t, 4>& d, F&& f) {
+  for (int64_t i0 = 0; i0 < d[0]; ++i0)
+    for (int64_t i1 = 0; i1 < d[1]; ++i1)
+      for (int64_t i2 = 0; i2 < d[2]; ++i2) f(i0, i1, i2);
+}
+
+// The mean over axis 0 of s [n0, inner] into m [inner]: summed in row order, then scaled.
+template <typename T>
+void mean_rows(const T* s, int64_t n0, int64_t inner, T* m) {
+  std::fill_n(m, inner, T(0));
+  for (int64_t b = 0; b < n0; ++b)
+    for (int64_t i = 0; i < inner; ++i) m[i] += s[b * inner + i];
+  const T inv = T(1) / static_cast<T>(n0);
+  for (int64_t i = 0; i < inner; ++i) m[i] *= inv;
+}
+
 template <typename T, typename F>
 void binary_loop(const Tensor& a, const Tensor& b, Tensor& out, F f) {
   const T* pa = a.data<T>();
@@ -100,13 +119,11 @@ void binary_loop(const Tensor& a, const Tensor& b, Tensor& out, F f) {
   const auto sa = broadcast_strides(a.shape(), out.shape());
   const auto sb = broadcast_strides(b.shape(), out.shape());
   int64_t o = 0;
-  for (int64_t i0 = 0; i0 < d[0]; ++i0)
-    for (int64_t i1 = 0; i1 < d[1]; ++i1)
-      for (int64_t i2 = 0; i2 < d[2]; ++i2) {
-        const int64_t ba = i0 * sa[0] + i1 * sa[1] + i2 * sa[2];
-        const int64_t bb = i0 * sb[0] + i1 * sb[1] + i2 * sb[2];
-        for (int64_t i3 = 0; i3 < d[3]; ++i3) po[o++] = f(pa[ba + i3 * sa[3]], pb[bb + i3 * sb[3]]);
-      }
+  for_rows4(d, [&](int64_t i0, int64_t i1, int64_t i2) {
+    const int64_t ba = i0 * sa[0] + i1 * sa[1] + i2 * sa[2];
+    const int64_t bb = i0 * sb[0] + i1 * sb[1] + i2 * sb[2];
+    for (int64_t i3 = 0; i3 < d[3]; ++i3) po[o++] = f(pa[ba + i3 * sa[3]], pb[bb + i3 * sb[3]]);
+  });
 }
 
 class CpuBackend final : public Backend {
@@ -282,12 +299,10 @@ class CpuBackend final : public Backend {
       const auto dd = dims4(x.shape());
       const auto so = broadcast_strides(out.shape(), x.shape());
       int64_t o = 0;
-      for (int64_t i0 = 0; i0 < dd[0]; ++i0)
-        for (int64_t i1 = 0; i1 < dd[1]; ++i1)
-          for (int64_t i2 = 0; i2 < dd[2]; ++i2) {
-            const int64_t base = i0 * so[0] + i1 * so[1] + i2 * so[2];
-            for (int64_t i3 = 0; i3 < dd[3]; ++i3) d[base + i3 * so[3]] += s[o++];
-          }
+      for_rows4(dd, [&](int64_t i0, int64_t i1, int64_t i2) {
+        const int64_t base = i0 * so[0] + i1 * so[1] + i2 * so[2];
+        for (int64_t i3 = 0; i3 < dd[3]; ++i3) d[base + i3 * so[3]] += s[o++];
+      });
     });
   }
 
@@ -297,11 +312,7 @@ class CpuBackend final : public Backend {
       const int64_t n0 = x.dim(0), inner = x.numel() / std::max<int64_t>(n0, 1);
       const T* s = x.data<T>();
       T* d = out.data<T>();
-      std::fill_n(d, inner, T(0));
-      for (int64_t b = 0; b < n0; ++b)
-        for (int64_t i = 0; i < inner; ++i) d[i] += s[b * inner + i];
-      const T inv = T(1) / static_cast<T>(n0);
-      for (int64_t i = 0; i < inner; ++i) d[i] *= inv;
+      mean_rows(s, n0, inner, d);
     });
   }
 
@@ -311,11 +322,9 @@ class CpuBackend final : public Backend {
       const int64_t n0 = x.dim(0), inner = x.numel() / std::max<int64_t>(n0, 1);
       const T* s = x.data<T>();
       T* d = out.data<T>();
-      std::vector<T> mean(static_cast<size_t>(inner), T(0));
-      for (int64_t b = 0; b < n0; ++b)
-        for (int64_t i = 0; i < inner; ++i) mean[static_cast<size_t>(i)] += s[b * inner + i];
+      std::vector<T> mean(static_cast<size_t>(inner));
+      mean_rows(s, n0, inner, mean.data());
       const T inv = T(1) / static_cast<T>(n0);
-      for (auto& m : mean) m *= inv;
       std::fill_n(d, inner, T(0));
       for (int64_t b = 0; b < n0; ++b)
         for (int64_t i = 0; i < inner; ++i) {
@@ -333,11 +342,9 @@ class CpuBackend final : public Backend {
       const T* s = x.data<T>();
       const T* g = gy.data<T>();
       T* d = gx.data<T>();
-      std::vector<T> mean(static_cast<size_t>(inner), T(0));
-      for (int64_t b = 0; b < n0; ++b)
-        for (int64_t i = 0; i < inner; ++i) mean[static_cast<size_t>(i)] += s[b * inner + i];
+      std::vector<T> mean(static_cast<size_t>(inner));
+      mean_rows(s, n0, inner, mean.data());
       const T inv = T(1) / static_cast<T>(n0);
-      for (auto& m : mean) m *= inv;
       for (int64_t b = 0; b < n0; ++b)
         for (int64_t i = 0; i < inner; ++i) {
           const T v = T(2) * inv * (s[b * inner + i] - mean[static_cast<size_t>(i)]) * g[i];
