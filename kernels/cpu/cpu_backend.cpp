@@ -7,6 +7,7 @@
 // starts threads except the recurrent kernels (batch split over the pool); at TimeGAN's sizes
 // (<= 10^5 elements) threading elementwise ops does not pay.
 #include "tg/kernels/cpu_backend.h"
+#include "tg/kernels/backend_common.h"
 #include "tg/kernels/elementwise.h"
 
 #include <Eigen/Core>
@@ -32,34 +33,6 @@ namespace {
 
 template <typename T>
 using MatR = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-
-template <typename Fn>
-void dispatch(DType dt, Fn&& fn) {
-  if (dt == DType::F32)
-    fn(float{});
-  else
-    fn(double{});
-}
-
-// Strides (in elements) of `s` right-aligned against a rank-4 index space `out`, with 0 for
-// broadcast axes.
-std::array<int64_t, 4> broadcast_strides(const Shape& s, const Shape& out) {
-  std::array<int64_t, 4> st{0, 0, 0, 0};
-  int64_t stride = 1;
-  const int off = 4 - out.rank();
-  for (int i = s.rank() - 1, j = out.rank() - 1; i >= 0; --i, --j) {
-    st[static_cast<size_t>(j + off)] = (s[i] == 1 && out[j] != 1) ? 0 : stride;
-    stride *= s[i];
-  }
-  return st;
-}
-
-std::array<int64_t, 4> dims4(const Shape& s) {
-  std::array<int64_t, 4> d{1, 1, 1, 1};
-  const int off = 4 - s.rank();
-  for (int i = 0; i < s.rank(); ++i) d[static_cast<size_t>(i + off)] = s[i];
-  return d;
-}
 
 // f(i0, i1, i2) over the first three axes of a rank-4 index space, in row-major order (the
 // caller loops over the fourth).

@@ -41,6 +41,7 @@ Versions: CUDA 12/13, cuBLAS v2; sm_80, sm_90.
 #include "common.cuh"
 #include "cudnn_checks.h"
 #include "tg/kernels/cuda_backend.h"
+#include "tg/kernels/backend_common.h"
 #include "tg/kernels/elementwise.h"
 #include "tg/kernels/rnn_io_tensors.h"
 
@@ -545,32 +546,6 @@ __global__ void philox_fill_kernel(T* out, int64_t n, uint64_t seed, uint64_t st
       }
     }
   }
-}
-
-template <typename Fn>
-void dispatch(DType dt, Fn&& fn) {
-  if (dt == DType::F32)
-    fn(float{});
-  else
-    fn(double{});
-}
-
-std::array<int64_t, 4> dims4(const Shape& s) {
-  std::array<int64_t, 4> d{1, 1, 1, 1};
-  const int off = 4 - s.rank();
-  for (int i = 0; i < s.rank(); ++i) d[static_cast<size_t>(i + off)] = s[i];
-  return d;
-}
-
-std::array<int64_t, 4> broadcast_strides(const Shape& s, const Shape& out) {
-  std::array<int64_t, 4> st{0, 0, 0, 0};
-  int64_t stride = 1;
-  const int off = 4 - out.rank();
-  for (int i = s.rank() - 1, j = out.rank() - 1; i >= 0; --i, --j) {
-    st[static_cast<size_t>(j + off)] = (s[i] == 1 && out[j] != 1) ? 0 : stride;
-    stride *= s[i];
-  }
-  return st;
 }
 
 // =============================================================================================
