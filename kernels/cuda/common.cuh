@@ -26,6 +26,10 @@ Versions: CUDA 12/13 runtime, cuBLAS v2 API, cuDNN 9 (v8 RNN API), sm_80 / sm_90
 #include "tg/backend.h"
 #include "tg/kernels/rnn_io.h"
 
+/// The grid-stride loop of an elementwise kernel: i over [0, n) (int64_t), spread over the grid.
+#define GRID_STRIDE(i, n) \
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < (n); i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+
 namespace tg::kernels::cuda {
 
 [[noreturn]] void throw_cuda_error(const char* what, const char* call, const char* file, int line);
@@ -158,5 +162,22 @@ int64_t cudnn_gru_reserve_elems(const RnnSpec& c, DType dt);
 void cudnn_gru_forward(const RnnSpec& c, DType dt, const RnnIo<void>& a);
 void cudnn_gru_backward(const RnnSpec& c, DType dt, const RnnIo<void>& a);
 #endif
+
+// The recurrent kernels' (gru.cu, lstm.cu) weight-gradient operand: each row's previous state,
+// Hprev[b*T + t] = t > 0 ? out[b*T + t - 1] : h0[b] (or 0). Internal to each file that uses it,
+// as their own kernels are.
+namespace {
+template <typename T>
+__global__ void hprev_kernel(const T* out, const T* h0, T* hp, int B, int Tn, int H) {
+  const int64_t n = static_cast<int64_t>(B) * Tn * H;
+  GRID_STRIDE(i, n) {
+    const int64_t row = i / H;
+    const int k = static_cast<int>(i % H);
+    const int t = static_cast<int>(row % Tn);
+    const int64_t b = row / Tn;
+    hp[i] = t > 0 ? out[i - H] : (h0 ? h0[b * H + k] : T(0));
+  }
+}
+}  // namespace
 
 }  // namespace tg::kernels::cuda

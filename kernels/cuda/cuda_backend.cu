@@ -239,8 +239,6 @@ namespace {
 // =============================================================================================
 // Elementwise kernels
 // =============================================================================================
-#define GRID_STRIDE(i, n) \
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < (n); i += static_cast<int64_t>(gridDim.x) * blockDim.x)
 
 template <typename T>
 __global__ void fill_kernel(T* out, int64_t n, T v) {

@@ -229,8 +229,7 @@ size_t y_slot_bytes(const RnnSpec& c, size_t esize) {
 
 template <typename T>
 __global__ void add_into_kernel(T* dst, const T* src, int64_t n) {
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+  GRID_STRIDE(i, n)
     dst[i] += src[i];
 }
 
@@ -238,8 +237,7 @@ __global__ void add_into_kernel(T* dst, const T* src, int64_t n) {
 template <typename T>
 __global__ void mask_time_kernel(const T* in, T* out, const int* len, int B, int Tn, int F) {
   const int64_t n = static_cast<int64_t>(B) * Tn * F;
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+  GRID_STRIDE(i, n) {
     const int64_t row = i / F;
     const int t = static_cast<int>(row % Tn);
     const int b = static_cast<int>(row / Tn);
@@ -251,8 +249,7 @@ __global__ void mask_time_kernel(const T* in, T* out, const int* len, int B, int
 template <typename T>
 __global__ void fix_zero_len_state_kernel(T* hT, const T* h0, const int* len, int L, int B, int H) {
   const int64_t n = static_cast<int64_t>(L) * B * H;
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+  GRID_STRIDE(i, n) {
     const int b = static_cast<int>((i / H) % B);
     if (len[b] == 0) hT[i] = h0 ? h0[i] : T(0);
   }

@@ -63,6 +63,7 @@ Versions: CUDA 12/13, sm_80 / sm_90; float and double (no tensor cores: parity w
 #include <utility>
 
 #include "common.cuh"
+#include "tg/kernels/backend_common.h"
 #include "tg/kernels/cells.h"
 #include "tg/kernels/cuda_backend.h"
 
@@ -97,8 +98,7 @@ __device__ __forceinline__ void zero_gates(T* g, int H, int k) {
 template <typename T>
 __global__ void gru_bias_kernel(T* P, int64_t rows, int H, const T* b1, const T* b2, bool ra) {
   const int G = 3 * H;
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < rows * G;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+  GRID_STRIDE(i, rows * G) {
     const int j = static_cast<int>(i % G);
     T add;
     if (ra)
@@ -106,20 +106,6 @@ __global__ void gru_bias_kernel(T* P, int64_t rows, int H, const T* b1, const T*
     else
       add = j < 2 * H ? b1[j] : b2[j - 2 * H];
     P[i] += add;
-  }
-}
-
-// Hprev[b*T + t] = t > 0 ? out[b*T + t - 1] : h0[b] (or 0).
-template <typename T>
-__global__ void hprev_kernel(const T* out, const T* h0, T* hp, int B, int Tn, int H) {
-  const int64_t n = static_cast<int64_t>(B) * Tn * H;
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const int64_t row = i / H;
-    const int k = static_cast<int>(i % H);
-    const int t = static_cast<int>(row % Tn);
-    const int64_t b = row / Tn;
-    hp[i] = t > 0 ? out[i - H] : (h0 ? h0[b * H + k] : T(0));
   }
 }
 
@@ -412,8 +398,7 @@ __global__ void gru_tf1_step_gates_kernel(const T* __restrict__ P, const T* __re
                                           const int* __restrict__ len, T* __restrict__ S, int64_t lds,
                                           T* __restrict__ out, int B, int Tn, int H, int t) {
   const int64_t n = static_cast<int64_t>(B) * H;
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+  GRID_STRIDE(i, n) {
     const int b = static_cast<int>(i / H), k = static_cast<int>(i % H);
     const int64_t rr = static_cast<int64_t>(b) * Tn + t;
     T* s = S + b * lds;
@@ -437,8 +422,7 @@ __global__ void gru_tf1_step_out_kernel(const T* __restrict__ P, const T* __rest
                                         T* __restrict__ S, int64_t lds, T* __restrict__ h, T* __restrict__ out, int B,
                                         int Tn, int H, int t) {
   const int64_t n = static_cast<int64_t>(B) * H;
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+  GRID_STRIDE(i, n) {
     const int b = static_cast<int>(i / H), k = static_cast<int>(i % H);
     if (!is_active(len, b, t)) continue;
     const int64_t rr = static_cast<int64_t>(b) * Tn + t;
@@ -457,8 +441,7 @@ __global__ void gru_ra_step_kernel(const T* __restrict__ P, const T* __restrict_
                                    const int* __restrict__ len, T* __restrict__ S, int64_t lds, T* __restrict__ h,
                                    T* __restrict__ out, int B, int Tn, int H, int t) {
   const int64_t n = static_cast<int64_t>(B) * H;
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+  GRID_STRIDE(i, n) {
     const int b = static_cast<int>(i / H), k = static_cast<int>(i % H);
     const int64_t rr = static_cast<int64_t>(b) * Tn + t;
     T* s = S + b * lds;
@@ -492,8 +475,7 @@ __global__ void gru_tf1_step_back1_kernel(const T* __restrict__ S, int64_t lds, 
                                           const T* __restrict__ dOut, T* __restrict__ D, int64_t ldd,
                                           const T* __restrict__ dh, T* __restrict__ dh2, int B, int Tn, int H, int t) {
   const int64_t n = static_cast<int64_t>(B) * H;
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+  GRID_STRIDE(i, n) {
     const int b = static_cast<int>(i / H), k = static_cast<int>(i % H);
     const int64_t rr = static_cast<int64_t>(b) * Tn + t;
     T* d = D + b * ldd;
@@ -521,8 +503,7 @@ __global__ void gru_tf1_step_back2_kernel(const T* __restrict__ S, int64_t lds, 
                                           const T* __restrict__ DRH, T* __restrict__ D, int64_t ldd,
                                           T* __restrict__ dh2, int B, int Tn, int H, int t) {
   const int64_t n = static_cast<int64_t>(B) * H;
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+  GRID_STRIDE(i, n) {
     const int b = static_cast<int>(i / H), k = static_cast<int>(i % H);
     if (!is_active(len, b, t)) continue;
     const int64_t rr = static_cast<int64_t>(b) * Tn + t;
@@ -540,8 +521,7 @@ __global__ void gru_ra_step_back_kernel(const T* __restrict__ S, int64_t lds, co
                                         const T* __restrict__ dOut, T* __restrict__ D, int64_t ldd,
                                         const T* __restrict__ dh, T* __restrict__ dh2, int B, int Tn, int H, int t) {
   const int64_t n = static_cast<int64_t>(B) * H;
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+  GRID_STRIDE(i, n) {
     const int b = static_cast<int>(i / H), k = static_cast<int>(i % H);
     const int64_t rr = static_cast<int64_t>(b) * Tn + t;
     T* d = D + b * ldd;
@@ -886,17 +866,10 @@ int64_t gru_reserve_elems(const RnnSpec& c) {
 }
 
 void gru_forward(const RnnSpec& c, DType dt, const RnnIo<void>& a) {
-  if (dt == DType::F32)
-    forward_impl<float>(c, a);
-  else
-    forward_impl<double>(c, a);
+  dispatch(dt, [&](auto z) { forward_impl<decltype(z)>(c, a); });
 }
-
 void gru_backward(const RnnSpec& c, DType dt, const RnnIo<void>& a) {
-  if (dt == DType::F32)
-    backward_impl<float>(c, a);
-  else
-    backward_impl<double>(c, a);
+  dispatch(dt, [&](auto z) { backward_impl<decltype(z)>(c, a); });
 }
 
 }  // namespace tg::kernels::cuda

@@ -26,6 +26,7 @@ Versions: CUDA 12/13, sm_80 / sm_90; float and double.
 #include <algorithm>
 
 #include "common.cuh"
+#include "tg/kernels/backend_common.h"
 #include "tg/kernels/cells.h"
 
 namespace tg::kernels::cuda {
@@ -43,8 +44,7 @@ static_assert(kCellTraits[static_cast<int>(Cell::Lstm)].saved_extra == 0, "the L
 template <typename T>
 __global__ void lstm_bias_kernel(T* P, int64_t rows, int H, const T* b) {
   const int G = 4 * H;
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < rows * G;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+  GRID_STRIDE(i, rows * G) {
     const int j = static_cast<int>(i % G);
     T v = P[i] + b[j];
     if (j >= 2 * H && j < 3 * H) v += T(kLstmForgetBias);
@@ -54,22 +54,8 @@ __global__ void lstm_bias_kernel(T* P, int64_t rows, int H, const T* b) {
 
 template <typename T>
 __global__ void init_state_kernel(T* dst, const T* src, int64_t n) {
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+  GRID_STRIDE(i, n)
     dst[i] = src ? src[i] : T(0);
-}
-
-template <typename T>
-__global__ void lstm_hprev_kernel(const T* out, const T* h0, T* hp, int B, int Tn, int H) {
-  const int64_t n = static_cast<int64_t>(B) * Tn * H;
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const int64_t row = i / H;
-    const int k = static_cast<int>(i % H);
-    const int t = static_cast<int>(row % Tn);
-    const int64_t b = row / Tn;
-    hp[i] = t > 0 ? out[i - H] : (h0 ? h0[b * H + k] : T(0));
-  }
 }
 
 template <typename T>
@@ -160,8 +146,7 @@ __global__ void lstm_cell_backward_kernel(bool ln, const T* __restrict__ gates, 
 template <typename T>
 __global__ void lstm_gh0_kernel(const T* dh_gemm, const int* len, T* gh0, int B, int H) {
   const int64_t n = static_cast<int64_t>(B) * H;
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+  GRID_STRIDE(i, n) {
     const int b = static_cast<int>(i / H);
     gh0[i] = (len == nullptr || len[b] > 0) ? dh_gemm[i] : T(0);
   }
@@ -278,8 +263,8 @@ void backward_impl(const RnnSpec& c, const RnnIo<void>& a) {
                                     static_cast<size_t>(B) * H * sizeof(T), gpu::Copy::DeviceToDevice, cx.stream));
     const T* d = dG.as<T>();
     if (a.gweights != nullptr) {  // null: frozen weights, no weight gradients (rnn_io.h)
-      gpu::launch(lstm_hprev_kernel<T>, grid_for(BT * H), kThreads, 0, cx.stream, out, h0, hprev.as<T>(), B, Tn, H);
-      TG_KERNEL_CHECK("lstm_hprev_kernel");
+      gpu::launch(hprev_kernel<T>, grid_for(BT * H), kThreads, 0, cx.stream, out, h0, hprev.as<T>(), B, Tn, H);
+      TG_KERNEL_CHECK("hprev_kernel");
       T* gW = static_cast<T*>(a.gweights[static_cast<size_t>(l * nw)]);
       gemm_rm<T>(true, false, in, G, BT, T(1), X, in, d, G, T(1), gW, G);
       gemm_rm<T>(true, false, H, G, BT, T(1), hprev.as<T>(), H, d, G, T(1), gW + static_cast<int64_t>(in) * G, G);
@@ -305,17 +290,10 @@ int64_t lstm_reserve_elems(const RnnSpec& c) {
 }
 
 void lstm_forward(const RnnSpec& c, DType dt, const RnnIo<void>& a) {
-  if (dt == DType::F32)
-    forward_impl<float>(c, a);
-  else
-    forward_impl<double>(c, a);
+  dispatch(dt, [&](auto z) { forward_impl<decltype(z)>(c, a); });
 }
-
 void lstm_backward(const RnnSpec& c, DType dt, const RnnIo<void>& a) {
-  if (dt == DType::F32)
-    backward_impl<float>(c, a);
-  else
-    backward_impl<double>(c, a);
+  dispatch(dt, [&](auto z) { backward_impl<decltype(z)>(c, a); });
 }
 
 }  // namespace tg::kernels::cuda
