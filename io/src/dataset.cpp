@@ -5,6 +5,7 @@
 #include <limits>
 #include <stdexcept>
 #include <unordered_set>
+#include <utility>
 
 #include "tg/io/error.h"
 #include "text.h"
@@ -45,16 +46,26 @@ void check_scalable(const double* x, int64_t rows, int64_t dim, const std::vecto
   }
 }
 
-Windows sine_data(int64_t n, int64_t seq, int64_t dim, tg::Rng& rng) {
-  if (n < 0 || seq <= 0 || dim <= 0) throw InputError("sine data: need n >= 0, seq_len > 0 and dim > 0");
-  check_window_size(n, seq, dim, "sine data");
+namespace {
+// n windows of seq steps each (all full length) and d features named `columns`, values zero.
+Windows full_windows(int64_t n, int64_t seq, int64_t d, std::vector<std::string> columns) {
   Windows w;
   w.n = n;
   w.seq = seq;
-  w.dim = dim;
-  w.data.resize(static_cast<std::size_t>(n * seq * dim));
+  w.dim = d;
+  w.columns = std::move(columns);
   w.lengths.assign(static_cast<std::size_t>(n), static_cast<int32_t>(seq));
-  for (int64_t k = 0; k < dim; ++k) w.columns.push_back("feature_" + std::to_string(k + 1));
+  w.data.resize(static_cast<std::size_t>(n * seq * d));
+  return w;
+}
+}  // namespace
+
+Windows sine_data(int64_t n, int64_t seq, int64_t dim, tg::Rng& rng) {
+  if (n < 0 || seq <= 0 || dim <= 0) throw InputError("sine data: need n >= 0, seq_len > 0 and dim > 0");
+  check_window_size(n, seq, dim, "sine data");
+  std::vector<std::string> names;
+  for (int64_t k = 0; k < dim; ++k) names.push_back("feature_" + std::to_string(k + 1));
+  Windows w = full_windows(n, seq, dim, std::move(names));
   for (int64_t i = 0; i < n; ++i) {
     for (int64_t k = 0; k < dim; ++k) {
       const double freq = 0.1 * rng.next_double();   // np.random.uniform(0, 0.1)
@@ -119,16 +130,22 @@ void col_min_max(const double* x, int64_t rows, int64_t dim, std::vector<double>
       if (v > b) b = v;
     }
 }
-}  // namespace
 
-MinMaxScaler MinMaxScaler::fit_reference_outer(const double* x, int64_t rows, int64_t dim) {
+// A scaler with each column's min, and each column's max in mx; rows must be > 0.
+MinMaxScaler with_min(const double* x, int64_t rows, int64_t dim, std::vector<double>& mx) {
   if (rows <= 0)
     throw std::invalid_argument("MinMaxScaler: no rows to fit (" + std::to_string(rows) + " rows of " +
                                 std::to_string(dim) + " features given)");
   MinMaxScaler s;
-  std::vector<double> mx;
   col_min_max(x, rows, dim, s.min, mx);
   s.range.resize(s.min.size());
+  return s;
+}
+}  // namespace
+
+MinMaxScaler MinMaxScaler::fit_reference_outer(const double* x, int64_t rows, int64_t dim) {
+  std::vector<double> mx;
+  MinMaxScaler s = with_min(x, rows, dim, mx);
   for (std::size_t k = 0; k < s.min.size(); ++k) s.range[k] = mx[k] - s.min[k];  // (max - min) + 1e-7
   s.eps = 1e-7;
   s.eps_in_inverse = true;
@@ -136,13 +153,8 @@ MinMaxScaler MinMaxScaler::fit_reference_outer(const double* x, int64_t rows, in
 }
 
 MinMaxScaler MinMaxScaler::fit_default(const double* x, int64_t rows, int64_t dim) {
-  if (rows <= 0)
-    throw std::invalid_argument("MinMaxScaler: no rows to fit (" + std::to_string(rows) + " rows of " +
-                                std::to_string(dim) + " features given)");
-  MinMaxScaler s;
   std::vector<double> mx;
-  col_min_max(x, rows, dim, s.min, mx);
-  s.range.resize(s.min.size());
+  MinMaxScaler s = with_min(x, rows, dim, mx);
   for (std::size_t k = 0; k < s.min.size(); ++k) {
     const double r = mx[k] - s.min[k];
     s.range[k] = (r > 0.0 && std::isfinite(r)) ? r : 1.0;
@@ -247,25 +259,38 @@ void check_model_dim(const OutputMap& m, const Windows& w) {
     throw std::invalid_argument("OutputMap: windows have " + std::to_string(w.dim) + " features, the map expects " +
                                 std::to_string(m.model_features()));
 }
+// Undoes scaler s (when `has`) on the numeric features of w, the leading ones of each step: all
+// of them without categorical columns, else those before the one-hot blocks (w checked first).
+void inverse_numeric(const OutputMap& m, bool has, const MinMaxScaler& s, Windows& w) {
+  if (m.categorical.empty()) {
+    if (has) s.inverse(w);
+    return;
+  }
+  check_model_dim(m, w);
+  if (has) each_numeric_row(w, [&](double* r) { s.inverse(r, 1); });
+}
 }  // namespace
 
-void OutputMap::model_to_reference(Windows& w) const {
-  if (categorical.empty()) {
-    if (has_inner) inner.inverse(w);
-    return;
-  }
-  check_model_dim(*this, w);
-  if (has_inner) each_numeric_row(w, [&](double* r) { inner.inverse(r, 1); });
-}
-void OutputMap::reference_to_original(Windows& w) const {
-  if (categorical.empty()) {
-    if (has_outer) outer.inverse(w);
-    return;
-  }
-  check_model_dim(*this, w);
-  if (has_outer) each_numeric_row(w, [&](double* r) { outer.inverse(r, 1); });
-}
+void OutputMap::model_to_reference(Windows& w) const { inverse_numeric(*this, has_inner, inner, w); }
+void OutputMap::reference_to_original(Windows& w) const { inverse_numeric(*this, has_outer, outer, w); }
 namespace {
+// Each valid step (i, t) of w: its numeric values copied to o, then block(i, t, c, off, K) for
+// each categorical column c, whose one-hot block starts at column off and holds K labels.
+template <class F>
+void each_step_block(const OutputMap& m, const Windows& w, Windows& o, F&& block) {
+  const int64_t nn = m.numeric();
+  for (int64_t i = 0; i < w.n; ++i)
+    for (int64_t t = 0; t < w.length(i); ++t) {
+      for (int64_t k = 0; k < nn; ++k) o.at(i, t, k) = w.at(i, t, k);
+      int64_t off = nn;
+      for (std::size_t c = 0; c < m.categorical.size(); ++c) {
+        const auto K = static_cast<int64_t>(m.categorical[c].labels.size());
+        block(i, t, static_cast<int64_t>(c), off, K);
+        off += K;
+      }
+    }
+}
+
 // Windows of w's sequences with `dim` temporal columns not yet filled in: the temporal layout
 // changes (one-hot blocks <-> label columns), the per-sequence values (lengths, static values,
 // conditions) carry over.
@@ -324,36 +349,29 @@ void OutputMap::model_to_original(Windows& w, tg::Rng* sample_labels) const {
     o.categories[static_cast<std::size_t>(nn + c)] = categorical[static_cast<std::size_t>(c)].labels;
   }
   o.data.assign(static_cast<std::size_t>(o.n * o.seq * d), 0.0);
-  for (int64_t i = 0; i < w.n; ++i)
-    for (int64_t t = 0; t < w.length(i); ++t) {
-      for (int64_t k = 0; k < nn; ++k) o.at(i, t, k) = w.at(i, t, k);
-      int64_t off = nn;
-      for (int64_t c = 0; c < nc; ++c) {
-        const auto K = static_cast<int64_t>(categorical[static_cast<std::size_t>(c)].labels.size());
-        int64_t best = 0;
-        for (int64_t j = 1; j < K; ++j)
-          if (w.at(i, t, off + j) > w.at(i, t, off + best)) best = j;
-        if (sample_labels) {  // a draw from the block's probabilities
-          double total = 0;
-          for (int64_t j = 0; j < K; ++j) total += std::max(0.0, w.at(i, t, off + j));
-          const double u = sample_labels->next_double() * total;
-          if (total > 0 && std::isfinite(total)) {
-            double cum = 0;
-            best = K - 1;  // rounding: the last label with a positive probability
-            while (best > 0 && !(w.at(i, t, off + best) > 0)) --best;
-            for (int64_t j = 0; j < K; ++j) {
-              cum += std::max(0.0, w.at(i, t, off + j));
-              if (u < cum) {
-                best = j;
-                break;
-              }
-            }
+  each_step_block(*this, w, o, [&](int64_t i, int64_t t, int64_t c, int64_t off, int64_t K) {
+    int64_t best = 0;
+    for (int64_t j = 1; j < K; ++j)
+      if (w.at(i, t, off + j) > w.at(i, t, off + best)) best = j;
+    if (sample_labels) {  // a draw from the block's probabilities
+      double total = 0;
+      for (int64_t j = 0; j < K; ++j) total += std::max(0.0, w.at(i, t, off + j));
+      const double u = sample_labels->next_double() * total;
+      if (total > 0 && std::isfinite(total)) {
+        double cum = 0;
+        best = K - 1;  // rounding: the last label with a positive probability
+        while (best > 0 && !(w.at(i, t, off + best) > 0)) --best;
+        for (int64_t j = 0; j < K; ++j) {
+          cum += std::max(0.0, w.at(i, t, off + j));
+          if (u < cum) {
+            best = j;
+            break;
           }
         }
-        o.at(i, t, nn + c) = static_cast<double>(best);
-        off += K;
       }
     }
+    o.at(i, t, nn + c) = static_cast<double>(best);
+  });
   w = order.empty() ? std::move(o) : permute_columns(o, data_positions(), false);
 }
 
@@ -392,20 +410,13 @@ void OutputMap::original_to_reference(Windows& w) const {
   for (const auto& c : categorical)
     for (const auto& l : c.labels) o.columns.push_back(c.name + "=" + l);
   o.data.assign(static_cast<std::size_t>(o.n * o.seq * d), 0.0);
-  for (int64_t i = 0; i < w.n; ++i)
-    for (int64_t t = 0; t < w.length(i); ++t) {
-      for (int64_t k = 0; k < nn; ++k) o.at(i, t, k) = w.at(i, t, k);
-      int64_t off = nn;
-      for (int64_t c = 0; c < nc; ++c) {
-        const auto K = static_cast<int64_t>(categorical[static_cast<std::size_t>(c)].labels.size());
-        const double v = w.at(i, t, nn + c);
-        if (!(v >= 0 && v < static_cast<double>(K)) || v != std::floor(v))
-          throw InputError("column '" + categorical[static_cast<std::size_t>(c)].name + "': " + format_double(v) +
-                           " is not a label index in [0, " + std::to_string(K) + ")");
-        o.at(i, t, off + static_cast<int64_t>(v)) = 1.0;
-        off += K;
-      }
-    }
+  each_step_block(*this, w, o, [&](int64_t i, int64_t t, int64_t c, int64_t off, int64_t K) {
+    const double v = w.at(i, t, nn + c);
+    if (!(v >= 0 && v < static_cast<double>(K)) || v != std::floor(v))
+      throw InputError("column '" + categorical[static_cast<std::size_t>(c)].name + "': " + format_double(v) +
+                       " is not a label index in [0, " + std::to_string(K) + ")");
+    o.at(i, t, off + static_cast<int64_t>(v)) = 1.0;
+  });
   if (has_outer) each_numeric_row(o, [&](double* r) { outer.transform(r, 1); });
   w = std::move(o);
 }
@@ -745,13 +756,8 @@ static Prepared prepare_temporal(const Table& t, const PrepOptions& o, tg::Rng& 
     check_window_size(nw, seq, d, src);
     // 4. shuffle: windows[k] = raw[perm[k]].
     p.order = rng.permutation(nw);
+    p.reference = full_windows(nw, seq, d, t.columns);
     Windows& ref = p.reference;
-    ref.n = nw;
-    ref.seq = seq;
-    ref.dim = d;
-    ref.columns = t.columns;
-    ref.lengths.assign(static_cast<std::size_t>(nw), static_cast<int32_t>(seq));
-    ref.data.resize(static_cast<std::size_t>(nw * seq * d));
     for (int64_t k = 0; k < nw; ++k) {
       const int64_t i = p.order[static_cast<std::size_t>(k)];
       std::copy(f.begin() + i * d, f.begin() + (i + seq) * d, ref.data.begin() + k * seq * d);
@@ -775,13 +781,8 @@ static Prepared prepare_temporal(const Table& t, const PrepOptions& o, tg::Rng& 
   const int64_t nw = (N - seq) / o.stride + 1;
   check_window_size(nw, seq, d, src);
   p.map.outer = MinMaxScaler::fit_default(t.values.data(), N, d);
+  p.windows = full_windows(nw, seq, d, t.columns);
   Windows& w = p.windows;
-  w.n = nw;
-  w.seq = seq;
-  w.dim = d;
-  w.columns = t.columns;
-  w.lengths.assign(static_cast<std::size_t>(nw), static_cast<int32_t>(seq));
-  w.data.resize(static_cast<std::size_t>(nw * seq * d));
   for (int64_t k = 0; k < nw; ++k) {
     const int64_t start = k * o.stride;
     std::copy(t.values.begin() + start * d, t.values.begin() + (start + seq) * d, w.data.begin() + k * seq * d);
