@@ -270,17 +270,27 @@ class BodyParser {
     if (id_col_ < 0) throw InputError(name_ + ": unknown id column '" + detail::printable(id_name_) + "'" + available());
   }
 
+  // A column named for a role (`what`: "static", "categorical"): its index, its trimmed name c
+  // and q, the name quoted for messages; -1 for a blank name. An unknown column or the id column
+  // is an error.
+  int64_t named(const std::string& raw, const char* what, std::string& c, std::string& q) const {
+    c = std::string(trim(raw));
+    if (c.empty()) return -1;
+    const int64_t k = find_col(c);
+    q = "'" + detail::printable(c) + "'";
+    if (k < 0) throw InputError(name_ + ": unknown " + what + " column " + q + available());
+    if (k == id_col_) throw InputError(name_ + ": column " + q + " is the id column and cannot be " + what);
+    return k;
+  }
+
   // Static columns: known, not the id, only in long format; read beside the kept columns.
   void choose_statics() {
     for (const auto& c : opt_.columns)
       if (!trim(c).empty()) wanted_.emplace_back(trim(c));
+    std::string c, q;
     for (const auto& c0 : opt_.static_columns) {
-      const std::string c(trim(c0));
-      if (c.empty()) continue;
-      const int64_t k = find_col(c);
-      const std::string q = "'" + detail::printable(c) + "'";
-      if (k < 0) throw InputError(name_ + ": unknown static column " + q + available());
-      if (k == id_col_) throw InputError(name_ + ": column " + q + " is the id column and cannot be static");
+      const int64_t k = named(c0, "static", c, q);
+      if (k < 0) continue;
       if (id_col_ < 0)
         throw InputError(name_ + ": static column " + q + " needs long format (--id-column): a static value belongs to one sequence");
       if (std::find(static_cols_.begin(), static_cols_.end(), static_cast<std::size_t>(k)) != static_cols_.end())
@@ -319,13 +329,10 @@ class BodyParser {
   // Categorical columns: named ones, then (auto) kept columns whose first value is not a number.
   void choose_categorical(const std::vector<std::string>& first) {
     is_cat_.assign(ncol_, false);
+    std::string c, q;
     for (const auto& c0 : opt_.categorical) {
-      const std::string c(trim(c0));
-      if (c.empty()) continue;
-      const int64_t k = find_col(c);
-      const std::string q = "'" + detail::printable(c) + "'";
-      if (k < 0) throw InputError(name_ + ": unknown categorical column " + q + available());
-      if (k == id_col_) throw InputError(name_ + ": column " + q + " is the id column and cannot be categorical");
+      const int64_t k = named(c0, "categorical", c, q);
+      if (k < 0) continue;
       const auto uk = static_cast<std::size_t>(k);
       if (std::find(keep_.begin(), keep_.end(), uk) == keep_.end()) {
         if (!wanted_.empty()) throw InputError(name_ + ": categorical column " + q + " is not among the selected columns");

@@ -82,24 +82,21 @@ TG_HD void adam_element(T& p, T g, T& m, T& v, T b1, T b2, T lr, T eps) {
   p -= lr * mi / (cells::sqrt_(vi) + eps);
 }
 
-/// fn(Unary<op>{}): the op's definition as a type, for code instantiated per op.
-template <typename F>
-void with_unary(UnaryOp op, F&& fn) {
-  switch (op) {
-#define TG_CASE_(Op, name) \
+/// with_unary(op, fn) calls fn(Unary<op>{}), with_binary(op, fn) fn(Binary<op>{}): the op's
+/// definition as a type, for code instantiated per op.
+#define TG_CASE_UNARY_(Op, name) \
   case UnaryOp::Op: fn(Unary<UnaryOp::Op>{}); return;
-    TG_UNARY_OPS(TG_CASE_)
-#undef TG_CASE_
-  }
-}
-template <typename F>
-void with_binary(BinaryOp op, F&& fn) {
-  switch (op) {
-#define TG_CASE_(Op, name) \
+#define TG_CASE_BINARY_(Op, name) \
   case BinaryOp::Op: fn(Binary<BinaryOp::Op>{}); return;
-    TG_BINARY_OPS(TG_CASE_)
-#undef TG_CASE_
+#define TG_WITH_OP_(with, Enum, TABLE, CASE) \
+  template <typename F>                      \
+  void with(Enum op, F&& fn) {               \
+    switch (op) { TABLE(CASE) }              \
   }
-}
+TG_WITH_OP_(with_unary, UnaryOp, TG_UNARY_OPS, TG_CASE_UNARY_)
+TG_WITH_OP_(with_binary, BinaryOp, TG_BINARY_OPS, TG_CASE_BINARY_)
+#undef TG_WITH_OP_
+#undef TG_CASE_UNARY_
+#undef TG_CASE_BINARY_
 
 }  // namespace tg::ew
