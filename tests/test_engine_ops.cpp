@@ -431,3 +431,46 @@ TEST_CASE("rnn backend: the buffers of a call are checked where the tensors beco
   CHECK_THROWS_WITH_AS(be.rnn_backward(call, w, x, nullptr, Tensor(), Tensor(), *saved, gy, gx, gw2, gh0, gc0),
                        doctest::Contains("1 weight gradients, expected 0 (frozen) or 4"), std::invalid_argument);
 }
+
+TEST_CASE("backend: the fused ops' generic versions (from the primitives) agree with the CPU's fused ones") {
+  Backend& be = backend_for(Device::CPU);
+  for (DType dt : {DType::F64, DType::F32}) {
+    const double tol = dt == DType::F64 ? 1e-12 : 2e-6;
+    auto rand = [&](uint64_t stream, double lo, double hi) {
+      Rng r(7, stream);
+      Tensor t = Tensor::empty(Shape{5, 13}, dt);
+      fill_uniform(t, r, lo, hi);
+      return t;
+    };
+    auto close = [&](const Tensor& a, const Tensor& b, const char* what) {
+      const auto x = a.to_vector(), y = b.to_vector();
+      REQUIRE(x.size() == y.size());
+      for (size_t i = 0; i < x.size(); ++i)
+        CHECK_MESSAGE(std::abs(x[i] - y[i]) <= tol * (1 + std::abs(y[i])), what << " [" << i << "]: " << x[i] << " vs " << y[i]);
+    };
+    const Tensor z = rand(1, -30, 30), gy = rand(2, -1, 1);
+    for (double label : {0.0, 1.0}) {
+      Tensor f = Tensor::empty(z.shape(), dt), g = Tensor::empty(z.shape(), dt);
+      be.sigmoid_ce(z, label, f);
+      be.Backend::sigmoid_ce(z, label, g);
+      close(g, f, "sigmoid_ce");
+      for (bool acc : {false, true}) {
+        Tensor gf = rand(3, -1, 1), gg = rand(3, -1, 1);
+        be.sigmoid_ce_backward(z, label, gy, gf, acc);
+        be.Backend::sigmoid_ce_backward(z, label, gy, gg, acc);
+        close(gg, gf, "sigmoid_ce_backward");
+      }
+    }
+    const AdamStep st = adam_step_at(1e-3, 0.9, 0.999, 1e-8, false, 3);
+    Tensor p1 = rand(4, -1, 1), p2 = rand(4, -1, 1), m1 = rand(5, -0.1, 0.1), m2 = rand(5, -0.1, 0.1);
+    Tensor v1 = rand(6, 0, 0.01), v2 = rand(6, 0, 0.01);
+    const Tensor g = rand(7, -1, 1);
+    for (int step = 0; step < 3; ++step) {
+      be.adam_update(p1, g, m1, v1, st);
+      be.Backend::adam_update(p2, g, m2, v2, st);
+    }
+    close(m2, m1, "adam m");
+    close(v2, v1, "adam v");
+    close(p2, p1, "adam param");
+  }
+}

@@ -184,6 +184,41 @@ void Backend::sum_row_groups(Tensor& dst, int64_t dst_stride, const Tensor& src,
     copy_rows(dst, 0, dst_stride, src, src_off + t * src_stride, T * src_stride, B, cols, t > 0);
 }
 
+// ---- the fused ops' generic versions, from the primitives -------------------------------------
+void Backend::sigmoid_ce(const Tensor& z, double label, Tensor& out) {
+  Tensor a = Tensor::empty(z.shape(), z.dtype(), z.device()), t = Tensor::empty(z.shape(), z.dtype(), z.device());
+  unary(UnaryOp::Abs, z, a);         // |z|
+  binary(BinaryOp::Add, z, a, out);  // z + |z| = 2 max(z, 0)
+  axpby(-label, z, 0.5, out);        // max(z, 0) - label z
+  unary(UnaryOp::Neg, a, t);
+  unary(UnaryOp::Exp, t, a);  // exp(-|z|)
+  fill(t, 1.0);
+  axpby(1.0, a, 1.0, t);
+  unary(UnaryOp::Log, t, a);  // log(1 + exp(-|z|))
+  axpby(1.0, a, 1.0, out);
+}
+
+void Backend::sigmoid_ce_backward(const Tensor& z, double label, const Tensor& gy, Tensor& gz, bool accumulate) {
+  Tensor s = Tensor::empty(z.shape(), z.dtype(), z.device()), t = Tensor::empty(z.shape(), z.dtype(), z.device());
+  unary(UnaryOp::Sigmoid, z, s);
+  fill(t, -label);
+  axpby(1.0, s, 1.0, t);             // sigmoid(z) - label
+  binary(BinaryOp::Mul, gy, t, s);
+  axpby(1.0, s, accumulate ? 1.0 : 0.0, gz);
+}
+
+void Backend::adam_update(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, const AdamStep& st) {
+  Tensor a = Tensor::empty(g.shape(), g.dtype(), g.device()), b = Tensor::empty(g.shape(), g.dtype(), g.device());
+  axpby(1.0 - st.beta1, g, st.beta1, m);  // m = b1 m + (1 - b1) g
+  binary(BinaryOp::Mul, g, g, a);
+  axpby(1.0 - st.beta2, a, st.beta2, v);  // v = b2 v + (1 - b2) g^2
+  unary(UnaryOp::Sqrt, v, a);
+  fill(b, st.eps_hat);
+  axpby(1.0, b, 1.0, a);  // sqrt(v) + eps_hat
+  binary(BinaryOp::Div, m, a, b);
+  axpby(-st.step_size, b, 1.0, p);
+}
+
 void Backend::adam_update_multi(const std::vector<AdamTensors>& ts, const AdamStep& step) {
   for (const AdamTensors& t : ts) adam_update(*t.param, *t.grad, *t.m, *t.v, step);
 }

@@ -181,11 +181,13 @@ class Backend {
   virtual void max_last(const Tensor& x, int64_t k, Tensor& out);
 
   // ---- losses --------------------------------------------------------------------------
+  // The fused ops below (the losses, Adam) have generic versions composed of the primitives
+  // above (same formulas, rounded step by step): a new backend runs before it provides its own.
   /// out = max(z,0) - z*label + log(1 + exp(-|z|)), elementwise.
-  virtual void sigmoid_ce(const Tensor& z, double label, Tensor& out) = 0;
+  virtual void sigmoid_ce(const Tensor& z, double label, Tensor& out);
   /// gz (+)= gy * (sigmoid(z) - label).
   virtual void sigmoid_ce_backward(const Tensor& z, double label, const Tensor& gy, Tensor& gz,
-                                   bool accumulate) = 0;
+                                   bool accumulate);
 
   // ---- fused recurrent stacks (see rnn_spec.h for cells and weight layouts) -------------
   /// call: every field set (batch, seq, input from x). lengths: host array of `batch` ints or
@@ -205,8 +207,9 @@ class Backend {
                             Tensor& gc0) = 0;
 
   // ---- optimiser and random numbers ----------------------------------------------------
+  /// m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; param -= step_size m / (sqrt(v) + eps_hat).
   virtual void adam_update(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v,
-                           const AdamStep& step) = 0;
+                           const AdamStep& step);
   /// adam_update of every entry (one optimiser step). The generic version calls adam_update per
   /// entry; a device backend updates them all in one launch.
   virtual void adam_update_multi(const std::vector<AdamTensors>& ts, const AdamStep& step);
