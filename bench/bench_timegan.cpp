@@ -7,7 +7,12 @@
 // emulated build (TG_CUDA_EMU) the counts are the device's; the times are not.
 //
 //   bench_timegan [--json] [--iters N] [--warmup N] [--features 6,28] [--threads 1,2] [--cell gru]
-//                 [--device cpu|cuda]
+//                 [--device cpu|cuda] [--block K] [--by-kernel]
+//
+// --block K: each timed unit is TimeGan::steps(K), K iterations whose losses are read from the
+// device once, as `timegan train` does (blocks of 100); times and counts are per iteration.
+// --by-kernel (CUDA): also each kernel's launches and each BLAS shape's calls per iteration
+// (tg::kernels::cuda::launch_tally), the input of bench/gpu-latency-model.
 //
 // Data: the stock CSV beside the project when present for 6 features (original preset), else
 // random sine windows of the requested width: speed does not depend on the values (the D-step
@@ -75,11 +80,27 @@ static void print_counts(bool json, const std::string& data, const char* phase, 
                 n.d2h_bytes * k, n.d2d * k, n.memsets * k);
   }
 }
+
+// Each kernel's launches and each BLAS shape's calls per iteration, most first.
+static void print_tally(bool json, const std::string& data, const char* phase, int iters, int seq) {
+  std::vector<std::pair<std::string, uint64_t>> t;
+  for (const auto& kv : kernels::cuda::launch_tally()) t.emplace_back(kv.first, kv.second);
+  std::stable_sort(t.begin(), t.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  if (json) {
+    std::printf("{\"bench\":\"timegan-launch-tally\",\"phase\":\"%s\",\"data\":\"%s\",\"seq\":%d,\"iterations\":%d,"
+                "\"per_iteration\":{", phase, data.c_str(), seq, iters);
+    for (size_t i = 0; i < t.size(); ++i)
+      std::printf("%s\"%s\":%.3f", i ? "," : "", t[i].first.c_str(), static_cast<double>(t[i].second) / iters);
+    std::printf("}}\n");
+  } else {
+    for (const auto& kv : t) std::printf("    %8.2f  %s\n", static_cast<double>(kv.second) / iters, kv.first.c_str());
+  }
+}
 #endif
 
 int main(int argc, char** argv) {
-  bool json = false;
-  int iters = 30, warmup = 3;
+  bool json = false, by_kernel = false;
+  int iters = 30, warmup = 3, block = 1;
   std::vector<int> features{6, 28}, threads{1, 2};
   std::string cell = "gru";
   Device device = Device::CPU;
@@ -99,6 +120,8 @@ int main(int argc, char** argv) {
     else if (a == "--features") features = parse_list(next());
     else if (a == "--threads") threads = parse_list(next());
     else if (a == "--cell") cell = next();
+    else if (a == "--block") block = std::max(1, std::atoi(next()));
+    else if (a == "--by-kernel") by_kernel = true;
     else if (a == "--stock") stock = next();
     else if (a == "--device") {
       const std::string v = next();
@@ -115,7 +138,7 @@ int main(int argc, char** argv) {
 #endif
     }
     else {
-      std::fprintf(stderr, "usage: bench_timegan [--json] [--iters N] [--warmup N] [--features 6,28] [--threads 1,2] [--cell gru] [--stock CSV] [--device cpu|cuda]\n");
+      std::fprintf(stderr, "usage: bench_timegan [--json] [--iters N] [--warmup N] [--features 6,28] [--threads 1,2] [--cell gru] [--stock CSV] [--device cpu|cuda] [--block K] [--by-kernel]\n");
       return 2;
     }
   }
@@ -139,7 +162,7 @@ int main(int argc, char** argv) {
       models::TimeGanConfig c;
       c.features = d;
       c.cell = parse_cell(cell);
-      c.iterations = warmup + iters;
+      c.iterations = (warmup + iters) * block;
       c.device = device;
       models::TimeGan m(c);
       m.set_data(w);
@@ -151,14 +174,18 @@ int main(int argc, char** argv) {
 #endif
         for (int i = 0; i < warmup + iters; ++i) {
 #ifdef TG_HAVE_CUDA
-          if (device == Device::CUDA && i == warmup) before = kernels::cuda::device_counts();
+          if (device == Device::CUDA && i == warmup) {
+            before = kernels::cuda::device_counts();
+            kernels::cuda::set_launch_tally(by_kernel);
+            kernels::cuda::reset_launch_tally();
+          }
 #endif
           const auto t0 = Clock::now();
-          const models::StepLosses l = m.step();
-          const double el = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+          const std::vector<models::StepLosses> ls = m.steps(block);
+          const double el = std::chrono::duration<double, std::milli>(Clock::now() - t0).count() / block;
           if (i >= warmup) {
             ms.push_back(el);
-            dsteps += l.d_stepped;
+            for (const auto& l : ls) dsteps += l.d_stepped;
           }
         }
         std::sort(ms.begin(), ms.end());
@@ -170,14 +197,18 @@ int main(int argc, char** argv) {
         if (json)
           std::printf("{\"bench\":\"timegan\",\"impl\":\"%s\",\"phase\":\"%s\",\"data\":\"%s\",\"batch\":128,\"seq\":24,"
                       "\"features\":%d,\"hidden\":24,\"layers\":3,\"cell\":\"%s\",\"ms_per_iter\":%.3f,\"median_ms\":%.3f,"
-                      "\"iterations\":%d,\"threads\":%d,\"load1\":%.2f%s}\n",
+                      "\"iterations\":%d,\"block\":%d,\"threads\":%d,\"load1\":%.2f%s}\n",
                       device == Device::CUDA ? "ours-cuda" : "ours-cpu", phase, data.c_str(), d, cell.c_str(), mean, med,
-                      iters, th, load1(),
-                      ph == 2 ? (",\"d_step_fraction\":" + std::to_string(static_cast<double>(dsteps) / iters)).c_str() : "");
+                      iters * block, block, th, load1(),
+                      ph == 2 ? (",\"d_step_fraction\":" + std::to_string(static_cast<double>(dsteps) / (iters * block))).c_str() : "");
         else
           std::printf("%-10s %-5d %-8s %-3d %-10s %8s %12.2f\n", data.c_str(), d, cell.c_str(), th, phase, "", mean);
 #ifdef TG_HAVE_CUDA
-        if (device == Device::CUDA) print_counts(json, data, phase, kernels::cuda::device_counts() - before, iters);
+        if (device == Device::CUDA) {
+          print_counts(json, data, phase, kernels::cuda::device_counts() - before, iters * block);
+          if (by_kernel) print_tally(json, data, phase, iters * block, static_cast<int>(w.seq));
+          kernels::cuda::set_launch_tally(false);
+        }
 #endif
         std::fflush(stdout);
       }

@@ -113,7 +113,9 @@ tg::models::TimeGanConfig small_cuda_config(int64_t features, int64_t iterations
 
 // A block of training iterations on the device waits for it once (the losses' read, and in the
 // joint phase the discriminator's step count) however long the block, and allocates nothing
-// after the first block (the caching allocator serves every tensor).
+// after the first block (the caching allocator serves every tensor). The tally by name
+// (bench_timegan --by-kernel) accounts for every launch and BLAS call: every launch is checked
+// under a name.
 #ifdef TG_HAVE_CUDA
 static void check_block_syncs(bool every_feature) {
   using namespace tg::models;
@@ -142,8 +144,17 @@ static void check_block_syncs(bool every_feature) {
     const auto c0 = device_counts();
     const std::vector<StepLosses> a = m.steps(4);
     const auto c1 = device_counts();
+    tg::kernels::cuda::set_launch_tally(true);  // the breakdown by name accounts for every call
+    tg::kernels::cuda::reset_launch_tally();
     const std::vector<StepLosses> b = m.steps(10);
     const auto d4 = c1 - c0, d10 = device_counts() - c1;
+    tg::kernels::cuda::set_launch_tally(false);
+    uint64_t named_launches = 0, named_blas = 0;
+    for (const auto& [key, n] : tg::kernels::cuda::launch_tally())
+      (key.rfind("kernel ", 0) == 0 ? named_launches : named_blas) += n;
+    CHECK(named_launches == d10.launches);
+    CHECK(named_blas == d10.blas);
+    CHECK(d10.launches > 0);
     REQUIRE(a.size() == 4);
     REQUIRE(b.size() == 10);
     CHECK(d4.syncs == d10.syncs);

@@ -81,6 +81,7 @@ bool sync_after_launch() {
 }
 
 void check_kernel(const char* name, const char* file, int line) {
+  gpu::tally_kernel(name);
   gpu::Error e = gpu::launch_error(name);
   if (e != gpu::kSuccess) throw_cuda_error(e, (std::string("launch of ") + name).c_str(), file, line);
   if (!sync_after_launch()) return;
@@ -1229,6 +1230,15 @@ DeviceCounts operator-(const DeviceCounts& a, const DeviceCounts& b) {
   DeviceCounts d;
   for (auto f : kCountFields) d.*f = a.*f - b.*f;
   return d;
+}
+void set_launch_tally(bool on) { gpu::g_tally.on.store(on); }
+std::map<std::string, uint64_t> launch_tally() {
+  std::lock_guard<std::mutex> lock(gpu::g_tally.m);
+  return gpu::g_tally.counts;
+}
+void reset_launch_tally() {
+  std::lock_guard<std::mutex> lock(gpu::g_tally.m);
+  gpu::g_tally.counts.clear();
 }
 std::string device_description() { return instance()->description(); }
 std::string runtime_description() { return instance()->versions(); }

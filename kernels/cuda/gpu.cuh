@@ -209,6 +209,7 @@ template <typename T>
 inline BlasStatus gemm(BlasHandle h, bool ta, bool tb, int m, int n, int k, const T* alpha, const T* a, int lda,
                        const T* b, int ldb, const T* beta, T* c, int ldc) {
   count(g_counters.blas);
+  tally_blas(false, ta, tb, m, n, k);
   const cublasOperation_t oa = ta ? CUBLAS_OP_T : CUBLAS_OP_N, ob = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
   if constexpr (std::is_same_v<T, float>)
     return cublasSgemm(h, oa, ob, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
@@ -220,6 +221,7 @@ template <typename T>
 inline BlasStatus gemv(BlasHandle h, bool ta, int m, int n, const T* alpha, const T* a, int lda, const T* x,
                        int incx, const T* beta, T* y, int incy) {
   count(g_counters.blas);
+  tally_blas(true, ta, false, m, 0, n);
   const cublasOperation_t oa = ta ? CUBLAS_OP_T : CUBLAS_OP_N;
   if constexpr (std::is_same_v<T, float>)
     return cublasSgemv(h, oa, m, n, alpha, a, lda, x, incx, beta, y, incy);

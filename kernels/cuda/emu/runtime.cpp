@@ -1077,6 +1077,7 @@ template <typename T>
 BlasStatus gemm(BlasHandle h, bool ta, bool tb, int m, int n, int k, const T* alpha, const T* a, int lda, const T* b,
                 int ldb, const T* beta, T* c, int ldc) {
   count(g_counters.blas);
+  tally_blas(false, ta, tb, m, n, k);
   if (const BlasStatus fs = emu::fault_blas()) return fs;
   // the argument checks cuBLAS makes
   if (!h || m < 0 || n < 0 || k < 0 || lda < std::max(1, ta ? k : m) || ldb < std::max(1, tb ? n : k) ||
@@ -1109,6 +1110,7 @@ template <typename T>
 BlasStatus gemv(BlasHandle h, bool ta, int m, int n, const T* alpha, const T* a, int lda, const T* x, int incx,
                 const T* beta, T* y, int incy) {
   count(g_counters.blas);
+  tally_blas(true, ta, false, m, 0, n);
   if (const BlasStatus fs = emu::fault_blas()) return fs;
   if (!h || m < 0 || n < 0 || lda < std::max(1, m) || incx == 0 || incy == 0) return kBlasInvalidValue;
   if (incx < 0 || incy < 0) return kBlasInvalidValue;  // not used by the backend

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include "tg/backend.h"
@@ -64,6 +65,13 @@ struct DeviceCounts {
 };
 DeviceCounts device_counts();
 DeviceCounts operator-(const DeviceCounts& a, const DeviceCounts& b);
+/// The launches and BLAS calls by name since the last reset, while the tally is on (off by
+/// default: a lock per call): "kernel NAME" (the name its launch check gives), "gemm NT MxNxK"
+/// (C m x n = op(A) m x k op(B) k x n, cuBLAS's column-major view), "gemv T MxN" (A m x n).
+/// The kernel entries add up to DeviceCounts::launches and the BLAS ones to DeviceCounts::blas.
+void set_launch_tally(bool on);
+std::map<std::string, uint64_t> launch_tally();
+void reset_launch_tally();
 
 /// Whether this build's CUDA backend runs on the CPU emulation of kernels/cuda/emu (TG_CUDA_EMU).
 bool emulated();
