@@ -294,6 +294,21 @@ std::vector<Row> table() {
                   },
                   [=](DType) { return Outs{{"out", Vec(60, -0.375)}}; }});
 
+  // 40 tensors of sizes 0..39 (more than one launch's table on CUDA; an empty one among them)
+  rows.push_back({"fill_multi", Tol::Exact,
+                  [=](const Env& e) {
+                    std::vector<Tensor> ts;
+                    for (int64_t k = 0; k < 40; ++k) ts.push_back(e.nan(Shape{k}));
+                    std::vector<Tensor*> ps;
+                    for (Tensor& t : ts) ps.push_back(&t);
+                    e.be.fill_multi(ps, 0.625);
+                    Vec all;
+                    for (const Tensor& t : ts)
+                      for (double v : t.to_vector()) all.push_back(v);
+                    return Outs{{"out", all}};
+                  },
+                  [=](DType) { return Outs{{"out", Vec(40 * 39 / 2, 0.625)}}; }});
+
   rows.push_back({"cast to the other dtype", Tol::Exact,
                   [=](const Env& e) {
                     const Tensor x = e.t(s3, rv(60, 1, e.dt));

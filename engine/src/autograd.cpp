@@ -50,10 +50,13 @@ void accumulate_grad(Node& n, const Tensor& g) {
   }
   Backend& be = backend_for(n.value.device());
   if (!n.grad_owned) {
-    Tensor fresh = Tensor::empty(n.grad.shape(), n.grad.dtype(), n.grad.device());
-    be.copy(fresh.raw(), n.grad.raw(), n.grad.nbytes());
-    n.grad = fresh;
+    // The first sum goes into a gradient of the node's own (the one it holds may be shared):
+    // one op, the same bits as a copy followed by the accumulation below.
+    Tensor sum = Tensor::empty(n.grad.shape(), n.grad.dtype(), n.grad.device());
+    be.binary(BinaryOp::Add, g, n.grad, sum);
+    n.grad = sum;
     n.grad_owned = true;
+    return;
   }
   be.axpby(1.0, g, 1.0, n.grad);
 }

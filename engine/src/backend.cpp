@@ -219,6 +219,10 @@ void Backend::adam_update(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, cons
   axpby(-st.step_size, b, 1.0, p);
 }
 
+void Backend::fill_multi(const std::vector<Tensor*>& ts, double value) {
+  for (Tensor* t : ts) fill(*t, value);
+}
+
 void Backend::adam_update_multi(const std::vector<AdamTensors>& ts, const AdamStep& step) {
   for (const AdamTensors& t : ts) adam_update(*t.param, *t.grad, *t.m, *t.v, step);
 }

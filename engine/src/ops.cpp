@@ -524,7 +524,12 @@ Var rnn(const RnnSpec& spec, const Var& x, const std::vector<Var>& weights,
     for (size_t i = 0; i < nw; ++i) {
       const Tensor& w = self.inputs[1 + i]->value;
       wt.push_back(w);
-      if (any_w) gw.push_back(Tensor::zeros(w.shape(), w.dtype(), w.device()));
+      if (any_w) gw.push_back(empty_like(w));
+    }
+    if (any_w) {  // the backward accumulates into them: zeroed together (one launch on a device)
+      std::vector<Tensor*> zero;
+      for (Tensor& g : gw) zero.push_back(&g);
+      be.fill_multi(zero, 0.0);
     }
     size_t k = 1 + nw;
     Tensor h0v = has_h0 ? self.inputs[k++]->value : Tensor();

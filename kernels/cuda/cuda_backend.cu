@@ -246,6 +246,21 @@ __global__ void fill_kernel(T* out, int64_t n, T v) {
   GRID_STRIDE(i, n) out[i] = v;
 }
 
+// Up to kFillSlots tensors filled by one launch, their pointers and sizes a kernel argument:
+// blockIdx.y picks the tensor, the x blocks stride over it.
+constexpr int kFillSlots = 32;
+template <typename T>
+struct FillTable {
+  T* p[kFillSlots];
+  int64_t n[kFillSlots];
+};
+template <typename T>
+__global__ void fill_multi_kernel(FillTable<T> tab, T v) {
+  const int k = static_cast<int>(blockIdx.y);
+  T* p = tab.p[k];
+  GRID_STRIDE(i, tab.n[k]) p[i] = v;
+}
+
 template <typename S, typename D>
 __global__ void cast_kernel(const S* x, D* out, int64_t n) {
   GRID_STRIDE(i, n) out[i] = static_cast<D>(x[i]);
@@ -625,6 +640,32 @@ class CudaBackend final : public Backend {
       gpu::launch(fill_kernel<T>, grid_for(n), kThreads, 0, ctx_.stream, out.data<T>(), n, static_cast<T>(value));
     });
     TG_KERNEL_CHECK("fill_kernel");
+  }
+
+  void fill_multi(const std::vector<Tensor*>& ts, double value) override {
+    if (ts.empty()) return;
+    const DType dt = ts[0]->dtype();
+    for (const Tensor* t : ts)
+      if (t->dtype() != dt) throw std::invalid_argument("cuda fill_multi: tensors of different dtypes");
+    dispatch(dt, [&](auto z) {
+      using T = decltype(z);
+      for (size_t first = 0; first < ts.size(); first += kFillSlots) {
+        FillTable<T> tab{};
+        int k = 0;
+        int64_t most = 0;
+        for (size_t i = first; i < ts.size() && i < first + kFillSlots; ++i) {
+          if (ts[i]->numel() == 0) continue;
+          tab.p[k] = ts[i]->data<T>();
+          tab.n[k] = ts[i]->numel();
+          most = std::max(most, tab.n[k]);
+          ++k;
+        }
+        if (k == 0) continue;
+        gpu::launch(fill_multi_kernel<T>, dim3(grid_for(most), static_cast<unsigned>(k)), kThreads, 0, ctx_.stream, tab,
+                    static_cast<T>(value));
+        TG_KERNEL_CHECK("fill_multi_kernel");
+      }
+    });
   }
 
   void cast(const Tensor& x, Tensor& out) override {

@@ -128,6 +128,9 @@ class Backend {
 
   // ---- elementwise ---------------------------------------------------------------------
   virtual void fill(Tensor& out, double value) = 0;
+  /// fill() of every tensor (all of one dtype). The generic version fills them one by one; a device
+  /// backend fills them all in one launch (the recurrent backward's zeroed weight gradients).
+  virtual void fill_multi(const std::vector<Tensor*>& ts, double value);
   virtual void cast(const Tensor& x, Tensor& out) = 0;
   virtual void unary(UnaryOp op, const Tensor& x, Tensor& out) = 0;
   /// gx (+)= gy * f'(x); y = f(x) is passed too (sigmoid/tanh/sqrt use it).
