@@ -474,3 +474,56 @@ TEST_CASE("backend: the fused ops' generic versions (from the primitives) agree 
     close(p2, p1, "adam param");
   }
 }
+
+// A backend without a fused recurrent stack gets tg::rnn_composed (the ops, step by step): the
+// same values and gradients as the CPU's fused stack, for every cell, two layers, with and
+// without an initial state and lengths below T (one of them 0).
+TEST_CASE("rnn: the stack composed of the ops agrees with the fused one, values and gradients") {
+  REQUIRE(backend_for(Device::CPU).provides_rnn());
+  const int64_t B = 4, T = 5, in = 3, H = 6, L = 2;
+  for (Cell cell : {Cell::GruTf1, Cell::GruResetAfter, Cell::Lstm, Cell::LstmLn})
+    for (bool varied : {false, true}) {
+      CAPTURE(cell_name(cell));
+      CAPTURE(varied);
+      const RnnSpec spec{cell, static_cast<int>(L), static_cast<int>(H)};
+      uint64_t stream = 1;
+      auto leaf = [&](const Shape& s, double lo, double hi) {
+        Rng r(11, stream++);
+        Tensor t = Tensor::empty(s, DType::F64);
+        fill_uniform(t, r, lo, hi);
+        return Var(t, true);
+      };
+      std::vector<Var> inputs{leaf(Shape{B, T, in}, -1, 1)};
+      for (int64_t l = 0; l < L; ++l)
+        for (const auto& sh : rnn_weight_shapes(cell, l == 0 ? in : H, H)) inputs.push_back(leaf(Shape(sh), -0.6, 0.6));
+      const size_t nw = inputs.size() - 1;
+      Var h0, c0;
+      if (varied) {
+        h0 = leaf(Shape{L, B, H}, -0.5, 0.5);
+        inputs.push_back(h0);
+        if (cell_has_c(cell)) {
+          c0 = leaf(Shape{L, B, H}, -0.5, 0.5);
+          inputs.push_back(c0);
+        }
+      }
+      const std::vector<int32_t> lengths = varied ? std::vector<int32_t>{5, 2, 0, 3} : std::vector<int32_t>{};
+      const Var gy = leaf(Shape{B, T, H}, -1, 1);
+      std::vector<Var> w(inputs.begin() + 1, inputs.begin() + 1 + static_cast<std::ptrdiff_t>(nw));
+      auto run = [&](bool composed) {
+        for (Var& v : inputs) v.zero_grad();
+        const Var y = composed ? rnn_composed(spec, inputs[0], w, lengths, h0, c0) : rnn(spec, inputs[0], w, lengths, h0, c0);
+        backward(sum(mul(y, gy)));
+        std::vector<std::vector<double>> out{y.value().to_vector()};
+        for (const Var& v : inputs) out.push_back(v.grad().to_vector());
+        return out;
+      };
+      const auto fused = run(false), composed = run(true);
+      REQUIRE(fused.size() == composed.size());
+      for (size_t k = 0; k < fused.size(); ++k) {
+        CAPTURE(k);  // 0: y; then the gradients of x, the weights, h0, c0
+        REQUIRE(fused[k].size() == composed[k].size());
+        for (size_t i = 0; i < fused[k].size(); ++i)
+          CHECK(std::abs(fused[k][i] - composed[k][i]) <= 1e-12 * (1 + std::abs(fused[k][i])));
+      }
+    }
+}

@@ -300,3 +300,98 @@ TEST_CASE("first_nonfinite_tensor names the first parameter holding a NaN") {
   p = tg::Tensor::from_vector(p.shape(), v, p.dtype(), p.device());
   CHECK(m.first_nonfinite_tensor() == "generator/" + m.generator().params().names[1]);
 }
+
+namespace {
+// A backend with the primitives only (each passed to the CPU backend): no recurrent stack, no
+// fused losses or Adam, no batched copies. What a new backend is on its first day.
+class PrimitivesOnly final : public Backend {
+ public:
+  explicit PrimitivesOnly(Backend& cpu) : cpu_(cpu) {}
+  Device device() const override { return Device::CPU; }
+  std::string name() const override { return "primitives-only"; }
+  void* allocate(size_t bytes) override { return cpu_.allocate(bytes); }
+  void deallocate(void* p, size_t bytes) noexcept override { cpu_.deallocate(p, bytes); }
+  void copy(void* dst, const void* src, size_t bytes) override { cpu_.copy(dst, src, bytes); }
+  void to_host(void* dst, const void* src, size_t bytes) override { cpu_.to_host(dst, src, bytes); }
+  void from_host(void* dst, const void* src, size_t bytes) override { cpu_.from_host(dst, src, bytes); }
+  void fill(Tensor& out, double v) override { cpu_.fill(out, v); }
+  void cast(const Tensor& x, Tensor& out) override { cpu_.cast(x, out); }
+  void unary(UnaryOp op, const Tensor& x, Tensor& out) override { cpu_.unary(op, x, out); }
+  void unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& gy, Tensor& gx, bool acc) override {
+    cpu_.unary_backward(op, x, y, gy, gx, acc);
+  }
+  void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) override { cpu_.binary(op, a, b, out); }
+  void axpby(double a, const Tensor& x, double b, Tensor& out) override { cpu_.axpby(a, x, b, out); }
+  void sum_to(const Tensor& x, Tensor& out, bool acc) override { cpu_.sum_to(x, out, acc); }
+  void mean_axis0(const Tensor& x, Tensor& out) override { cpu_.mean_axis0(x, out); }
+  void var_axis0(const Tensor& x, Tensor& out) override { cpu_.var_axis0(x, out); }
+  void var_axis0_backward(const Tensor& x, const Tensor& gy, Tensor& gx, bool acc) override {
+    cpu_.var_axis0_backward(x, gy, gx, acc);
+  }
+  void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const Tensor& a, const Tensor& b,
+            double beta, Tensor& c) override {
+    cpu_.gemm(ta, tb, m, n, k, alpha, a, b, beta, c);
+  }
+  void add_row_vector(const Tensor& b, Tensor& out) override { cpu_.add_row_vector(b, out); }
+  void copy_rows(Tensor& dst, int64_t doff, int64_t dstride, const Tensor& src, int64_t soff, int64_t sstride,
+                 int64_t rows, int64_t cols, bool acc) override {
+    cpu_.copy_rows(dst, doff, dstride, src, soff, sstride, rows, cols, acc);
+  }
+  void fill_uniform(Tensor& out, const Rng& rng, uint64_t counter, double lo, double hi) override {
+    cpu_.fill_uniform(out, rng, counter, lo, hi);
+  }
+
+ private:
+  Backend& cpu_;
+};
+
+// Registers `b` as the CPU's backend (tests only; the built-in one is put back the same way).
+void use_cpu_backend(Backend* b) {
+  static Backend* current = nullptr;
+  current = b;
+  register_backend(BackendEntry{Device::CPU, "cpu", [](std::string*) { return true; }, []() -> Backend& { return *current; }});
+}
+}  // namespace
+
+// The generic versions of the fused ops (the recurrent stack composed of the ops, the sigmoid
+// cross-entropy and Adam from the primitives, the batched copies one by one) train TimeGAN
+// through its three phases to the CPU backend's losses.
+TEST_CASE("TimeGAN trains on a backend that has only the primitives, to the fused backend's losses") {
+  Backend& cpu = backend_for(Device::CPU);
+  PrimitivesOnly prim(cpu);
+  auto run = [&](Backend& be) {
+    use_cpu_backend(&be);
+    REQUIRE(&backend_for(Device::CPU) == &be);
+    CHECK(be.provides_rnn() == (&be == &cpu));
+    TimeGan m(tgtest::small_config({3, 8, 5, 8}, 4, 7, DType::F64));
+    m.set_data(small_sine(40));
+    std::vector<models::StepLosses> out;
+    while (!m.done()) out.push_back(m.step());
+    return out;
+  };
+  std::vector<models::StepLosses> fused, generic;
+  try {
+    generic = run(prim);
+    fused = run(cpu);
+  } catch (...) {
+    use_cpu_backend(&cpu);
+    throw;
+  }
+  use_cpu_backend(&cpu);
+  REQUIRE(fused.size() == 12);
+  REQUIRE(generic.size() == fused.size());
+  for (size_t i = 0; i < fused.size(); ++i) {
+    CAPTURE(i);
+    const models::StepLosses &f = fused[i], &g = generic[i];
+    CHECK(g.phase == f.phase);
+    CHECK(g.d_stepped == f.d_stepped);
+    for (double models::StepLosses::*l : {&models::StepLosses::e_loss_t0, &models::StepLosses::g_loss_s,
+                                          &models::StepLosses::g_loss, &models::StepLosses::d_loss, &models::StepLosses::e_loss}) {
+      if (std::isnan(f.*l)) {
+        CHECK(std::isnan(g.*l));
+        continue;
+      }
+      CHECK(std::abs(g.*l - f.*l) <= 1e-9 * (1 + std::abs(f.*l)));
+    }
+  }
+}

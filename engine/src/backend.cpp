@@ -219,6 +219,17 @@ void Backend::adam_update(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, cons
   axpby(-st.step_size, b, 1.0, p);
 }
 
+std::shared_ptr<RnnSaved> Backend::rnn_forward(const RnnSpec&, const std::vector<Tensor>&, const Tensor&, const int32_t*,
+                                               const Tensor&, const Tensor&, Tensor&, Tensor&, Tensor&, bool) {
+  throw std::logic_error("backend " + name() + " has no fused recurrent stack (provides_rnn() is false): tg::rnn composes it");
+}
+
+void Backend::rnn_backward(const RnnSpec&, const std::vector<Tensor>&, const Tensor&, const int32_t*, const Tensor&,
+                           const Tensor&, const RnnSaved&, const Tensor&, Tensor&, std::vector<Tensor>&, Tensor&,
+                           Tensor&) {
+  throw std::logic_error("backend " + name() + " has no fused recurrent stack (provides_rnn() is false): tg::rnn composes it");
+}
+
 void Backend::fill_multi(const std::vector<Tensor*>& ts, double value) {
   for (Tensor* t : ts) fill(*t, value);
 }

@@ -456,6 +456,47 @@ Var linear(const Var& x, const Var& w, const Var& b) {
   });
 }
 
+Var linear_t(const Var& x, const Var& w, const Var& b) {
+  check_same("linear_t", x, w);
+  if (w.value().rank() != 2) fail("linear_t", "weight must be [out, in], got " + w.shape().str());
+  const int64_t outd = w.shape()[0], in = w.shape()[1];
+  if (x.value().rank() < 1 || x.shape()[-1] != in)
+    fail("linear_t", "input " + x.shape().str() + " does not end in " + std::to_string(in) + " for weight " + w.shape().str());
+  if (b.defined()) {
+    check_same("linear_t", x, b);
+    if (b.value().rank() != 1 || b.shape()[0] != outd)
+      fail("linear_t", "bias " + b.shape().str() + " does not match weight " + w.shape().str());
+  }
+  const int64_t rows = x.value().numel() / in;
+  std::vector<int64_t> d = x.shape().dims();
+  d.back() = outd;
+  Tensor out = empty_like(x.value(), Shape(d));
+  Backend& be = be_of(out);
+  be.gemm(false, true, rows, outd, in, 1.0, x.value(), w.value(), 0.0, out);
+  if (b.defined()) be.add_row_vector(b.value(), out);
+  std::vector<Var> ins{x, w};
+  if (b.defined()) ins.push_back(b);
+  return record("linear_t", out, ins, [rows, in, outd](Node& self) {
+    const Tensor& g = self.grad;
+    Backend& be = be_of(g);
+    if (wants(self, 0)) {  // dx = g W
+      Tensor gx = empty_like(self.inputs[0]->value);
+      be.gemm(false, false, rows, in, outd, 1.0, g, self.inputs[1]->value, 0.0, gx);
+      accumulate_grad(*self.inputs[0], gx);
+    }
+    if (wants(self, 1)) {  // dW = g^T x
+      Tensor gw = empty_like(self.inputs[1]->value);
+      be.gemm(true, false, outd, in, rows, 1.0, g, self.inputs[0]->value, 0.0, gw);
+      accumulate_grad(*self.inputs[1], gw);
+    }
+    if (self.inputs.size() > 2 && wants(self, 2)) {  // db = sum over rows of g
+      Tensor gb = empty_like(self.inputs[2]->value);
+      be.sum_to(g.reshape(Shape{rows, outd}), gb, false);
+      accumulate_grad(*self.inputs[2], gb);
+    }
+  });
+}
+
 Var rnn(const RnnSpec& spec, const Var& x, const std::vector<Var>& weights,
         const std::vector<int32_t>& lengths, const Var& h0, const Var& c0) {
   const char* op = "rnn";
@@ -492,11 +533,12 @@ Var rnn(const RnnSpec& spec, const Var& x, const std::vector<Var>& weights,
   }
   if (c0.defined() && !cell_has_c(spec.cell)) fail(op, std::string("cell ") + cell_name(spec.cell) + " has no c state");
 
+  Backend& be = be_of(x.value());
+  if (!be.provides_rnn()) return rnn_composed(spec, x, weights, lengths, h0, c0);
   RnnSpec call = spec;
   call.batch = static_cast<int>(B);
   call.seq = static_cast<int>(T);
   call.input = static_cast<int>(in);
-  Backend& be = be_of(x.value());
   std::vector<Tensor> wt;
   for (const auto& w : weights) wt.push_back(w.value());
   Tensor y = empty_like(x.value(), Shape{B, T, H});

@@ -442,6 +442,7 @@ class CpuBackend final : public Backend {
     int slices = 0;
   };
 
+  bool provides_rnn() const override { return true; }
   std::shared_ptr<RnnSaved> rnn_forward(const RnnSpec& c, const std::vector<Tensor>& w, const Tensor& x,
                                         const int32_t* lengths, const Tensor& h0, const Tensor& c0, Tensor& y,
                                         Tensor& hT, Tensor& cT, bool training) override {

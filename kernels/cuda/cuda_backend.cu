@@ -953,6 +953,7 @@ class CudaBackend final : public Backend {
     throw std::invalid_argument("CUDA backend: unknown cell");
   }
 
+  bool provides_rnn() const override { return true; }
   std::shared_ptr<RnnSaved> rnn_forward(const RnnSpec& c, const std::vector<Tensor>& w, const Tensor& x,
                                         const int32_t* lengths, const Tensor& h0, const Tensor& c0, Tensor& y,
                                         Tensor& hT, Tensor& cT, bool training) override {

@@ -193,13 +193,18 @@ class Backend {
                                    bool accumulate);
 
   // ---- fused recurrent stacks (see rnn_spec.h for cells and weight layouts) -------------
+  /// Whether this backend runs recurrent stacks itself (rnn_forward / rnn_backward). Without,
+  /// the ops layer composes them of the primitives (tg::rnn_composed, tg/ops.h): a new backend
+  /// trains every model before it provides its own.
+  virtual bool provides_rnn() const { return false; }
   /// call: every field set (batch, seq, input from x). lengths: host array of `batch` ints or
   /// nullptr (all full). h0/c0: [L,B,H] or undefined. hT/cT optional. training: return what
-  /// the backward needs (never null); otherwise nullptr.
+  /// the backward needs (never null); otherwise nullptr. The generic versions of both throw
+  /// std::logic_error (a backend that does not provide them is never asked).
   virtual std::shared_ptr<RnnSaved> rnn_forward(const RnnSpec& call, const std::vector<Tensor>& weights,
                                                 const Tensor& x, const int32_t* lengths, const Tensor& h0,
                                                 const Tensor& c0, Tensor& y, Tensor& hT, Tensor& cT,
-                                                bool training) = 0;
+                                                bool training);
   /// saved: what this backend's rnn_forward returned for the same call (std::invalid_argument
   /// for another backend's). gx written; gweights accumulated (empty vector: frozen weights,
   /// no weight gradients); gh0/gc0 written when defined.
@@ -207,7 +212,7 @@ class Backend {
                             const Tensor& x, const int32_t* lengths, const Tensor& h0,
                             const Tensor& c0, const RnnSaved& saved, const Tensor& gy,
                             Tensor& gx, std::vector<Tensor>& gweights, Tensor& gh0,
-                            Tensor& gc0) = 0;
+                            Tensor& gc0);
 
   // ---- optimiser and random numbers ----------------------------------------------------
   /// m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; param -= step_size m / (sqrt(v) + eps_hat).

@@ -63,13 +63,24 @@ Var last_valid_step(const Var& y, const std::vector<int32_t>& lengths);
 // ---- layers ------------------------------------------------------------------------------
 /// Time-distributed dense layer: x [..., in] W [in, out] + b [out] (b may be undefined).
 Var linear(const Var& x, const Var& w, const Var& b);
+/// The same with the weight stored transposed (PyTorch's and cuDNN's layout): x [..., in] W^T + b,
+/// W [out, in], b [out] (may be undefined).
+Var linear_t(const Var& x, const Var& w, const Var& b);
 
 /// A fused stack of `layers` recurrent layers of one cell kind (rnn_spec.h).
 /// x [B, T, in]; weights: layers * rnn_weights_per_layer(cell), layer-major (rnn_spec.h);
 /// lengths: B values in [0, T], or empty for all T; h0 (and c0 for LSTM cells): [L, B, H] or
 /// undefined for zeros. Returns the top layer's outputs [B, T, H] (zero past each length).
+///
+/// It runs the backend's fused stack (Backend::rnn_forward / rnn_backward) where the backend
+/// provides one (Backend::provides_rnn), and rnn_composed otherwise.
 Var rnn(const RnnSpec& spec, const Var& x, const std::vector<Var>& weights,
         const std::vector<int32_t>& lengths = {}, const Var& h0 = Var(), const Var& c0 = Var());
+/// The same stack composed of the ops above, step by step (engine/src/rnn_composed.cpp): what
+/// rnn() runs on a backend without a fused stack, so that a new backend trains every model
+/// once it has the primitives. Arguments as rnn()'s, which checks them.
+Var rnn_composed(const RnnSpec& spec, const Var& x, const std::vector<Var>& weights,
+                 const std::vector<int32_t>& lengths = {}, const Var& h0 = Var(), const Var& c0 = Var());
 
 // ---- losses ------------------------------------------------------------------------------
 /// Elementwise max(z,0) - z*label + log(1 + exp(-|z|)) (sigmoid cross-entropy on logits).
