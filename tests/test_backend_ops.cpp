@@ -569,6 +569,47 @@ std::vector<Row> table() {
                     return Outs{{"p", p}, {"m", m}, {"v", v}};
                   }});
 
+  // one optimiser step over 40 parameters of sizes 0..39 (more than one launch's table on CUDA,
+  // an empty one among them: each parameter updated once)
+  rows.push_back({"adam_update_multi", Tol::Elementwise,
+                  [=](const Env& e) {
+                    std::vector<Tensor> p, g, m, v;
+                    for (int64_t k = 0; k < 40; ++k) {
+                      const auto s = static_cast<uint32_t>(40 + 4 * k);
+                      p.push_back(e.t(Shape{k}, rv(k, s, e.dt)));
+                      g.push_back(e.t(Shape{k}, rv(k, s + 1, e.dt)));
+                      m.push_back(e.t(Shape{k}, rv(k, s + 2, e.dt)));
+                      v.push_back(e.t(Shape{k}, rv(k, s + 3, e.dt, 0, 1)));
+                    }
+                    std::vector<AdamTensors> ts;
+                    for (size_t k = 0; k < 40; ++k) ts.push_back({&p[k], &g[k], &m[k], &v[k]});
+                    e.be.adam_update_multi(ts, AdamStep{0.9, 0.999, 0.01, 1e-7});
+                    Vec all;
+                    for (const auto* list : {&p, &m, &v})
+                      for (const Tensor& t : *list)
+                        for (double x : t.to_vector()) all.push_back(x);
+                    return Outs{{"p, m, v", all}};
+                  },
+                  [=](DType dt) {
+                    std::vector<Vec> p, m, v;
+                    for (int64_t k = 0; k < 40; ++k) {
+                      const auto s = static_cast<uint32_t>(40 + 4 * k);
+                      Vec pk = rv(k, s, dt), gk = rv(k, s + 1, dt), mk = rv(k, s + 2, dt), vk = rv(k, s + 3, dt, 0, 1);
+                      for (size_t i = 0; i < pk.size(); ++i) {
+                        mk[i] = 0.9 * mk[i] + 0.1 * gk[i];
+                        vk[i] = 0.999 * vk[i] + 0.001 * gk[i] * gk[i];
+                        pk[i] -= 0.01 * mk[i] / (std::sqrt(vk[i]) + 1e-7);
+                      }
+                      p.push_back(pk);
+                      m.push_back(mk);
+                      v.push_back(vk);
+                    }
+                    Vec all;
+                    for (const auto* list : {&p, &m, &v})
+                      for (const Vec& t : *list) all.insert(all.end(), t.begin(), t.end());
+                    return Outs{{"p, m, v", all}};
+                  }});
+
   rows.push_back({"fill_uniform", Tol::Exact,
                   [=](const Env& e) {
                     Tensor o = e.nan(Shape{37});

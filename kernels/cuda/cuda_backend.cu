@@ -261,6 +261,25 @@ __global__ void fill_multi_kernel(FillTable<T> tab, T v) {
   GRID_STRIDE(i, tab.n[k]) p[i] = v;
 }
 
+// The launches over a list of tensors passed as tables of `slots` entries (kernel arguments: no
+// upload, nothing allocated): put(i, k) writes entry i of the list into slot k of the table and
+// returns its element count (an empty one is left out: its slot is taken by the next), and
+// launch(k, most) launches once a table holds k entries, the largest of `most` elements.
+template <typename Put, typename Launch>
+void by_tables(size_t count, int slots, Put&& put, Launch&& launch) {
+  for (size_t first = 0; first < count; first += static_cast<size_t>(slots)) {
+    int k = 0;
+    int64_t most = 0;
+    for (size_t i = first; i < count && i < first + static_cast<size_t>(slots); ++i) {
+      const int64_t n = put(i, k);
+      if (n == 0) continue;
+      most = std::max(most, n);
+      ++k;
+    }
+    if (k > 0) launch(k, most);
+  }
+}
+
 template <typename S, typename D>
 __global__ void cast_kernel(const S* x, D* out, int64_t n) {
   GRID_STRIDE(i, n) out[i] = static_cast<D>(x[i]);
@@ -649,22 +668,19 @@ class CudaBackend final : public Backend {
       if (t->dtype() != dt) throw std::invalid_argument("cuda fill_multi: tensors of different dtypes");
     dispatch(dt, [&](auto z) {
       using T = decltype(z);
-      for (size_t first = 0; first < ts.size(); first += kFillSlots) {
-        FillTable<T> tab{};
-        int k = 0;
-        int64_t most = 0;
-        for (size_t i = first; i < ts.size() && i < first + kFillSlots; ++i) {
-          if (ts[i]->numel() == 0) continue;
-          tab.p[k] = ts[i]->data<T>();
-          tab.n[k] = ts[i]->numel();
-          most = std::max(most, tab.n[k]);
-          ++k;
-        }
-        if (k == 0) continue;
-        gpu::launch(fill_multi_kernel<T>, dim3(grid_for(most), static_cast<unsigned>(k)), kThreads, 0, ctx_.stream, tab,
-                    static_cast<T>(value));
-        TG_KERNEL_CHECK("fill_multi_kernel");
-      }
+      FillTable<T> tab{};
+      by_tables(
+          ts.size(), kFillSlots,
+          [&](size_t i, int k) {
+            tab.p[k] = ts[i]->data<T>();
+            tab.n[k] = ts[i]->numel();
+            return tab.n[k];
+          },
+          [&](int k, int64_t most) {
+            gpu::launch(fill_multi_kernel<T>, dim3(grid_for(most), static_cast<unsigned>(k)), kThreads, 0, ctx_.stream,
+                        tab, static_cast<T>(value));
+            TG_KERNEL_CHECK("fill_multi_kernel");
+          });
     });
   }
 
@@ -1061,27 +1077,24 @@ class CudaBackend final : public Backend {
       throw std::invalid_argument(std::string("cuda ") + what + ": the gate value's dtype is not the parameters'");
     dispatch(dt, [&](auto z) {
       using T = decltype(z);
-      for (size_t first = 0; first < ts.size(); first += kAdamSlots) {
-        AdamTable<T> tab{};
-        int k = 0;
-        int64_t most = 0;
-        for (size_t i = first; i < ts.size() && k < kAdamSlots; ++i) {
-          const AdamTensors& t = ts[i];
-          if (t.param->numel() == 0) continue;
-          tab.p[k] = t.param->data<T>();
-          tab.g[k] = t.grad->data<T>();
-          tab.m[k] = t.m->data<T>();
-          tab.v[k] = t.v->data<T>();
-          tab.n[k] = t.param->numel();
-          most = std::max(most, tab.n[k]);
-          ++k;
-        }
-        if (k == 0) continue;
-        gpu::launch(adam_multi_kernel<T>, dim3(grid_for(most), static_cast<unsigned>(k)), kThreads, 0, ctx_.stream, tab, c,
-                    value ? value->data<T>() : static_cast<const T*>(nullptr),
-                    steps ? steps->data<double>() : static_cast<const double*>(nullptr));
-        TG_KERNEL_CHECK("adam_multi_kernel");
-      }
+      AdamTable<T> tab{};
+      by_tables(
+          ts.size(), kAdamSlots,
+          [&](size_t i, int k) {
+            const AdamTensors& t = ts[i];
+            tab.p[k] = t.param->data<T>();
+            tab.g[k] = t.grad->data<T>();
+            tab.m[k] = t.m->data<T>();
+            tab.v[k] = t.v->data<T>();
+            tab.n[k] = t.param->numel();
+            return tab.n[k];
+          },
+          [&](int k, int64_t most) {
+            gpu::launch(adam_multi_kernel<T>, dim3(grid_for(most), static_cast<unsigned>(k)), kThreads, 0, ctx_.stream,
+                        tab, c, value ? value->data<T>() : static_cast<const T*>(nullptr),
+                        steps ? steps->data<double>() : static_cast<const double*>(nullptr));
+            TG_KERNEL_CHECK("adam_multi_kernel");
+          });
     });
   }
 
