@@ -413,39 +413,44 @@ Var last_valid_step(const Var& y, const std::vector<int32_t>& lengths) {
 }
 
 // ---- layers ------------------------------------------------------------------------------
-Var linear(const Var& x, const Var& w, const Var& b) {
-  check_same("linear", x, w);
-  if (w.value().rank() != 2) fail("linear", "weight must be [in, out], got " + w.shape().str());
-  const int64_t in = w.shape()[0], outd = w.shape()[1];
+namespace {
+// x [..., in] times W ([in, out], or [out, in] stored transposed) + b [out]: linear and linear_t.
+Var dense(const char* op, const Var& x, const Var& w, const Var& b, bool transposed) {
+  check_same(op, x, w);
+  if (w.value().rank() != 2) fail(op, std::string("weight must be ") + (transposed ? "[out, in]" : "[in, out]") + ", got " + w.shape().str());
+  const int64_t in = w.shape()[transposed ? 1 : 0], outd = w.shape()[transposed ? 0 : 1];
   if (x.value().rank() < 1 || x.shape()[-1] != in)
-    fail("linear", "input " + x.shape().str() + " does not end in " + std::to_string(in) + " for weight " + w.shape().str());
+    fail(op, "input " + x.shape().str() + " does not end in " + std::to_string(in) + " for weight " + w.shape().str());
   if (b.defined()) {
-    check_same("linear", x, b);
+    check_same(op, x, b);
     if (b.value().rank() != 1 || b.shape()[0] != outd)
-      fail("linear", "bias " + b.shape().str() + " does not match weight " + w.shape().str());
+      fail(op, "bias " + b.shape().str() + " does not match weight " + w.shape().str());
   }
   const int64_t rows = x.value().numel() / in;
   std::vector<int64_t> d = x.shape().dims();
   d.back() = outd;
   Tensor out = empty_like(x.value(), Shape(d));
   Backend& be = be_of(out);
-  be.gemm(false, false, rows, outd, in, 1.0, x.value(), w.value(), 0.0, out);
+  be.gemm(false, transposed, rows, outd, in, 1.0, x.value(), w.value(), 0.0, out);
   if (b.defined()) be.add_row_vector(b.value(), out);
   std::vector<Var> ins{x, w};
   if (b.defined()) ins.push_back(b);
-  return record("linear", out, ins, [rows, in, outd](Node& self) {
+  return record(op, out, ins, [rows, in, outd, transposed](Node& self) {
     const Tensor& g = self.grad;
     const Tensor& xv = self.inputs[0]->value;
     const Tensor& wv = self.inputs[1]->value;
     Backend& be = be_of(g);
-    if (wants(self, 0)) {  // dx = g W^T
+    if (wants(self, 0)) {  // dx = g W^T (g W when stored transposed)
       Tensor gx = empty_like(xv);
-      be.gemm(false, true, rows, in, outd, 1.0, g, wv, 0.0, gx);
+      be.gemm(false, !transposed, rows, in, outd, 1.0, g, wv, 0.0, gx);
       accumulate_grad(*self.inputs[0], gx);
     }
-    if (wants(self, 1)) {  // dW = x^T g
+    if (wants(self, 1)) {  // dW = x^T g (g^T x)
       Tensor gw = empty_like(wv);
-      be.gemm(true, false, in, outd, rows, 1.0, xv, g, 0.0, gw);
+      if (transposed)
+        be.gemm(true, false, outd, in, rows, 1.0, g, xv, 0.0, gw);
+      else
+        be.gemm(true, false, in, outd, rows, 1.0, xv, g, 0.0, gw);
       accumulate_grad(*self.inputs[1], gw);
     }
     if (self.inputs.size() > 2 && wants(self, 2)) {  // db = sum over rows of g
@@ -455,47 +460,10 @@ Var linear(const Var& x, const Var& w, const Var& b) {
     }
   });
 }
+}  // namespace
 
-Var linear_t(const Var& x, const Var& w, const Var& b) {
-  check_same("linear_t", x, w);
-  if (w.value().rank() != 2) fail("linear_t", "weight must be [out, in], got " + w.shape().str());
-  const int64_t outd = w.shape()[0], in = w.shape()[1];
-  if (x.value().rank() < 1 || x.shape()[-1] != in)
-    fail("linear_t", "input " + x.shape().str() + " does not end in " + std::to_string(in) + " for weight " + w.shape().str());
-  if (b.defined()) {
-    check_same("linear_t", x, b);
-    if (b.value().rank() != 1 || b.shape()[0] != outd)
-      fail("linear_t", "bias " + b.shape().str() + " does not match weight " + w.shape().str());
-  }
-  const int64_t rows = x.value().numel() / in;
-  std::vector<int64_t> d = x.shape().dims();
-  d.back() = outd;
-  Tensor out = empty_like(x.value(), Shape(d));
-  Backend& be = be_of(out);
-  be.gemm(false, true, rows, outd, in, 1.0, x.value(), w.value(), 0.0, out);
-  if (b.defined()) be.add_row_vector(b.value(), out);
-  std::vector<Var> ins{x, w};
-  if (b.defined()) ins.push_back(b);
-  return record("linear_t", out, ins, [rows, in, outd](Node& self) {
-    const Tensor& g = self.grad;
-    Backend& be = be_of(g);
-    if (wants(self, 0)) {  // dx = g W
-      Tensor gx = empty_like(self.inputs[0]->value);
-      be.gemm(false, false, rows, in, outd, 1.0, g, self.inputs[1]->value, 0.0, gx);
-      accumulate_grad(*self.inputs[0], gx);
-    }
-    if (wants(self, 1)) {  // dW = g^T x
-      Tensor gw = empty_like(self.inputs[1]->value);
-      be.gemm(true, false, outd, in, rows, 1.0, g, self.inputs[0]->value, 0.0, gw);
-      accumulate_grad(*self.inputs[1], gw);
-    }
-    if (self.inputs.size() > 2 && wants(self, 2)) {  // db = sum over rows of g
-      Tensor gb = empty_like(self.inputs[2]->value);
-      be.sum_to(g.reshape(Shape{rows, outd}), gb, false);
-      accumulate_grad(*self.inputs[2], gb);
-    }
-  });
-}
+Var linear(const Var& x, const Var& w, const Var& b) { return dense("linear", x, w, b, false); }
+Var linear_t(const Var& x, const Var& w, const Var& b) { return dense("linear_t", x, w, b, true); }
 
 Var rnn(const RnnSpec& spec, const Var& x, const std::vector<Var>& weights,
         const std::vector<int32_t>& lengths, const Var& h0, const Var& c0) {
