@@ -518,6 +518,15 @@ TEST_CASE("rnn: the stack composed of the ops agrees with the fused one, values 
         return out;
       };
       const auto fused = run(false), composed = run(true);
+      // both check their arguments alike (the composed one would otherwise index past them)
+      const std::vector<Var> short_w(w.begin(), w.end() - 1);
+      CHECK_THROWS_WITH_AS(rnn_composed(spec, inputs[0], short_w), doctest::Contains("rnn_composed: "), std::invalid_argument);
+      CHECK_THROWS_WITH_AS(rnn_composed(spec, inputs[0], w, {1, 2}), doctest::Contains("2 lengths for input"),
+                           std::invalid_argument);
+      const Var empty(Tensor::zeros(Shape{B, 0, in}, DType::F64));
+      for (bool c : {false, true})
+        CHECK_THROWS_WITH_AS(c ? rnn_composed(spec, empty, w) : rnn(spec, empty, w), doctest::Contains("is empty"),
+                             std::invalid_argument);
       REQUIRE(fused.size() == composed.size());
       for (size_t k = 0; k < fused.size(); ++k) {
         CAPTURE(k);  // 0: y; then the gradients of x, the weights, h0, c0

@@ -465,9 +465,8 @@ Var dense(const char* op, const Var& x, const Var& w, const Var& b, bool transpo
 Var linear(const Var& x, const Var& w, const Var& b) { return dense("linear", x, w, b, false); }
 Var linear_t(const Var& x, const Var& w, const Var& b) { return dense("linear_t", x, w, b, true); }
 
-Var rnn(const RnnSpec& spec, const Var& x, const std::vector<Var>& weights,
-        const std::vector<int32_t>& lengths, const Var& h0, const Var& c0) {
-  const char* op = "rnn";
+void check_rnn_call(const char* op, const RnnSpec& spec, const Var& x, const std::vector<Var>& weights,
+                    const std::vector<int32_t>& lengths, const Var& h0, const Var& c0) {
   if (!x.defined() || x.value().rank() != 3)
     fail(op, "input must be [B, T, F], got " + (x.defined() ? x.shape().str() : std::string("undefined")));
   if (spec.layers < 1 || spec.hidden < 1)
@@ -477,6 +476,7 @@ Var rnn(const RnnSpec& spec, const Var& x, const std::vector<Var>& weights,
     fail(op, std::string(cell_name(spec.cell)) + " stack of " + std::to_string(spec.layers) + " layers needs " +
                  std::to_string(spec.layers * npl) + " weights, got " + std::to_string(weights.size()));
   const int64_t B = x.shape()[0], T = x.shape()[1], in = x.shape()[2], H = spec.hidden;
+  if (B < 1 || T < 1 || in < 1) fail(op, "input " + x.shape().str() + " is empty (every backend needs B, T, F >= 1)");
   for (int l = 0; l < spec.layers; ++l) {
     const auto shapes = rnn_weight_shapes(spec.cell, l == 0 ? in : H, H);
     for (int i = 0; i < npl; ++i) {
@@ -501,6 +501,12 @@ Var rnn(const RnnSpec& spec, const Var& x, const std::vector<Var>& weights,
   }
   if (c0.defined() && !cell_has_c(spec.cell)) fail(op, std::string("cell ") + cell_name(spec.cell) + " has no c state");
 
+}
+
+Var rnn(const RnnSpec& spec, const Var& x, const std::vector<Var>& weights,
+        const std::vector<int32_t>& lengths, const Var& h0, const Var& c0) {
+  check_rnn_call("rnn", spec, x, weights, lengths, h0, c0);
+  const int64_t B = x.shape()[0], T = x.shape()[1], in = x.shape()[2], H = spec.hidden;
   Backend& be = be_of(x.value());
   if (!be.provides_rnn()) return rnn_composed(spec, x, weights, lengths, h0, c0);
   RnnSpec call = spec;
@@ -524,7 +530,7 @@ Var rnn(const RnnSpec& spec, const Var& x, const std::vector<Var>& weights,
   if (has_h0) ins.push_back(h0);
   if (has_c0) ins.push_back(c0);
   const size_t nw = weights.size();
-  return record(op, y, ins, [call, lengths, saved, nw, has_h0, has_c0](Node& self) {
+  return record("rnn", y, ins, [call, lengths, saved, nw, has_h0, has_c0](Node& self) {
     if (!saved) fail("rnn", "backward through a forward that ran without gradients");
     const Tensor& xv = self.inputs[0]->value;
     Backend& be = be_of(xv);

@@ -79,6 +79,7 @@ void cell_step(Cell cell, const Step& s, const Var& x, Var& h, Var& c) {
 
 Var rnn_composed(const RnnSpec& spec, const Var& x, const std::vector<Var>& weights, const std::vector<int32_t>& lengths,
                  const Var& h0, const Var& c0) {
+  check_rnn_call("rnn_composed", spec, x, weights, lengths, h0, c0);
   const int64_t B = x.shape()[0], T = x.shape()[1], H = spec.hidden;
   const int npl = rnn_weights_per_layer(spec.cell);
   const bool has_c = cell_has_c(spec.cell);
@@ -107,7 +108,10 @@ Var rnn_composed(const RnnSpec& spec, const Var& x, const std::vector<Var>& weig
         h = hn;
         c = cn;
         ys.push_back(hn);
-      } else {  // TF dynamic_rnn: past its length a row outputs 0 and keeps its state
+      } else {
+        // TF dynamic_rnn: past its length a row outputs 0 and keeps its state. By masks, not by
+        // skipping the row as the fused kernels do: the same for the finite values of padded
+        // data (0 x a non-finite value computed past a length would not be).
         const Var& m = active[static_cast<size_t>(t)];
         const Var keep = one_minus(m);
         h = add(mul(m, hn), mul(keep, h));
@@ -115,7 +119,7 @@ Var rnn_composed(const RnnSpec& spec, const Var& x, const std::vector<Var>& weig
         ys.push_back(mul(m, hn));
       }
     }
-    in = T > 0 ? reshape(concat_last(ys), Shape{B, T, H}) : Var(Tensor::zeros(Shape{B, 0, H}, x.value().dtype(), x.value().device()));
+    in = reshape(concat_last(ys), Shape{B, T, H});  // T >= 1 (check_rnn_call)
   }
   return in;
 }

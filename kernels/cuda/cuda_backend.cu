@@ -670,7 +670,7 @@ class CudaBackend final : public Backend {
       using T = decltype(z);
       FillTable<T> tab{};
       by_tables(
-          ts.size(), kFillSlots,
+          ts.size(), static_cast<int>(std::size(tab.p)),
           [&](size_t i, int k) {
             tab.p[k] = ts[i]->data<T>();
             tab.n[k] = ts[i]->numel();
@@ -1079,7 +1079,7 @@ class CudaBackend final : public Backend {
       using T = decltype(z);
       AdamTable<T> tab{};
       by_tables(
-          ts.size(), kAdamSlots,
+          ts.size(), static_cast<int>(std::size(tab.p)),
           [&](size_t i, int k) {
             const AdamTensors& t = ts[i];
             tab.p[k] = t.param->data<T>();

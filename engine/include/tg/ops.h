@@ -78,7 +78,7 @@ Var rnn(const RnnSpec& spec, const Var& x, const std::vector<Var>& weights,
         const std::vector<int32_t>& lengths = {}, const Var& h0 = Var(), const Var& c0 = Var());
 /// The same stack composed of the ops above, step by step (engine/src/rnn_composed.cpp): what
 /// rnn() runs on a backend without a fused stack, so that a new backend trains every model
-/// once it has the primitives. Arguments as rnn()'s, which checks them.
+/// once it has the primitives. Arguments as rnn()'s, checked the same way.
 Var rnn_composed(const RnnSpec& spec, const Var& x, const std::vector<Var>& weights,
                  const std::vector<int32_t>& lengths = {}, const Var& h0 = Var(), const Var& c0 = Var());
 
@@ -91,6 +91,11 @@ Var mse(const Var& a, const Var& b);
 Var l1(const Var& a, const Var& b);
 
 // ---- plain tensor helpers (no autograd) ----------------------------------------------------
+/// The checks of rnn() and rnn_composed(): std::invalid_argument naming `op` for an input that
+/// is not [B, T, F] with B, T, F >= 1, a wrong weight count or shape, lengths outside [0, T], an
+/// initial state that is not [layers, B, H] (or a c0 for a cell without one).
+void check_rnn_call(const char* op, const RnnSpec& spec, const Var& x, const std::vector<Var>& weights,
+                    const std::vector<int32_t>& lengths, const Var& h0, const Var& c0);
 /// Broadcast shape of a and b, or std::invalid_argument naming `op` and both shapes.
 Shape broadcast_shape(const Shape& a, const Shape& b, const char* op);
 
