@@ -106,7 +106,7 @@ Tensor Tensor::from_floats(const Shape& s, const std::vector<float>& v, Device d
     throw std::invalid_argument("Tensor::from_floats: " + std::to_string(v.size()) +
                                 " values for shape " + s.str());
   Tensor host = empty(s, DType::F32, Device::CPU);
-  std::memcpy(host.raw(), v.data(), v.size() * sizeof(float));
+  if (!v.empty()) std::memcpy(host.raw(), v.data(), v.size() * sizeof(float));  // (an empty vector's data() may be null)
   return dev == Device::CPU ? host : host.to(dev);
 }
 
@@ -180,7 +180,9 @@ Tensor Tensor::cast(DType dt) const {
 std::vector<double> Tensor::to_vector() const {
   Tensor host = device_ == Device::CPU ? *this : to(Device::CPU);
   std::vector<double> v(static_cast<size_t>(numel()));
-  if (dtype_ == DType::F64) {
+  if (v.empty()) {
+    // nothing to copy (memcpy with the null data() of an empty vector is undefined)
+  } else if (dtype_ == DType::F64) {
     std::memcpy(v.data(), host.raw(), v.size() * sizeof(double));
   } else {
     const float* p = host.data<float>();

@@ -149,9 +149,12 @@ class CpuBackend final : public Backend {
       std::free(p);
     }
   }
-  void copy(void* dst, const void* src, size_t bytes) override { std::memcpy(dst, src, bytes); }
-  void to_host(void* dst, const void* src, size_t bytes) override { std::memcpy(dst, src, bytes); }
-  void from_host(void* dst, const void* src, size_t bytes) override { std::memcpy(dst, src, bytes); }
+  // (a tensor of no elements may have no memory: memcpy of null pointers is undefined even for 0 bytes)
+  void copy(void* dst, const void* src, size_t bytes) override {
+    if (bytes > 0) std::memcpy(dst, src, bytes);
+  }
+  void to_host(void* dst, const void* src, size_t bytes) override { copy(dst, src, bytes); }
+  void from_host(void* dst, const void* src, size_t bytes) override { copy(dst, src, bytes); }
 
   void fill(Tensor& out, double value) override {
     dispatch(out.dtype(), [&](auto z) {
